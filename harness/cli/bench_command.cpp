@@ -1,0 +1,112 @@
+// `claa bench prefill`: prefill throughput (tokens/s) and peak memory for a prompt of N tokens.
+// Speed targets are checked by these benchmarks, never by timed tests (docs/benchmarks.md).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <ATen/Parallel.h>
+#include <fstream>
+#include <numeric>
+
+#include "harness/cli/commands.h"
+#include "harness/cli/model_options.h"
+#include "harness/model/generate.h"
+#include "harness/util/error.h"
+#include "harness/util/memory.h"
+
+namespace claa {
+
+namespace {
+
+struct PrefillBenchArgs {
+  ModelOptions model;
+  int64_t tokens = 1024;
+  int warmups = 1;
+  int runs = 3;
+  std::string json_path;
+};
+
+// Deterministic pseudo-random prompt ids in [10, vocab): the content does not change the cost.
+std::vector<int64_t> synthetic_prompt(int64_t n, int64_t vocab) {
+  std::vector<int64_t> ids(n);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (int64_t i = 0; i < n; ++i) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    ids[i] = 10 + static_cast<int64_t>(state % static_cast<uint64_t>(vocab - 10));
+  }
+  return ids;
+}
+
+double run_prefill_once(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
+  KVCache cache = model.make_cache();
+  synchronize(model.options().device);
+  auto t0 = std::chrono::steady_clock::now();
+  at::Tensor hidden = model.forward(ids, positions, cache);
+  at::Tensor logits = model.logits(hidden.narrow(0, hidden.size(0) - 1, 1));
+  (void)logits.argmax().item<int64_t>();  // the first token is part of prefill (TTFT)
+  synchronize(model.options().device);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run_prefill_bench(const PrefillBenchArgs& a) {
+  require(a.tokens >= 1, "--tokens must be positive");
+  require(a.runs >= 1, "--runs must be at least 1");
+  int64_t rss_before = current_rss_bytes();
+  LoadedModel m = a.model.load();
+  const Transformer& model = *m.model;
+  require(a.tokens <= m.config.context || !a.model.random_weights.empty(),
+          fmt::format("--tokens {} exceeds the model context {}", a.tokens, m.config.context));
+  const at::Device device = model.options().device;
+  at::Tensor ids = at::tensor(synthetic_prompt(a.tokens, m.config.vocab), at::kLong).to(device);
+  at::Tensor positions = at::arange(a.tokens, at::TensorOptions().dtype(at::kLong).device(device));
+  int64_t rss_weights = current_rss_bytes();
+  int64_t cuda_after_load = cuda_peak_bytes(device);
+
+  for (int i = 0; i < a.warmups; ++i) run_prefill_once(model, ids, positions);
+  cuda_reset_peak(device);
+  std::vector<double> seconds;
+  for (int i = 0; i < a.runs; ++i) seconds.push_back(run_prefill_once(model, ids, positions));
+  std::sort(seconds.begin(), seconds.end());
+  double median = seconds[seconds.size() / 2];
+  double mean = std::accumulate(seconds.begin(), seconds.end(), 0.0) / seconds.size();
+
+  nlohmann::json j = {{"model", m.source.kind == "random" ? "random:" + m.source.path : m.source.path},
+                      {"device", a.model.device}, {"dtype", a.model.dtype}, {"threads", at::get_num_threads()},
+                      {"tokens", a.tokens}, {"runs", a.runs}, {"median_seconds", median}, {"mean_seconds", mean},
+                      {"tokens_per_second", a.tokens / median}, {"peak_rss_bytes", peak_rss_bytes()},
+                      {"rss_before_load_bytes", rss_before}, {"rss_after_load_bytes", rss_weights},
+                      {"cuda_peak_bytes", cuda_peak_bytes(device)}, {"cuda_weights_bytes", cuda_after_load}};
+  fmt::print("prefill {} tokens on {} {} ({} threads): median {:.3f} s, mean {:.3f} s over {} runs → {:.0f} tok/s\n",
+             a.tokens, a.model.device, a.model.dtype, at::get_num_threads(), median, mean, a.runs, a.tokens / median);
+  if (device.is_cuda()) {
+    fmt::print("peak GPU memory {:.2f} GiB (weights {:.2f} GiB)\n", cuda_peak_bytes(device) / 1073741824.0,
+               cuda_after_load / 1073741824.0);
+  } else {
+    fmt::print("peak RSS {:.0f} MiB (weights loaded: {:.0f} MiB)\n", peak_rss_bytes() / 1048576.0,
+               (rss_weights - rss_before) / 1048576.0);
+  }
+  if (!a.json_path.empty()) {
+    std::ofstream out(a.json_path);
+    require(out.good(), a.json_path + ": cannot write");
+    out << j.dump(2) << "\n";
+  }
+}
+
+}  // namespace
+
+void register_bench_command(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "speed and memory benchmarks");
+  bench->require_subcommand(1);
+  auto* prefill = bench->add_subcommand("prefill", "prefill tokens/s and peak memory for N synthetic tokens");
+  auto args = std::make_shared<PrefillBenchArgs>();
+  args->model.add_to(*prefill, /*allow_random_weights=*/true);
+  prefill->add_option("--tokens,-t", args->tokens, "prompt length")->capture_default_str();
+  prefill->add_option("--warmups", args->warmups, "untimed runs first")->capture_default_str();
+  prefill->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str();
+  prefill->add_option("--json", args->json_path, "also write the figures to this JSON file");
+  prefill->callback([args] { run_prefill_bench(*args); });
+}
+
+}  // namespace claa

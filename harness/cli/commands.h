@@ -1,0 +1,14 @@
+// Each `claa` subcommand lives in its own file and registers itself on the CLI11 app here.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace claa {
+
+void register_info_command(CLI::App& app);
+void register_generate_command(CLI::App& app);
+void register_bench_command(CLI::App& app);
+
+}  // namespace claa

@@ -1,0 +1,38 @@
+#include "harness/cli/model_options.h"
+
+#include <ATen/Parallel.h>
+
+#include <thread>
+
+namespace claa {
+
+void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
+  command.add_option("--model,-m", model, "a .gguf file, an HF model folder, or the alias smollm2-135m")
+      ->capture_default_str();
+  command.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
+  command.add_option("--dtype", dtype, "fp32 | bf16 | fp16")->capture_default_str();
+  command.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
+  if (allow_random_weights) {
+    command.add_option("--random-weights", random_weights,
+                       "build the model from an HF-style config.json with seeded random weights");
+    command.add_option("--seed", seed, "seed for --random-weights")->capture_default_str();
+  }
+}
+
+RuntimeOptions ModelOptions::runtime() const {
+  RuntimeOptions r;
+  r.device = parse_device(device);
+  r.dtype = parse_dtype(dtype);
+  return r;
+}
+
+LoadedModel ModelOptions::load() const {
+  // OpenBLAS and ATen's intra-op pool both default sensibly, but be explicit: all cores.
+  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  RuntimeOptions r = runtime();
+  if (!random_weights.empty()) return load_random_model(random_weights, seed, r);
+  return load_model(model, r);
+}
+
+}  // namespace claa

@@ -1,0 +1,26 @@
+// The options every model-running subcommand shares (--model, --device, --dtype, --threads)
+// and the code that turns them into a loaded model.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "harness/model/model_loader.h"
+
+namespace claa {
+
+struct ModelOptions {
+  std::string model = kDefaultModelAlias;
+  std::string random_weights;  // HF-style config.json → seeded random weights
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  std::string dtype = "fp32";
+  int threads = 0;  // 0 = all cores
+
+  void add_to(CLI::App& command, bool allow_random_weights);
+  RuntimeOptions runtime() const;
+  // Applies the thread count, then loads the model (or builds the random one).
+  LoadedModel load() const;
+};
+
+}  // namespace claa

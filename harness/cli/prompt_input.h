@@ -1,0 +1,41 @@
+// How a command receives its prompt: text (optionally wrapped in the model's chat template) or
+// raw token ids, turned into ids with the model's own tokenizer.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/model/model_loader.h"
+
+namespace claa {
+
+class Tokenizer;
+
+struct PreparedPrompt {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> eos_ids;
+  std::shared_ptr<const Tokenizer> tokenizer;  // null for --prompt-ids without a tokenizer
+  std::string decode(const std::vector<int64_t>& ids) const;
+};
+
+struct PromptInput {
+  std::string text;
+  std::string ids;  // "1,2,3"
+  bool chat = false;
+  std::string system;
+
+  void add_to(CLI::App& command);
+  PreparedPrompt prepare(const LoadedModel& model) const;
+};
+
+// The tokenizer that belongs to a loaded model (GGUF metadata or the HF folder's tokenizer.json);
+// null for random-weight models.
+std::shared_ptr<const Tokenizer> model_tokenizer(const LoadedModel& model);
+// Generation stops at the config's EOS ids plus the tokenizer's end-of-turn ids.
+std::vector<int64_t> stop_ids(const LoadedModel& model, const Tokenizer* tokenizer);
+std::vector<int64_t> parse_id_list(const std::string& text);
+
+}  // namespace claa

@@ -1,0 +1,43 @@
+// Per-layer key/value cache holding post-RoPE keys, so entries can be gathered per KV head
+// (decode-cache compression) without knowing their positions.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+namespace claa {
+
+class KVCache {
+ public:
+  explicit KVCache(int n_layers = 0) : layers_(n_layers) {}
+
+  // Extra rows to allocate beyond what is appended, so decoding does not reallocate each step.
+  void reserve_extra(int64_t rows) { extra_ = rows; }
+
+  // Append k/v [H_kv, T, d]; returns views of all cached keys and values [H_kv, S, d] of the layer.
+  std::pair<at::Tensor, at::Tensor> append(int layer, const at::Tensor& k, const at::Tensor& v);
+
+  int64_t length(int layer) const { return layers_[layer].length; }
+  at::Tensor keys(int layer) const;    // [H_kv, S, d] view
+  at::Tensor values(int layer) const;  // [H_kv, S, d] view
+
+  // Keep, for each KV head g, the rows index[g, :] (index: int64 [H_kv, C]). Different heads may
+  // keep different tokens (FastKV's per-head compression); all keep the same count C.
+  void keep_per_head(int layer, const at::Tensor& index);
+  // Drop all entries of a layer.
+  void clear(int layer);
+  // Bytes held by live entries (not capacity), over all layers.
+  int64_t live_bytes() const;
+  int n_layers() const { return static_cast<int>(layers_.size()); }
+
+ private:
+  struct Layer {
+    at::Tensor k, v;  // [H_kv, capacity, d]
+    int64_t length = 0;
+  };
+  std::vector<Layer> layers_;
+  int64_t extra_ = 0;
+};
+
+}  // namespace claa

@@ -1,0 +1,192 @@
+#include "harness/model/transformer.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+#include <limits>
+
+#include "harness/util/error.h"
+
+// torch::scaled_dot_product_attention exists from LibTorch 2.0; enable_gqa from 2.5.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+#define CLAA_HAVE_SDPA 1
+#endif
+
+namespace claa {
+
+at::Device parse_device(const std::string& name) {
+  if (name == "cpu") return at::kCPU;
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    require(at::hasCUDA(), "device '" + name + "' requested but this LibTorch build has no usable CUDA device");
+    return at::Device(name);
+  }
+  throw Error("unknown device '" + name + "' (use cpu, cuda or cuda:N)");
+}
+
+at::ScalarType parse_dtype(const std::string& name) {
+  if (name == "fp32" || name == "float32") return at::kFloat;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  if (name == "fp16" || name == "float16") return at::kHalf;
+  throw Error("unknown dtype '" + name + "' (use fp32, bf16 or fp16)");
+}
+
+std::string dtype_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "fp32";
+    case at::kBFloat16: return "bf16";
+    case at::kHalf: return "fp16";
+    default: return "other";
+  }
+}
+
+at::Tensor rope_inv_freq(const ModelConfig& c) {
+  // HF _compute_default_rope_parameters: 1 / theta^(2i/d) in fp32, with a Python-float base
+  // (torch.pow(Scalar, Tensor)); a float32 tensor base rounds differently (1e-4 relative at 1e6).
+  at::Tensor exponent = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
+  at::Tensor inv_freq = 1.0 / at::pow(c10::Scalar(c.rope_theta), exponent);
+  const RopeScaling& s = c.rope_scaling;
+  if (s.type == "linear") return inv_freq / s.factor;
+  if (s.type != "llama3") return inv_freq;
+  // HF _compute_llama3_parameters (Llama 3.1): low frequencies divided by `factor`, high kept,
+  // the band in between interpolated smoothly.
+  double low_wavelen = s.original_context / s.low_freq_factor;
+  double high_wavelen = s.original_context / s.high_freq_factor;
+  at::Tensor wavelen = 2 * M_PI / inv_freq;
+  at::Tensor scaled = at::where(wavelen > low_wavelen, inv_freq / s.factor, inv_freq);
+  at::Tensor smooth = (s.original_context / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+  at::Tensor smoothed = (1 - smooth) * scaled / s.factor + smooth * scaled;
+  at::Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+  return at::where(medium, smoothed, scaled);
+}
+
+Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOptions options)
+    : config_(std::move(config)), weights_(std::move(weights)), options_(options) {
+  require(static_cast<int64_t>(weights_.layers.size()) == config_.n_layers, "weights do not match the layer count");
+  weights_.to(options_.device, options_.dtype);
+  inv_freq_ = rope_inv_freq(config_);
+  // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
+  if (weights_.rope_freq_factors.defined()) inv_freq_ = inv_freq_ / weights_.rope_freq_factors.to(at::kCPU);
+  inv_freq_ = inv_freq_.to(options_.device);
+}
+
+KVCache Transformer::make_cache() const { return KVCache(n_layers()); }
+
+at::Tensor Transformer::embed(const at::Tensor& ids) const {
+  at::Tensor idx = ids.to(options_.device, at::kLong);
+  if (idx.numel() > 0) {
+    int64_t lo = idx.min().item<int64_t>(), hi = idx.max().item<int64_t>();
+    require(lo >= 0 && hi < config_.vocab, "token id out of range [0, " + std::to_string(config_.vocab) + ")");
+  }
+  return at::embedding(weights_.embed, idx);
+}
+
+at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  // HF LlamaRMSNorm: normalise in fp32, cast back, then scale.
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+std::pair<at::Tensor, at::Tensor> Transformer::rope_tables(const at::Tensor& positions) const {
+  at::Tensor freqs = positions.to(options_.device, at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);  // [T, d/2]
+  at::Tensor emb = at::cat({freqs, freqs}, -1);                                                          // [T, d]
+  return {emb.cos().to(options_.dtype), emb.sin().to(options_.dtype)};
+}
+
+at::Tensor Transformer::apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const {
+  // x [heads, T, d]; HF rotate_half: (x1, x2) → (−x2, x1) on the two halves.
+  int64_t half = x.size(-1) / 2;
+  at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+  return x * cos + rotated * sin;
+}
+
+at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                          int64_t past, LayerTap* tap) const {
+  const int64_t H = q.size(0), T = q.size(1), d = q.size(2);
+  const int64_t Hkv = k.size(0), G = H / Hkv, S = k.size(1);
+  const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  // Query head h uses KV head h / G (HF repeat_kv), so group the query heads under their KV head
+  // instead of repeating keys.
+  at::Tensor qg = q.reshape({Hkv, G, T, d});
+  at::Tensor out = at::empty({Hkv, G, T, d}, q.options());
+  const int64_t rows = std::max<int64_t>(1, options_.attention_chunk_floats / std::max<int64_t>(1, H * S));
+  auto long_opts = at::TensorOptions().dtype(at::kLong).device(q.device());
+  for (int64_t begin = 0; begin < T; begin += rows) {
+    const int64_t c = std::min(rows, T - begin);
+    const int64_t visible = past + begin + c;  // causal: later keys are invisible to the whole chunk
+    at::Tensor kc = k.narrow(1, 0, visible).to(at::kFloat);
+    at::Tensor qc = qg.narrow(2, begin, c).reshape({Hkv, G * c, d}).to(at::kFloat);
+    at::Tensor scores = at::matmul(qc, kc.transpose(1, 2)).mul_(scale).view({Hkv, G, c, visible});
+    at::Tensor key_index = at::arange(visible, long_opts).unsqueeze(0);
+    at::Tensor last_visible = (at::arange(c, long_opts) + (past + begin)).unsqueeze(1);
+    scores.masked_fill_(key_index > last_visible, -std::numeric_limits<float>::infinity());
+    at::Tensor probs = at::softmax(scores, -1);
+    if (want_probs) tap->on_attention_probs(layer, begin, probs);
+    at::Tensor ctx = at::matmul(probs.to(v.scalar_type()).view({Hkv, G * c, visible}), v.narrow(1, 0, visible));
+    out.narrow(2, begin, c).copy_(ctx.view({Hkv, G, c, d}));
+  }
+  return out.view({H, T, d});
+}
+
+at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  int64_t past, LayerTap* tap) const {
+#ifdef CLAA_HAVE_SDPA
+  const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
+  if (q.is_cuda() && !want_probs) {
+    const int64_t T = q.size(1), S = k.size(1);
+    at::Tensor mask;
+    bool causal = false;
+    if (past == 0 && T == S) {
+      causal = T > 1;
+    } else if (T > 1) {
+      auto opts = at::TensorOptions().dtype(at::kLong).device(q.device());
+      mask = at::arange(S, opts).unsqueeze(0) <= (at::arange(T, opts) + past).unsqueeze(1);
+    }
+    at::Tensor out = at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0),
+                                                      mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt,
+                                                      0.0, causal, std::nullopt, /*enable_gqa=*/true);
+    return out.squeeze(0);
+  }
+#endif
+  return chunked_attention(layer, q, k, v, past, tap);
+}
+
+at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tensor& positions, KVCache& cache,
+                                  LayerTap* tap) const {
+  const LayerWeights& w = weights_.layers.at(layer);
+  const int64_t T = x.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
+  require(positions.numel() == T, "run_layer: one position id per token is required");
+
+  at::Tensor h = rms_norm(x, w.attn_norm);
+  at::Tensor q = at::linear(h, w.wq, w.bq).view({T, H, d}).transpose(0, 1);  // [H, T, d]
+  at::Tensor k = at::linear(h, w.wk, w.bk).view({T, Hkv, d}).transpose(0, 1);
+  at::Tensor v = at::linear(h, w.wv, w.bv).view({T, Hkv, d}).transpose(0, 1);
+  auto [cos, sin] = rope_tables(positions);
+  q = apply_rope(q, cos, sin);
+  k = apply_rope(k, cos, sin);
+
+  const int64_t past = cache.length(layer);
+  auto [keys, values] = cache.append(layer, k, v);
+  if (tap != nullptr) tap->on_attention_inputs(layer, q, keys, positions);
+  at::Tensor attn = attention(layer, q, keys, values, past, tap);  // [H, T, d]
+
+  at::Tensor out = x + at::linear(attn.transpose(0, 1).reshape({T, H * d}), w.wo);
+  at::Tensor h2 = rms_norm(out, w.ffn_norm);
+  out = out + at::linear(at::silu(at::linear(h2, w.w_gate)) * at::linear(h2, w.w_up), w.w_down);
+  if (tap != nullptr) tap->on_layer_output(layer, out);
+  return out;
+}
+
+at::Tensor Transformer::logits(const at::Tensor& hidden) const {
+  return at::linear(rms_norm(hidden, weights_.final_norm), weights_.lm_head).to(at::kFloat);
+}
+
+at::Tensor Transformer::forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,
+                                LayerTap* tap) const {
+  at::Tensor x = embed(ids);
+  for (int l = 0; l < n_layers(); ++l) x = run_layer(l, x, positions, cache, tap);
+  return x;
+}
+
+}  // namespace claa

@@ -1,0 +1,93 @@
+// A Llama-family decoder in LibTorch, batch 1, written out layer by layer (in the spirit of
+// llama2.c / gpt-fast): RMSNorm, RoPE (HF rotate_half convention), GQA attention, SwiGLU.
+//
+// The model is deliberately exposed one layer at a time (embed → run_layer × L → logits) so that
+// prefill pipelines can drop tokens after a layer (keeping their original position ids) and
+// compress each layer's KV cache per KV head, and so that a LayerTap can observe exactly the
+// post-RoPE queries and keys that the oracle and the heuristics need.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/model/kv_cache.h"
+#include "harness/model/model_config.h"
+#include "harness/model/weights.h"
+
+namespace claa {
+
+// Observer of one forward pass. All tensors are views valid only during the call.
+class LayerTap {
+ public:
+  virtual ~LayerTap() = default;
+  // Post-RoPE queries of the tokens being processed, [H, T, d], and every key they attend to
+  // (the layer's KV cache including the new tokens), [H_kv, S, d]. The new tokens' keys are the
+  // last T of S; their position ids are `positions` [T].
+  virtual void on_attention_inputs(int layer, const at::Tensor& queries, const at::Tensor& keys,
+                                   const at::Tensor& positions) {}
+  // If true for a layer, attention runs the explicit (chunked) path and hands over the softmax
+  // probabilities of each query chunk: probs [H_kv, G, c, S'] (fp32) for new-token queries
+  // [query_begin, query_begin + c), over keys [0, S'); keys beyond S' are masked for the chunk.
+  virtual bool wants_probabilities(int layer) const { return false; }
+  virtual void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) {}
+  // Hidden state leaving the layer, [T, hidden].
+  virtual void on_layer_output(int layer, const at::Tensor& hidden) {}
+};
+
+struct RuntimeOptions {
+  at::Device device = at::kCPU;
+  at::ScalarType dtype = at::kFloat;
+  // CPU attention processes this many query rows at a time per layer (memory ~ H · rows · S floats).
+  int64_t attention_chunk_floats = int64_t{1} << 24;
+};
+
+class Transformer {
+ public:
+  Transformer(ModelConfig config, ModelWeights weights, RuntimeOptions options);
+
+  const ModelConfig& config() const { return config_; }
+  const RuntimeOptions& options() const { return options_; }
+  int n_layers() const { return static_cast<int>(config_.n_layers); }
+
+  // Token ids [T] (int64, any device) → hidden states [T, hidden] in the compute dtype.
+  at::Tensor embed(const at::Tensor& ids) const;
+  // One decoder layer. `positions` [T] are the tokens' original position ids (RoPE), which need
+  // not be contiguous after tokens were dropped. Appends the new keys/values to cache.layer(l);
+  // queries attend causally to the cache's earlier entries and the new tokens up to themselves.
+  at::Tensor run_layer(int layer, const at::Tensor& hidden, const at::Tensor& positions, KVCache& cache,
+                       LayerTap* tap = nullptr) const;
+  // Final RMSNorm + LM head for the given rows → fp32 logits [T, vocab].
+  at::Tensor logits(const at::Tensor& hidden) const;
+
+  // Convenience: all layers over `ids` with `positions`, returning the final hidden states.
+  at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache, LayerTap* tap = nullptr) const;
+
+  KVCache make_cache() const;
+
+ private:
+  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
+  std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions) const;
+  at::Tensor attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                       LayerTap* tap) const;
+  at::Tensor chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               int64_t past, LayerTap* tap) const;
+
+  ModelConfig config_;
+  ModelWeights weights_;
+  RuntimeOptions options_;
+  at::Tensor inv_freq_;  // [head_dim/2] fp32 on device
+};
+
+// Parse "cpu" | "cuda" | "cuda:N" and "fp32" | "bf16" | "fp16" (claa::Error on anything else).
+at::Device parse_device(const std::string& name);
+at::ScalarType parse_dtype(const std::string& name);
+std::string dtype_name(at::ScalarType t);
+
+// Inverse RoPE frequencies with the config's scaling (HF _compute_default / _compute_llama3_parameters).
+at::Tensor rope_inv_freq(const ModelConfig& config);
+
+}  // namespace claa

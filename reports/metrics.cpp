@@ -1,0 +1,371 @@
+// Ranking-quality metrics (method.md §3). See metrics.h for the conventions.
+#include "reports/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "harness/util/error.h"
+
+namespace claa {
+
+namespace {
+
+// Length both vectors are cut to.
+size_t cut_length(const std::vector<float>& a, const std::vector<float>& b) { return std::min(a.size(), b.size()); }
+
+bool any_nan(const std::vector<float>& v, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (std::isnan(v[i])) return true;
+  return false;
+}
+
+// Strict total order "i ranks before j": higher score first, NaN last, ties → lower index first.
+struct RanksBefore {
+  const float* s;
+  bool operator()(int64_t i, int64_t j) const {
+    const float a = s[i], b = s[j];
+    const bool nan_a = std::isnan(a), nan_b = std::isnan(b);
+    if (nan_a != nan_b) return !nan_a;
+    if (!nan_a && a != b) return a > b;
+    return i < j;
+  }
+};
+
+std::vector<int64_t> ranking_order_prefix(const std::vector<float>& scores, size_t n) {
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(), RanksBefore{scores.data()});
+  return order;
+}
+
+// Gains for mass recall / NDCG: the oracle value, NaN counted as 0.
+double gain(float o) { return std::isnan(o) ? 0.0 : static_cast<double>(o); }
+
+// 0 instead of NaN/inf for a ratio with a zero denominator.
+double safe_ratio(double num, double den) { return den == 0.0 ? 0.0 : num / den; }
+
+void require_k(int64_t k, size_t n) {
+  require(n >= 1, "ranking metrics need non-empty score vectors");
+  require(k >= 1 && k <= static_cast<int64_t>(n),
+          "top-k size " + std::to_string(k) + " outside [1, " + std::to_string(n) + "]");
+}
+
+// Number of pairs among t tied items.
+int64_t tie_pairs(int64_t t) { return t * (t - 1) / 2; }
+
+// Sum of tie_pairs over runs of equal values along `order` (values compared with ==).
+template <typename Eq>
+int64_t count_tie_pairs(size_t n, Eq equal_to_previous) {
+  int64_t pairs = 0, run = 1;
+  for (size_t i = 1; i < n; ++i) {
+    if (equal_to_previous(i)) {
+      ++run;
+    } else {
+      pairs += tie_pairs(run);
+      run = 1;
+    }
+  }
+  return pairs + tie_pairs(run);
+}
+
+// Sorts `v` ascending with merge sort and returns the number of strict inversions (i < j, v[i] > v[j]).
+int64_t merge_sort_inversions(std::vector<float>& v) {
+  const size_t n = v.size();
+  std::vector<float> buf(n);
+  int64_t inversions = 0;
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      const size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      size_t i = lo, j = mid, out = lo;
+      while (i < mid && j < hi) {
+        if (v[j] < v[i]) {  // strictly smaller right element jumps over every remaining left one
+          inversions += static_cast<int64_t>(mid - i);
+          buf[out++] = v[j++];
+        } else {
+          buf[out++] = v[i++];
+        }
+      }
+      while (i < mid) buf[out++] = v[i++];
+      while (j < hi) buf[out++] = v[j++];
+    }
+    std::swap(v, buf);
+  }
+  return inversions;
+}
+
+// Precomputed orders of both vectors, shared by the top-k metrics.
+struct Prepared {
+  size_t n = 0;
+  std::vector<int64_t> order_h, order_o;
+  std::vector<double> prefix_mass_h, prefix_mass_o;  // Σ gain over the first i of each order
+  std::vector<double> prefix_dcg_h, prefix_dcg_o;    // Σ gain / log2(rank+2) over the first i
+  std::vector<int64_t> prefix_common;                // |topi(h) ∩ topi(O)| for i = 0..n
+
+  Prepared(const std::vector<float>& h, const std::vector<float>& o) : n(cut_length(h, o)) {
+    order_h = ranking_order_prefix(h, n);
+    order_o = ranking_order_prefix(o, n);
+    prefix_mass_h.assign(n + 1, 0.0);
+    prefix_mass_o.assign(n + 1, 0.0);
+    prefix_dcg_h.assign(n + 1, 0.0);
+    prefix_dcg_o.assign(n + 1, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      const double discount = std::log2(static_cast<double>(i) + 2.0);
+      const double gh = gain(o[order_h[i]]), go = gain(o[order_o[i]]);
+      prefix_mass_h[i + 1] = prefix_mass_h[i] + gh;
+      prefix_mass_o[i + 1] = prefix_mass_o[i] + go;
+      prefix_dcg_h[i + 1] = prefix_dcg_h[i] + gh / discount;
+      prefix_dcg_o[i + 1] = prefix_dcg_o[i] + go / discount;
+    }
+    // Index j is in both top-i sets iff max(pos_h[j], pos_o[j]) < i: histogram that maximum.
+    std::vector<int64_t> pos_h(n), pos_o(n), first_shared_at(n + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+      pos_h[order_h[i]] = static_cast<int64_t>(i);
+      pos_o[order_o[i]] = static_cast<int64_t>(i);
+    }
+    for (size_t j = 0; j < n; ++j) ++first_shared_at[std::max(pos_h[j], pos_o[j]) + 1];
+    prefix_common.assign(n + 1, 0);
+    for (size_t i = 1; i <= n; ++i) prefix_common[i] = prefix_common[i - 1] + first_shared_at[i];
+  }
+
+  double recall(int64_t k) const { return static_cast<double>(prefix_common[k]) / static_cast<double>(k); }
+  double mass_recall(int64_t k) const { return safe_ratio(prefix_mass_h[k], prefix_mass_o[k]); }
+  double ndcg(int64_t k) const { return safe_ratio(prefix_dcg_h[k], prefix_dcg_o[k]); }
+};
+
+// Evidence spans merged into sorted, disjoint ranges; validates them.
+TokenSpans merge_spans(const TokenSpans& spans) {
+  TokenSpans sorted;
+  for (const auto& [begin, end] : spans) {
+    require(begin >= 0 && end >= begin,
+            "bad evidence span [" + std::to_string(begin) + ", " + std::to_string(end) + ")");
+    if (end > begin) sorted.emplace_back(begin, end);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  TokenSpans merged;
+  for (const auto& span : sorted) {
+    if (!merged.empty() && span.first <= merged.back().second)
+      merged.back().second = std::max(merged.back().second, span.second);
+    else
+      merged.push_back(span);
+  }
+  return merged;
+}
+
+// Share of the (merged) evidence tokens selected by `selected` (a mask over the cut length).
+double evidence_share(const std::vector<char>& selected, const TokenSpans& merged) {
+  int64_t total = 0, hit = 0;
+  const auto n = static_cast<int64_t>(selected.size());
+  for (const auto& [begin, end] : merged) {
+    total += end - begin;
+    for (int64_t j = begin; j < std::min(end, n); ++j) hit += selected[j] ? 1 : 0;  // beyond the cut: missed
+  }
+  return static_cast<double>(hit) / static_cast<double>(total);
+}
+
+std::vector<char> selection_mask(const std::vector<int64_t>& order, int64_t k, size_t n) {
+  std::vector<char> mask(n, 0);
+  for (int64_t i = 0; i < k; ++i) mask[order[i]] = 1;
+  return mask;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Rank correlations
+// ---------------------------------------------------------------------------------------------
+
+std::vector<double> average_ranks(const std::vector<float>& values) {
+  const size_t n = values.size();
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return values[i] < values[j]; });
+  std::vector<double> ranks(n);
+  for (size_t start = 0; start < n;) {
+    size_t end = start + 1;
+    while (end < n && values[order[end]] == values[order[start]]) ++end;
+    // Positions start..end-1 (0-based) share rank mean(start+1 .. end) = (start + end + 1) / 2.
+    const double rank = 0.5 * static_cast<double>(start + end + 1);
+    for (size_t i = start; i < end; ++i) ranks[order[i]] = rank;
+    start = end;
+  }
+  return ranks;
+}
+
+// scipy.stats.spearmanr: Pearson correlation of the average ranks (scipy/stats/_stats_py.py).
+RankCorr spearman_ex(const std::vector<float>& a, const std::vector<float>& b) {
+  const size_t n = cut_length(a, b);
+  if (n < 2 || any_nan(a, n) || any_nan(b, n)) return {0.0, true};
+  const std::vector<double> ra = average_ranks(std::vector<float>(a.begin(), a.begin() + n));
+  const std::vector<double> rb = average_ranks(std::vector<float>(b.begin(), b.begin() + n));
+  const double mean_rank = 0.5 * static_cast<double>(n + 1);  // exact for average ranks
+  long double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const long double da = ra[i] - mean_rank, db = rb[i] - mean_rank;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (saa == 0 || sbb == 0) return {0.0, true};  // a constant vector
+  const double rho = static_cast<double>(sab / std::sqrt(saa * sbb));
+  return {std::clamp(rho, -1.0, 1.0), false};
+}
+
+double spearman(const std::vector<float>& a, const std::vector<float>& b) { return spearman_ex(a, b).value; }
+
+// Kendall τ-b via Knight's O(n log n) algorithm, following scipy.stats.kendalltau
+// (scipy/stats/_stats_py.py): sort by (a, b); count ties in a and joint ties in that order; the
+// discordant pairs are the strict inversions of b in that order (merge sort); ties in b come from the
+// sorted b. τ_b = (tot − xtie − ytie + ntie − 2·dis) / sqrt(tot − xtie) / sqrt(tot − ytie).
+RankCorr kendall_tau_b_ex(const std::vector<float>& a, const std::vector<float>& b) {
+  const size_t n = cut_length(a, b);
+  if (n < 2 || any_nan(a, n) || any_nan(b, n)) return {0.0, true};
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(), [&](int64_t i, int64_t j) {
+    return a[i] != a[j] ? a[i] < a[j] : b[i] < b[j];
+  });
+  const int64_t xtie = count_tie_pairs(n, [&](size_t i) { return a[order[i]] == a[order[i - 1]]; });
+  const int64_t ntie = count_tie_pairs(n, [&](size_t i) {
+    return a[order[i]] == a[order[i - 1]] && b[order[i]] == b[order[i - 1]];
+  });
+  std::vector<float> b_sorted(n);
+  for (size_t i = 0; i < n; ++i) b_sorted[i] = b[order[i]];
+  const int64_t dis = merge_sort_inversions(b_sorted);  // leaves b_sorted ascending
+  const int64_t ytie = count_tie_pairs(n, [&](size_t i) { return b_sorted[i] == b_sorted[i - 1]; });
+
+  const int64_t tot = tie_pairs(static_cast<int64_t>(n));
+  if (xtie == tot || ytie == tot) return {0.0, true};  // a constant vector
+  const auto con_minus_dis = static_cast<double>(tot - xtie - ytie + ntie - 2 * dis);
+  const double tau = con_minus_dis / std::sqrt(static_cast<double>(tot - xtie)) /
+                     std::sqrt(static_cast<double>(tot - ytie));
+  return {std::clamp(tau, -1.0, 1.0), false};
+}
+
+double kendall_tau_b(const std::vector<float>& a, const std::vector<float>& b) { return kendall_tau_b_ex(a, b).value; }
+
+// ---------------------------------------------------------------------------------------------
+// Top-k selection and keep-rate → k
+// ---------------------------------------------------------------------------------------------
+
+std::vector<int64_t> ranking_order(const std::vector<float>& scores) { return ranking_order_prefix(scores, scores.size()); }
+
+std::vector<int64_t> top_k_indices(const std::vector<float>& scores, int64_t k) {
+  require(k >= 0, "top-k size must be non-negative, got " + std::to_string(k));
+  const auto n = static_cast<int64_t>(scores.size());
+  k = std::min(k, n);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  const RanksBefore before{scores.data()};
+  if (k < n) std::nth_element(order.begin(), order.begin() + k, order.end(), before);
+  order.resize(k);
+  std::sort(order.begin(), order.end(), before);
+  return order;
+}
+
+int64_t metric_k(double keep, int64_t n) {
+  require(keep > 0.0 && keep <= 1.0, "keep rate must be in (0, 1], got " + std::to_string(keep));
+  require(n >= 1, "metric_k needs n >= 1");
+  const double k = std::ceil(keep * static_cast<double>(n) - 1e-9);
+  return std::clamp(static_cast<int64_t>(k), int64_t{1}, n);
+}
+
+int64_t budget_count(double keep, int64_t n) {
+  require(keep >= 0.0 && keep <= 1.0, "keep rate must be in [0, 1], got " + std::to_string(keep));
+  require(n >= 0, "budget_count needs n >= 0");
+  return static_cast<int64_t>(keep * static_cast<double>(n));  // Python int(): truncation, no slack
+}
+
+// ---------------------------------------------------------------------------------------------
+// Top-k agreement metrics
+// ---------------------------------------------------------------------------------------------
+
+double recall_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k) {
+  require_k(k, cut_length(heuristic, oracle));
+  return Prepared(heuristic, oracle).recall(k);
+}
+
+double mass_recall_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k) {
+  require_k(k, cut_length(heuristic, oracle));
+  return Prepared(heuristic, oracle).mass_recall(k);
+}
+
+double ndcg_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k) {
+  require_k(k, cut_length(heuristic, oracle));
+  return Prepared(heuristic, oracle).ndcg(k);
+}
+
+double evidence_recall_at_k(const std::vector<float>& heuristic, int64_t k, const TokenSpans& evidence) {
+  require_k(k, heuristic.size());
+  const TokenSpans merged = merge_spans(evidence);
+  require(!merged.empty(), "evidence recall needs at least one non-empty evidence span");
+  return evidence_share(selection_mask(top_k_indices(heuristic, k), k, heuristic.size()), merged);
+}
+
+RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                const std::vector<double>& keep_rates, const TokenSpans& evidence_spans) {
+  const size_t n = cut_length(heuristic, oracle);
+  require(n >= 1, "compare_rankings needs non-empty heuristic and oracle vectors");
+  RankingMetrics m;
+  m.length = static_cast<int64_t>(n);
+  const RankCorr rho = spearman_ex(heuristic, oracle), tau = kendall_tau_b_ex(heuristic, oracle);
+  m.spearman = rho.value;
+  m.kendall = tau.value;
+  m.spearman_degenerate = rho.degenerate;
+  m.kendall_degenerate = tau.degenerate;
+  m.degenerate = rho.degenerate || tau.degenerate;
+
+  const Prepared prepared(heuristic, oracle);
+  const TokenSpans merged = merge_spans(evidence_spans);
+  for (double keep : keep_rates) {
+    const int64_t k = metric_k(keep, m.length);
+    m.k.push_back(k);
+    m.recall.push_back(prepared.recall(k));
+    m.mass_recall.push_back(prepared.mass_recall(k));
+    m.ndcg.push_back(prepared.ndcg(k));
+    if (!merged.empty()) m.evidence_recall.push_back(evidence_share(selection_mask(prepared.order_h, k, n), merged));
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aggregation
+// ---------------------------------------------------------------------------------------------
+
+double mean(const std::vector<double>& values) {
+  require(!values.empty(), "mean of an empty list");
+  long double sum = 0;
+  for (double v : values) sum += v;
+  return static_cast<double>(sum / static_cast<long double>(values.size()));
+}
+
+double sample_std(const std::vector<double>& values) {
+  if (values.size() < 2) return 0.0;
+  const double mu = mean(values);
+  long double ss = 0;
+  for (double v : values) ss += (v - mu) * (v - mu);
+  return static_cast<double>(std::sqrt(ss / static_cast<long double>(values.size() - 1)));
+}
+
+double standard_error(const std::vector<double>& values) {
+  if (values.size() < 2) return 0.0;
+  return sample_std(values) / std::sqrt(static_cast<double>(values.size()));
+}
+
+int64_t count_below(const std::vector<double>& values, double threshold) {
+  return std::count_if(values.begin(), values.end(), [&](double v) { return v < threshold; });
+}
+
+Summary summarize(const std::vector<double>& values) {
+  require(!values.empty(), "summary of an empty list");
+  Summary s;
+  s.n = static_cast<int64_t>(values.size());
+  s.mean = mean(values);
+  s.stddev = sample_std(values);
+  s.sem = standard_error(values);
+  s.min = *std::min_element(values.begin(), values.end());
+  s.max = *std::max_element(values.begin(), values.end());
+  return s;
+}
+
+}  // namespace claa

@@ -1,0 +1,132 @@
+// Ranking-quality metrics: how well a heuristic token-importance score vector h agrees with the
+// oracle vector O (method.md §3), plus the aggregation helpers the reports use.
+//
+// Conventions shared by every function here:
+//  - Alignment: h and O are aligned from the start and cut to the shorter length N' (window-based
+//    heuristics have N−W entries, the oracle N).
+//  - Top-k order: scores descending, ties broken towards the lower token index, NaN scores rank last
+//    (among NaNs, lower index first). The order is total and deterministic, so top-k for a smaller k is
+//    always a prefix of top-k for a larger one.
+//  - Correlations that are undefined (a constant vector, fewer than 2 entries, any NaN in the cut
+//    vectors) are reported as 0, like the authors' code does with scipy's NaN, and flagged `degenerate`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace claa {
+
+// ---------------------------------------------------------------------------------------------
+// Rank correlations
+// ---------------------------------------------------------------------------------------------
+
+struct RankCorr {
+  double value = 0.0;       // in [-1, 1]; 0 when degenerate
+  bool degenerate = false;  // true when the coefficient is undefined (scipy would return NaN)
+};
+
+// Spearman ρ with average ranks for ties (scipy.stats.spearmanr). Inputs are cut to the shorter length.
+RankCorr spearman_ex(const std::vector<float>& a, const std::vector<float>& b);
+double spearman(const std::vector<float>& a, const std::vector<float>& b);
+
+// Kendall τ-b (tie-corrected; scipy.stats.kendalltau(variant='b')), O(n log n) via Knight's algorithm.
+RankCorr kendall_tau_b_ex(const std::vector<float>& a, const std::vector<float>& b);
+double kendall_tau_b(const std::vector<float>& a, const std::vector<float>& b);
+
+// Average ranks (1-based, ties share the mean of their positions; scipy.stats.rankdata 'average').
+// NaN is not allowed here (the correlation functions check for it first).
+std::vector<double> average_ranks(const std::vector<float>& values);
+
+// ---------------------------------------------------------------------------------------------
+// Top-k selection and keep-rate → k conversion
+// ---------------------------------------------------------------------------------------------
+
+// All indices of `scores` in ranking order (best first; ties → lower index; NaN last).
+std::vector<int64_t> ranking_order(const std::vector<float>& scores);
+
+// The k best indices in ranking order. k is clamped to scores.size(); k < 0 throws claa::Error.
+std::vector<int64_t> top_k_indices(const std::vector<float>& scores, int64_t k);
+
+// k used by the metrics: ceil(keep · n) clamped to [1, n]. keep must be in (0, 1], n >= 1.
+// A 1e-9 slack absorbs floating-point noise, so metric_k(0.1, 30) is 3, not 4 (0.1·30 = 3.0000000000000004).
+int64_t metric_k(double keep, int64_t n);
+// Alias kept for readability at call sites that talk about "keep counts" for metrics.
+inline int64_t keep_count(double keep, int64_t n) { return metric_k(keep, n); }
+
+// Token budget the pruning pipelines use: C = int(keep · N) exactly as Python's int() truncation,
+// including its floating-point quirks (int(0.29·100) = 28). Not clamped: may be 0 for tiny keep·N.
+// keep must be in [0, 1], n >= 0.
+int64_t budget_count(double keep, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Top-k agreement metrics (vectors cut to the shorter length; k in [1, N'])
+// ---------------------------------------------------------------------------------------------
+
+// |topk(h) ∩ topk(O)| / k.
+double recall_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k);
+
+// Σ_{j∈topk(h)} O[j] / Σ_{j∈topk(O)} O[j]. 0 when the denominator is 0 (an all-zero oracle top-k).
+// Assumes O >= 0 (attention mass); NaN oracle entries count as 0 mass.
+double mass_recall_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k);
+
+// NDCG@k with linear gains gain(j) = O[j]: DCG = Σ_{i<k} O[topk(h)_i] / log2(i+2), normalised by the
+// DCG of the oracle's own top-k. 0 when the ideal DCG is 0. Assumes O >= 0; NaN gains count as 0.
+double ndcg_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k);
+
+// Evidence token ranges [begin, end) (e.g. RULER needle spans).
+using TokenSpans = std::vector<std::pair<int64_t, int64_t>>;
+
+// Share of evidence token indices (the union of the spans, so overlaps count once) that fall in
+// topk(h). Evidence indices >= h.size() (beyond the cut) count as missed. Throws claa::Error for a
+// span with begin < 0 or end < begin, or when the spans hold no token at all.
+double evidence_recall_at_k(const std::vector<float>& heuristic, int64_t k, const TokenSpans& evidence);
+
+// ---------------------------------------------------------------------------------------------
+// Everything at once, for a list of keep rates
+// ---------------------------------------------------------------------------------------------
+
+struct RankingMetrics {
+  int64_t length = 0;  // N' = min(|h|, |O|)
+  double spearman = 0.0;
+  double kendall = 0.0;
+  bool spearman_degenerate = false;
+  bool kendall_degenerate = false;
+  bool degenerate = false;  // either correlation was degenerate
+  // One entry per keep rate, in the order given.
+  std::vector<int64_t> k;
+  std::vector<double> recall, mass_recall, ndcg;
+  std::vector<double> evidence_recall;  // empty when no evidence spans were given
+};
+
+// Cuts both vectors to N' (must be >= 1, else claa::Error), then computes all metrics. Each keep rate
+// must be in (0, 1]; k = metric_k(keep, N'). Sorts each vector once, so many keep rates are cheap.
+RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                const std::vector<double>& keep_rates, const TokenSpans& evidence_spans = {});
+
+// ---------------------------------------------------------------------------------------------
+// Aggregation helpers for reports
+// ---------------------------------------------------------------------------------------------
+
+// Arithmetic mean; claa::Error on an empty list.
+double mean(const std::vector<double>& values);
+// Sample standard deviation (divisor n−1); 0 for n < 2.
+double sample_std(const std::vector<double>& values);
+// Standard error of the mean: sample_std / sqrt(n); 0 for n < 2.
+double standard_error(const std::vector<double>& values);
+// Number of values strictly below `threshold` (e.g. layers with ρ below 0.5).
+int64_t count_below(const std::vector<double>& values, double threshold);
+
+struct Summary {
+  int64_t n = 0;
+  double mean = 0.0;
+  double stddev = 0.0;  // sample std (n−1), 0 for n < 2
+  double sem = 0.0;     // stddev / sqrt(n), 0 for n < 2
+  double min = 0.0;     // e.g. the worst layer
+  double max = 0.0;
+};
+// All of the above in one pass over the list; claa::Error on an empty list.
+Summary summarize(const std::vector<double>& values);
+
+}  // namespace claa

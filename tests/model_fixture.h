@@ -1,0 +1,23 @@
+// Shared test helpers: where the default model lives, and a loaded copy of it per process.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "harness/model/model_loader.h"
+#include "tests/catch.h"
+
+// The default model's path; fails the test (never skips) when setup has not fetched it.
+inline std::string default_model_path() {
+  std::string path = claa::model_cache_dir() + "/" + claa::kDefaultModelFile;
+  if (!std::filesystem::exists(path)) FAIL("model file " << path << " not found: run scripts/setup.sh first");
+  return path;
+}
+
+// SmolLM2 on CPU fp32, loaded once per test process.
+inline const claa::LoadedModel& default_model() {
+  static std::unique_ptr<claa::LoadedModel> model;
+  if (!model) model = std::make_unique<claa::LoadedModel>(claa::load_model(default_model_path(), claa::RuntimeOptions{}));
+  return *model;
+}
