@@ -10,5 +10,8 @@ namespace claa {
 void register_info_command(CLI::App& app);
 void register_generate_command(CLI::App& app);
 void register_bench_command(CLI::App& app);
+void register_tokenize_commands(CLI::App& app);
+void register_datasets_command(CLI::App& app);
+void register_rank_command(CLI::App& app);
 
 }  // namespace claa

@@ -35,7 +35,10 @@ void run_generate(const GenerateArgs& args) {
   options.max_new_tokens = args.max_new_tokens;
   options.eos_ids = prompt.eos_ids;
   GenerationResult r = generate(*m.model, prompt.ids, options);
-  std::string text = prompt.decode(r.tokens);
+  // The stop token is not part of the answer text.
+  std::vector<int64_t> answer = r.tokens;
+  if (r.stopped_by_eos) answer.pop_back();
+  std::string text = prompt.decode(answer);
   const double prefill_tps = prompt.ids.size() / std::max(r.prefill_seconds, 1e-9);
   if (args.as_json) {
     nlohmann::json j = {{"prompt_ids", prompt.ids}, {"tokens", r.tokens}, {"text", text},

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   claa::register_info_command(app);
   claa::register_generate_command(app);
   claa::register_bench_command(app);
+  claa::register_tokenize_commands(app);
+  claa::register_rank_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

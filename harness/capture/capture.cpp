@@ -1,0 +1,144 @@
+#include "harness/capture/capture.h"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "harness/model/generate.h"
+#include "harness/util/error.h"
+
+namespace claa {
+
+namespace {
+
+// The LayerTap that sees the prefill (T = N queries) and each decode step (T = 1).
+class CaptureTap : public LayerTap {
+ public:
+  CaptureTap(const ModelConfig& config, int64_t n_prompt, const CaptureOptions& options, CaptureResult& out)
+      : config_(config), n_(n_prompt), options_(options), out_(out),
+        oracle_(static_cast<int>(config.n_layers), n_prompt, options.oracle) {
+    out_.layers.resize(config.n_layers);
+    if (options.spec_lookahead > 0) {
+      OracleOptions spec;  // method.md §2: pool rows (7), max over layers and heads, mean over steps
+      spec.pool_kernel = 0;
+      spec.pool_rows_before_max = options.spec_pool;
+      spec_.emplace(static_cast<int>(config.n_layers), n_prompt, spec);
+    }
+  }
+
+  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override {
+    decoding_ = q.size(1) == 1 && keys.size(1) > n_;
+    if (decoding_) return;
+    require(q.size(1) == n_ && keys.size(1) == n_, "capture: the prompt must be prefilled in one pass");
+    capture_prefill_layer(layer, q, keys);
+  }
+
+  bool wants_probabilities(int) const override { return decoding_ || options_.observed_attention; }
+
+  void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override {
+    if (decoding_) {
+      // probs [H_kv, G, 1, S] over prompt + answer keys: renormalise over the N prompt keys.
+      at::Tensor p = probs.reshape({config_.n_heads, -1}).narrow(1, 0, n_);
+      add_answer_step(layer, p / p.sum(-1, true));
+      return;
+    }
+    accumulate_observed(layer, probs);
+  }
+
+  void finish() {
+    for (int l = 0; l < static_cast<int>(config_.n_layers); ++l) {
+      at::Tensor& obs = out_.layers[l].observed;
+      if (!obs.defined()) continue;
+      // Key j is seen by the N − j prompt queries at and after it.
+      at::Tensor seen_by = at::arange(n_, 0, -1, at::kFloat);
+      obs = obs / seen_by;
+    }
+    out_.oracle = oracle_.oracle();
+    out_.oracle_per_layer = oracle_.per_layer();
+    out_.oracle_steps = oracle_.steps();
+    if (spec_) {
+      out_.spec_scores = spec_->oracle();
+      out_.spec_steps = spec_->steps();
+    }
+  }
+
+ private:
+  void capture_prefill_layer(int layer, const at::Tensor& q, const at::Tensor& keys) {
+    const int64_t H = config_.n_heads, Hkv = config_.n_kv_heads, G = H / Hkv, d = q.size(2);
+    const int64_t W = options_.window;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    at::Tensor k = keys.to(at::kFloat);
+    LayerCapture& c = out_.layers[layer];
+
+    // Last W queries against all keys, causal inside the trailing W×W block (fastkv_utils.py).
+    at::Tensor qw = q.narrow(1, n_ - W, W).to(at::kFloat).reshape({Hkv, G * W, d});
+    at::Tensor scores = at::matmul(qw, k.transpose(1, 2)).mul_(scale).view({H, W, n_});
+    at::Tensor future = at::ones({W, W}, at::TensorOptions().dtype(at::kBool).device(k.device())).triu(1);
+    scores.narrow(2, n_ - W, W).masked_fill_(future, -std::numeric_limits<float>::infinity());
+    c.window_attn = at::softmax(scores, -1).sum(1).to(at::kCPU);
+
+    // The last prompt query: raw dot products (GemFilter) and its softmax (TOVA, oracle step 0).
+    at::Tensor ql = q.narrow(1, n_ - 1, 1).to(at::kFloat).reshape({Hkv, G, d});
+    at::Tensor dots = at::matmul(ql, k.transpose(1, 2)).reshape({H, n_});
+    at::Tensor attn = at::softmax(dots * scale, -1);
+    c.last_dots = dots.to(at::kCPU);
+    c.last_attn = attn.to(at::kCPU);
+    c.key_norms = k.norm(2, -1).to(at::kCPU);
+    add_answer_step(layer, attn);
+  }
+
+  void accumulate_observed(int layer, const at::Tensor& probs) {
+    // probs [H_kv, G, c, S'] for a chunk of prompt queries; sum over heads of the group and rows.
+    at::Tensor col = probs.sum({1, 2}).to(at::kCPU);  // [H_kv, S']
+    at::Tensor& obs = out_.layers[layer].observed;
+    if (!obs.defined()) obs = at::zeros({config_.n_kv_heads, n_}, at::kFloat);
+    obs.narrow(1, 0, col.size(1)).add_(col);
+  }
+
+  void add_answer_step(int layer, const at::Tensor& probs) {
+    oracle_.add(layer, probs);
+    bool spec_step = spec_ && spec_->steps() < options_.spec_lookahead;
+    if (spec_step) spec_->add(layer, probs);
+    if (layer == config_.n_layers - 1) {
+      oracle_.end_step();
+      if (spec_step) spec_->end_step();
+    }
+  }
+
+  const ModelConfig& config_;
+  int64_t n_;
+  const CaptureOptions& options_;
+  CaptureResult& out_;
+  OracleAccumulator oracle_;
+  std::optional<OracleAccumulator> spec_;
+  bool decoding_ = false;
+};
+
+}  // namespace
+
+CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,
+                             const CaptureOptions& options) {
+  const int64_t n = static_cast<int64_t>(prompt_ids.size());
+  require(options.window >= 1, "capture: window must be at least 1");
+  require(n > options.window, "prompt of " + std::to_string(n) + " tokens is not longer than the observation window W = " +
+                                  std::to_string(options.window));
+  CaptureResult out;
+  out.n_prompt = n;
+  out.window = options.window;
+  out.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
+  CaptureTap tap(model.config(), n, options, out);
+
+  GenerationOptions gen;
+  gen.max_new_tokens = options.max_new_tokens;
+  gen.eos_ids = options.eos_ids;
+  GenerationResult r = generate(model, prompt_ids, gen, &tap);
+  tap.finish();
+  out.answer_tokens = r.tokens;
+  out.stopped_by_eos = r.stopped_by_eos;
+  out.empty_answer = r.stopped_by_eos && r.tokens.size() == 1;
+  out.prefill_seconds = r.prefill_seconds;
+  out.decode_seconds = r.decode_seconds;
+  return out;
+}
+
+}  // namespace claa

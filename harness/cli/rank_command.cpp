@@ -1,0 +1,153 @@
+// `claa rank`: one prompt (context file + question) through the model; the oracle from its own
+// answer; every requested heuristic scored per layer against it. Prints the answer and a compact
+// per-layer table (Spearman ρ / recall at the first keep rate); writes everything to --out.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "harness/capture/capture.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/model_options.h"
+#include "harness/cli/prompt_input.h"
+#include "harness/tokenizer/chat_template.h"
+#include "harness/tokenizer/tokenizer.h"
+#include "harness/util/error.h"
+#include "harness/util/memory.h"
+#include "reports/ranking_eval.h"
+
+namespace claa {
+
+namespace {
+
+struct RankArgs {
+  ModelOptions model;
+  std::string context_file, question, out, heuristics, keep = "0.1,0.2,0.4";
+  int64_t max_new_tokens = 32;
+  int window = 8;
+  bool no_chat = false;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  for (std::string p; std::getline(in, p, sep);)
+    if (!p.empty()) parts.push_back(p);
+  return parts;
+}
+
+std::vector<double> parse_keep_rates(const std::string& s) {
+  std::vector<double> rates;
+  for (const std::string& p : split(s, ',')) {
+    double v = 0;
+    try {
+      v = std::stod(p);
+    } catch (const std::exception&) {
+      throw Error("bad keep rate '" + p + "' (expected numbers in (0, 1])");
+    }
+    require(v > 0 && v <= 1, "keep rate " + p + " is not in (0, 1]");
+    rates.push_back(v);
+  }
+  require(!rates.empty(), "no keep rates given");
+  return rates;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), path + ": cannot read the context file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+void print_table(const std::vector<HeuristicEval>& evals, double keep) {
+  std::string header = fmt::format("{:>5}", "layer");
+  for (const HeuristicEval& e : evals) header += fmt::format(" {:>14}", e.name);
+  fmt::print("\nper layer: Spearman ρ / recall@{:.0f}% vs the oracle\n{}\n", keep * 100, header);
+  for (size_t l = 0; l < evals.front().layers.size(); ++l) {
+    std::string row = fmt::format("{:>5}", l);
+    for (const HeuristicEval& e : evals)
+      row += fmt::format(" {:>7.3f}/{:<6.3f}", e.layers[l].spearman, e.layers[l].recall.front());
+    fmt::print("{}\n", row);
+  }
+}
+
+void run_rank(const RankArgs& a) {
+  std::vector<double> keep_rates = parse_keep_rates(a.keep);
+  std::vector<std::string> names = split(a.heuristics, ',');
+  if (names.empty())
+    for (const HeuristicInfo& h : heuristic_registry()) names.push_back(h.name);
+  std::vector<std::unique_ptr<Heuristic>> heuristics;
+  for (const std::string& n : names) heuristics.push_back(make_heuristic(n));  // fail fast on typos
+  require(!a.question.empty(), "--question is empty");
+  std::string context = read_file(a.context_file);
+
+  LoadedModel m = a.model.load();
+  auto tok = model_tokenizer(m);
+  require(tok != nullptr, "this model has no tokenizer");
+  std::string user = context + "\n\n" + a.question;
+  std::vector<int32_t> ids32 = a.no_chat ? tok->encode(user)
+                                         : build_chat_prompt(*tok, ChatTemplate::detect(tok->chat_template()),
+                                                             {{"user", user}}, true).ids;
+  std::vector<int64_t> ids(ids32.begin(), ids32.end());
+
+  CaptureOptions options;
+  options.window = a.window;
+  options.max_new_tokens = a.max_new_tokens;
+  options.eos_ids = stop_ids(m, tok.get());
+  for (const auto& h : heuristics) h->configure_capture(options);
+  CaptureResult capture = capture_prompt(*m.model, ids, options);
+
+  std::vector<int64_t> answer = capture.answer_tokens;
+  if (capture.stopped_by_eos) answer.pop_back();
+  std::string answer_text = tok->decode(std::vector<int32_t>(answer.begin(), answer.end()));
+  fmt::print("prompt: {} tokens; answer ({} tokens): {}\n", ids.size(), answer.size(), answer_text);
+
+  nlohmann::json out = {{"model", m.source.path}, {"prompt_tokens", ids.size()}, {"answer", answer_text},
+                        {"answer_tokens", capture.answer_tokens}, {"empty_answer", capture.empty_answer},
+                        {"oracle_steps", capture.oracle_steps}, {"keep_rates", keep_rates},
+                        {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds},
+                        {"peak_rss_bytes", peak_rss_bytes()}};
+  if (capture.empty_answer) {
+    fmt::print("empty answer (the first token was EOS): no oracle, nothing scored\n");
+  } else {
+    EvalOptions eval;
+    eval.keep_rates = keep_rates;
+    std::vector<HeuristicEval> evals;
+    nlohmann::json results = nlohmann::json::array();
+    for (const auto& h : heuristics) {
+      evals.push_back(evaluate_heuristic(*h, capture, eval));
+      results.push_back(to_json(evals.back(), keep_rates));
+    }
+    out["heuristics"] = results;
+    out["oracle"] = to_float_vector(capture.oracle);
+    print_table(evals, keep_rates.front());
+  }
+  if (!a.out.empty()) {
+    std::ofstream f(a.out);
+    require(f.good(), a.out + ": cannot write");
+    f << out.dump() << "\n";
+    fmt::print("wrote {}\n", a.out);
+  }
+}
+
+}  // namespace
+
+void register_rank_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("rank", "score heuristics per layer against the Answer-Informed Oracle for one prompt");
+  auto a = std::make_shared<RankArgs>();
+  a->model.add_to(*cmd, /*allow_random_weights=*/false);
+  cmd->add_option("--context-file", a->context_file, "text file with the long context")->required();
+  cmd->add_option("--question,-q", a->question, "question asked after the context")->required();
+  cmd->add_option("--max-new-tokens,-n", a->max_new_tokens, "answer length limit")->capture_default_str();
+  cmd->add_option("--heuristics", a->heuristics, "comma-separated names (default: all registered)");
+  cmd->add_option("--keep", a->keep, "keep rates for recall@k")->capture_default_str();
+  cmd->add_option("--window", a->window, "observation window W")->capture_default_str();
+  cmd->add_flag("--no-chat", a->no_chat, "do not wrap the prompt in the chat template");
+  cmd->add_option("--out,-o", a->out, "write full results (JSON)");
+  cmd->callback([a] { run_rank(*a); });
+}
+
+}  // namespace claa

@@ -1,0 +1,36 @@
+// FastKV / SnapKV window score (method.md §2; kv-exps baseline/fastkv/fastkv_utils.py):
+// softmax of the last W queries over all keys, summed over the window, window columns dropped,
+// pooled (kernel 7) per head, summed over the G heads of each KV group → S[l, g, :]; the layer's
+// ranking is Σ_g S[l, g, :].
+#include "heuristics/heuristic.h"
+
+namespace claa {
+
+namespace {
+
+class FastKV : public Heuristic {
+ public:
+  explicit FastKV(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {}
+  std::string name() const override { return "fastkv"; }
+  HeuristicScores score(const HeuristicInput& in) const override {
+    HeuristicScores s;
+    for (size_t l = 0; l < in.capture.layers.size(); ++l) {
+      at::Tensor per_head = window_scores_per_kv_head(in.capture, static_cast<int>(l), pool_);
+      s.per_head.push_back(per_head);
+      s.combined.push_back(per_head.sum(0));
+    }
+    return s;
+  }
+
+ private:
+  int pool_;
+};
+
+}  // namespace
+
+HeuristicInfo fastkv_heuristic() {
+  return {"fastkv", "FastKV/SnapKV window attention of the last W queries, per KV head",
+          {{"pool", 7}}, [](const nlohmann::json& p) { return std::make_unique<FastKV>(p); }};
+}
+
+}  // namespace claa

@@ -1,0 +1,116 @@
+#include <algorithm>
+
+#include "harness/util/error.h"
+#include "heuristics/heuristic.h"
+#include "oracle/oracle.h"
+
+// The registry: one line per heuristic file.
+#define CLAA_HEURISTICS(X) \
+  X(fastkv)                \
+  X(gemfilter)             \
+  X(claa)                  \
+  X(specprefill)           \
+  X(h2o)                   \
+  X(tova)                  \
+  X(knorm)                 \
+  X(streamingllm)          \
+  X(random)                \
+  X(recency)
+
+namespace claa {
+
+#define CLAA_DECLARE_HEURISTIC(name) HeuristicInfo name##_heuristic();
+CLAA_HEURISTICS(CLAA_DECLARE_HEURISTIC)
+#undef CLAA_DECLARE_HEURISTIC
+
+const std::vector<HeuristicInfo>& heuristic_registry() {
+#define CLAA_LIST_HEURISTIC(name) name##_heuristic(),
+  static const std::vector<HeuristicInfo> registry = {CLAA_HEURISTICS(CLAA_LIST_HEURISTIC)};
+#undef CLAA_LIST_HEURISTIC
+  return registry;
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+const HeuristicInfo& find_info(const std::string& name) {
+  std::vector<std::string> names;
+  for (const HeuristicInfo& h : heuristic_registry()) {
+    if (h.name == name) return h;
+    names.push_back(h.name);
+  }
+  std::string hint = did_you_mean(name, names);
+  throw Error("unknown heuristic '" + name + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+}
+
+}  // namespace
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_distance) best = c, best_distance = d;
+  }
+  return best;
+}
+
+nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params) {
+  const HeuristicInfo& info = find_info(name);
+  nlohmann::json resolved = info.defaults;
+  if (params.is_null()) return resolved;
+  require(params.is_object(), "heuristic '" + name + "': parameters must be a JSON object");
+  std::vector<std::string> keys;
+  for (auto it = info.defaults.begin(); it != info.defaults.end(); ++it) keys.push_back(it.key());
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    if (!info.defaults.contains(it.key())) {
+      std::string hint = did_you_mean(it.key(), keys);
+      throw Error("heuristic '" + name + "': unknown parameter '" + it.key() + "'" +
+                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+    const nlohmann::json& want = info.defaults[it.key()];
+    bool same_kind = (want.is_number() && it.value().is_number()) || want.type() == it.value().type();
+    require(same_kind, "heuristic '" + name + "': parameter '" + it.key() + "' should look like " + want.dump());
+    resolved[it.key()] = it.value();
+  }
+  return resolved;
+}
+
+std::unique_ptr<Heuristic> make_heuristic(const std::string& name, const nlohmann::json& params) {
+  return find_info(name).make(resolve_heuristic_params(name, params));
+}
+
+HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::string note) {
+  HeuristicScores s;
+  s.layer_independent = true;
+  s.note = std::move(note);
+  for (int l = 0; l < n_layers; ++l) {
+    s.per_head.push_back(ranking.unsqueeze(0));
+    s.combined.push_back(ranking);
+  }
+  return s;
+}
+
+at::Tensor window_scores_per_kv_head(const CaptureResult& c, int layer, int pool_kernel) {
+  const at::Tensor& w = c.layers.at(layer).window_attn;  // [H, N]
+  at::Tensor trimmed = w.narrow(1, 0, c.n_prompt - c.window);
+  at::Tensor pooled = avg_pool_last(trimmed, pool_kernel);
+  const int64_t H = pooled.size(0), Hkv = c.n_kv_heads;
+  return pooled.view({Hkv, H / Hkv, -1}).sum(1);
+}
+
+}  // namespace claa

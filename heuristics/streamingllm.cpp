@@ -1,0 +1,34 @@
+// StreamingLLM (Xiao et al. 2024): keep `sinks` initial tokens and the most recent ones. As a
+// ranking: sinks first, then tokens by recency.
+#include "harness/util/error.h"
+#include "heuristics/heuristic.h"
+
+namespace claa {
+
+namespace {
+
+class StreamingLLM : public Heuristic {
+ public:
+  explicit StreamingLLM(const nlohmann::json& p) : sinks_(p["sinks"].get<int>()) {
+    require(sinks_ >= 0, "streamingllm: sinks must be non-negative");
+  }
+  std::string name() const override { return "streamingllm"; }
+  HeuristicScores score(const HeuristicInput& in) const override {
+    const int64_t n = in.capture.n_prompt;
+    at::Tensor score = at::arange(n, at::kFloat);
+    score.narrow(0, 0, std::min<int64_t>(sinks_, n)).fill_(static_cast<float>(n));
+    return repeat_for_layers(score, static_cast<int>(in.capture.layers.size()));
+  }
+
+ private:
+  int sinks_;
+};
+
+}  // namespace
+
+HeuristicInfo streamingllm_heuristic() {
+  return {"streamingllm", "StreamingLLM: attention sinks + most recent tokens", {{"sinks", 4}},
+          [](const nlohmann::json& p) { return std::make_unique<StreamingLLM>(p); }};
+}
+
+}  // namespace claa
