@@ -29,29 +29,34 @@ class Claa : public Heuristic {
     for (int l = 0; l < L; ++l) {
       at::Tensor rows = window_scores_per_kv_head(in.capture, l, pool_);
       if (granularity_ == "layer") rows = rows.sum(0, true);
-      rows_by_layer.push_back(normalize_ == "zscore" ? zscore(rows) : rows);
+      rows_by_layer.push_back(normalize_ == "zscore" ? zscore_rows(rows) : rows);
     }
     HeuristicScores s;
     for (int l = 0; l < L; ++l) {
       std::vector<at::Tensor> window(rows_by_layer.begin() + std::max(0, l - n_ + 1), rows_by_layer.begin() + l + 1);
-      at::Tensor stacked = at::stack(window, 0);  // [n', rows, N − W]
-      s.per_head.push_back(std::get<0>(stacked.max(0)));
-      s.combined.push_back(std::get<0>(stacked.flatten(0, 1).max(0)));
+      s.per_head.push_back(std::get<0>(at::stack(window, 0).max(0)));  // per KV head: max over the n layers
+      s.combined.push_back(claa_aggregate(rows_by_layer, l, n_));
     }
     return s;
   }
 
  private:
-  static at::Tensor zscore(const at::Tensor& rows) {
-    at::Tensor mean = rows.mean(-1, true);
-    at::Tensor std = rows.std(-1, /*unbiased=*/true, /*keepdim=*/true);
-    return (rows - mean) / (std + 1e-8);
-  }
   int n_, pool_;
   std::string granularity_, normalize_;
 };
 
 }  // namespace
+
+at::Tensor zscore_rows(const at::Tensor& rows) {
+  at::Tensor mean = rows.mean(-1, true);
+  at::Tensor std = rows.std(-1, /*unbiased=*/true, /*keepdim=*/true);
+  return (rows - mean) / (std + 1e-8);
+}
+
+at::Tensor claa_aggregate(const std::vector<at::Tensor>& rows_by_layer, int layer, int n) {
+  std::vector<at::Tensor> rows(rows_by_layer.begin() + std::max(0, layer - n + 1), rows_by_layer.begin() + layer + 1);
+  return std::get<0>(at::cat(rows, 0).max(0));
+}
 
 HeuristicInfo claa_heuristic() {
   return {"claa", "CLAA: max over z-scored window-score rows of the last n layers",

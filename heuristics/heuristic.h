@@ -64,5 +64,11 @@ HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::
 // FastKV window score per KV head for one layer: drop the W window columns, pool each head, sum
 // the G heads of each KV group → [H_kv, N − W] (fastkv_utils.py).
 at::Tensor window_scores_per_kv_head(const CaptureResult& c, int layer, int pool_kernel);
+// The same from a window attention sum [H, N] (capture.h window_attention_sum).
+at::Tensor window_scores_from_attention(const at::Tensor& window_attn, int64_t n_kv_heads, int window, int pool_kernel);
+// CLAA's aggregate at `layer` (claa.cpp): rows_by_layer[l] is [rows, N'] (already z-scored when
+// normalising); max over the rows of layers layer−n+1..layer → [N'].
+at::Tensor claa_aggregate(const std::vector<at::Tensor>& rows_by_layer, int layer, int n);
+at::Tensor zscore_rows(const at::Tensor& rows);
 
 }  // namespace claa

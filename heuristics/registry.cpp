@@ -105,12 +105,14 @@ HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::
   return s;
 }
 
-at::Tensor window_scores_per_kv_head(const CaptureResult& c, int layer, int pool_kernel) {
-  const at::Tensor& w = c.layers.at(layer).window_attn;  // [H, N]
-  at::Tensor trimmed = w.narrow(1, 0, c.n_prompt - c.window);
+at::Tensor window_scores_from_attention(const at::Tensor& window_attn, int64_t n_kv_heads, int window, int pool_kernel) {
+  at::Tensor trimmed = window_attn.narrow(1, 0, window_attn.size(1) - window);  // drop the window columns
   at::Tensor pooled = avg_pool_last(trimmed, pool_kernel);
-  const int64_t H = pooled.size(0), Hkv = c.n_kv_heads;
-  return pooled.view({Hkv, H / Hkv, -1}).sum(1);
+  return pooled.view({n_kv_heads, pooled.size(0) / n_kv_heads, -1}).sum(1);
+}
+
+at::Tensor window_scores_per_kv_head(const CaptureResult& c, int layer, int pool_kernel) {
+  return window_scores_from_attention(c.layers.at(layer).window_attn, c.n_kv_heads, c.window, pool_kernel);
 }
 
 }  // namespace claa

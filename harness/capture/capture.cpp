@@ -70,12 +70,7 @@ class CaptureTap : public LayerTap {
     at::Tensor k = keys.to(at::kFloat);
     LayerCapture& c = out_.layers[layer];
 
-    // Last W queries against all keys, causal inside the trailing W×W block (fastkv_utils.py).
-    at::Tensor qw = q.narrow(1, n_ - W, W).to(at::kFloat).reshape({Hkv, G * W, d});
-    at::Tensor scores = at::matmul(qw, k.transpose(1, 2)).mul_(scale).view({H, W, n_});
-    at::Tensor future = at::ones({W, W}, at::TensorOptions().dtype(at::kBool).device(k.device())).triu(1);
-    scores.narrow(2, n_ - W, W).masked_fill_(future, -std::numeric_limits<float>::infinity());
-    c.window_attn = at::softmax(scores, -1).sum(1).to(at::kCPU);
+    c.window_attn = window_attention_sum(q, keys, static_cast<int>(W)).to(at::kCPU);
 
     // The last prompt query: raw dot products (GemFilter) and its softmax (TOVA, oracle step 0).
     at::Tensor ql = q.narrow(1, n_ - 1, 1).to(at::kFloat).reshape({Hkv, G, d});
@@ -115,6 +110,16 @@ class CaptureTap : public LayerTap {
 };
 
 }  // namespace
+
+at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int window) {
+  const int64_t H = q.size(0), n = q.size(1), d = q.size(2), Hkv = keys.size(0), G = H / Hkv, W = window;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  at::Tensor qw = q.narrow(1, n - W, W).to(at::kFloat).reshape({Hkv, G * W, d});
+  at::Tensor scores = at::matmul(qw, keys.to(at::kFloat).transpose(1, 2)).mul_(scale).view({H, W, keys.size(1)});
+  at::Tensor future = at::ones({W, W}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(1);
+  scores.narrow(2, keys.size(1) - W, W).masked_fill_(future, -std::numeric_limits<float>::infinity());
+  return at::softmax(scores, -1).sum(1);
+}
 
 CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,
                              const CaptureOptions& options) {

@@ -57,6 +57,10 @@ struct CaptureResult {
   double prefill_seconds = 0, decode_seconds = 0;
 };
 
+// Σ over the last W queries of softmax(q·K/√d) with the causal mask inside the trailing W×W block
+// (kv-exps fastkv_utils.py): q [H, N, d] post-RoPE, keys [H_kv, N, d] → [H, N] fp32, same device.
+at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int window);
+
 CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,
                              const CaptureOptions& options);
 

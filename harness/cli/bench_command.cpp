@@ -9,8 +9,12 @@
 #include <ATen/Parallel.h>
 #include <fstream>
 #include <numeric>
+#include <sstream>
 
+#include "harness/capture/capture.h"
 #include "harness/cli/commands.h"
+#include "heuristics/heuristic.h"
+#include "reports/ranking_eval.h"
 #include "harness/cli/model_options.h"
 #include "harness/model/generate.h"
 #include "harness/util/error.h"
@@ -94,6 +98,77 @@ void run_prefill_bench(const PrefillBenchArgs& a) {
   }
 }
 
+struct CaptureBenchArgs {
+  ModelOptions model;
+  int64_t tokens = 2048;
+  int64_t new_tokens = 32;
+  std::string heuristics;  // default: all registered
+  std::string json_path;
+};
+
+struct PhaseFigures {
+  double seconds = 0;
+  int64_t peak_bytes = 0;  // CUDA peak allocated, or process peak RSS on CPU
+};
+
+template <typename F>
+PhaseFigures measure(const at::Device& device, F&& body) {
+  cuda_reset_peak(device);
+  synchronize(device);
+  auto t0 = std::chrono::steady_clock::now();
+  body();
+  synchronize(device);
+  PhaseFigures f;
+  f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  f.peak_bytes = device.is_cuda() ? cuda_peak_bytes(device) : peak_rss_bytes();
+  return f;
+}
+
+// `claa rank`'s cost (capture + oracle + every heuristic scored and compared per layer) against a
+// plain prefill + greedy decode of the same prompt and answer length. EOS is ignored so both
+// decode exactly --new-tokens tokens.
+void run_capture_bench(const CaptureBenchArgs& a) {
+  LoadedModel m = a.model.load();
+  const Transformer& model = *m.model;
+  const at::Device device = model.options().device;
+  std::vector<int64_t> ids = synthetic_prompt(a.tokens, m.config.vocab);
+  std::vector<std::unique_ptr<Heuristic>> heuristics;
+  if (a.heuristics.empty()) {
+    for (const HeuristicInfo& h : heuristic_registry()) heuristics.push_back(make_heuristic(h.name));
+  } else {
+    std::stringstream in(a.heuristics);
+    for (std::string n; std::getline(in, n, ',');) heuristics.push_back(make_heuristic(n));
+  }
+  GenerationOptions gen;
+  gen.max_new_tokens = a.new_tokens;
+  CaptureOptions cap;
+  cap.max_new_tokens = a.new_tokens;
+  for (const auto& h : heuristics) h->configure_capture(cap);
+
+  generate(model, std::vector<int64_t>(ids.begin(), ids.begin() + std::min<int64_t>(64, a.tokens)), gen);  // warm-up
+  PhaseFigures plain = measure(device, [&] { generate(model, ids, gen); });
+  PhaseFigures ranked = measure(device, [&] {
+    CaptureResult c = capture_prompt(model, ids, cap);
+    EvalOptions eval;
+    for (const auto& h : heuristics) evaluate_heuristic(*h, c, eval);
+  });
+  double overhead = ranked.seconds / plain.seconds - 1.0;
+  fmt::print("{} tokens + {} new on {} {}: plain generate {:.2f} s, capture+oracle+{} heuristics {:.2f} s "
+             "(overhead {:+.1f}%)\n",
+             a.tokens, a.new_tokens, a.model.device, a.model.dtype, plain.seconds, heuristics.size(), ranked.seconds,
+             overhead * 100);
+  const char* what = device.is_cuda() ? "peak GPU memory" : "peak RSS";
+  fmt::print("{}: plain {:.0f} MiB, rank {:.0f} MiB\n", what, plain.peak_bytes / 1048576.0,
+             ranked.peak_bytes / 1048576.0);
+  if (!a.json_path.empty()) {
+    nlohmann::json j = {{"tokens", a.tokens}, {"new_tokens", a.new_tokens}, {"device", a.model.device},
+                        {"dtype", a.model.dtype}, {"plain_seconds", plain.seconds}, {"rank_seconds", ranked.seconds},
+                        {"overhead", overhead}, {"plain_peak_bytes", plain.peak_bytes},
+                        {"rank_peak_bytes", ranked.peak_bytes}, {"heuristics", heuristics.size()}};
+    std::ofstream(a.json_path) << j.dump(2) << "\n";
+  }
+}
+
 }  // namespace
 
 void register_bench_command(CLI::App& app) {
@@ -107,6 +182,17 @@ void register_bench_command(CLI::App& app) {
   prefill->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str();
   prefill->add_option("--json", args->json_path, "also write the figures to this JSON file");
   prefill->callback([args] { run_prefill_bench(*args); });
+
+  auto* capture = bench->add_subcommand("capture", "claa rank's cost vs a plain forward + generate");
+  auto cargs = std::make_shared<CaptureBenchArgs>();
+  cargs->model.add_to(*capture, /*allow_random_weights=*/true);
+  capture->add_option("--tokens,-t", cargs->tokens, "prompt length")->capture_default_str();
+  capture->add_option("--new-tokens", cargs->new_tokens, "answer length (EOS ignored)")->capture_default_str();
+  capture->add_option("--heuristics", cargs->heuristics, "comma-separated (default: all)");
+  capture->add_option("--json", cargs->json_path, "also write the figures to this JSON file");
+  capture->callback([cargs] { run_capture_bench(*cargs); });
+
+  register_ttft_command(*bench);
 }
 
 }  // namespace claa

@@ -10,8 +10,11 @@ namespace claa {
 void register_info_command(CLI::App& app);
 void register_generate_command(CLI::App& app);
 void register_bench_command(CLI::App& app);
+void register_ttft_command(CLI::App& bench);  // under `claa bench`
 void register_tokenize_commands(CLI::App& app);
 void register_datasets_command(CLI::App& app);
 void register_rank_command(CLI::App& app);
+void register_run_commands(CLI::App& app);
+void register_report_commands(CLI::App& app);
 
 }  // namespace claa

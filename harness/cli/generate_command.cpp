@@ -2,12 +2,14 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
 #include "harness/model/generate.h"
+#include "harness/util/error.h"
 
 namespace claa {
 
@@ -18,6 +20,7 @@ struct GenerateArgs {
   PromptInput prompt;
   int64_t max_new_tokens = 32;
   bool as_json = false;
+  std::string dump_logits;  // raw little-endian fp32 first-step logits, for parity checks
 };
 
 // The k largest first-step logits as [[id, value], ...]: enough to compare with a reference.
@@ -35,6 +38,12 @@ void run_generate(const GenerateArgs& args) {
   options.max_new_tokens = args.max_new_tokens;
   options.eos_ids = prompt.eos_ids;
   GenerationResult r = generate(*m.model, prompt.ids, options);
+  if (!args.dump_logits.empty()) {
+    at::Tensor l = r.first_logits.to(at::kFloat).contiguous();
+    std::ofstream out(args.dump_logits, std::ios::binary);
+    require(out.good(), args.dump_logits + ": cannot write");
+    out.write(reinterpret_cast<const char*>(l.data_ptr<float>()), static_cast<std::streamsize>(l.numel() * 4));
+  }
   // The stop token is not part of the answer text.
   std::vector<int64_t> answer = r.tokens;
   if (r.stopped_by_eos) answer.pop_back();
@@ -62,6 +71,7 @@ void register_generate_command(CLI::App& app) {
   args->prompt.add_to(*cmd);
   cmd->add_option("--max-new-tokens,-n", args->max_new_tokens, "stop after this many tokens")->capture_default_str();
   cmd->add_flag("--json", args->as_json, "print ids, text and timings as JSON");
+  cmd->add_option("--dump-logits", args->dump_logits, "write the first-step logits (raw fp32) to this file");
   cmd->callback([args] { run_generate(*args); });
 }
 

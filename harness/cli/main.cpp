@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   claa::register_bench_command(app);
   claa::register_tokenize_commands(app);
   claa::register_rank_command(app);
+  claa::register_datasets_command(app);
+  claa::register_run_commands(app);
+  claa::register_report_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -67,6 +67,8 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
   // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
   if (weights_.rope_freq_factors.defined()) inv_freq_ = inv_freq_ / weights_.rope_freq_factors.to(at::kCPU);
   inv_freq_ = inv_freq_.to(options_.device);
+  if (options_.attention_chunk_floats <= 0)
+    options_.attention_chunk_floats = options_.device.is_cuda() ? int64_t{1} << 28 : int64_t{1} << 24;
 }
 
 KVCache Transformer::make_cache() const { return KVCache(n_layers()); }

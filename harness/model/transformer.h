@@ -40,8 +40,10 @@ class LayerTap {
 struct RuntimeOptions {
   at::Device device = at::kCPU;
   at::ScalarType dtype = at::kFloat;
-  // CPU attention processes this many query rows at a time per layer (memory ~ H · rows · S floats).
-  int64_t attention_chunk_floats = int64_t{1} << 24;
+  // Explicit attention processes this many query rows at a time per layer so that one chunk's
+  // scores hold at most this many floats (H · rows · S). 0 = pick by device: 16M floats (64 MiB)
+  // on the CPU, 256M (1 GiB) on a GPU, where fewer, larger chunks keep kernels busy.
+  int64_t attention_chunk_floats = 0;
 };
 
 class Transformer {

@@ -1,0 +1,46 @@
+// Dataset spec strings used by the CLI and configs, and the one entry point that turns a spec into
+// samples: "ruler:niah_single_1" (or a bare RULER task name), "niah" (needle grid),
+// "longbench:DIR_OR_FILE", "jsonl:FILE".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datasets/jsonl_io.h"
+#include "datasets/sample.h"
+#include "harness/tokenizer/chat_template.h"
+#include "harness/tokenizer/tokenizer.h"
+
+namespace claa {
+
+struct DatasetSpec {
+  std::string kind;  // "ruler" | "niah" | "longbench" | "jsonl"
+  std::string arg;   // task name, folder or file ("" for niah)
+};
+DatasetSpec parse_dataset_spec(const std::string& spec);
+
+struct DatasetOptions {
+  int64_t length = 4096;  // generators: prompt + output budget
+  size_t samples = 1;     // RULER samples; niah depths (evenly spread) when niah_depths is empty
+  uint64_t seed = 42;
+  std::string haystack_dir;
+  std::string squad_path, hotpotqa_path;
+  std::vector<int64_t> niah_lengths;  // empty = {length}
+  std::vector<double> niah_depths;
+  int trec_max_new_tokens = 64;
+  OnError on_error = OnError::Stop;
+};
+
+// Generators need the tokenizer (and the chat template) to fit lengths; loaders ignore them.
+std::vector<Sample> load_dataset(const DatasetSpec& spec, const DatasetOptions& options, const Tokenizer* tok,
+                                 const std::optional<ChatTemplate>& chat);
+
+// Lines for `claa datasets list`.
+std::vector<std::string> dataset_catalog();
+
+// Score one prediction with the sample's scorer, on the scorer's own scale (RULER 0..100, else 0..1).
+double score_sample(const Sample& s, const std::string& prediction);
+
+}  // namespace claa

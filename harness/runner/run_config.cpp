@@ -1,0 +1,237 @@
+#include "harness/runner/run_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "datasets/dataset_spec.h"
+#include "harness/util/error.h"
+#include "heuristics/heuristic.h"
+
+namespace claa {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Collects problems so the user sees all of them at once.
+class Problems {
+ public:
+  void add(const std::string& where, const std::string& what) { lines_.push_back(where + ": " + what); }
+  void throw_if_any(const std::string& source) const {
+    if (lines_.empty()) return;
+    std::string all = source + ": invalid config";
+    for (const std::string& l : lines_) all += "\n  " + l;
+    throw Error(all);
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+void check_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& where, Problems& p) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end() || it.key().rfind("_comment", 0) == 0)
+      continue;
+    std::string hint = did_you_mean(it.key(), allowed);
+    p.add(where, "unknown key '" + it.key() + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+}
+
+template <typename T>
+void read(const json& obj, const char* key, T& out, const std::string& where, Problems& p) {
+  if (!obj.contains(key) || obj[key].is_null()) return;
+  try {
+    out = obj[key].get<T>();
+  } catch (const json::exception&) {
+    p.add(where + "." + key, "has the wrong type (" + std::string(obj[key].type_name()) + ")");
+  }
+}
+
+void read_choice(const json& obj, const char* key, std::string& out, const std::vector<std::string>& choices,
+                 const std::string& where, Problems& p) {
+  read(obj, key, out, where, p);
+  if (std::find(choices.begin(), choices.end(), out) != choices.end()) return;
+  std::string hint = did_you_mean(out, choices);
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  p.add(where + "." + key, "'" + out + "' is not one of " + list + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+}
+
+void parse_model(const json& j, ModelSection& m, Problems& p) {
+  if (!j.is_object()) return p.add("model", "must be an object");
+  check_keys(j, {"path", "device", "dtype", "threads"}, "model", p);
+  read(j, "path", m.path, "model", p);
+  read(j, "device", m.device, "model", p);
+  if (m.device != "cpu" && m.device != "cuda" && m.device.rfind("cuda:", 0) != 0)
+    p.add("model.device", "'" + m.device + "' is not cpu, cuda or cuda:N");
+  read_choice(j, "dtype", m.dtype, {"fp32", "bf16", "fp16"}, "model", p);
+  read(j, "threads", m.threads, "model", p);
+}
+
+DatasetSection parse_dataset(const json& j, const std::string& where, Problems& p) {
+  DatasetSection d;
+  if (j.is_string()) {
+    d.spec = j.get<std::string>();
+  } else if (!j.is_object()) {
+    p.add(where, "must be a spec string or an object");
+    return d;
+  } else {
+    check_keys(j, {"spec", "length", "samples", "seed", "haystack", "squad", "hotpotqa", "niah_lengths",
+                   "niah_depths", "trec_max_new_tokens", "max_new_tokens", "on_error"},
+               where, p);
+    read(j, "spec", d.spec, where, p);
+    read(j, "length", d.length, where, p);
+    read(j, "samples", d.samples, where, p);
+    read(j, "seed", d.seed, where, p);
+    read(j, "haystack", d.haystack, where, p);
+    read(j, "squad", d.squad, where, p);
+    read(j, "hotpotqa", d.hotpotqa, where, p);
+    read(j, "niah_lengths", d.niah_lengths, where, p);
+    read(j, "niah_depths", d.niah_depths, where, p);
+    read(j, "trec_max_new_tokens", d.trec_max_new_tokens, where, p);
+    read(j, "max_new_tokens", d.max_new_tokens, where, p);
+    read_choice(j, "on_error", d.on_error, {"stop", "skip"}, where, p);
+  }
+  if (d.spec.empty()) p.add(where + ".spec", "is required (e.g. \"ruler:niah_single_1\")");
+  else {
+    try {
+      parse_dataset_spec(d.spec);
+    } catch (const Error& e) {
+      p.add(where + ".spec", e.what());
+    }
+  }
+  if (d.length < 64) p.add(where + ".length", "must be at least 64 tokens");
+  if (d.samples < 1) p.add(where + ".samples", "must be at least 1");
+  if (d.max_new_tokens < 0) p.add(where + ".max_new_tokens", "must be positive (or 0 for the task's budget)");
+  return d;
+}
+
+void parse_heuristics(const json& j, std::vector<HeuristicSection>& out, Problems& p) {
+  std::vector<json> items;
+  if (j.is_string() && j.get<std::string>() == "all") {
+    for (const HeuristicInfo& h : heuristic_registry()) items.push_back(h.name);
+  } else if (j.is_array()) {
+    items.assign(j.begin(), j.end());
+  } else {
+    return p.add("heuristics", "must be \"all\" or a list of names / {name, label, params} objects");
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string where = "heuristics[" + std::to_string(i) + "]";
+    HeuristicSection h;
+    if (items[i].is_string()) {
+      h.name = items[i].get<std::string>();
+    } else if (items[i].is_object()) {
+      check_keys(items[i], {"name", "label", "params"}, where, p);
+      read(items[i], "name", h.name, where, p);
+      read(items[i], "label", h.label, where, p);
+      if (items[i].contains("params")) h.params = items[i]["params"];
+    } else {
+      p.add(where, "must be a name or an object");
+      continue;
+    }
+    if (h.label.empty()) h.label = h.name;
+    try {
+      h.params = resolve_heuristic_params(h.name, h.params);
+      make_heuristic(h.name, h.params);  // constructors validate values (e.g. claa granularity)
+    } catch (const Error& e) {
+      p.add(where, e.what());
+      continue;
+    }
+    for (const HeuristicSection& other : out)
+      if (other.label == h.label) p.add(where, "label '" + h.label + "' is used twice (set \"label\")");
+    out.push_back(h);
+  }
+}
+
+void parse_oracle(const json& j, RunConfig& c, Problems& p) {
+  if (!j.is_object()) return p.add("oracle", "must be an object");
+  check_keys(j, {"layer_aggregation", "head_aggregation", "pool", "per_layer"}, "oracle", p);
+  read_choice(j, "layer_aggregation", c.oracle.layer_aggregation, {"max", "mean"}, "oracle", p);
+  read_choice(j, "head_aggregation", c.oracle.head_aggregation, {"max", "mean", "sum"}, "oracle", p);
+  read(j, "pool", c.oracle.pool_kernel, "oracle", p);
+  if (c.oracle.pool_kernel < 0) p.add("oracle.pool", "must be non-negative");
+  read(j, "per_layer", c.per_layer_oracle, "oracle", p);
+}
+
+}  // namespace
+
+void apply_overrides(json& config, const std::vector<std::string>& assignments) {
+  for (const std::string& a : assignments) {
+    size_t eq = a.find('=');
+    require(eq != std::string::npos && eq > 0, "--set '" + a + "': expected key=value");
+    std::string path = a.substr(0, eq), text = a.substr(eq + 1);
+    json value;
+    try {
+      value = json::parse(text);
+    } catch (const json::exception&) {
+      value = text;  // a bare word is a string
+    }
+    json* node = &config;
+    std::stringstream parts(path);
+    std::vector<std::string> keys;
+    for (std::string k; std::getline(parts, k, '.');) keys.push_back(k);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const std::string& k = keys[i];
+      bool index = !k.empty() && k.find_first_not_of("0123456789") == std::string::npos;
+      if (index) {
+        require(node->is_array() && std::stoul(k) < node->size(), "--set '" + a + "': no element " + k);
+        node = &(*node)[std::stoul(k)];
+      } else {
+        if (!node->is_object()) *node = json::object();
+        node = &(*node)[k];
+      }
+    }
+    *node = value;
+  }
+}
+
+RunConfig parse_run_config(const json& j, const std::string& source) {
+  require(j.is_object(), source + ": the config must be a JSON object");
+  Problems p;
+  RunConfig c;
+  check_keys(j, {"name", "mode", "model", "datasets", "heuristics", "keep_rates", "oracle", "capture", "report", "output"},
+             "config", p);
+  read(j, "name", c.name, "config", p);
+  read_choice(j, "mode", c.mode, {"rank"}, "config", p);
+  if (j.contains("model")) parse_model(j["model"], c.model, p);
+  if (!j.contains("datasets") || !j["datasets"].is_array() || j["datasets"].empty()) {
+    p.add("datasets", "a non-empty list of datasets is required");
+  } else {
+    for (size_t i = 0; i < j["datasets"].size(); ++i)
+      c.datasets.push_back(parse_dataset(j["datasets"][i], "datasets[" + std::to_string(i) + "]", p));
+  }
+  parse_heuristics(j.contains("heuristics") ? j["heuristics"] : json("all"), c.heuristics, p);
+  read(j, "keep_rates", c.keep_rates, "config", p);
+  if (c.keep_rates.empty()) p.add("keep_rates", "needs at least one rate");
+  for (double k : c.keep_rates)
+    if (!(k > 0 && k <= 1)) p.add("keep_rates", std::to_string(k) + " is not in (0, 1]");
+  if (j.contains("oracle")) parse_oracle(j["oracle"], c, p);
+  if (j.contains("capture")) {
+    check_keys(j["capture"], {"window"}, "capture", p);
+    read(j["capture"], "window", c.window, "capture", p);
+    if (c.window < 1) p.add("capture.window", "must be at least 1");
+  }
+  if (j.contains("report")) {
+    check_keys(j["report"], {"rho_threshold"}, "report", p);
+    read(j["report"], "rho_threshold", c.rho_threshold, "report", p);
+  }
+  read(j, "output", c.output, "config", p);
+  p.throw_if_any(source);
+  c.resolved = j;
+  return c;
+}
+
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  require(in.good(), path + ": cannot read the config");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(path + ": malformed JSON (" + std::string(e.what()) + ")");
+  }
+  apply_overrides(j, overrides);
+  return parse_run_config(j, path);
+}
+
+}  // namespace claa

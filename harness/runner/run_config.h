@@ -1,0 +1,65 @@
+// The experiment config of `claa run` (configs/*.json): model, datasets, heuristics, keep rates,
+// oracle options and output folder. Everything is validated up front — unknown keys and bad
+// values get one clear message each (with "did you mean" where obvious) before any model loads.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness/capture/capture.h"
+
+namespace claa {
+
+struct ModelSection {
+  std::string path = "smollm2-135m";
+  std::string device = "cpu";
+  std::string dtype = "fp32";
+  int threads = 0;
+};
+
+struct DatasetSection {
+  std::string spec;          // "ruler:niah_single_1", "niah", "longbench:DIR", "jsonl:FILE"
+  int64_t length = 4096;
+  int64_t samples = 10;
+  uint64_t seed = 42;
+  std::string haystack;      // essay folder ("" = the setup script's default)
+  std::string squad, hotpotqa;
+  std::vector<int64_t> niah_lengths;
+  std::vector<double> niah_depths;
+  int trec_max_new_tokens = 64;
+  int max_new_tokens = 0;    // > 0 overrides the task's output budget
+  std::string on_error = "stop";
+};
+
+struct HeuristicSection {
+  std::string name;    // registry name
+  std::string label;   // name in results (defaults to name; lets one heuristic appear twice)
+  nlohmann::json params = nlohmann::json::object();
+};
+
+struct RunConfig {
+  std::string name = "run";
+  std::string mode = "rank";  // rank: per-layer ranking quality
+  ModelSection model;
+  std::vector<DatasetSection> datasets;
+  std::vector<HeuristicSection> heuristics;
+  std::vector<double> keep_rates = {0.1, 0.2, 0.4};
+  OracleOptions oracle;
+  bool per_layer_oracle = false;
+  int window = 8;
+  double rho_threshold = 0.3;
+  std::string output = "runs/run";
+  nlohmann::json resolved;  // the full config after defaults and --set, as written to run.json
+};
+
+// Apply "a.b.c=value" overrides (value parsed as JSON, else taken as a string).
+void apply_overrides(nlohmann::json& config, const std::vector<std::string>& assignments);
+
+// Parse and validate; `source` names the file in messages. Collects every problem and throws one
+// claa::Error listing them all (one per line).
+RunConfig parse_run_config(const nlohmann::json& config, const std::string& source);
+RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace claa

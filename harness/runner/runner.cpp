@@ -1,0 +1,192 @@
+#include "harness/runner/runner.h"
+
+#include <fmt/format.h>
+
+#include <ATen/Parallel.h>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "datasets/dataset_spec.h"
+#include "datasets/prompt_build.h"
+#include "harness/cli/prompt_input.h"
+#include "harness/runner/progress.h"
+#include "harness/runner/provenance.h"
+#include "harness/runner/results_file.h"
+#include "harness/tokenizer/tokenizer.h"
+#include "harness/util/error.h"
+#include "reports/ranking_eval.h"
+#include "reports/run_reports.h"
+
+namespace claa {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Item {
+  Sample sample;
+  std::string dataset;  // spec@length, for aggregation
+  int64_t index = 0;    // position in the whole run (before sharding)
+};
+
+std::string default_haystack_dir() {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.cache/claa/haystack";
+}
+
+std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std::optional<ChatTemplate>& chat) {
+  std::vector<Item> items;
+  for (const DatasetSection& d : c.datasets) {
+    DatasetOptions o;
+    o.length = d.length;
+    o.samples = static_cast<size_t>(d.samples);
+    o.seed = d.seed;
+    o.haystack_dir = d.haystack.empty() ? default_haystack_dir() : d.haystack;
+    o.squad_path = d.squad;
+    o.hotpotqa_path = d.hotpotqa;
+    o.niah_lengths = d.niah_lengths;
+    o.niah_depths = d.niah_depths;
+    o.trec_max_new_tokens = d.trec_max_new_tokens;
+    o.on_error = d.on_error == "skip" ? OnError::Skip : OnError::Stop;
+    std::vector<Sample> samples = load_dataset(parse_dataset_spec(d.spec), o, &tok, chat);
+    std::string name = d.spec + "@" + std::to_string(d.length);
+    for (Sample& s : samples) {
+      if (d.max_new_tokens > 0) s.max_new_tokens = d.max_new_tokens;
+      items.push_back({std::move(s), name, static_cast<int64_t>(items.size())});
+    }
+  }
+  return items;
+}
+
+std::string category_of(const Sample& s) {
+  if (s.metadata.contains("category") && s.metadata["category"].is_string()) return s.metadata["category"];
+  const std::string& t = s.task;
+  if (t.rfind("niah", 0) == 0) return "Retrieval";
+  if (t == "vt") return "Multi-hop tracing";
+  if (t == "cwe" || t == "fwe") return "Aggregation";
+  if (t == "qa_1" || t == "qa_2") return "QA";
+  return t;
+}
+
+uint64_t seed_of(const std::string& id) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : id) h = (h ^ ch) * 0x100000001b3ull;
+  return h;
+}
+
+nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
+                               const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
+                               const std::vector<std::unique_ptr<Heuristic>>& heuristics, const Item& item,
+                               nlohmann::json& timing) {
+  const Sample& s = item.sample;
+  PromptOptions prompt_options;
+  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
+  PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
+  std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
+
+  CaptureOptions options;
+  options.window = c.window;
+  options.oracle = c.oracle;
+  options.max_new_tokens = s.max_new_tokens;
+  options.eos_ids = stops;
+  for (const auto& h : heuristics) h->configure_capture(options);
+  CaptureResult capture = capture_prompt(model, ids, options);
+
+  std::vector<int64_t> answer = capture.answer_tokens;
+  if (capture.stopped_by_eos) answer.pop_back();
+  std::string text = tok.decode(std::vector<int32_t>(answer.begin(), answer.end()));
+  nlohmann::json rec = {{"id", s.id}, {"index", item.index}, {"task", s.task}, {"dataset", item.dataset},
+                        {"category", category_of(s)}, {"prompt_tokens", ids.size()}, {"truncated", prompt.truncated},
+                        {"answer", text}, {"answer_tokens", answer.size()}, {"empty_answer", capture.empty_answer},
+                        {"stopped_by_eos", capture.stopped_by_eos}, {"score", score_sample(s, text)},
+                        {"max_score", s.scorer == "longbench" ? 1.0 : 100.0}, {"oracle_steps", capture.oracle_steps},
+                        {"keep_rates", c.keep_rates}};
+  timing = {{"id", s.id}, {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds}};
+  if (capture.empty_answer) return rec;  // no answer, no oracle: reported, not scored
+
+  EvalOptions eval;
+  eval.keep_rates = c.keep_rates;
+  eval.per_layer_oracle = c.per_layer_oracle;
+  eval.sample_seed = seed_of(s.id);
+  for (const TokenSpan& span : prompt.evidence_token_spans)
+    if (span.second > span.first)
+      eval.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
+  nlohmann::json results = nlohmann::json::object();
+  for (size_t i = 0; i < heuristics.size(); ++i) {
+    HeuristicEval e = evaluate_heuristic(*heuristics[i], capture, eval);
+    nlohmann::json j = to_json(e, c.keep_rates);
+    j.erase("name");
+    j.erase("keep_rates");
+    results[c.heuristics[i].label] = j;
+  }
+  rec["heuristics"] = results;
+  return rec;
+}
+
+void append_line(const std::string& path, const nlohmann::json& j) {
+  std::ofstream out(path, std::ios::app);
+  out << j.dump() << "\n";
+}
+
+}  // namespace
+
+void parse_shard(const std::string& text, RunOptions& o) {
+  size_t slash = text.find('/');
+  bool ok = slash != std::string::npos;
+  try {
+    if (ok) o.shard_index = std::stoi(text.substr(0, slash)), o.shard_count = std::stoi(text.substr(slash + 1));
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  require(ok && o.shard_count >= 1 && o.shard_index >= 0 && o.shard_index < o.shard_count,
+          "--shard '" + text + "': expected i/n with 0 <= i < n");
+}
+
+std::string run_experiment(const RunConfig& c, const RunOptions& o) {
+  const std::string dir = o.out.empty() ? c.output : o.out;
+  fs::create_directories(dir);
+  // Open (and check) the results file before the slow model load: a wrong --out fails fast.
+  ResultsFile results(dir + "/samples.jsonl", o.resume);
+
+  at::set_num_threads(c.model.threads > 0 ? c.model.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  RuntimeOptions runtime;
+  runtime.device = parse_device(c.model.device);
+  runtime.dtype = parse_dtype(c.model.dtype);
+  LoadedModel m = load_model(c.model.path, runtime);
+  auto tok = model_tokenizer(m);
+  require(tok != nullptr, c.model.path + ": the model has no tokenizer");
+  std::optional<ChatTemplate> chat = chat_template_for(*tok);
+  std::vector<int64_t> stops = stop_ids(m, tok.get());
+
+  std::vector<std::unique_ptr<Heuristic>> heuristics;
+  for (const HeuristicSection& h : c.heuristics) heuristics.push_back(make_heuristic(h.name, h.params));
+
+  std::vector<Item> all = load_items(c, *tok, chat), mine;
+  for (Item& it : all)
+    if (it.index % o.shard_count == o.shard_index) mine.push_back(std::move(it));
+  if (o.limit > 0 && static_cast<int64_t>(mine.size()) > o.limit) mine.resize(static_cast<size_t>(o.limit));
+
+  nlohmann::json run = {{"config", c.resolved}, {"shard", fmt::format("{}/{}", o.shard_index, o.shard_count)},
+                        {"samples", mine.size()}};
+  run.update(provenance(m, c.model.device, c.model.dtype));
+  std::ofstream(dir + "/run.json") << run.dump(2) << "\n";
+
+  int64_t done = 0;
+  for (const Item& it : mine) done += results.completed_ids().count(it.sample.id);
+  Progress progress(static_cast<int64_t>(mine.size()), done);
+  for (const Item& it : mine) {
+    if (results.completed_ids().count(it.sample.id)) continue;
+    progress.update(done, it.sample.id);
+    nlohmann::json timing;
+    results.append(evaluate_sample(c, *m.model, *tok, chat, stops, heuristics, it, timing));
+    append_line(dir + "/timings.jsonl", timing);
+    ++done;
+  }
+  progress.update(done, "done");
+  progress.finish();
+  if (o.reports) write_run_reports(dir);
+  return dir;
+}
+
+}  // namespace claa

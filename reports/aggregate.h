@@ -1,0 +1,161 @@
+// Aggregation of a run's per-sample ranking metrics (method.md §3) into the numbers the reports show.
+//
+// Input: samples.jsonl records written by the runner, one per prompt (schema in docs; parsed by
+// parse_sample). Aggregation, for every heuristic × layer × metric:
+//  1. dataset scope: mean over the dataset's samples; stderr = sample std / sqrt(n); n = samples.
+//  2. category scope: mean of the category's dataset means (every dataset weighs the same, however many
+//     samples it has); stderr = sqrt(Σ_d stderr_d²) / D, the standard error of that equally-weighted
+//     mean of independent dataset means; n = samples summed over the D datasets.
+//  3. overall scope: the same as 2 over ALL datasets (not a mean of category means).
+// A metric a dataset lacks (evidence_recall without gold spans) is averaged over the datasets that have it.
+// Empty-answer samples have no oracle, hence no ranking metrics: they are counted (per dataset and in
+// total) and left out of every ranking aggregate. They DO count in the task score (their score is the
+// runner's, usually 0), because an empty answer is a real task failure. Task scores are in points:
+// 100 × score / max_score per sample (LongBench scorers give 0..1 with max_score 1, RULER 0..100), then
+// averaged like everything else.
+// Per heuristic and scope, a summary over the per-layer means: mean ρ and recall@k averaged over layers,
+// best/worst layer by mean ρ (ties → lower index), sample std of the per-layer mean ρ across layers,
+// and the layers whose mean ρ is below the threshold (run.json config.report.rho_threshold, default 0.3).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace claa {
+
+// ---------------------------------------------------------------------------------------------
+// Per-sample records
+// ---------------------------------------------------------------------------------------------
+
+// One heuristic's metrics on one layer of one sample. Vectors have one entry per keep rate.
+struct LayerRecord {
+  double spearman = 0.0, kendall = 0.0;
+  bool degenerate = false;
+  std::vector<double> recall, mass_recall, ndcg;
+  std::vector<double> evidence_recall;  // empty when the dataset has no gold spans
+};
+
+struct HeuristicRecord {
+  std::string name, note;
+  bool layer_independent = false;
+  std::vector<LayerRecord> layers;
+};
+
+struct SampleRecord {
+  std::string id, task, dataset, category;
+  std::string where;  // "FILE:LINE", for error messages
+  int64_t prompt_tokens = 0;
+  bool empty_answer = false;
+  double score = 0.0, max_score = 100.0;
+  std::vector<double> keep_rates;
+  std::vector<HeuristicRecord> heuristics;  // empty for empty answers
+  bool has_timing = false;  // from the record's "timing" or RUN_DIR/timings.jsonl
+  double prefill_seconds = 0.0, decode_seconds = 0.0;
+};
+
+// One record; claa::Error "WHERE: ..." on a missing or mistyped field.
+SampleRecord parse_sample(const nlohmann::json& j, const std::string& where);
+
+struct LoadStats {
+  int64_t records = 0;
+  std::vector<std::string> torn_lines;  // "FILE:LINE" of ignored unparsable last lines
+};
+
+// Reads samples.jsonl files and concatenates them in order. Blank lines are skipped. An unparsable
+// LAST non-blank line of a file is a torn write (the runner was killed) and is ignored and recorded;
+// an unparsable line anywhere else is claa::Error "FILE:LINE: ...". A sample id seen twice (within or
+// across files) is an error too, since merging shards must not count a sample twice.
+std::vector<SampleRecord> load_samples(const std::vector<std::string>& paths, LoadStats* stats = nullptr);
+
+// ---------------------------------------------------------------------------------------------
+// Aggregates
+// ---------------------------------------------------------------------------------------------
+
+struct Stat {
+  double mean = 0.0;
+  double se = 0.0;       // standard error (see the header comment for the scope rules)
+  int64_t n = 0;         // samples behind the number; 0 = no data
+  int64_t datasets = 0;  // datasets behind the number
+};
+
+struct HeuristicSummary {
+  double mean_rho = 0.0, mean_kendall = 0.0;  // averaged over layers
+  std::vector<double> recall;                 // per keep rate, averaged over layers
+  int best_layer = 0, worst_layer = 0;        // by mean ρ
+  double best_rho = 0.0, worst_rho = 0.0;
+  double layer_std = 0.0;  // sample std of the per-layer mean ρ across layers
+  std::vector<int> layers_below;  // layers with mean ρ < threshold
+};
+
+struct HeuristicAggregate {
+  std::string name;
+  std::vector<std::vector<Stat>> layers;  // [layer][metric index into RunAggregate::metrics]
+  HeuristicSummary summary;
+  bool has_data = false;  // false when no sample of the scope had this heuristic
+};
+
+struct ScopeAggregate {
+  std::string kind;  // "overall" | "category" | "dataset"
+  std::string name;  // "overall", the category name, or the dataset name
+  std::vector<std::string> datasets;         // the datasets in the scope, sorted
+  std::vector<HeuristicAggregate> heuristics;  // in RunAggregate::heuristics order
+  Stat score;                                  // task score in points, same two-level averaging
+  int64_t samples = 0, empty_answers = 0;
+  // "overall", "category:NAME" or "dataset:NAME": unambiguous scope label for CSV and baselines.
+  std::string label() const { return kind == "overall" ? kind : kind + ":" + name; }
+};
+
+struct HeuristicMeta {
+  std::string name, note;
+  bool layer_independent = false;
+};
+
+struct DatasetInfo {
+  std::string name, task, category;
+  int64_t samples = 0, empty_answers = 0;
+  double max_score = 100.0;
+  Stat prefill_seconds, decode_seconds;
+  std::vector<std::string> empty_ids;  // ids of the empty-answer samples, sorted
+};
+
+struct RunAggregate {
+  std::vector<double> keep_rates;
+  int n_layers = 0;
+  double rho_threshold = 0.3;
+  std::vector<std::string> metrics;       // "spearman", "kendall", "recall@0.1", ..., "evidence_recall@0.4"
+  std::vector<HeuristicMeta> heuristics;  // sorted by name
+  std::vector<DatasetInfo> datasets;      // sorted by name
+  std::vector<ScopeAggregate> scopes;     // overall, then categories (sorted), then datasets (sorted)
+  int64_t samples = 0, empty_answers = 0;
+  LoadStats load;
+  nlohmann::json run;  // run.json as read (null when absent)
+
+  const ScopeAggregate& overall() const { return scopes.front(); }
+  // Index of a metric name in `metrics`, or -1.
+  int metric_index(const std::string& metric) const;
+};
+
+// "recall@0.1": the metric name for a keep rate (shortest round-trip formatting of the rate).
+std::string metric_name(const std::string& base, double keep_rate);
+
+struct AggregateOptions {
+  double rho_threshold = 0.3;
+};
+// config.report.rho_threshold from run.json, or 0.3 when absent.
+double rho_threshold_from_run(const nlohmann::json& run);
+
+// Validates consistency (same keep rates, same layer count, one category per dataset) and aggregates.
+// claa::Error when there is no sample at all.
+RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const AggregateOptions& options);
+
+// Fills prefill/decode seconds from a timings.jsonl ({"id", "prefill_seconds", "decode_seconds"} per line)
+// for the samples that have no "timing" of their own. Unparsable lines and unknown ids are skipped.
+void merge_timings(const std::string& path, std::vector<SampleRecord>& samples);
+
+// RUN_DIR/samples.jsonl (or `sample_files` when given) + RUN_DIR/run.json and RUN_DIR/timings.jsonl
+// (both optional).
+RunAggregate aggregate_run_dir(const std::string& run_dir, const std::vector<std::string>& sample_files = {});
+
+}  // namespace claa

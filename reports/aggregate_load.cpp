@@ -1,0 +1,161 @@
+// Reading samples.jsonl: per-record parsing with file:line errors, torn-last-line tolerance, and
+// duplicate-id detection across merged files.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+
+#include "datasets/scorers.h"
+#include "harness/util/error.h"
+#include "reports/aggregate.h"
+
+namespace claa {
+
+namespace {
+
+using nlohmann::json;
+
+const json& field(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  require(it != j.end(), fmt::format("{}: missing field '{}'", where, key));
+  return *it;
+}
+
+double number(const json& j, const char* key, const std::string& where) {
+  const json& v = field(j, key, where);
+  require(v.is_number(), fmt::format("{}: field '{}' is not a number", where, key));
+  return v.get<double>();
+}
+
+std::vector<double> numbers(const json& j, const char* key, const std::string& where) {
+  const json& v = field(j, key, where);
+  require(v.is_array(), fmt::format("{}: field '{}' is not a list", where, key));
+  std::vector<double> out;
+  for (const json& x : v) {
+    require(x.is_number(), fmt::format("{}: field '{}' holds a non-number", where, key));
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+std::string text(const json& j, const char* key, const std::string& where, const std::string& fallback = "") {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  require(it->is_string(), fmt::format("{}: field '{}' is not a string", where, key));
+  return it->get<std::string>();
+}
+
+// Category written by the runner; older runs may lack it, so fall back to LongBench's table.
+std::string category_of(const json& j, const std::string& task, const std::string& where) {
+  std::string c = text(j, "category", where);
+  if (!c.empty()) return c;
+  try {
+    return longbench_category(task);
+  } catch (const Error&) {
+    return "Other";
+  }
+}
+
+LayerRecord parse_layer(const json& j, size_t n_keep, const std::string& where) {
+  LayerRecord r;
+  r.spearman = number(j, "spearman", where);
+  r.kendall = number(j, "kendall", where);
+  r.degenerate = j.value("degenerate", false);
+  r.recall = numbers(j, "recall", where);
+  r.mass_recall = numbers(j, "mass_recall", where);
+  r.ndcg = numbers(j, "ndcg", where);
+  if (j.contains("evidence_recall")) r.evidence_recall = numbers(j, "evidence_recall", where);
+  for (const auto* v : {&r.recall, &r.mass_recall, &r.ndcg})
+    require(v->size() == n_keep, fmt::format("{}: {} values per metric for {} keep rates", where, v->size(), n_keep));
+  require(r.evidence_recall.empty() || r.evidence_recall.size() == n_keep,
+          fmt::format("{}: evidence_recall has {} values for {} keep rates", where, r.evidence_recall.size(), n_keep));
+  return r;
+}
+
+HeuristicRecord parse_heuristic(const std::string& name, const json& j, size_t n_keep, const std::string& where) {
+  const std::string at = fmt::format("{}: heuristic '{}'", where, name);
+  HeuristicRecord h;
+  h.name = name;
+  h.note = text(j, "note", at);
+  h.layer_independent = j.value("layer_independent", false);
+  const json& layers = field(j, "layers", at);
+  require(layers.is_array() && !layers.empty(), at + ": 'layers' is not a non-empty list");
+  for (size_t l = 0; l < layers.size(); ++l)
+    h.layers.push_back(parse_layer(layers[l], n_keep, fmt::format("{} layer {}", at, l)));
+  return h;
+}
+
+}  // namespace
+
+SampleRecord parse_sample(const json& j, const std::string& where) {
+  require(j.is_object(), where + ": not a JSON object");
+  SampleRecord s;
+  s.where = where;
+  s.id = text(j, "id", where);
+  require(!s.id.empty(), where + ": missing field 'id'");
+  s.task = text(j, "task", where);
+  s.dataset = text(j, "dataset", where, s.task);
+  require(!s.dataset.empty(), where + ": missing field 'dataset' (and 'task')");
+  if (s.task.empty()) s.task = s.dataset;
+  s.category = category_of(j, s.task, where);
+  s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
+  s.empty_answer = j.value("empty_answer", false);
+  s.score = number(j, "score", where);
+  s.max_score = j.contains("max_score") ? number(j, "max_score", where) : 100.0;
+  require(s.max_score > 0, where + ": 'max_score' must be positive");
+  s.keep_rates = numbers(j, "keep_rates", where);
+  if (j.contains("timing")) {
+    const json& t = j["timing"];
+    s.prefill_seconds = t.value("prefill_seconds", 0.0);
+    s.decode_seconds = t.value("decode_seconds", 0.0);
+    s.has_timing = true;
+  }
+  if (s.empty_answer) return s;  // no oracle → no heuristics, by the runner's contract
+  const json& hs = field(j, "heuristics", where);
+  require(hs.is_object(), where + ": 'heuristics' is not an object");
+  for (const auto& [name, h] : hs.items()) s.heuristics.push_back(parse_heuristic(name, h, s.keep_rates.size(), where));
+  return s;
+}
+
+namespace {
+
+// All lines of a file with their 1-based numbers, blank ones dropped.
+std::vector<std::pair<size_t, std::string>> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), path + ": cannot read");
+  std::vector<std::pair<size_t, std::string>> lines;
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(number, line);
+  return lines;
+}
+
+}  // namespace
+
+std::vector<SampleRecord> load_samples(const std::vector<std::string>& paths, LoadStats* stats) {
+  std::vector<SampleRecord> samples;
+  std::map<std::string, std::string> seen;  // id → where
+  LoadStats local;
+  for (const std::string& path : paths) {
+    const auto lines = read_lines(path);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string where = fmt::format("{}:{}", path, lines[i].first);
+      json j = json::parse(lines[i].second, nullptr, false);
+      if (j.is_discarded()) {
+        // Only the last line can be a torn write; anything earlier is corruption.
+        require(i + 1 == lines.size(), where + ": malformed JSON line");
+        local.torn_lines.push_back(where);
+        continue;
+      }
+      SampleRecord s = parse_sample(j, where);
+      auto [it, fresh] = seen.emplace(s.id, where);
+      require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, s.id, it->second));
+      samples.push_back(std::move(s));
+      ++local.records;
+    }
+  }
+  if (stats) *stats = local;
+  return samples;
+}
+
+}  // namespace claa

@@ -1,0 +1,179 @@
+// Baseline extraction and comparison for `claa check` (format and rules in regression_check.h).
+#include "reports/regression_check.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+
+#include "harness/util/error.h"
+#include "reports/report_writers.h"
+
+namespace claa {
+
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+// Only the headline metrics are guarded; the rest move with them and would only add noise.
+bool guarded_metric(const std::string& metric) { return metric == "spearman" || metric.rfind("recall@", 0) == 0; }
+
+ojson heuristic_extract(const json& heuristic, const std::vector<std::string>& metrics) {
+  ojson out = ojson::object();
+  for (const std::string& m : metrics) {
+    if (!guarded_metric(m)) continue;
+    ojson values = ojson::array();
+    for (const json& layer : heuristic.at("layers")) {
+      if (!layer.contains(m)) continue;  // no data for this metric
+      values.push_back(layer.at(m).at("mean").get<double>());
+    }
+    if (!values.empty()) out[m] = values;
+  }
+  return out;
+}
+
+// A short provenance string: run.json's value, or the "path"/"name" of an object (the model block).
+std::string source_field(const json& run, const char* key) {
+  if (!run.is_object() || !run.contains(key)) return "";
+  const json& v = run[key];
+  if (v.is_string()) return v.get<std::string>();
+  for (const char* inner : {"path", "name"})
+    if (v.is_object() && v.contains(inner) && v[inner].is_string()) return v[inner].get<std::string>();
+  return v.dump();
+}
+
+}  // namespace
+
+ojson baseline_from_summary(const json& summary) {
+  require(summary.value("format", "") == "claa-summary", "not a claa summary.json");
+  ojson heuristics = ojson::object(), scores = ojson::object();
+  const auto metrics = summary.at("metrics").get<std::vector<std::string>>();
+  for (const json& scope : summary.at("scopes")) {
+    scores[scope.at("scope").get<std::string>()] = scope.at("score").at("mean").get<double>();
+    if (scope.at("kind") != "overall") continue;
+    for (const auto& [name, h] : scope.at("heuristics").items()) heuristics[name] = heuristic_extract(h, metrics);
+  }
+  const json& run = summary.contains("run") ? summary["run"] : json();
+  return {{"format", "claa-baseline"},
+          {"version", 1},
+          {"source", {{"git_commit", source_field(run, "git_commit")}, {"model", source_field(run, "model")}}},
+          {"keep_rates", summary.at("keep_rates")},
+          {"layers", summary.at("layers")},
+          {"heuristics", heuristics},
+          {"task_scores", scores}};
+}
+
+ojson make_baseline(const RunAggregate& agg) { return baseline_from_summary(json(summary_json(agg))); }
+
+json load_baseline(const std::string& path) {
+  std::ifstream in(path);
+  require(in.good(), path + ": cannot read the baseline");
+  json j = json::parse(in, nullptr, false);
+  require(!j.is_discarded() && j.is_object(), path + ": not a JSON object");
+  const std::string format = j.value("format", "");
+  if (format == "claa-summary") return json(baseline_from_summary(j));
+  require(format == "claa-baseline",
+          path + ": not a claa baseline (write one with `claa check RUN_DIR --write-baseline FILE`) or summary.json");
+  require(j.contains("heuristics") && j["heuristics"].is_object(), path + ": baseline without 'heuristics'");
+  return j;
+}
+
+namespace {
+
+struct Checker {
+  const CheckOptions& options;
+  CheckResult result;
+
+  // One number: regression below −tol, note above +tol.
+  void compare(const std::string& what, double base, double now, double tol, int digits) {
+    ++result.comparisons;
+    const double delta = now - base;
+    const std::string line =
+        fmt::format("{}: {:.{}f} → {:.{}f} (Δ {:+.{}f}, tolerance {:g})", what, base, digits, now, digits, delta, digits, tol);
+    if (delta < -tol)
+      result.regressions.push_back("REGRESSION  " + line);
+    else if (delta > tol)
+      result.notes.push_back("improved    " + line);
+    else
+      ++result.within;
+  }
+
+  void missing(const std::string& what) { result.regressions.push_back("MISSING     " + what); }
+
+  void heuristic(const std::string& name, const json& base, const json& now) {
+    for (const auto& [metric, base_values] : base.items()) {
+      if (!now.contains(metric)) {
+        missing(fmt::format("{} {}: in the baseline, not in this run", name, metric));
+        continue;
+      }
+      const json& now_values = now[metric];
+      const double tol = metric == "spearman" ? options.tol_rho : options.tol_recall;
+      for (size_t l = 0; l < base_values.size(); ++l) {
+        if (l >= now_values.size()) {
+          missing(fmt::format("{} layer {} {}: in the baseline, not in this run", name, l, metric));
+          continue;
+        }
+        compare(fmt::format("{} layer {} {}", name, l, metric), base_values[l].get<double>(),
+                now_values[l].get<double>(), tol, 4);
+      }
+      if (now_values.size() > base_values.size())
+        result.notes.push_back(fmt::format("new         {} {}: layers {}–{} not in the baseline", name, metric,
+                                           base_values.size(), now_values.size() - 1));
+    }
+  }
+
+  void heuristics(const json& base, const json& now) {
+    std::vector<std::string> run_names;
+    for (const auto& [name, h] : now.items()) run_names.push_back(name);
+    for (const auto& [name, h] : base.items()) {
+      if (now.contains(name)) {
+        heuristic(name, h, now[name]);
+        continue;
+      }
+      std::string hint = options.suggest ? options.suggest(name, run_names) : "";
+      missing(fmt::format("heuristic '{}': in the baseline, not in this run (run has: {}){}", name,
+                          run_names.empty() ? "none" : fmt::format("{}", fmt::join(run_names, ", ")),
+                          hint.empty() ? "" : fmt::format("; did you mean '{}'?", hint)));
+    }
+    for (const std::string& name : run_names)
+      if (!base.contains(name)) result.notes.push_back(fmt::format("new         heuristic '{}' (not in the baseline)", name));
+  }
+
+  void scores(const json& base, const json& now) {
+    for (const auto& [scope, value] : base.items()) {
+      if (!now.contains(scope)) {
+        missing(fmt::format("task score {}: in the baseline, not in this run", scope));
+        continue;
+      }
+      compare("task score " + scope, value.get<double>(), now[scope].get<double>(), options.tol_score, 2);
+    }
+    for (const auto& [scope, value] : now.items())
+      if (!base.contains(scope)) result.notes.push_back(fmt::format("new         task score {} (not in the baseline)", scope));
+  }
+};
+
+}  // namespace
+
+CheckResult check_against_baseline(const json& baseline, const json& current, const CheckOptions& options) {
+  Checker c{options, {}};
+  c.heuristics(baseline.at("heuristics"), current.at("heuristics"));
+  c.scores(baseline.value("task_scores", json::object()), current.value("task_scores", json::object()));
+  return c.result;
+}
+
+std::string format_check(const CheckResult& r) {
+  std::string out;
+  for (const std::string& line : r.regressions) out += line + "\n";
+  for (const std::string& line : r.notes) out += line + "\n";
+  if (r.passed()) {
+    out += fmt::format("check passed: {} comparisons within tolerance", r.within);
+    const size_t improved = r.comparisons - r.within;
+    if (improved > 0) out += fmt::format(" ({} improved beyond tolerance, see notes)", improved);
+  } else {
+    out += fmt::format("check failed: {} regression(s) in {} comparisons", r.regressions.size(), r.comparisons);
+  }
+  return out + "\n";
+}
+
+}  // namespace claa

@@ -1,0 +1,177 @@
+// The content of report.md / report.html as plain tables, so both pages show identical numbers.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "reports/report_writers.h"
+
+namespace claa {
+
+namespace {
+
+std::string num(double v, int digits = 3) { return fmt::format("{:.{}f}", v, digits); }
+std::string percent(double keep) { return fmt::format("{:g}%", keep * 100.0); }
+
+// "0–2, 7, 9–10": consecutive layers collapsed into ranges.
+std::string layer_ranges(const std::vector<int>& layers) {
+  std::string out;
+  for (size_t i = 0; i < layers.size();) {
+    size_t j = i;
+    while (j + 1 < layers.size() && layers[j + 1] == layers[j] + 1) ++j;
+    out += (out.empty() ? "" : ", ") + (j == i ? fmt::format("{}", layers[i]) : fmt::format("{}–{}", layers[i], layers[j]));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string run_field(const nlohmann::json& run, const std::vector<std::string>& path) {
+  const nlohmann::json* j = &run;
+  for (const std::string& key : path) {
+    if (!j->is_object() || !j->contains(key)) return "";
+    j = &(*j)[key];
+  }
+  return j->is_string() ? j->get<std::string>() : j->dump();
+}
+
+const HeuristicMeta& meta_of(const RunAggregate& agg, const std::string& name) {
+  for (const HeuristicMeta& m : agg.heuristics)
+    if (m.name == name) return m;
+  return agg.heuristics.front();  // unreachable: scopes only hold the run's heuristics
+}
+
+std::string notes_of(const HeuristicMeta& m) {
+  std::string notes = m.layer_independent ? "layer-independent" : "";
+  if (!m.note.empty()) notes += (notes.empty() ? "" : "; ") + m.note;
+  return notes;
+}
+
+// The per-heuristic summary table of one scope (method.md §3's per-layer spread included).
+Table heuristic_table(const ScopeAggregate& scope, const RunAggregate& agg, const std::string& title) {
+  Table t;
+  t.title = title;
+  t.intro = scope.kind == "dataset"
+                ? fmt::format("{} samples, {} with an empty answer (not ranked).", scope.samples, scope.empty_answers)
+                : fmt::format("{} datasets, {} samples, {} with an empty answer (not ranked); mean over datasets.",
+                              scope.datasets.size(), scope.samples, scope.empty_answers);
+  t.header = {"heuristic", "mean ρ", "mean τ"};
+  for (double r : agg.keep_rates) t.header.push_back("recall@" + percent(r));
+  const std::string below = fmt::format("layers ρ < {:g}", agg.rho_threshold);
+  for (const std::string& h : {std::string("best layer (ρ)"), std::string("worst layer (ρ)"),
+                               std::string("std across layers"), below, std::string("notes")})
+    t.header.push_back(h);
+  for (const HeuristicAggregate& h : scope.heuristics) {
+    if (!h.has_data) continue;
+    const HeuristicSummary& s = h.summary;
+    std::vector<std::string> row = {h.name, num(s.mean_rho), num(s.mean_kendall)};
+    for (double r : s.recall) row.push_back(num(r));
+    row.push_back(fmt::format("{} ({})", s.best_layer, num(s.best_rho)));
+    row.push_back(fmt::format("{} ({})", s.worst_layer, num(s.worst_rho)));
+    row.push_back(num(s.layer_std));
+    row.push_back(s.layers_below.empty() ? "0"
+                                         : fmt::format("{}: {}", s.layers_below.size(), layer_ranges(s.layers_below)));
+    row.push_back(notes_of(meta_of(agg, h.name)));
+    t.rows.push_back(std::move(row));
+  }
+  if (t.rows.empty()) t.footnote = "No ranked samples in this scope.";
+  return t;
+}
+
+// Layer × heuristic table of overall mean ρ ± stderr: Figure 2 in numbers.
+Table layer_table(const RunAggregate& agg) {
+  const ScopeAggregate& overall = agg.overall();
+  Table t;
+  t.header = {"layer"};
+  for (const HeuristicAggregate& h : overall.heuristics)
+    if (h.has_data) t.header.push_back(h.name);
+  for (int l = 0; l < agg.n_layers; ++l) {
+    std::vector<std::string> row = {fmt::format("{}", l)};
+    for (const HeuristicAggregate& h : overall.heuristics)
+      if (h.has_data) row.push_back(fmt::format("{} ± {}", num(h.layers[l][0].mean), num(h.layers[l][0].se)));
+    t.rows.push_back(std::move(row));
+  }
+  t.footnote = "Overall scope, mean Spearman ρ ± stderr per layer; every metric per scope is in layers.csv.";
+  return t;
+}
+
+std::vector<std::string> score_row(const std::string& name, const std::string& category, const ScopeAggregate& s) {
+  return {name, category, num(s.score.mean, 2), num(s.score.se, 2), fmt::format("{}", s.samples),
+          fmt::format("{}", s.empty_answers)};
+}
+
+Table score_table(const RunAggregate& agg) {
+  Table t;
+  t.header = {"dataset / scope", "category", "score", "stderr", "samples", "empty answers"};
+  std::map<std::string, std::string> category_of;
+  for (const DatasetInfo& d : agg.datasets) category_of[d.name] = d.category;
+  for (const ScopeAggregate& s : agg.scopes)
+    if (s.kind == "dataset") t.rows.push_back(score_row(s.name, category_of[s.name], s));
+  for (const ScopeAggregate& s : agg.scopes)
+    if (s.kind == "category") t.rows.push_back(score_row("category mean", s.name, s));
+  t.rows.push_back(score_row("overall mean", "all", agg.overall()));
+  t.footnote = "Task score of the full-context answer (the runner's scorer, points); empty answers count with "
+               "their score. Category/overall: mean of the dataset means.";
+  return t;
+}
+
+Table empty_table(const RunAggregate& agg) {
+  constexpr size_t kMaxIds = 20;  // a long list of ids helps nobody in a summary page
+  Table t;
+  t.header = {"dataset", "empty answers", "samples", "sample ids"};
+  for (const DatasetInfo& d : agg.datasets) {
+    if (d.empty_answers == 0) continue;
+    std::string ids;
+    for (size_t i = 0; i < d.empty_ids.size() && i < kMaxIds; ++i) ids += (i ? ", " : "") + d.empty_ids[i];
+    if (d.empty_ids.size() > kMaxIds) ids += fmt::format(", … and {} more", d.empty_ids.size() - kMaxIds);
+    t.rows.push_back({d.name, fmt::format("{}", d.empty_answers), fmt::format("{}", d.samples), ids});
+  }
+  return t;
+}
+
+}  // namespace
+
+std::vector<std::string> report_preamble(const RunAggregate& agg) {
+  std::vector<std::string> lines;
+  for (const auto& [label, path] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"model", {"model", "path"}}, {"model", {"model", "name"}}, {"git commit", {"git_commit"}},
+           {"device", {"device"}}, {"libtorch", {"libtorch"}}}) {
+    const std::string v = run_field(agg.run, path);
+    if (!v.empty()) lines.push_back(fmt::format("{}: {}", label, v));
+  }
+  std::vector<std::string> keeps;
+  for (double r : agg.keep_rates) keeps.push_back(percent(r));
+  lines.push_back(fmt::format("samples: {} in {} datasets ({} empty answers, excluded from the ranking metrics)",
+                              agg.samples, agg.datasets.size(), agg.empty_answers));
+  lines.push_back(fmt::format("heuristics: {}; layers: {}; keep rates: {}; ρ threshold: {:g}", agg.heuristics.size(),
+                              agg.n_layers, fmt::join(keeps, ", "), agg.rho_threshold));
+  for (const std::string& torn : agg.load.torn_lines)
+    lines.push_back(fmt::format("ignored a torn last line (interrupted write): {}", without_directory(torn)));
+  return lines;
+}
+
+std::vector<ReportSection> report_sections(const RunAggregate& agg) {
+  std::vector<ReportSection> sections;
+  sections.push_back({"Heuristics (overall)",
+                      "Per heuristic: Spearman ρ and Kendall τ with the oracle and recall@k, averaged over layers; "
+                      "best/worst layer by mean ρ; std of the per-layer mean ρ across layers; layers whose mean ρ "
+                      "is below the threshold. Means are over datasets (each dataset = mean of its samples).",
+                      {heuristic_table(agg.overall(), agg, "")}});
+  sections.push_back({"Spearman ρ per layer (overall)", "", {layer_table(agg)}});
+  ReportSection categories{"Per category", "", {}}, datasets{"Per dataset", "", {}};
+  for (const ScopeAggregate& s : agg.scopes) {
+    if (s.kind == "category") categories.tables.push_back(heuristic_table(s, agg, s.name));
+    if (s.kind == "dataset") datasets.tables.push_back(heuristic_table(s, agg, s.name));
+  }
+  sections.push_back(std::move(categories));
+  sections.push_back(std::move(datasets));
+  sections.push_back({"Task scores", "", {score_table(agg)}});
+  ReportSection empty{"Empty answers",
+                      fmt::format("{} of {} samples had an empty answer (first generated token was EOS): no oracle, so "
+                                  "no ranking metrics; they are counted here and left out of every ranking average.",
+                                  agg.empty_answers, agg.samples),
+                      {}};
+  if (agg.empty_answers > 0) empty.tables.push_back(empty_table(agg));
+  sections.push_back(std::move(empty));
+  return sections;
+}
+
+}  // namespace claa

@@ -1,0 +1,152 @@
+// summary.json, layers.csv and write_report(), which writes every report file of a run.
+#include "reports/report_writers.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness/util/error.h"
+
+namespace claa {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+constexpr const char* kAggregation =
+    "dataset scope: mean over the dataset's non-empty-answer samples, stderr = sample std / sqrt(n); "
+    "category and overall scopes: unweighted mean of the dataset means, stderr = sqrt(sum of dataset stderr^2) / "
+    "datasets, n = samples summed; overall = mean over all datasets. Summaries average the per-layer means over "
+    "layers; best/worst layer by mean spearman; layer_std = sample std of per-layer mean spearman. Task score: points "
+    "(100 * score / max_score) over ALL samples of a dataset, empty answers included, then the same averaging.";
+
+ojson stat_json(const Stat& s) { return {{"mean", s.mean}, {"stderr", s.se}, {"n", s.n}, {"datasets", s.datasets}}; }
+
+ojson summary_of(const HeuristicSummary& s, const RunAggregate& agg) {
+  ojson recall = ojson::object();
+  for (size_t k = 0; k < agg.keep_rates.size(); ++k) recall[fmt::format("{}", agg.keep_rates[k])] = s.recall[k];
+  return {{"mean_spearman", s.mean_rho}, {"mean_kendall", s.mean_kendall}, {"recall", recall},
+          {"best_layer", s.best_layer},  {"best_spearman", s.best_rho},    {"worst_layer", s.worst_layer},
+          {"worst_spearman", s.worst_rho}, {"layer_std", s.layer_std},     {"layers_below_threshold", s.layers_below}};
+}
+
+ojson heuristic_json(const HeuristicAggregate& h, const RunAggregate& agg) {
+  ojson layers = ojson::array();
+  for (const auto& layer : h.layers) {
+    ojson metrics = ojson::object();
+    for (size_t m = 0; m < agg.metrics.size(); ++m)
+      if (layer[m].n > 0) metrics[agg.metrics[m]] = stat_json(layer[m]);
+    layers.push_back(metrics);
+  }
+  return {{"summary", summary_of(h.summary, agg)}, {"layers", layers}};
+}
+
+ojson scope_json(const ScopeAggregate& s, const RunAggregate& agg) {
+  ojson heuristics = ojson::object();
+  for (const HeuristicAggregate& h : s.heuristics)
+    if (h.has_data) heuristics[h.name] = heuristic_json(h, agg);
+  return {{"scope", s.label()},          {"kind", s.kind},   {"name", s.name},
+          {"datasets", s.datasets},      {"samples", s.samples}, {"empty_answers", s.empty_answers},
+          {"score", stat_json(s.score)}, {"heuristics", heuristics}};
+}
+
+ojson dataset_json(const DatasetInfo& d) {
+  return {{"name", d.name},
+          {"task", d.task},
+          {"category", d.category},
+          {"samples", d.samples},
+          {"empty_answers", d.empty_answers},
+          {"empty_answer_ids", d.empty_ids},
+          {"max_score", d.max_score},
+          {"prefill_seconds", stat_json(d.prefill_seconds)},
+          {"decode_seconds", stat_json(d.decode_seconds)}};
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string quoted = "\"";
+  for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::vector<std::string> torn_lines(const RunAggregate& agg) {
+  std::vector<std::string> out;
+  for (const std::string& w : agg.load.torn_lines) out.push_back(without_directory(w));
+  return out;
+}
+
+}  // namespace
+
+std::string without_directory(const std::string& where) { return std::filesystem::path(where).filename().string(); }
+
+ojson summary_json(const RunAggregate& agg) {
+  ojson heuristics = ojson::array(), datasets = ojson::array(), scopes = ojson::array();
+  for (const HeuristicMeta& h : agg.heuristics)
+    heuristics.push_back({{"name", h.name}, {"note", h.note}, {"layer_independent", h.layer_independent}});
+  for (const DatasetInfo& d : agg.datasets) datasets.push_back(dataset_json(d));
+  for (const ScopeAggregate& s : agg.scopes) scopes.push_back(scope_json(s, agg));
+  return {{"format", "claa-summary"},
+          {"version", 1},
+          {"aggregation", kAggregation},
+          {"run", ojson(agg.run)},
+          {"rho_threshold", agg.rho_threshold},
+          {"keep_rates", agg.keep_rates},
+          {"layers", agg.n_layers},
+          {"metrics", agg.metrics},
+          {"samples", agg.samples},
+          {"empty_answers", agg.empty_answers},
+          {"torn_lines_ignored", torn_lines(agg)},
+          {"heuristics", heuristics},
+          {"datasets", datasets},
+          {"scopes", scopes}};
+}
+
+std::string layers_csv(const RunAggregate& agg) {
+  std::string out = "scope,heuristic,layer,metric,mean,stderr,n\n";
+  for (const ScopeAggregate& s : agg.scopes)
+    for (const HeuristicAggregate& h : s.heuristics)
+      for (size_t l = 0; l < h.layers.size(); ++l)
+        for (size_t m = 0; m < agg.metrics.size(); ++m) {
+          const Stat& st = h.layers[l][m];
+          if (st.n == 0) continue;
+          out += fmt::format("{},{},{},{},{},{},{}\n", csv_field(s.label()), csv_field(h.name), l, agg.metrics[m],
+                             st.mean, st.se, st.n);
+        }
+  return out;
+}
+
+void write_text_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    require(out.good(), tmp + ": cannot write");
+    out << content;
+    require(out.good(), tmp + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  require(!ec, fmt::format("{}: cannot rename to {}: {}", tmp, path, ec.message()));
+}
+
+ReportFiles write_report(const RunAggregate& agg, const std::string& run_dir, const ReportOptions& options) {
+  namespace fs = std::filesystem;
+  ReportFiles files;
+  auto in_dir = [&](const char* name) { return (fs::path(run_dir) / name).string(); };
+  files.summary_json = in_dir("summary.json");
+  files.layers_csv = in_dir("layers.csv");
+  files.markdown = in_dir("report.md");
+  files.html = in_dir("report.html");
+  // Plots first: the Markdown and HTML pages link only the plots that were actually rendered.
+  if (options.plots) {
+    files.plots = render_plots(agg, run_dir, options.gnuplot);
+    files.gnuplot_missing = !files.plots.gnuplot_found;
+  }
+  write_text_file(files.summary_json, summary_json(agg).dump(2) + "\n");
+  write_text_file(files.layers_csv, layers_csv(agg));
+  write_text_file(files.markdown, report_markdown(agg, files.plots.plots));
+  write_text_file(files.html, report_html(agg, files.plots.plots));
+  return files;
+}
+
+}  // namespace claa

@@ -1,0 +1,45 @@
+// Shared helpers for the datasets tests: the SmolLM2 tokenizer (a missing model is a failure) and
+// fixture paths.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "datasets/prompt_build.h"
+#include "harness/model/gguf.h"
+#include "harness/tokenizer/tokenizer.h"
+#include "tests/catch.h"
+
+namespace claa::test {
+
+inline std::string smollm2_path() {
+  std::string dir;
+  if (const char* d = std::getenv("CLAA_MODEL_DIR"); d && *d) dir = d;
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/claa/models";
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/claa/models";
+  else dir = "./.cache/claa/models";
+  return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+inline const Tokenizer& smollm2_tokenizer() {
+  static std::unique_ptr<Tokenizer> tok;
+  if (!tok) {
+    std::string path = smollm2_path();
+    if (!std::filesystem::exists(path)) FAIL("model file " << path << " not found: run scripts/setup.sh first");
+    GgufFile gguf(path);
+    tok = std::make_unique<Tokenizer>(Tokenizer::from_gguf(gguf));
+  }
+  return *tok;
+}
+
+inline const std::optional<ChatTemplate>& smollm2_chat() {
+  static std::optional<ChatTemplate> chat = chat_template_for(smollm2_tokenizer());
+  return chat;
+}
+
+inline std::string fixture(const std::string& rel) { return source_path("tests/fixtures/datasets/" + rel); }
+
+}  // namespace claa::test

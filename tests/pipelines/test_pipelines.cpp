@@ -1,0 +1,101 @@
+// Prefill pipelines (method.md §4): keep = 1.0 reproduces the full-KV answer for every method;
+// FastKV/CLAA propagate tokens with their original position ids while GemFilter renumbers them;
+// budgets and per-head cache compression hold.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness/capture/capture.h"
+#include "harness/pipelines/prefill_pipeline.h"
+#include "harness/pipelines/selection.h"
+#include "tests/catch.h"
+#include "tests/model_fixture.h"
+
+namespace {
+
+std::vector<int64_t> needle_prompt() {
+  nlohmann::json ref;
+  std::ifstream(source_path("tests/fixtures/model/model_reference.json")) >> ref;
+  return ref["prompts"]["needle_a"]["input_ids"].get<std::vector<int64_t>>();
+}
+
+claa::GenerationOptions answer_options() {
+  claa::GenerationOptions g;
+  g.max_new_tokens = 12;
+  g.eos_ids = {2};
+  return g;
+}
+
+at::Tensor oracle_of(const std::vector<int64_t>& ids) {
+  claa::CaptureOptions o;
+  o.max_new_tokens = 12;
+  o.eos_ids = {2};
+  return claa::capture_prompt(*default_model().model, ids, o).oracle;
+}
+
+}  // namespace
+
+TEST_CASE("keep = 1.0 reproduces the full-KV answer for every method", "[pipelines]") {
+  const claa::Transformer& model = *default_model().model;
+  std::vector<int64_t> ids = needle_prompt();
+  claa::PipelineInputs inputs{oracle_of(ids)};
+  claa::GenerationResult full = claa::generate(model, ids, answer_options());
+  for (const char* method : {"full", "fastkv", "claa", "oracle", "gemfilter", "specprefill"}) {
+    INFO("method " << method);
+    claa::PipelineConfig c;
+    c.method = method;
+    c.keep = 1.0;
+    claa::PrefillOutcome p = claa::run_prefill(model, ids, c, inputs);
+    CHECK(p.kept.numel() == static_cast<int64_t>(ids.size()));
+    CHECK(claa::decode_greedy(model, p, answer_options()) == full.tokens);
+  }
+}
+
+TEST_CASE("FastKV and CLAA keep original positions; GemFilter renumbers", "[pipelines]") {
+  const claa::Transformer& model = *default_model().model;
+  std::vector<int64_t> ids = needle_prompt();
+  const int64_t n = static_cast<int64_t>(ids.size()), budget = claa::budget_tokens(0.1, n, 8);
+  CHECK(budget == static_cast<int64_t>(0.1 * n));
+  for (const char* method : {"fastkv", "claa", "oracle"}) {
+    INFO("method " << method);
+    claa::PipelineConfig c;
+    c.method = method;
+    c.keep = 0.1;
+    claa::PrefillOutcome p = claa::run_prefill(model, ids, c, {oracle_of(ids)});
+    REQUIRE(p.kept.numel() == budget);
+    CHECK(at::equal(p.kept_positions, p.kept));  // position id = original prompt index
+    CHECK(p.kept_positions[budget - 1].item<int64_t>() == n - 1);
+    CHECK(at::equal(p.kept.narrow(0, budget - 8, 8), at::arange(n - 8, n, at::kLong)));  // last W forced
+    CHECK(p.next_position == n);
+    int first_compressed = std::string(method) == "claa" ? 4 : 0;
+    for (int l = 0; l < model.n_layers(); ++l) {
+      INFO("layer " << l);
+      CHECK(p.cache.length(l) == (l < first_compressed ? n : budget));
+    }
+  }
+  claa::PipelineConfig g;
+  g.method = "gemfilter";
+  g.keep = 0.1;
+  claa::PrefillOutcome p = claa::run_prefill(model, ids, g);
+  REQUIRE(p.kept.numel() == budget);
+  CHECK(at::equal(p.kept_positions, at::arange(budget, at::kLong)));
+  CHECK(p.next_position == budget);
+  CHECK(!at::equal(p.kept, at::arange(budget, at::kLong)));  // it did select, not just take a prefix
+}
+
+TEST_CASE("Selection breaks ties towards the lower index and returns prompt order", "[pipelines]") {
+  at::Tensor s = at::tensor(std::vector<float>{1, 5, 5, 0, 5, 2}, at::kFloat);
+  CHECK(at::equal(claa::top_k_sorted(s, 2), at::tensor(std::vector<int64_t>{1, 2}, at::kLong)));
+  // Window rule: last 2 forced, top 1 of the first 4 (ties → index 1).
+  CHECK(at::equal(claa::keep_window_plus_top(s, 6, 3, 2), at::tensor(std::vector<int64_t>{1, 4, 5}, at::kLong)));
+  // Chunks of 2: means {3, 2.5, 3.5} → chunk 2 (4,5) then chunk 0 (0,1), cut at 3 tokens.
+  CHECK(at::equal(claa::top_chunks_sorted(s, 3, 2), at::tensor(std::vector<int64_t>{0, 4, 5}, at::kLong)));
+}
+
+TEST_CASE("Pipeline settings are validated", "[pipelines]") {
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"method", "fastk"}}), Catch::Contains("did you mean 'fastkv'"));
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"kep", 0.1}}), Catch::Contains("did you mean 'keep'"));
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"keep", 1.5}}), Catch::Contains("keep rate must be in (0, 1]"));
+  claa::PipelineConfig c = claa::PipelineConfig{}.resolved(32);
+  CHECK(c.prune_layer == 15);
+  CHECK(c.filter_layer == 15);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Work for the GPU machine (see docs/benchmarks.md for the figures it produced).
+#   tools/device_session.sh build   configure + build claa against the machine's LibTorch 2.x
+#   tools/device_session.sh run     parity (CUDA bf16/fp32 vs the HF fp32 fixture), HF's own bf16
+#                                   error, and the prefill / capture benchmarks
+# Outputs go to $OUT (the device tool's return folder) or ./device-out.
+set -uo pipefail
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+BUILD=build-cuda
+MODEL=/root/claa-model/SmolLM2-135M-Instruct.Q4_1.gguf
+export CLAA_MODEL_DIR=/root/claa-model
+
+stage_build() {
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
+  python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' >> "$OUT/gpu.txt"
+  local pcre=()
+  [ -f /usr/include/pcre2.h ] || pcre=(-DPCRE2_INCLUDE_DIR=$PWD/.dev/pcre2/include -DPCRE2_LIBRARY=$PWD/.dev/pcre2/lib/libpcre2-8.a)
+  cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')" "${pcre[@]}" \
+    > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; return 1; }
+  ninja -C $BUILD claa > "$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; return 1; }
+  echo "build ok"; $BUILD/claa --help | head -3
+}
+
+stage_run() {
+  mkdir -p /root/claa-model
+  cat /root/claa-model/m_aa .dev/m_ab > "$MODEL" && sha256sum "$MODEL"
+  B=$BUILD/claa
+  $B info --model "$MODEL" | head -3
+  python3 tools/device_parity.py --claa $B --model "$MODEL" --device cuda --dtype bf16 --out "$OUT/parity_cuda_bf16.json"
+  python3 tools/device_parity.py --claa $B --model "$MODEL" --device cuda --dtype fp32 --out "$OUT/parity_cuda_fp32.json"
+  for n in 1024 4096 8192; do
+    $B bench prefill --model "$MODEL" --device cuda --dtype bf16 --tokens $n --runs 5 --json "$OUT/prefill_smollm2_$n.json" | head -1
+  done
+  R=configs/models/llama-3.1-8b.json
+  for n in 8192 32768; do
+    $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 2 --runs 5 --json "$OUT/prefill_8b_$n.json"
+  done
+  for n in 8192 32768; do
+    $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens $n --new-tokens 32 \
+       --heuristics fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency --json "$OUT/capture_8b_$n.json"
+  done
+  $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens 8192 --new-tokens 32 --json "$OUT/capture_8b_8192_h2o.json"
+  if [ -d .whl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+    timeout 240 python3 tools/hf_reference.py --gguf "$MODEL" --out "$OUT/hfref" --device cuda --bf16 2>&1 | grep -v -i warn | tail -5
+  fi
+}
+
+case "${1:-}" in
+  build) stage_build ;;
+  run) stage_run ;;
+  *) echo "usage: $0 build|run"; exit 2 ;;
+esac
