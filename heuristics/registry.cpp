@@ -32,19 +32,18 @@ const std::vector<HeuristicInfo>& heuristic_registry() {
 
 namespace {
 
+// Optimal-string-alignment distance: Levenshtein plus adjacent transpositions ("modle" → "model" is 1).
 size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-      diag = up;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 const HeuristicInfo& find_info(const std::string& name) {
@@ -64,7 +63,10 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
   for (const std::string& c : candidates) {
     size_t d = edit_distance(word, c);
-    if (d < best_distance) best = c, best_distance = d;
+    // On a tie prefer the candidate of the same length (a transposition over a deletion).
+    bool better = d < best_distance || (d == best_distance && !best.empty() && c.size() == word.size() &&
+                                        best.size() != word.size());
+    if (better) best = c, best_distance = d;
   }
   return best;
 }

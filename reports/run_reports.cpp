@@ -10,7 +10,7 @@ namespace claa {
 namespace {
 
 void print_overview(const RunAggregate& agg) {
-  fmt::print("aggregated {} samples ({} empty answers) in {} datasets: {} heuristics × {} layers\n", agg.samples,
+  fmt::print("aggregated {} samples ({} with an empty answer) in {} datasets: {} heuristics × {} layers\n", agg.samples,
              agg.empty_answers, agg.datasets.size(), agg.heuristics.size(), agg.n_layers);
   for (const std::string& torn : agg.load.torn_lines) fmt::print("ignored a torn last line: {}\n", torn);
   const std::string recall = metric_name("recall", agg.keep_rates.front());

@@ -3,6 +3,7 @@
 #   tools/device_session.sh build   configure + build claa against the machine's LibTorch 2.x
 #   tools/device_session.sh run     parity (CUDA bf16/fp32 vs the HF fp32 fixture), HF's own bf16
 #                                   error, and the prefill / capture benchmarks
+#   tools/device_session.sh ttft    TTFT of every pipeline (8B shapes) + HF transformers' SDPA prefill
 # Outputs go to $OUT (the device tool's return folder) or ./device-out.
 set -uo pipefail
 OUT=${OUT:-$PWD/device-out}
@@ -23,17 +24,18 @@ stage_build() {
   echo "build ok"; $BUILD/claa --help | head -3
 }
 
+B=$BUILD/claa
+R=configs/models/llama-3.1-8b.json
+
 stage_run() {
   mkdir -p /root/claa-model
   cat /root/claa-model/m_aa .dev/m_ab > "$MODEL" && sha256sum "$MODEL"
-  B=$BUILD/claa
   $B info --model "$MODEL" | head -3
   python3 tools/device_parity.py --claa $B --model "$MODEL" --device cuda --dtype bf16 --out "$OUT/parity_cuda_bf16.json"
   python3 tools/device_parity.py --claa $B --model "$MODEL" --device cuda --dtype fp32 --out "$OUT/parity_cuda_fp32.json"
   for n in 1024 4096 8192; do
     $B bench prefill --model "$MODEL" --device cuda --dtype bf16 --tokens $n --runs 5 --json "$OUT/prefill_smollm2_$n.json" | head -1
   done
-  R=configs/models/llama-3.1-8b.json
   for n in 8192 32768; do
     $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 2 --runs 5 --json "$OUT/prefill_8b_$n.json"
   done
@@ -48,8 +50,19 @@ stage_run() {
   fi
 }
 
+# TTFT of every pipeline on Llama-3.1-8B shapes, and HF transformers' SDPA prefill beside it.
+stage_ttft() {
+  M=full,fastkv,claa,oracle,gemfilter,specprefill
+  timeout 240 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens 10240 --methods $M --keep 0.1,0.2,0.4 --json "$OUT/ttft_8b_10k.json"
+  timeout 120 python3 tools/hf_ttft.py --config $R --tokens 10240 32768 --out "$OUT/hf_ttft.json" 2>&1 | grep -v -i warn
+  for n in 32768 65536 131072; do
+    timeout 150 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens $n --methods full,fastkv,claa,gemfilter --keep 0.1 --warmups 1 --runs 3 --json "$OUT/ttft_8b_$n.json"
+  done
+}
+
 case "${1:-}" in
   build) stage_build ;;
   run) stage_run ;;
-  *) echo "usage: $0 build|run"; exit 2 ;;
+  ttft) stage_ttft ;;
+  *) echo "usage: $0 build|run|ttft"; exit 2 ;;
 esac

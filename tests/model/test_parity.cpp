@@ -83,5 +83,6 @@ TEST_CASE("Chunked CPU attention equals one-chunk attention", "[model]") {
   claa::KVCache c1 = m.model->make_cache(), c2 = chunked.make_cache();
   at::Tensor a = m.model->forward(t, pos, c1), b = chunked.forward(t, pos, c2);
   INFO("max |diff| " << (a - b).abs().max().item<float>() << ", max |a| " << a.abs().max().item<float>());
-  CHECK(at::allclose(a, b, 1e-4, 1e-4));
+  // Only the summation order differs: relative to the activations' scale the difference is tiny.
+  CHECK((a - b).abs().max().item<double>() <= 1e-5 * a.abs().max().item<double>());
 }
