@@ -13,6 +13,8 @@ MODEL=/root/claa-model/SmolLM2-135M-Instruct.Q4_1.gguf
 export CLAA_MODEL_DIR=/root/claa-model
 
 stage_build() {
+  # The 98 MB model travels in two halves (64 MiB per call): keep the first one on the machine.
+  if [ -f .dev/m_aa ]; then mkdir -p /root/claa-model && cp .dev/m_aa /root/claa-model/; fi
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' >> "$OUT/gpu.txt"
   local pcre=()
