@@ -1,5 +1,7 @@
 #include "reports/ranking_eval.h"
 
+#include <ATen/Parallel.h>
+
 namespace claa {
 
 std::vector<float> to_float_vector(const at::Tensor& t) {
@@ -13,15 +15,26 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
   e.name = h.name();
   e.note = scores.note;
   e.layer_independent = scores.layer_independent;
-  std::vector<float> oracle = to_float_vector(capture.oracle);
-  for (size_t l = 0; l < scores.combined.size(); ++l) {
-    std::vector<float> ranking = to_float_vector(scores.combined[l]);
-    e.layers.push_back(compare_rankings(ranking, oracle, options.keep_rates, options.evidence));
-    if (options.per_layer_oracle) {
-      std::vector<float> layer_oracle = to_float_vector(capture.oracle_per_layer[static_cast<int64_t>(l)]);
-      e.vs_layer_oracle.push_back(compare_rankings(ranking, layer_oracle, options.keep_rates, options.evidence));
+  const std::vector<float> oracle = to_float_vector(capture.oracle);
+  const int64_t n_layers = static_cast<int64_t>(scores.combined.size());
+  std::vector<std::vector<float>> rankings;
+  for (const at::Tensor& r : scores.combined) rankings.push_back(to_float_vector(r));
+  std::vector<std::vector<float>> layer_oracles;
+  if (options.per_layer_oracle)
+    for (int64_t l = 0; l < n_layers; ++l) layer_oracles.push_back(to_float_vector(capture.oracle_per_layer[l]));
+  e.layers.resize(n_layers);
+  if (options.per_layer_oracle) e.vs_layer_oracle.resize(n_layers);
+  // Layers are independent: compare them in parallel (sorting dominates at long contexts). A
+  // layer-independent ranking vs the one oracle is the same comparison for every layer: do it once.
+  const int64_t distinct = scores.layer_independent && !options.per_layer_oracle ? 1 : n_layers;
+  at::parallel_for(0, distinct, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t l = begin; l < end; ++l) {
+      e.layers[l] = compare_rankings(rankings[l], oracle, options.keep_rates, options.evidence);
+      if (options.per_layer_oracle)
+        e.vs_layer_oracle[l] = compare_rankings(rankings[l], layer_oracles[l], options.keep_rates, options.evidence);
     }
-  }
+  });
+  for (int64_t l = distinct; l < n_layers; ++l) e.layers[l] = e.layers[0];
   return e;
 }
 

@@ -2,6 +2,7 @@
 #include "reports/regression_check.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <set>

@@ -1,5 +1,6 @@
 // The content of report.md / report.html as plain tables, so both pages show identical numbers.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 

@@ -19,7 +19,8 @@ stage_build() {
   python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' >> "$OUT/gpu.txt"
   local pcre=()
   [ -f /usr/include/pcre2.h ] || pcre=(-DPCRE2_INCLUDE_DIR=$PWD/.dev/pcre2/include -DPCRE2_LIBRARY=$PWD/.dev/pcre2/lib/libpcre2-8.a)
-  cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  # The GPU image has fmt 12 headers without a usable library: use fmt header-only there.
+  cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY=1 \
     -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')" "${pcre[@]}" \
     > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; return 1; }
   ninja -C $BUILD claa > "$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; return 1; }
