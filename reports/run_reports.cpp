@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "reports/e2e_report.h"
+
 namespace claa {
 
 namespace {
@@ -23,6 +25,8 @@ void print_overview(const RunAggregate& agg) {
 
 ReportFiles write_run_reports(const std::string& run_dir, const std::vector<std::string>& sample_files,
                               const ReportOptions& options) {
+  // e2e runs (answers per prefill method × keep) get their own reports; mixed records are an error.
+  if (run_dir_mode(run_dir, sample_files) == "e2e") return write_e2e_run_reports(run_dir, sample_files, options);
   const RunAggregate agg = aggregate_run_dir(run_dir, sample_files);
   print_overview(agg);
   ReportFiles files = write_report(agg, run_dir, options);

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Set up (idempotent), build, and run the main job on the embedded default model.
-# Until the experiment runner lands this runs a greedy generation with SmolLM2-135M.
+# Set up (idempotent), build, and run the main job: configs/default.json on the embedded default
+# model (SmolLM2-135M), writing samples.jsonl and the reports into runs/default/.
+# Extra arguments go to `claa run` (e.g. --resume, --out DIR, --set key=value).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh"
-"$ROOT/build/claa" info --model smollm2-135m
-"$ROOT/build/claa" generate --model smollm2-135m --chat --prompt "In one sentence, what is a KV cache in a language model?" --max-new-tokens 64
+cd "$ROOT"
+out=runs/default
+args=("$@")
+# A finished earlier run is kept: continue it (nothing to do) instead of refusing.
+if [ -s "$out/samples.jsonl" ] && [[ " ${args[*]-} " != *" --out "* ]]; then args+=(--resume); fi
+exec "$ROOT/build/claa" run configs/default.json ${args[@]+"${args[@]}"}

@@ -153,6 +153,31 @@ void parse_oracle(const json& j, RunConfig& c, Problems& p) {
   read(j, "per_layer", c.per_layer_oracle, "oracle", p);
 }
 
+// "e2e": {"methods": ["fastkv", {"method": "claa", "prune_layer": 13}, ...], "pipeline": {shared settings}}
+void parse_e2e(const json& j, RunConfig& c, Problems& p) {
+  if (!j.is_object()) return p.add("e2e", "must be an object");
+  check_keys(j, {"methods", "pipeline"}, "e2e", p);
+  PipelineConfig shared;
+  try {
+    if (j.contains("pipeline")) shared = pipeline_from_json(j["pipeline"]);
+  } catch (const Error& e) {
+    p.add("e2e.pipeline", e.what());
+  }
+  json methods = j.contains("methods") ? j["methods"] : json::array({"fastkv", "claa", "oracle", "gemfilter", "specprefill"});
+  if (!methods.is_array() || methods.empty()) return p.add("e2e.methods", "must be a non-empty list");
+  for (size_t i = 0; i < methods.size(); ++i) {
+    std::string where = "e2e.methods[" + std::to_string(i) + "]";
+    try {
+      json m = methods[i].is_string() ? json{{"method", methods[i]}} : methods[i];
+      PipelineConfig pc = pipeline_from_json(m, shared);
+      if (pc.method == "full") continue;  // full KV is always run as the reference
+      c.e2e_methods.push_back(pc);
+    } catch (const Error& e) {
+      p.add(where, e.what());
+    }
+  }
+}
+
 }  // namespace
 
 void apply_overrides(json& config, const std::vector<std::string>& assignments) {
@@ -189,10 +214,12 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   require(j.is_object(), source + ": the config must be a JSON object");
   Problems p;
   RunConfig c;
-  check_keys(j, {"name", "mode", "model", "datasets", "heuristics", "keep_rates", "oracle", "capture", "report", "output"},
+  check_keys(j, {"name", "mode", "model", "datasets", "heuristics", "keep_rates", "oracle", "capture", "report", "output",
+                 "e2e"},
              "config", p);
   read(j, "name", c.name, "config", p);
-  read_choice(j, "mode", c.mode, {"rank"}, "config", p);
+  read_choice(j, "mode", c.mode, {"rank", "e2e"}, "config", p);
+  if (c.mode == "e2e") parse_e2e(j.contains("e2e") ? j["e2e"] : json::object(), c, p);
   if (j.contains("model")) parse_model(j["model"], c.model, p);
   if (!j.contains("datasets") || !j["datasets"].is_array() || j["datasets"].empty()) {
     p.add("datasets", "a non-empty list of datasets is required");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/capture/capture.h"
+#include "harness/pipelines/pipeline_config.h"
 
 namespace claa {
 
@@ -41,7 +42,8 @@ struct HeuristicSection {
 
 struct RunConfig {
   std::string name = "run";
-  std::string mode = "rank";  // rank: per-layer ranking quality
+  std::string mode = "rank";  // rank: per-layer ranking quality; e2e: answers and scores per prefill method × keep
+  std::vector<PipelineConfig> e2e_methods;  // e2e: each method's settings (keep set per keep rate)
   ModelSection model;
   std::vector<DatasetSection> datasets;
   std::vector<HeuristicSection> heuristics;

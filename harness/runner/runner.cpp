@@ -10,6 +10,7 @@
 #include "datasets/dataset_spec.h"
 #include "datasets/prompt_build.h"
 #include "harness/cli/prompt_input.h"
+#include "harness/pipelines/prefill_pipeline.h"
 #include "harness/runner/progress.h"
 #include "harness/runner/provenance.h"
 #include "harness/runner/results_file.h"
@@ -124,6 +125,53 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   return rec;
 }
 
+// e2e mode (method.md §4): the full-KV answer (from the capture, which also gives the oracle the
+// "oracle" method needs), then every method × keep rate on the same prompt, each answer scored.
+nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
+                                   const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
+                                   const Item& item, nlohmann::json& timing) {
+  const Sample& s = item.sample;
+  PromptOptions prompt_options;
+  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
+  PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
+  std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
+  auto answer_text = [&](std::vector<int64_t> tokens) {
+    if (!tokens.empty() && std::find(stops.begin(), stops.end(), tokens.back()) != stops.end()) tokens.pop_back();
+    return tok.decode(std::vector<int32_t>(tokens.begin(), tokens.end()));
+  };
+
+  CaptureOptions capture_options;
+  capture_options.window = c.window;
+  capture_options.oracle = c.oracle;
+  capture_options.max_new_tokens = s.max_new_tokens;
+  capture_options.eos_ids = stops;
+  CaptureResult full = capture_prompt(model, ids, capture_options);
+  std::string full_answer = answer_text(full.answer_tokens);
+  nlohmann::json results = nlohmann::json::array();
+  results.push_back({{"method", "full"}, {"keep", 1.0}, {"answer", full_answer}, {"score", score_sample(s, full_answer)},
+                     {"kept_tokens", ids.size()}});
+  timing = {{"id", s.id}, {"full_prefill_seconds", full.prefill_seconds}};
+
+  GenerationOptions gen;
+  gen.max_new_tokens = s.max_new_tokens;
+  gen.eos_ids = stops;
+  PipelineInputs inputs{full.oracle};
+  for (const PipelineConfig& base : c.e2e_methods) {
+    for (double keep : c.keep_rates) {
+      PipelineConfig pc = base;
+      pc.keep = keep;
+      PrefillOutcome p = run_prefill(model, ids, pc, inputs);
+      int64_t cache_bytes = p.cache_bytes, kept = p.kept.numel();
+      std::string answer = answer_text(decode_greedy(model, p, gen));
+      results.push_back({{"method", pc.method}, {"keep", keep}, {"answer", answer}, {"score", score_sample(s, answer)},
+                         {"kept_tokens", kept}, {"cache_bytes", cache_bytes}});
+    }
+  }
+  return {{"id", s.id}, {"index", item.index}, {"mode", "e2e"}, {"task", s.task}, {"dataset", item.dataset},
+          {"category", category_of(s)}, {"prompt_tokens", ids.size()}, {"max_score", s.scorer == "longbench" ? 1.0 : 100.0},
+          {"results", results}};
+}
+
 void append_line(const std::string& path, const nlohmann::json& j) {
   std::ofstream out(path, std::ios::app);
   out << j.dump() << "\n";
@@ -179,7 +227,8 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
     if (results.completed_ids().count(it.sample.id)) continue;
     progress.update(done, it.sample.id);
     nlohmann::json timing;
-    results.append(evaluate_sample(c, *m.model, *tok, chat, stops, heuristics, it, timing));
+    results.append(c.mode == "e2e" ? evaluate_sample_e2e(c, *m.model, *tok, chat, stops, it, timing)
+                                   : evaluate_sample(c, *m.model, *tok, chat, stops, heuristics, it, timing));
     append_line(dir + "/timings.jsonl", timing);
     ++done;
   }

@@ -1,0 +1,119 @@
+// The main job end to end through the real CLI, on configs/ci.json (SmolLM2, RULER at 1K):
+//  - a run killed mid-way and resumed (with a torn last line) holds every sample exactly once and
+//    is byte-identical to an uninterrupted run (CPU determinism);
+//  - `claa check` passes against the committed baseline and fails on a worsened copy.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tests/catch.h"
+#include "tests/model_fixture.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int run_cli(const std::string& args, std::string* output = nullptr) {
+  std::string log = (fs::temp_directory_path() / "claa_cli.log").string();
+  int status = std::system((std::string(CLAA_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
+  if (output) *output = read_all(log);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+size_t line_count(const std::string& path) {
+  std::string text = read_all(path);
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+std::string fresh_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("claa_run_" + name);
+  fs::remove_all(p);
+  return p.string();
+}
+
+const std::string& complete_run() {  // one uninterrupted run shared by the test cases
+  static std::string dir;
+  if (dir.empty()) {
+    default_model_path();  // fail clearly when setup has not fetched the model
+    dir = fresh_dir("complete");
+    std::string out;
+    REQUIRE(run_cli("run " + source_path("configs/ci.json") + " --out " + dir, &out) == 0);
+  }
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("A killed run resumes to the same results, each sample once", "[runner][slow]") {
+  const std::string complete = complete_run() + "/samples.jsonl";
+  const std::string dir = fresh_dir("killed"), samples = dir + "/samples.jsonl";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(CLAA_BINARY, CLAA_BINARY, "run", source_path("configs/ci.json").c_str(), "--out", dir.c_str(), "--no-report",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (line_count(samples) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  size_t before = line_count(samples);
+  REQUIRE(before >= 2);
+  REQUIRE(before < line_count(complete));  // it really was interrupted
+  std::ofstream(samples, std::ios::app) << R"({"id": "niah_single_1-10)";  // a record torn mid-write
+
+  std::string out;
+  CHECK(run_cli("run " + source_path("configs/ci.json") + " --out " + dir, &out) == 1);  // no --resume: refuses
+  CHECK_THAT(out, Catch::Contains("already holds results: use --resume"));
+  REQUIRE(run_cli("run " + source_path("configs/ci.json") + " --out " + dir + " --resume --no-report", &out) == 0);
+
+  std::set<std::string> ids;
+  std::istringstream lines(read_all(samples));
+  for (std::string line; std::getline(lines, line);) {
+    std::string id = nlohmann::json::parse(line)["id"];
+    CHECK(ids.insert(id).second);  // exactly once
+  }
+  CHECK(ids.size() == line_count(complete));
+  CHECK(read_all(samples) == read_all(complete));  // byte-identical to the uninterrupted run
+}
+
+TEST_CASE("claa check passes on the baseline and fails on a worsened run", "[runner][slow]") {
+  const std::string dir = complete_run();
+  std::string out;
+  CHECK(run_cli("check " + dir + " --baseline " + source_path("tests/baselines/ci.json"), &out) == 0);
+  INFO(out);
+  CHECK_THAT(out, Catch::Contains("check passed"));
+
+  // Worsen FastKV's per-layer Spearman by 0.1 in every sample.
+  const std::string worse = fresh_dir("worse");
+  fs::create_directories(worse);
+  fs::copy_file(dir + "/run.json", worse + "/run.json");
+  std::ofstream w(worse + "/samples.jsonl");
+  std::istringstream lines(read_all(dir + "/samples.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json rec = nlohmann::json::parse(line);
+    if (rec.contains("heuristics"))
+      for (auto& layer : rec["heuristics"]["fastkv"]["layers"]) layer["spearman"] = layer["spearman"].get<double>() - 0.1;
+    w << rec.dump() << "\n";
+  }
+  w.close();
+  CHECK(run_cli("check " + worse + " --baseline " + source_path("tests/baselines/ci.json"), &out) != 0);
+  CHECK_THAT(out, Catch::Contains("REGRESSION"));
+  CHECK_THAT(out, Catch::Contains("fastkv"));
+}
