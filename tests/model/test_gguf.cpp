@@ -2,6 +2,7 @@
 // with one clear claa::Error (never a crash or an out-of-bounds read).
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "harness/model/dequant.h"
 #include "harness/model/gguf.h"
@@ -13,7 +14,7 @@
 
 namespace {
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("claa_test_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("claa_test_" + std::to_string(getpid()) + "_" + name)).string();
 }
 }  // namespace
 

@@ -1,6 +1,7 @@
 // safetensors reader: a valid small file, then corrupt headers and offsets.
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "harness/model/safetensors.h"
@@ -10,7 +11,7 @@
 namespace {
 
 std::string write_file(const std::string& name, const std::string& header, size_t data_bytes) {
-  std::string path = (std::filesystem::temp_directory_path() / ("claa_test_" + name)).string();
+  std::string path = (std::filesystem::temp_directory_path() / ("claa_test_" + std::to_string(getpid()) + "_" + name)).string();
   std::ofstream out(path, std::ios::binary);
   uint64_t n = header.size();
   out.write(reinterpret_cast<const char*>(&n), 8);

@@ -68,9 +68,11 @@ const E2eRow& row(const E2eAggregate& agg, const std::string& label) {
 E2eSample sample(const std::string& id, const std::string& dataset, double max_score,
                  std::vector<std::pair<std::string, double>> scores) {
   E2eSample s;
-  s.id = s.where = id;
-  s.task = s.dataset = dataset;
-  s.category = "C";
+  s.id = id;
+  s.where = id;
+  s.task = dataset;
+  s.dataset = dataset;
+  s.category = std::string("C");  // (a const char* here trips a GCC 12 -Wstringop-overflow false positive)
   s.prompt_tokens = 100;
   s.max_score = max_score;
   for (const auto& [method, score] : scores)

@@ -29,7 +29,8 @@ std::string read_all(const std::string& path) {
 }
 
 int run_cli(const std::string& args, std::string* output = nullptr) {
-  std::string log = (fs::temp_directory_path() / "claa_cli.log").string();
+  // ctest runs test cases in parallel processes: keep every temporary name per process.
+  std::string log = (fs::temp_directory_path() / ("claa_cli_" + std::to_string(getpid()) + ".log")).string();
   int status = std::system((std::string(CLAA_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
   if (output) *output = read_all(log);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -41,7 +42,7 @@ size_t line_count(const std::string& path) {
 }
 
 std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("claa_run_" + name);
+  fs::path p = fs::temp_directory_path() / ("claa_run_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(p);
   return p.string();
 }
