@@ -15,6 +15,9 @@ export CLAA_MODEL_DIR=/root/claa-model
 stage_build() {
   # The 98 MB model travels in two halves (64 MiB per call): keep the first one on the machine.
   if [ -f .dev/m_aa ]; then mkdir -p /root/claa-model && cp .dev/m_aa /root/claa-model/; fi
+  # RULER generators need the word list and the essay haystack that scripts/setup.sh installs here.
+  if [ -f .dev/american-english ]; then mkdir -p /usr/share/dict && cp .dev/american-english /usr/share/dict/; fi
+  if [ -d .dev/haystack ]; then mkdir -p ~/.cache/claa/haystack && cp .dev/haystack/* ~/.cache/claa/haystack/; fi
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' >> "$OUT/gpu.txt"
   local pcre=()
@@ -63,9 +66,22 @@ stage_ttft() {
   done
 }
 
+# End-to-end accuracy of the pipelines (configs/e2e_ruler_4k.json) on the GPU, and the capture
+# overhead again after the parallel ranking comparisons.
+stage_e2e() {
+  mkdir -p /root/claa-model
+  cat /root/claa-model/m_aa .dev/m_ab > "$MODEL" && sha256sum "$MODEL"
+  timeout 400 $B run configs/e2e_ruler_4k.json --set model.path=$MODEL --set model.device=cuda --out "$OUT/e2e" --no-report
+  for n in 8192 32768; do
+    $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens $n --new-tokens 32 \
+       --heuristics fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency --json "$OUT/capture2_8b_$n.json"
+  done
+}
+
 case "${1:-}" in
+  e2e) stage_e2e ;;
   build) stage_build ;;
   run) stage_run ;;
   ttft) stage_ttft ;;
-  *) echo "usage: $0 build|run|ttft"; exit 2 ;;
+  *) echo "usage: $0 build|run|ttft|e2e"; exit 2 ;;
 esac
