@@ -19,7 +19,9 @@ namespace claa {
 
 struct HeuristicInput {
   const CaptureResult& capture;
-  uint64_t sample_seed = 0;  // per-sample seed (random baseline)
+  uint64_t sample_seed = 0;                        // per-sample seed (random baseline)
+  const std::vector<int64_t>* prompt_ids = nullptr;  // the prompt (a draft model re-reads it)
+  const Transformer* model = nullptr;                // the model that was captured
 };
 
 // Scores for every layer. per_head[l] is [rows, N'] (rows = H_kv, or 1 for a single ranking);

@@ -10,7 +10,7 @@ std::vector<float> to_float_vector(const at::Tensor& t) {
 }
 
 HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& capture, const EvalOptions& options) {
-  HeuristicScores scores = h.score({capture, options.sample_seed});
+  HeuristicScores scores = h.score({capture, options.sample_seed, options.prompt_ids, options.model});
   HeuristicEval e;
   e.name = h.name();
   e.note = scores.note;

@@ -26,6 +26,8 @@ struct EvalOptions {
   TokenSpans evidence;             // gold token spans in the prompt (may be empty)
   bool per_layer_oracle = false;   // also compare layer l with the oracle of layer l
   uint64_t sample_seed = 0;
+  const std::vector<int64_t>* prompt_ids = nullptr;  // for heuristics that rerun the prompt (draft models)
+  const Transformer* model = nullptr;
 };
 
 std::vector<float> to_float_vector(const at::Tensor& t);

@@ -115,6 +115,8 @@ void run_rank(const RankArgs& a) {
   } else {
     EvalOptions eval;
     eval.keep_rates = keep_rates;
+    eval.prompt_ids = &ids;
+    eval.model = m.model.get();
     std::vector<HeuristicEval> evals;
     nlohmann::json results = nlohmann::json::array();
     for (const auto& h : heuristics) {

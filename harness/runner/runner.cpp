@@ -110,6 +110,8 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   eval.keep_rates = c.keep_rates;
   eval.per_layer_oracle = c.per_layer_oracle;
   eval.sample_seed = seed_of(s.id);
+  eval.prompt_ids = &ids;
+  eval.model = &model;
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)
       eval.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
