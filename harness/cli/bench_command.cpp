@@ -18,6 +18,7 @@
 #include "reports/ranking_eval.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
+#include "harness/cli/synthetic_prompt.h"
 #include "harness/tokenizer/tokenizer.h"
 #include "harness/model/generate.h"
 #include "harness/util/error.h"
@@ -34,17 +35,6 @@ struct PrefillBenchArgs {
   int runs = 3;
   std::string json_path;
 };
-
-// Deterministic pseudo-random prompt ids in [10, vocab): the content does not change the cost.
-std::vector<int64_t> synthetic_prompt(int64_t n, int64_t vocab) {
-  std::vector<int64_t> ids(n);
-  uint64_t state = 0x9E3779B97F4A7C15ull;
-  for (int64_t i = 0; i < n; ++i) {
-    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-    ids[i] = 10 + static_cast<int64_t>(state % static_cast<uint64_t>(vocab - 10));
-  }
-  return ids;
-}
 
 double run_prefill_once(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
   KVCache cache = model.make_cache();

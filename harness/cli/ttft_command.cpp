@@ -15,6 +15,7 @@
 #include "harness/capture/capture.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
+#include "harness/cli/synthetic_prompt.h"
 #include "harness/pipelines/prefill_pipeline.h"
 #include "harness/util/error.h"
 #include "harness/util/memory.h"
@@ -38,16 +39,6 @@ std::vector<std::string> split(const std::string& s) {
   for (std::string p; std::getline(in, p, ',');)
     if (!p.empty()) out.push_back(p);
   return out;
-}
-
-std::vector<int64_t> prompt_ids(int64_t n, int64_t vocab) {
-  std::vector<int64_t> ids(n);
-  uint64_t state = 0x2545F4914F6CDD1Dull;
-  for (int64_t i = 0; i < n; ++i) {
-    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-    ids[i] = 10 + static_cast<int64_t>(state % static_cast<uint64_t>(vocab - 10));
-  }
-  return ids;
 }
 
 struct Timing {
@@ -92,7 +83,7 @@ void run_ttft(const TtftArgs& a) {
   LoadedModel m = a.model.load();
   const Transformer& model = *m.model;
   require(a.tokens <= m.config.context, fmt::format("--tokens {} exceeds the model context {}", a.tokens, m.config.context));
-  std::vector<int64_t> ids = prompt_ids(a.tokens, m.config.vocab);
+  std::vector<int64_t> ids = synthetic_prompt(a.tokens, m.config.vocab);
   PipelineInputs inputs;
   if (std::find(methods.begin(), methods.end(), "oracle") != methods.end()) {
     CaptureOptions o;  // the oracle emulation's ranking comes from a full run; not part of its TTFT
