@@ -56,7 +56,7 @@ TEST_CASE("Bad values and missing datasets are reported", "[runner][config]") {
   CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": [{"spec": 5}]})")), Catch::Contains("wrong type"));
 }
 
-TEST_CASE("--set overrides reach nested keys and list elements", "[runner][config]") {
+TEST_CASE("Config overrides (--set) reach nested keys and list elements", "[runner][config]") {
   nlohmann::json j = nlohmann::json::parse(R"({"datasets": [{"spec": "ruler:vt", "samples": 10}], "model": {}})");
   claa::apply_overrides(j, {"datasets.0.samples=3", "model.dtype=bf16", "keep_rates=[0.5]"});
   CHECK(j["datasets"][0]["samples"] == 3);
