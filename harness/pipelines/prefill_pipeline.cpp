@@ -49,7 +49,8 @@ class LastQueryTap : public LayerTap {
 
 PrefillOutcome finish(const Transformer& model, KVCache cache, const at::Tensor& hidden, int64_t next_position,
                       at::Tensor kept, at::Tensor positions) {
-  PrefillOutcome out{std::move(cache)};
+  PrefillOutcome out;
+  out.cache = std::move(cache);
   out.first_token = first_token_of(model, hidden);
   out.next_position = next_position;
   out.kept = kept.to(at::kCPU);
