@@ -17,6 +17,7 @@
 
 #include "datasets/scorers.h"
 #include "harness/util/error.h"
+#include "reports/report_format.h"
 
 namespace claa {
 
@@ -665,20 +666,6 @@ std::string md_table(const Table& t) {
   return out;
 }
 
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -689,20 +676,20 @@ img{max-width:100%;border:1px solid #ddd;margin:.5em 0})";
 
 std::string html_table(const Table& t) {
   std::string out;
-  if (!t.title.empty()) out += "<h3>" + esc(t.title) + "</h3>\n";
-  if (!t.intro.empty()) out += "<p>" + esc(t.intro) + "</p>\n";
+  if (!t.title.empty()) out += "<h3>" + html_escape(t.title) + "</h3>\n";
+  if (!t.intro.empty()) out += "<p>" + html_escape(t.intro) + "</p>\n";
   if (!t.rows.empty()) {
     out += "<table>\n<tr>";
-    for (const std::string& h : t.header) out += "<th>" + esc(h) + "</th>";
+    for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
     out += "</tr>\n";
     for (const auto& row : t.rows) {
       out += row.front() == "Full KV" ? "<tr class=\"ref\">" : "<tr>";
-      for (const std::string& c : row) out += "<td>" + esc(c) + "</td>";
+      for (const std::string& c : row) out += "<td>" + html_escape(c) + "</td>";
       out += "</tr>\n";
     }
     out += "</table>\n";
   }
-  if (!t.footnote.empty()) out += "<p class=\"note\">" + esc(t.footnote) + "</p>\n";
+  if (!t.footnote.empty()) out += "<p class=\"note\">" + html_escape(t.footnote) + "</p>\n";
   return out;
 }
 
@@ -734,20 +721,20 @@ std::string e2e_report_html(const E2eAggregate& agg, const std::vector<PlotFile>
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>claa report (e2e)</title>\n"
       "<style>\n{}\n</style>\n</head>\n<body>\n<h1>claa report (e2e)</h1>\n<ul>\n",
       kStyle);
-  for (const std::string& line : e2e_report_preamble(agg)) out += "<li>" + esc(line) + "</li>\n";
+  for (const std::string& line : e2e_report_preamble(agg)) out += "<li>" + html_escape(line) + "</li>\n";
   out += "</ul>\n";
   const std::vector<ReportSection> sections = e2e_report_sections(agg);
   for (size_t i = 0; i < sections.size(); ++i) {
     const ReportSection& s = sections[i];
-    out += "<h2>" + esc(s.heading) + "</h2>\n";
-    if (!s.text.empty()) out += "<p>" + esc(s.text) + "</p>\n";
+    out += "<h2>" + html_escape(s.heading) + "</h2>\n";
+    if (!s.text.empty()) out += "<p>" + html_escape(s.text) + "</p>\n";
     for (const Table& t : s.tables) out += html_table(t);
     if (i == 0)
       for (const PlotFile& p : plots)
         out += fmt::format(
             "<figure>\n<img src=\"{0}\" alt=\"{1}\">\n<figcaption>{1} (<a href=\"{2}\">SVG</a>)</figcaption>\n"
             "</figure>\n",
-            esc(p.png), esc(p.title), esc(p.svg));
+            html_escape(p.png), html_escape(p.title), html_escape(p.svg));
   }
   out += "<p class=\"note\">Files: <a href=\"summary.json\">summary.json</a> (every aggregate), plots/ (gnuplot .dat "
          "and .gp sources).</p>\n</body>\n</html>\n";
@@ -760,37 +747,6 @@ std::string e2e_report_html(const E2eAggregate& agg, const std::vector<PlotFile>
 
 namespace {
 
-// The palette and point types of plots.cpp (Okabe–Ito first), so e2e and rank figures look alike.
-const std::vector<std::string> kColors = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-                                          "#222222", "#8C564B", "#7F3C8D", "#B8860B", "#17BECF", "#BCBD22"};
-const std::vector<int> kPoints = {7, 5, 9, 13, 11, 1, 2, 3, 4, 6, 8, 10};
-
-std::string gp_str(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-  return out + "\"";
-}
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string command_output(const std::string& command) {
-  std::string out;
-  if (FILE* p = popen(command.c_str(), "r")) {
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    pclose(p);
-  }
-  return out;
-}
-
-bool non_empty_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec) && fs::file_size(p, ec) > 0;
-}
 
 // Same layout as plots.cpp's scripts: the figure drawn twice (PNG, then SVG), editable and rerunnable by hand.
 std::string script_of(const std::string& name, const std::string& title, int w, int h, const std::string& body,
@@ -859,18 +815,18 @@ std::string accuracy_body(const E2eAggregate& agg, const std::string& dat, const
       "set xtics ({}) nomirror\nset ytics nomirror\nset mxtics 1\nset grid xtics ytics lc rgb \"#e0e0e0\"\n"
       "set key outside right top vertical Left reverse samplen 3 spacing 1.3 width 2 font \",11\"\n"
       "set border 3 lw 1.2\nset bars small\n",
-      gp_str(title), x1, y0, y1, xtics.empty() ? "\"\" 0" : xtics);
+      gnuplot_quote(title), x1, y0, y1, xtics.empty() ? "\"\" 0" : xtics);
   std::vector<std::string> parts;
   if (const E2eRow* ref = agg.reference(); ref && ref->average.n > 0)
     parts.push_back(fmt::format("{:.6f} with lines lw 2 dt 2 lc rgb \"#555555\" title {}", ref->average.mean,
-                                gp_str(fmt::format("Full KV ({:.1f})", ref->average.mean))));
+                                gnuplot_quote(fmt::format("Full KV ({:.1f})", ref->average.mean))));
   for (size_t m = 0; m < agg.methods.size(); ++m) {
-    const std::string color = kColors[m % kColors.size()];
+    const std::string color = plot_colors()[m % plot_colors().size()];
     const int c = int(2 + 2 * m);
-    parts.push_back(fmt::format("{} using 1:{}:{} with yerrorbars lw 1.2 lc rgb {} pt {} ps 0 notitle", gp_str(dat), c,
-                                c + 1, gp_str(color), kPoints[m % kPoints.size()]));
-    parts.push_back(fmt::format("{} using 1:{} with linespoints lw 2.5 ps 1.6 lc rgb {} pt {} title {}", gp_str(dat),
-                                c, gp_str(color), kPoints[m % kPoints.size()], gp_str(agg.methods[m])));
+    parts.push_back(fmt::format("{} using 1:{}:{} with yerrorbars lw 1.2 lc rgb {} pt {} ps 0 notitle", gnuplot_quote(dat), c,
+                                c + 1, gnuplot_quote(color), plot_points()[m % plot_points().size()]));
+    parts.push_back(fmt::format("{} using 1:{} with linespoints lw 2.5 ps 1.6 lc rgb {} pt {} title {}", gnuplot_quote(dat),
+                                c, gnuplot_quote(color), plot_points()[m % plot_points().size()], gnuplot_quote(agg.methods[m])));
   }
   if (parts.empty()) parts.push_back("NaN notitle");
   body += "plot ";
@@ -893,13 +849,13 @@ PlotResult render_e2e_plots(const E2eAggregate& agg, const std::string& run_dir,
   const std::string exe = find_executable(gnuplot);
   result.gnuplot_found = !exe.empty();
   const bool cairo = result.gnuplot_found &&
-                     command_output(sh_quote(exe) + " -e 'set terminal' 2>&1").find("pngcairo") != std::string::npos;
+                     command_output(shell_quote(exe) + " -e 'set terminal' 2>&1").find("pngcairo") != std::string::npos;
   write_text_file((dir / (name + ".gp")).string(),
                   script_of(name, title, 900, 520, accuracy_body(agg, dat, title), cairo));
   if (!result.gnuplot_found) return result;
   const fs::path log = dir / (name + ".log");
-  const std::string cmd = fmt::format("cd {} && {} {}.gp > {}.log 2>&1", sh_quote(dir.string()), sh_quote(exe),
-                                      sh_quote(name), sh_quote(name));
+  const std::string cmd = fmt::format("cd {} && {} {}.gp > {}.log 2>&1", shell_quote(dir.string()), shell_quote(exe),
+                                      shell_quote(name), shell_quote(name));
   const int rc = std::system(cmd.c_str());
   if (rc == 0 && non_empty_file(dir / (name + ".png")) && non_empty_file(dir / (name + ".svg"))) {
     fs::remove(log);

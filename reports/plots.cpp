@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "harness/util/error.h"
+#include "reports/report_format.h"
 #include "reports/report_writers.h"
 
 namespace claa {
@@ -22,9 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // Okabe–Ito first (colour-blind safe), then other dark, distinct colours; yellow left out (unreadable on white).
-const std::vector<std::string> kColors = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-                                          "#222222", "#8C564B", "#7F3C8D", "#B8860B", "#17BECF", "#BCBD22"};
-const std::vector<int> kPoints = {7, 5, 9, 13, 11, 1, 2, 3, 4, 6, 8, 10};
 
 struct Style {
   std::string color;
@@ -33,19 +31,7 @@ struct Style {
 
 // Layer-independent heuristics are dashed: they are flat by construction, not by accident.
 Style style_of(size_t h, const HeuristicMeta& meta) {
-  return {kColors[h % kColors.size()], meta.layer_independent ? 2 : 1, kPoints[h % kPoints.size()]};
-}
-
-std::string gp_str(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-  return out + "\"";
-}
-
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+  return {plot_colors()[h % plot_colors().size()], meta.layer_independent ? 2 : 1, plot_points()[h % plot_points().size()]};
 }
 
 // File-name-safe version of a scope name; the caller prefixes an index, so collisions cannot clash.
@@ -117,9 +103,9 @@ std::string band_plot(const std::string& dat, const ScopeAggregate& scope, const
     const int c = column(h);
     parts.push_back(fmt::format("{} using 1:(${}-${}):(${}+${}) with filledcurves fc rgb {} fs transparent solid 0.18 "
                                 "noborder notitle",
-                                gp_str(dat), c, c + 1, c, c + 1, gp_str(st.color)));
-    parts.push_back(fmt::format("{} using 1:{} with linespoints lw 2 ps 0.6 lc rgb {} dt {} pt {} notitle", gp_str(dat),
-                                c, gp_str(st.color), st.dash, st.point));
+                                gnuplot_quote(dat), c, c + 1, c, c + 1, gnuplot_quote(st.color)));
+    parts.push_back(fmt::format("{} using 1:{} with linespoints lw 2 ps 0.6 lc rgb {} dt {} pt {} notitle", gnuplot_quote(dat),
+                                c, gnuplot_quote(st.color), st.dash, st.point));
   }
   if (parts.empty()) parts.push_back("-9 notitle");  // an empty panel keeps the grid aligned
   std::string out = "plot ";
@@ -132,7 +118,7 @@ std::string panel_setup(const std::string& title, const std::string& ylabel, int
   return fmt::format(
       "set title {}\nset xlabel \"layer index\"\nset ylabel {}\nset xrange [-0.5:{}]\nset yrange [{}:{}]\n"
       "set xtics 0,{}\nset grid xtics ytics lc rgb \"#e0e0e0\"\nunset key\n",
-      gp_str(title), gp_str(ylabel), n_layers - 0.5, y0, y1, step);
+      gnuplot_quote(title), gnuplot_quote(ylabel), n_layers - 0.5, y0, y1, step);
 }
 
 std::vector<bool> heuristics_with_data(const std::vector<const ScopeAggregate*>& scopes, size_t n) {
@@ -156,8 +142,8 @@ SharedKey shared_key(const RunAggregate& agg, const std::vector<bool>& shown, in
     if (!shown[h]) continue;
     const Style st = style_of(h, agg.heuristics[h]);
     const std::string title = legend_title(agg.heuristics[h]);
-    entries.push_back(fmt::format("-9 with linespoints lw 2 lc rgb {} dt {} pt {} title {}", gp_str(st.color), st.dash,
-                                  st.point, gp_str(title)));
+    entries.push_back(fmt::format("-9 with linespoints lw 2 lc rgb {} dt {} pt {} title {}", gnuplot_quote(st.color), st.dash,
+                                  st.point, gnuplot_quote(title)));
     longest = std::max(longest, title.size());
   }
   SharedKey key;
@@ -218,7 +204,7 @@ Figure panel_figure(const std::string& name, const std::string& title, size_t pa
   const SharedKey key = shared_key(agg, shown, Grid::width_for(panels));
   const Grid g(panels, key.rows);
   Figure f{name, title, g.width, g.height,
-           fmt::format("set multiplot title {} font \",14\"\n", gp_str(title + ", mean ± stderr"))};
+           fmt::format("set multiplot title {} font \",14\"\n", gnuplot_quote(title + ", mean ± stderr"))};
   for (size_t i = 0; i < panels; ++i) f.body += g.panel(i) + panel(i);
   if (!key.plot.empty()) f.body += g.key() + key.plot;
   f.body += "unset multiplot\n";
@@ -270,7 +256,7 @@ Figure heatmap_figure(const RunAggregate& agg, const fs::path& dir) {
     if (!h.has_data) continue;
     for (int l = 0; l < agg.n_layers; ++l) data += fmt::format("{}{:.4f}", l ? " " : "", h.layers[l][0].mean);
     data += "\n";
-    ytics += fmt::format("{}{} {}", rows ? ", " : "", gp_str(h.name), rows);
+    ytics += fmt::format("{}{} {}", rows ? ", " : "", gnuplot_quote(h.name), rows);
     ++rows;
   }
   write_text_file((dir / "heatmap_spearman.dat").string(), data);
@@ -283,7 +269,7 @@ Figure heatmap_figure(const RunAggregate& agg, const fs::path& dir) {
       "set xrange [-0.5:{}]\nset yrange [{}:-0.5]\nset cbrange [-1:1]\nset cblabel \"mean Spearman ρ\"\n"
       "set palette defined (-1 \"#2166ac\", 0 \"#f7f7f7\", 1 \"#b2182b\")\nunset key\nset tics out\n"
       "plot \"heatmap_spearman.dat\" matrix with image notitle{}\n",
-      gp_str(f.title), ytics, agg.n_layers > 40 ? 4 : 1, agg.n_layers - 0.5, rows - 0.5,
+      gnuplot_quote(f.title), ytics, agg.n_layers > 40 ? 4 : 1, agg.n_layers - 0.5, rows - 0.5,
       labels ? ", \\\n     \"heatmap_spearman.dat\" matrix using 1:2:(sprintf(\"%.2f\",$3)) with labels font \",8\" notitle"
              : "");
   return f;
@@ -292,16 +278,6 @@ Figure heatmap_figure(const RunAggregate& agg, const fs::path& dir) {
 // ------------------------------------------------------------------------------------------------
 // Rendering
 // ------------------------------------------------------------------------------------------------
-
-std::string command_output(const std::string& command) {
-  std::string out;
-  if (FILE* p = popen(command.c_str(), "r")) {
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    pclose(p);
-  }
-  return out;
-}
 
 std::string script_of(const Figure& f, bool cairo) {
   const std::string png_term = cairo ? "pngcairo" : "png truecolor";
@@ -318,11 +294,6 @@ std::string script_of(const Figure& f, bool cairo) {
       "}}\n",
       fmt::arg("title", f.title), fmt::arg("name", f.name), fmt::arg("png", png_term), fmt::arg("w", f.width),
       fmt::arg("h", f.height), fmt::arg("body", f.body));
-}
-
-bool non_empty_file(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec) && fs::file_size(p, ec) > 0;
 }
 
 }  // namespace
@@ -353,13 +324,13 @@ PlotResult render_plots(const RunAggregate& agg, const std::string& run_dir, con
   const std::string exe = find_executable(gnuplot);
   result.gnuplot_found = !exe.empty();
   const bool cairo = result.gnuplot_found &&
-                     command_output(sh_quote(exe) + " -e 'set terminal' 2>&1").find("pngcairo") != std::string::npos;
+                     command_output(shell_quote(exe) + " -e 'set terminal' 2>&1").find("pngcairo") != std::string::npos;
   for (const Figure& f : figures) {
     write_text_file((dir / (f.name + ".gp")).string(), script_of(f, cairo));
     if (!result.gnuplot_found) continue;
     const fs::path log = dir / (f.name + ".log");
-    const std::string cmd = fmt::format("cd {} && {} {}.gp > {}.log 2>&1", sh_quote(dir.string()), sh_quote(exe),
-                                        sh_quote(f.name), sh_quote(f.name));
+    const std::string cmd = fmt::format("cd {} && {} {}.gp > {}.log 2>&1", shell_quote(dir.string()), shell_quote(exe),
+                                        shell_quote(f.name), shell_quote(f.name));
     const int rc = std::system(cmd.c_str());
     const fs::path png = dir / (f.name + ".png"), svg = dir / (f.name + ".svg");
     if (rc == 0 && non_empty_file(png) && non_empty_file(svg)) {

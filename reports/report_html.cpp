@@ -2,25 +2,12 @@
 // tables as report.md and the rendered plots as <img> (PNG) plus links to the SVGs.
 #include <fmt/format.h>
 
+#include "reports/report_format.h"
 #include "reports/report_writers.h"
 
 namespace claa {
 
 namespace {
-
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
@@ -31,20 +18,20 @@ img{max-width:100%;border:1px solid #ddd;margin:.5em 0})";
 
 std::string html_table(const Table& t) {
   std::string out;
-  if (!t.title.empty()) out += "<h3>" + esc(t.title) + "</h3>\n";
-  if (!t.intro.empty()) out += "<p>" + esc(t.intro) + "</p>\n";
+  if (!t.title.empty()) out += "<h3>" + html_escape(t.title) + "</h3>\n";
+  if (!t.intro.empty()) out += "<p>" + html_escape(t.intro) + "</p>\n";
   if (!t.rows.empty()) {
     out += "<table>\n<tr>";
-    for (const std::string& h : t.header) out += "<th>" + esc(h) + "</th>";
+    for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
     out += "</tr>\n";
     for (const auto& row : t.rows) {
       out += "<tr>";
-      for (const std::string& c : row) out += "<td>" + esc(c) + "</td>";
+      for (const std::string& c : row) out += "<td>" + html_escape(c) + "</td>";
       out += "</tr>\n";
     }
     out += "</table>\n";
   }
-  if (!t.footnote.empty()) out += "<p class=\"note\">" + esc(t.footnote) + "</p>\n";
+  if (!t.footnote.empty()) out += "<p class=\"note\">" + html_escape(t.footnote) + "</p>\n";
   return out;
 }
 
@@ -55,17 +42,17 @@ std::string report_html(const RunAggregate& agg, const std::vector<PlotFile>& pl
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>claa report</title>\n"
       "<style>\n{}\n</style>\n</head>\n<body>\n<h1>claa report</h1>\n<ul>\n",
       kStyle);
-  for (const std::string& line : report_preamble(agg)) out += "<li>" + esc(line) + "</li>\n";
+  for (const std::string& line : report_preamble(agg)) out += "<li>" + html_escape(line) + "</li>\n";
   out += "</ul>\n";
   if (!plots.empty()) {
     out += "<h2>Plots</h2>\n";
     for (const PlotFile& p : plots)
       out += fmt::format("<figure>\n<img src=\"{0}\" alt=\"{1}\">\n<figcaption>{1} (<a href=\"{2}\">SVG</a>)</figcaption>\n</figure>\n",
-                         esc(p.png), esc(p.title), esc(p.svg));
+                         html_escape(p.png), html_escape(p.title), html_escape(p.svg));
   }
   for (const ReportSection& s : report_sections(agg)) {
-    out += "<h2>" + esc(s.heading) + "</h2>\n";
-    if (!s.text.empty()) out += "<p>" + esc(s.text) + "</p>\n";
+    out += "<h2>" + html_escape(s.heading) + "</h2>\n";
+    if (!s.text.empty()) out += "<p>" + html_escape(s.text) + "</p>\n";
     for (const Table& t : s.tables) out += html_table(t);
   }
   out += "<p class=\"note\">Files: <a href=\"summary.json\">summary.json</a> (every aggregate), "

@@ -1,0 +1,21 @@
+// Small formatting helpers shared by the report writers (rank and e2e): HTML/gnuplot/shell quoting,
+// the plot palette, and running gnuplot.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace claa {
+
+std::string html_escape(const std::string& s);
+std::string gnuplot_quote(const std::string& s);  // "..." with \" and \\ escaped
+std::string shell_quote(const std::string& s);    // '...' for /bin/sh
+// Colour-blind-safe palette (Okabe–Ito first) and point types, so every figure looks alike.
+const std::vector<std::string>& plot_colors();
+const std::vector<int>& plot_points();
+// Standard output of a shell command ("" if it cannot run).
+std::string command_output(const std::string& command);
+bool non_empty_file(const std::filesystem::path& p);
+
+}  // namespace claa
