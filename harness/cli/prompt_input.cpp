@@ -81,8 +81,9 @@ PreparedPrompt PromptInput::prepare(const LoadedModel& model) const {
   if (text == "-") body.assign(std::istreambuf_iterator<char>(std::cin), {});
   std::vector<int32_t> encoded;
   if (chat) {
-    ChatTemplate tmpl = model.gguf ? ChatTemplate::detect(model.gguf->get_string("tokenizer.chat_template"))
-                                   : ChatTemplate::from_name("chatml");
+    // The model's own template (GGUF metadata or the HF folder's tokenizer_config.json); ChatML otherwise.
+    std::string jinja = p.tokenizer->chat_template();
+    ChatTemplate tmpl = jinja.empty() ? ChatTemplate::from_name("chatml") : ChatTemplate::detect(jinja);
     std::vector<ChatMessage> messages;
     if (!system.empty()) messages.push_back({"system", system});
     messages.push_back({"user", body});
