@@ -17,6 +17,7 @@
 
 #include "datasets/scorers.h"
 #include "harness/util/error.h"
+#include "reports/record_fields.h"
 #include "reports/report_format.h"
 
 namespace claa {
@@ -25,6 +26,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using record::category_of;
+using record::field;
+using record::integer;
+using record::number;
+using record::numbers;
+using record::read_lines;
+using record::text;
 using ojson = nlohmann::ordered_json;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -32,52 +40,6 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 // ------------------------------------------------------------------------------------------------
 // Parsing
 // ------------------------------------------------------------------------------------------------
-
-const json& field(const json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  require(it != j.end(), fmt::format("{}: missing field '{}'", where, key));
-  return *it;
-}
-
-double number(const json& j, const char* key, const std::string& where) {
-  const json& v = field(j, key, where);
-  require(v.is_number(), fmt::format("{}: field '{}' is not a number", where, key));
-  return v.get<double>();
-}
-
-int64_t integer(const json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return 0;
-  require(it->is_number(), fmt::format("{}: field '{}' is not a number", where, key));
-  return it->get<int64_t>();
-}
-
-std::string text(const json& j, const char* key, const std::string& where, const std::string& fallback = "") {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  require(it->is_string(), fmt::format("{}: field '{}' is not a string", where, key));
-  return it->get<std::string>();
-}
-
-std::string category_of(const json& j, const std::string& task, const std::string& where) {
-  std::string c = text(j, "category", where);
-  if (!c.empty()) return c;
-  try {
-    return longbench_category(task);
-  } catch (const Error&) {
-    return "Other";
-  }
-}
-
-std::vector<std::pair<size_t, std::string>> read_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  require(in.good(), path + ": cannot read");
-  std::vector<std::pair<size_t, std::string>> lines;
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number)
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(number, line);
-  return lines;
-}
 
 // Calls fn(json, where) for each parsed record; an unparsable last line is a torn write (recorded in
 // `torn` when given), any other unparsable line an error.
@@ -666,13 +628,8 @@ std::string md_table(const Table& t) {
   return out;
 }
 
-constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
-tr.ref td{background:#f7f7f7;font-weight:600}
-caption,.note{font-size:13px;color:#555;text-align:left}
-img{max-width:100%;border:1px solid #ddd;margin:.5em 0})";
+// The shared stylesheet plus the highlighted Full KV reference row.
+const std::string kStyle = html_stylesheet() + "\ntr.ref td{background:#f7f7f7;font-weight:600}";
 
 std::string html_table(const Table& t) {
   std::string out;

@@ -18,6 +18,15 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+std::string html_stylesheet() {
+  return R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
+caption,.note{font-size:13px;color:#555;text-align:left}
+img{max-width:100%;border:1px solid #ddd;margin:.5em 0})";
+}
+
 std::string gnuplot_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);

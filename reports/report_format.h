@@ -9,6 +9,8 @@
 namespace claa {
 
 std::string html_escape(const std::string& s);
+// The CSS every report.html uses.
+std::string html_stylesheet();
 std::string gnuplot_quote(const std::string& s);  // "..." with \" and \\ escaped
 std::string shell_quote(const std::string& s);    // '...' for /bin/sh
 // Colour-blind-safe palette (Okabe–Ito first) and point types, so every figure looks alike.

@@ -9,12 +9,7 @@ namespace claa {
 
 namespace {
 
-constexpr const char* kStyle = R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}
-caption,.note{font-size:13px;color:#555;text-align:left}
-img{max-width:100%;border:1px solid #ddd;margin:.5em 0})";
+const std::string kStyle = html_stylesheet();
 
 std::string html_table(const Table& t) {
   std::string out;
