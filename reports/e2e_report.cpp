@@ -584,71 +584,13 @@ std::vector<ReportSection> e2e_report_sections(const E2eAggregate& agg) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// report.md / report.html (same tables; the small renderers mirror report_markdown.cpp / report_html.cpp)
+// report.md / report.html (same tables; renderers shared with the rank reports, report_format.h)
 // ------------------------------------------------------------------------------------------------
 
 namespace {
 
-std::string md_row(const std::vector<std::string>& cells) {
-  std::string out = "|";
-  for (const std::string& c : cells) {
-    out += ' ';
-    for (char ch : c) {
-      if (ch == '|') out += '\\';
-      out += ch;
-    }
-    out += " |";
-  }
-  return out + "\n";
-}
-
-// Right-align a column whose cells all start like a number ("12.5", "-3.0", "+0.0", "10%", "—").
-bool numeric_column(const Table& t, size_t c) {
-  for (const auto& row : t.rows) {
-    const std::string& s = c < row.size() ? row[c] : "";
-    if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+' || s.rfind("—", 0) == 0))
-      return false;
-  }
-  return true;
-}
-
-std::string md_table(const Table& t) {
-  std::string out;
-  if (!t.title.empty()) out += "### " + t.title + "\n\n";
-  if (!t.intro.empty()) out += t.intro + "\n\n";
-  if (!t.rows.empty()) {
-    out += md_row(t.header);
-    std::vector<std::string> align;
-    for (size_t c = 0; c < t.header.size(); ++c) align.push_back(numeric_column(t, c) ? "---:" : "---");
-    out += md_row(align);
-    for (const auto& row : t.rows) out += md_row(row);
-    out += "\n";
-  }
-  if (!t.footnote.empty()) out += "_" + t.footnote + "_\n\n";
-  return out;
-}
-
 // The shared stylesheet plus the highlighted Full KV reference row.
 const std::string kStyle = html_stylesheet() + "\ntr.ref td{background:#f7f7f7;font-weight:600}";
-
-std::string html_table(const Table& t) {
-  std::string out;
-  if (!t.title.empty()) out += "<h3>" + html_escape(t.title) + "</h3>\n";
-  if (!t.intro.empty()) out += "<p>" + html_escape(t.intro) + "</p>\n";
-  if (!t.rows.empty()) {
-    out += "<table>\n<tr>";
-    for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
-    out += "</tr>\n";
-    for (const auto& row : t.rows) {
-      out += row.front() == "Full KV" ? "<tr class=\"ref\">" : "<tr>";
-      for (const std::string& c : row) out += "<td>" + html_escape(c) + "</td>";
-      out += "</tr>\n";
-    }
-    out += "</table>\n";
-  }
-  if (!t.footnote.empty()) out += "<p class=\"note\">" + html_escape(t.footnote) + "</p>\n";
-  return out;
-}
 
 }  // namespace
 
@@ -661,7 +603,7 @@ std::string e2e_report_markdown(const E2eAggregate& agg, const std::vector<PlotF
     const ReportSection& s = sections[i];
     out += "## " + s.heading + "\n\n";
     if (!s.text.empty()) out += s.text + "\n\n";
-    for (const Table& t : s.tables) out += md_table(t);
+    for (const Table& t : s.tables) out += md_table(t, /*align_numbers=*/true);
     if (i == 0 && !plots.empty()) {  // the plot right after the tables it draws
       for (const PlotFile& p : plots) out += fmt::format("![{0}]({1})\n\n[{0} (SVG)]({2})\n\n", p.title, p.png, p.svg);
     }
@@ -685,7 +627,7 @@ std::string e2e_report_html(const E2eAggregate& agg, const std::vector<PlotFile>
     const ReportSection& s = sections[i];
     out += "<h2>" + html_escape(s.heading) + "</h2>\n";
     if (!s.text.empty()) out += "<p>" + html_escape(s.text) + "</p>\n";
-    for (const Table& t : s.tables) out += html_table(t);
+    for (const Table& t : s.tables) out += html_table(t, /*reference_row=*/"Full KV");
     if (i == 0)
       for (const PlotFile& p : plots)
         out += fmt::format(

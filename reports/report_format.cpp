@@ -1,6 +1,9 @@
 #include "reports/report_format.h"
 
+#include <cctype>
 #include <cstdio>
+
+#include "reports/report_writers.h"
 
 namespace claa {
 
@@ -63,6 +66,69 @@ std::string command_output(const std::string& command) {
 bool non_empty_file(const std::filesystem::path& p) {
   std::error_code ec;
   return std::filesystem::is_regular_file(p, ec) && std::filesystem::file_size(p, ec) > 0;
+}
+
+namespace {
+
+// A '|' inside a cell would end the cell.
+std::string md_row(const std::vector<std::string>& cells) {
+  std::string out = "|";
+  for (const std::string& c : cells) {
+    out += ' ';
+    for (char ch : c) {
+      if (ch == '|') out += '\\';
+      out += ch;
+    }
+    out += " |";
+  }
+  return out + "\n";
+}
+
+bool numeric_column(const Table& t, size_t c) {
+  for (const auto& row : t.rows) {
+    const std::string& s = c < row.size() ? row[c] : "";
+    if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '+' || s.rfind("—", 0) == 0))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string md_table(const Table& t, bool align_numbers) {
+  std::string out;
+  if (!t.title.empty()) out += "### " + t.title + "\n\n";
+  if (!t.intro.empty()) out += t.intro + "\n\n";
+  if (!t.rows.empty()) {
+    out += md_row(t.header);
+    std::vector<std::string> align;
+    for (size_t c = 0; c < t.header.size(); ++c) align.push_back(align_numbers && numeric_column(t, c) ? "---:" : "---");
+    out += md_row(align);
+    for (const auto& row : t.rows) out += md_row(row);
+    out += "\n";
+  }
+  if (!t.footnote.empty()) out += "_" + t.footnote + "_\n\n";
+  return out;
+}
+
+std::string html_table(const Table& t, const std::string& reference_row) {
+  std::string out;
+  if (!t.title.empty()) out += "<h3>" + html_escape(t.title) + "</h3>\n";
+  if (!t.intro.empty()) out += "<p>" + html_escape(t.intro) + "</p>\n";
+  if (!t.rows.empty()) {
+    out += "<table>\n<tr>";
+    for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
+    out += "</tr>\n";
+    for (const auto& row : t.rows) {
+      bool reference = !reference_row.empty() && !row.empty() && row.front() == reference_row;
+      out += reference ? "<tr class=\"ref\">" : "<tr>";
+      for (const std::string& c : row) out += "<td>" + html_escape(c) + "</td>";
+      out += "</tr>\n";
+    }
+    out += "</table>\n";
+  }
+  if (!t.footnote.empty()) out += "<p class=\"note\">" + html_escape(t.footnote) + "</p>\n";
+  return out;
 }
 
 }  // namespace claa

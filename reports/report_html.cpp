@@ -11,25 +11,6 @@ namespace {
 
 const std::string kStyle = html_stylesheet();
 
-std::string html_table(const Table& t) {
-  std::string out;
-  if (!t.title.empty()) out += "<h3>" + html_escape(t.title) + "</h3>\n";
-  if (!t.intro.empty()) out += "<p>" + html_escape(t.intro) + "</p>\n";
-  if (!t.rows.empty()) {
-    out += "<table>\n<tr>";
-    for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
-    out += "</tr>\n";
-    for (const auto& row : t.rows) {
-      out += "<tr>";
-      for (const std::string& c : row) out += "<td>" + html_escape(c) + "</td>";
-      out += "</tr>\n";
-    }
-    out += "</table>\n";
-  }
-  if (!t.footnote.empty()) out += "<p class=\"note\">" + html_escape(t.footnote) + "</p>\n";
-  return out;
-}
-
 }  // namespace
 
 std::string report_html(const RunAggregate& agg, const std::vector<PlotFile>& plots) {

@@ -1,48 +1,10 @@
 // report.md: the preamble as a bullet list, then each section's tables as GitHub pipe tables.
 #include <fmt/format.h>
 
+#include "reports/report_format.h"
 #include "reports/report_writers.h"
 
 namespace claa {
-
-namespace {
-
-// A '|' inside a cell would end the cell.
-std::string md_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-std::string md_row(const std::vector<std::string>& cells) {
-  std::string out = "|";
-  for (const std::string& c : cells) {
-    out += ' ';
-    out += md_cell(c);
-    out += " |";
-  }
-  out += '\n';
-  return out;
-}
-
-std::string md_table(const Table& t) {
-  std::string out;
-  if (!t.title.empty()) out += "### " + t.title + "\n\n";
-  if (!t.intro.empty()) out += t.intro + "\n\n";
-  if (!t.rows.empty()) {
-    out += md_row(t.header);
-    out += md_row(std::vector<std::string>(t.header.size(), "---"));
-    for (const auto& row : t.rows) out += md_row(row);
-    out += "\n";
-  }
-  if (!t.footnote.empty()) out += "_" + t.footnote + "_\n\n";
-  return out;
-}
-
-}  // namespace
 
 std::string report_markdown(const RunAggregate& agg, const std::vector<PlotFile>& plots) {
   std::string out = "# claa report\n\n";
