@@ -8,6 +8,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
 
 namespace claa {
@@ -50,12 +51,7 @@ const std::vector<std::string>& word_list(const std::string& path) {
   return cache.emplace(path, std::move(words)).first->second;
 }
 
-std::string default_haystack_dir() {
-  if (const char* d = std::getenv("CLAA_HAYSTACK_DIR"); d && *d) return d;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/claa/haystack";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/claa/haystack";
-  return "./.cache/claa/haystack";
-}
+std::string default_haystack_dir() { return haystack_cache_dir(); }
 
 const std::vector<std::string>& essay_words(const std::string& dir) {
   std::lock_guard<std::mutex> lock(g_cache_mutex);

@@ -12,14 +12,10 @@ class FastKV : public Heuristic {
  public:
   explicit FastKV(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {}
   std::string name() const override { return "fastkv"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
-    HeuristicScores s;
-    for (size_t l = 0; l < in.capture.layers.size(); ++l) {
-      at::Tensor per_head = window_scores_per_kv_head(in.capture, static_cast<int>(l), pool_);
-      s.per_head.push_back(per_head);
-      s.combined.push_back(per_head.sum(0));
-    }
-    return s;
+  CaptureNeeds needs() const override { return {.window_attn = true}; }
+  LayerScores score_layer(const HeuristicInput& in, int layer) const override {
+    at::Tensor per_head = window_scores_per_kv_head(in.capture, layer, pool_);
+    return {per_head, per_head.sum(0), {}};
   }
 
  private:

@@ -11,16 +11,12 @@ class GemFilter : public Heuristic {
  public:
   explicit GemFilter(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {}
   std::string name() const override { return "gemfilter"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
-    HeuristicScores s;
-    const int64_t Hkv = in.capture.n_kv_heads;
-    for (const LayerCapture& c : in.capture.layers) {
-      const int64_t H = c.last_dots.size(0);
-      at::Tensor per_group = c.last_dots.view({Hkv, H / Hkv, -1}).sum(1);  // [H_kv, N]
-      s.per_head.push_back(avg_pool_last(per_group, pool_));
-      s.combined.push_back(avg_pool_last(c.last_dots.sum(0), pool_));
-    }
-    return s;
+  CaptureNeeds needs() const override { return {.last_query = true}; }
+  LayerScores score_layer(const HeuristicInput& in, int layer) const override {
+    const at::Tensor& dots = in.capture.layers.at(layer).last_dots;  // [H, N]
+    const int64_t Hkv = in.capture.n_kv_heads, H = dots.size(0);
+    at::Tensor per_group = dots.view({Hkv, H / Hkv, -1}).sum(1);  // [H_kv, N]
+    return {avg_pool_last(per_group, pool_), avg_pool_last(dots.sum(0), pool_), {}};
   }
 
  private:

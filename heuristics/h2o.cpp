@@ -9,14 +9,11 @@ namespace {
 class H2O : public Heuristic {
  public:
   std::string name() const override { return "h2o"; }
+  CaptureNeeds needs() const override { return {.observed = true}; }
   void configure_capture(CaptureOptions& o) const override { o.observed_attention = true; }
-  HeuristicScores score(const HeuristicInput& in) const override {
-    HeuristicScores s;
-    for (const LayerCapture& c : in.capture.layers) {
-      s.per_head.push_back(c.observed);
-      s.combined.push_back(c.observed.sum(0));
-    }
-    return s;
+  LayerScores score_layer(const HeuristicInput& in, int layer) const override {
+    const at::Tensor& observed = in.capture.layers.at(layer).observed;  // [H_kv, N]
+    return {observed, observed.sum(0), {}};
   }
 };
 

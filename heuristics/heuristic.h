@@ -1,8 +1,16 @@
 // A heuristic scores prompt tokens from one unpruned forward pass (method.md §2). It only scores:
 // selecting (top-k, budgets) and applying (pruning the prefill) live elsewhere, as in kvpress.
 //
+// One scoring path: rank mode (reports/ranking_eval) and the FastKV-style prefill pipeline
+// (harness/pipelines) call the same score_layer(): rank mode for every layer of a full capture,
+// the pipeline layer by layer while the prefill runs (only layers 0..l_p exist then). So the ranking
+// whose quality rank mode measures is exactly the ranking that prunes the prompt in e2e mode.
+// Heuristics that need more than the prefill so far (SpecPrefill's draft look-ahead) say
+// online() = false and implement score(); a pipeline then captures the whole prompt first.
+//
 // Adding a heuristic = one new file defining `HeuristicInfo NAME_heuristic()` + one line in
-// registry.cpp's CLAA_HEURISTICS list.
+// registry.cpp's CLAA_HEURISTICS list; it is then usable in `claa rank`, rank-mode runs and as the
+// selection of the "fastkv_style" pipeline in e2e runs.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -17,6 +25,8 @@
 
 namespace claa {
 
+// What a heuristic is given. In a pipeline, capture.layers holds the layers processed so far
+// (layers after the current one are empty) and the answer fields are unset.
 struct HeuristicInput {
   const CaptureResult& capture;
   uint64_t sample_seed = 0;                        // per-sample seed (random baseline)
@@ -34,13 +44,38 @@ struct HeuristicScores {
   std::string note;                // e.g. "self-draft"
 };
 
+// One layer's scores. per_head [rows, N'] (rows = H_kv, or 1), combined [N'] (the layer's ranking).
+// Aggregates over rows (CLAA) also return the rows they aggregate, so budget diagnostics can say
+// which row supplied each kept token.
+struct LayerScores {
+  at::Tensor per_head, combined;
+  struct Rows {
+    at::Tensor values;               // [R, N'] normalised rows the aggregate is taken over
+    at::Tensor raw_mean, raw_std;    // [R] statistics of the raw rows used for the normalisation
+    std::vector<std::pair<int, int>> labels;  // (layer, KV head; −1 = the layer's head sum) per row
+    std::string normalize;           // how values were normalised ("zscore", ...)
+  };
+  Rows rows;  // values undefined for heuristics that do not aggregate rows
+};
+
 class Heuristic {
  public:
   virtual ~Heuristic() = default;
   virtual std::string name() const = 0;
+  // What the heuristic reads from each layer's capture (a pipeline computes only that).
+  virtual CaptureNeeds needs() const = 0;
   // Ask the capture for what this heuristic needs beyond the defaults (H2O, SpecPrefill).
   virtual void configure_capture(CaptureOptions&) const {}
-  virtual HeuristicScores score(const HeuristicInput& input) const = 0;
+  // True when score_layer(l) depends only on the prompt's prefill of layers 0..l.
+  virtual bool online() const { return true; }
+  // One ranking repeated for every layer (SpecPrefill, random, recency, ...).
+  virtual bool layer_independent() const { return false; }
+  // Departures from the paper's method, for reports ("" = as published).
+  virtual std::string note() const { return ""; }
+  // Scores at `layer` from input.capture.layers[0..layer] (online heuristics).
+  virtual LayerScores score_layer(const HeuristicInput& input, int layer) const;
+  // Every layer: score_layer for each layer by default.
+  virtual HeuristicScores score(const HeuristicInput& input) const;
 };
 
 struct HeuristicInfo {
@@ -52,6 +87,9 @@ struct HeuristicInfo {
 
 // All registered heuristics, in registry order.
 const std::vector<HeuristicInfo>& heuristic_registry();
+// Adds a heuristic at run time (tests, experiments linked into claa); the name must be new. Not
+// thread-safe: register before any run starts.
+void register_heuristic(HeuristicInfo info);
 // Build by name; `params` may set any subset of the defaults. Unknown names/keys → claa::Error
 // with a "did you mean" suggestion.
 std::unique_ptr<Heuristic> make_heuristic(const std::string& name, const nlohmann::json& params = {});
@@ -63,14 +101,12 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
 
 // Helpers shared by heuristic files.
 HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::string note = "");
+// "departs from the paper: key=value, ..." for the params that differ from `paper` ("" if none).
+std::string departures(const nlohmann::json& params, const nlohmann::json& paper);
 // FastKV window score per KV head for one layer: drop the W window columns, pool each head, sum
 // the G heads of each KV group → [H_kv, N − W] (fastkv_utils.py).
 at::Tensor window_scores_per_kv_head(const CaptureResult& c, int layer, int pool_kernel);
 // The same from a window attention sum [H, N] (capture.h window_attention_sum).
 at::Tensor window_scores_from_attention(const at::Tensor& window_attn, int64_t n_kv_heads, int window, int pool_kernel);
-// CLAA's aggregate at `layer` (claa.cpp): rows_by_layer[l] is [rows, N'] (already z-scored when
-// normalising); max over the rows of layers layer−n+1..layer → [N'].
-at::Tensor claa_aggregate(const std::vector<at::Tensor>& rows_by_layer, int layer, int n);
-at::Tensor zscore_rows(const at::Tensor& rows);
 
 }  // namespace claa

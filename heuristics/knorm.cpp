@@ -8,13 +8,10 @@ namespace {
 class KNorm : public Heuristic {
  public:
   std::string name() const override { return "knorm"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
-    HeuristicScores s;
-    for (const LayerCapture& c : in.capture.layers) {
-      s.per_head.push_back(-c.key_norms);
-      s.combined.push_back(-c.key_norms.mean(0));
-    }
-    return s;
+  CaptureNeeds needs() const override { return {.key_norms = true}; }
+  LayerScores score_layer(const HeuristicInput& in, int layer) const override {
+    const at::Tensor& norms = in.capture.layers.at(layer).key_norms;  // [H_kv, N]
+    return {-norms, -norms.mean(0), {}};
   }
 };
 

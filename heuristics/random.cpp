@@ -9,7 +9,9 @@ class RandomScores : public Heuristic {
  public:
   explicit RandomScores(const nlohmann::json& p) : seed_(p["seed"].get<uint64_t>()) {}
   std::string name() const override { return "random"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
+  CaptureNeeds needs() const override { return {}; }
+  bool layer_independent() const override { return true; }
+  LayerScores score_layer(const HeuristicInput& in, int) const override {
     // splitmix64: portable and identical everywhere (unlike std distributions).
     uint64_t state = seed_ * 0x9E3779B97F4A7C15ull ^ in.sample_seed;
     auto next = [&state] {
@@ -21,7 +23,7 @@ class RandomScores : public Heuristic {
     at::Tensor score = at::empty({in.capture.n_prompt}, at::kFloat);
     float* p = score.data_ptr<float>();
     for (int64_t j = 0; j < in.capture.n_prompt; ++j) p[j] = static_cast<float>(next() >> 40) / 16777216.0f;
-    return repeat_for_layers(score, static_cast<int>(in.capture.layers.size()));
+    return {score.unsqueeze(0), score, {}};
   }
 
  private:

@@ -8,8 +8,11 @@ namespace {
 class Recency : public Heuristic {
  public:
   std::string name() const override { return "recency"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
-    return repeat_for_layers(at::arange(in.capture.n_prompt, at::kFloat), static_cast<int>(in.capture.layers.size()));
+  CaptureNeeds needs() const override { return {}; }
+  bool layer_independent() const override { return true; }
+  LayerScores score_layer(const HeuristicInput& in, int) const override {
+    at::Tensor score = at::arange(in.capture.n_prompt, at::kFloat);
+    return {score.unsqueeze(0), score, {}};
   }
 };
 

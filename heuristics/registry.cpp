@@ -23,11 +23,22 @@ namespace claa {
 CLAA_HEURISTICS(CLAA_DECLARE_HEURISTIC)
 #undef CLAA_DECLARE_HEURISTIC
 
-const std::vector<HeuristicInfo>& heuristic_registry() {
+namespace {
+
+std::vector<HeuristicInfo>& registry() {
 #define CLAA_LIST_HEURISTIC(name) name##_heuristic(),
-  static const std::vector<HeuristicInfo> registry = {CLAA_HEURISTICS(CLAA_LIST_HEURISTIC)};
+  static std::vector<HeuristicInfo> all = {CLAA_HEURISTICS(CLAA_LIST_HEURISTIC)};
 #undef CLAA_LIST_HEURISTIC
-  return registry;
+  return all;
+}
+
+}  // namespace
+
+const std::vector<HeuristicInfo>& heuristic_registry() { return registry(); }
+
+void register_heuristic(HeuristicInfo info) {
+  for (const HeuristicInfo& h : registry()) require(h.name != info.name, "heuristic '" + info.name + "' is already registered");
+  registry().push_back(std::move(info));
 }
 
 namespace {
@@ -94,6 +105,33 @@ nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann:
 
 std::unique_ptr<Heuristic> make_heuristic(const std::string& name, const nlohmann::json& params) {
   return find_info(name).make(resolve_heuristic_params(name, params));
+}
+
+LayerScores Heuristic::score_layer(const HeuristicInput&, int) const {
+  throw Error("heuristic '" + name() + "' scores whole captures only (it is not online)");
+}
+
+HeuristicScores Heuristic::score(const HeuristicInput& input) const {
+  HeuristicScores s;
+  s.layer_independent = layer_independent();
+  s.note = note();
+  const int n_layers = static_cast<int>(input.capture.layers.size());
+  for (int l = 0; l < n_layers; ++l) {
+    LayerScores layer = score_layer(input, l);
+    s.per_head.push_back(std::move(layer.per_head));
+    s.combined.push_back(std::move(layer.combined));
+  }
+  return s;
+}
+
+std::string departures(const nlohmann::json& params, const nlohmann::json& paper) {
+  std::string out;
+  for (auto it = paper.begin(); it != paper.end(); ++it) {
+    if (!params.contains(it.key()) || params[it.key()] == it.value()) continue;
+    const nlohmann::json& v = params[it.key()];
+    out += (out.empty() ? "departs from the paper: " : ", ") + it.key() + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out;
 }
 
 HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::string note) {

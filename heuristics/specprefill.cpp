@@ -25,6 +25,10 @@ class SpecPrefill : public Heuristic {
     if (!self()) resolve_model(draft_);  // a missing draft fails at config validation
   }
   std::string name() const override { return "specprefill"; }
+  // The draft's look-ahead needs the whole prompt and decoding: not computable during a prefill.
+  CaptureNeeds needs() const override { return {}; }
+  bool online() const override { return false; }
+  bool layer_independent() const override { return true; }
   void configure_capture(CaptureOptions& o) const override {
     if (!self()) return;
     o.spec_lookahead = lookahead_;

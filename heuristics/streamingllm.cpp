@@ -13,11 +13,13 @@ class StreamingLLM : public Heuristic {
     require(sinks_ >= 0, "streamingllm: sinks must be non-negative");
   }
   std::string name() const override { return "streamingllm"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
+  CaptureNeeds needs() const override { return {}; }
+  bool layer_independent() const override { return true; }
+  LayerScores score_layer(const HeuristicInput& in, int) const override {
     const int64_t n = in.capture.n_prompt;
     at::Tensor score = at::arange(n, at::kFloat);
     score.narrow(0, 0, std::min<int64_t>(sinks_, n)).fill_(static_cast<float>(n));
-    return repeat_for_layers(score, static_cast<int>(in.capture.layers.size()));
+    return {score.unsqueeze(0), score, {}};
   }
 
  private:

@@ -8,14 +8,10 @@ namespace {
 class Tova : public Heuristic {
  public:
   std::string name() const override { return "tova"; }
-  HeuristicScores score(const HeuristicInput& in) const override {
-    HeuristicScores s;
-    const int64_t Hkv = in.capture.n_kv_heads;
-    for (const LayerCapture& c : in.capture.layers) {
-      s.per_head.push_back(c.last_attn.view({Hkv, -1, c.last_attn.size(1)}).mean(1));
-      s.combined.push_back(c.last_attn.mean(0));
-    }
-    return s;
+  CaptureNeeds needs() const override { return {.last_query = true}; }
+  LayerScores score_layer(const HeuristicInput& in, int layer) const override {
+    const at::Tensor& attn = in.capture.layers.at(layer).last_attn;  // [H, N]
+    return {attn.view({in.capture.n_kv_heads, -1, attn.size(1)}).mean(1), attn.mean(0), {}};
   }
 };
 

@@ -1,4 +1,5 @@
 // Two-level aggregation (samples → dataset → category/overall); the rules are in aggregate.h.
+#include "reports/budget_report.h"
 #include "reports/aggregate.h"
 
 #include <fmt/format.h>
@@ -310,6 +311,7 @@ RunAggregate aggregate_run_dir(const std::string& run_dir, const std::vector<std
   RunAggregate agg = aggregate_samples(samples, {rho_threshold_from_run(run)});
   agg.load = load;
   agg.run = run;
+  agg.budgets = aggregate_budgets(files);
   return agg;
 }
 

@@ -120,6 +120,26 @@ struct DatasetInfo {
   std::vector<std::string> empty_ids;  // ids of the empty-answer samples, sorted
 };
 
+// Budget diagnostics of a row aggregate (CLAA), averaged over samples (reports/budget_report.h).
+struct BudgetRowAggregate {
+  int layer = 0, head = 0;  // head −1 = the layer's head sum
+  Stat share;               // share of the slots this row wins
+  double raw_std = 0, max_value = 0, p99_value = 0;  // means over samples
+  double evidence_best = 0;  // mean over samples with evidence (NaN: none)
+  int64_t evidence_samples = 0;
+};
+
+struct BudgetAggregate {
+  std::string owner;        // heuristic label (rank) or method label (e2e)
+  int layer = 0;            // the layer whose aggregate was diagnosed
+  double keep = 0;
+  std::string normalize;
+  int64_t samples = 0;
+  double slots = 0;         // mean slots per sample
+  double evidence_best_any = 0;  // mean over samples with evidence of the best value over all rows (NaN: none)
+  std::vector<BudgetRowAggregate> rows;  // sorted by (layer, head)
+};
+
 struct RunAggregate {
   std::vector<double> keep_rates;
   int n_layers = 0;
@@ -131,6 +151,7 @@ struct RunAggregate {
   int64_t samples = 0, empty_answers = 0;
   LoadStats load;
   nlohmann::json run;  // run.json as read (null when absent)
+  std::vector<BudgetAggregate> budgets;  // budget diagnostics of row aggregates (CLAA), when recorded
 
   const ScopeAggregate& overall() const { return scopes.front(); }
   // Index of a metric name in `metrics`, or -1.

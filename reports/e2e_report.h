@@ -98,6 +98,7 @@ struct E2eAggregate {
   int64_t samples = 0;
   LoadStats load;
   nlohmann::json run;  // run.json as read (null when absent)
+  std::vector<BudgetAggregate> budgets;  // budget diagnostics of CLAA-style selections, when recorded
 
   const E2eRow* reference() const { return !rows.empty() && rows.front().reference ? &rows.front() : nullptr; }
 };

@@ -9,6 +9,29 @@ std::vector<float> to_float_vector(const at::Tensor& t) {
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 
+namespace {
+
+// Budget diagnostics at the requested layers, for heuristics whose layer scores come with rows.
+// The slots at each keep rate are the aggregate's top-k, k as for recall@k.
+std::vector<BudgetDiagnostics> diagnose(const Heuristic& h, const CaptureResult& capture, const EvalOptions& options,
+                                        const std::vector<std::vector<float>>& rankings) {
+  std::vector<BudgetDiagnostics> out;
+  for (int layer : options.diagnostics_layers) {
+    if (layer < 0 || layer >= static_cast<int>(rankings.size())) continue;
+    LayerScores s = h.score_layer({capture, options.sample_seed, options.prompt_ids, options.model}, layer);
+    if (!s.rows.values.defined()) return out;  // not an aggregate over rows
+    std::vector<at::Tensor> slots;
+    for (double keep : options.keep_rates) {
+      const std::vector<float>& r = rankings[layer];
+      slots.push_back(at::tensor(top_k_indices(r, metric_k(keep, static_cast<int64_t>(r.size()))), at::kLong));
+    }
+    out.push_back(diagnose_rows(s.rows, layer, options.keep_rates, slots, options.evidence));
+  }
+  return out;
+}
+
+}  // namespace
+
 HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& capture, const EvalOptions& options) {
   HeuristicScores scores = h.score({capture, options.sample_seed, options.prompt_ids, options.model});
   HeuristicEval e;
@@ -35,6 +58,7 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
     }
   });
   for (int64_t l = distinct; l < n_layers; ++l) e.layers[l] = e.layers[0];
+  if (h.online()) e.diagnostics = diagnose(h, capture, options, rankings);
   return e;
 }
 
@@ -52,6 +76,11 @@ nlohmann::json to_json(const HeuristicEval& e, const std::vector<double>& keep_r
   nlohmann::json j = {{"name", e.name}, {"keep_rates", keep_rates}, {"layer_independent", e.layer_independent},
                       {"layers", layers}};
   if (!e.note.empty()) j["note"] = e.note;
+  if (!e.diagnostics.empty()) {
+    nlohmann::json d = nlohmann::json::array();
+    for (const BudgetDiagnostics& b : e.diagnostics) d.push_back(to_json(b));
+    j["diagnostics"] = d;
+  }
   if (!e.vs_layer_oracle.empty()) {
     nlohmann::json per = nlohmann::json::array();
     for (const RankingMetrics& m : e.vs_layer_oracle) per.push_back(to_json(m));

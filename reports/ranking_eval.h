@@ -9,6 +9,7 @@
 
 #include "harness/capture/capture.h"
 #include "heuristics/heuristic.h"
+#include "heuristics/row_diagnostics.h"
 #include "reports/metrics.h"
 
 namespace claa {
@@ -19,6 +20,7 @@ struct HeuristicEval {
   bool layer_independent = false;
   std::vector<RankingMetrics> layers;            // vs the oracle, one per layer
   std::vector<RankingMetrics> vs_layer_oracle;   // vs the per-layer oracle (when requested)
+  std::vector<BudgetDiagnostics> diagnostics;    // aggregate heuristics (CLAA): which rows win the budget
 };
 
 struct EvalOptions {
@@ -28,6 +30,8 @@ struct EvalOptions {
   uint64_t sample_seed = 0;
   const std::vector<int64_t>* prompt_ids = nullptr;  // for heuristics that rerun the prompt (draft models)
   const Transformer* model = nullptr;
+  // Layers at which heuristics that aggregate rows (CLAA) get budget diagnostics (row_diagnostics.h).
+  std::vector<int> diagnostics_layers;
 };
 
 std::vector<float> to_float_vector(const at::Tensor& t);

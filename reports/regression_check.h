@@ -6,14 +6,20 @@
 //    "task_scores": {"overall": S, "category:C": S, "dataset:D": S}}
 // i.e. the overall-scope per-layer means of Spearman ρ and recall@k, plus the task scores of every scope.
 // A full summary.json is accepted as a baseline too (the same extract is taken from it).
+// e2e runs (claa-e2e-summary) have no heuristics; their task scores are every method × keep row's
+// average and dataset means: "e2e:LABEL@KEEP:average", "e2e:LABEL@KEEP:dataset:D" (Full KV: "full@1").
 //
-// Regression (fails the check): a baseline heuristic, layer, metric or score scope missing from the run;
-// per-layer mean ρ lower by more than tol_rho; recall@k lower by more than tol_recall; a task score lower
-// by more than tol_score points. Changes upwards beyond tolerance, and heuristics/scopes the baseline does
-// not know, are notes only.
+// The check is two-sided: it fails when a baseline heuristic, layer, metric or score scope is missing
+// from the run, or when any per-layer mean ρ, recall@k or task score moves beyond its tolerance in
+// EITHER direction — an "improvement" that appears without a baseline update is as suspect as a drop.
+// Heuristics and scopes the baseline does not know are notes only. Default tolerances depend on where
+// both runs ran: on the CPU, runs are byte-identical, so the defaults are near-exact (1e-4); when either
+// side ran elsewhere (GPU) or says nothing, they are 0.02 (ρ, recall) and 5 points (task scores).
+// Update a baseline on purpose with `claa check RUN_DIR --write-baseline FILE`.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -24,13 +30,16 @@ namespace claa {
 
 // The baseline extract of a run (the format above).
 nlohmann::ordered_json make_baseline(const RunAggregate& agg);
-// The same extract from a summary.json document.
+// The same extract from a summary.json document (rank or e2e).
 nlohmann::ordered_json baseline_from_summary(const nlohmann::json& summary);
+// The extract of an e2e summary.json (claa-e2e-summary).
+nlohmann::ordered_json baseline_from_e2e_summary(const nlohmann::json& summary);
 // Reads a baseline or summary.json file and returns the baseline extract; claa::Error on anything else.
 nlohmann::json load_baseline(const std::string& path);
 
 struct CheckOptions {
-  double tol_rho = 0.02, tol_recall = 0.02, tol_score = 5.0;
+  // Unset = the default for the devices of the two runs (resolve_tolerances).
+  std::optional<double> tol_rho, tol_recall, tol_score;
   // Optional "did you mean" for a missing heuristic: (missing name, run's names) → suggestion or "".
   std::function<std::string(const std::string&, const std::vector<std::string>&)> suggest;
 };
@@ -38,8 +47,9 @@ struct CheckOptions {
 struct CheckResult {
   int64_t comparisons = 0;   // numbers compared
   int64_t within = 0;        // comparisons within tolerance
-  std::vector<std::string> regressions;  // one readable line each
-  std::vector<std::string> notes;        // improvements, new heuristics/scopes
+  double tol_rho = 0, tol_recall = 0, tol_score = 0;  // the tolerances used
+  std::vector<std::string> regressions;  // moves beyond tolerance (either way) and missing entries
+  std::vector<std::string> notes;        // new heuristics/scopes
   bool passed() const { return regressions.empty(); }
 };
 
@@ -47,8 +57,8 @@ struct CheckResult {
 CheckResult check_against_baseline(const nlohmann::json& baseline, const nlohmann::json& current,
                                    const CheckOptions& options = {});
 
-// The full text: regressions, notes, then "check passed: N comparisons within tolerance" or
-// "check failed: R regression(s) in N comparisons".
+// The full text: changes, notes, then "check passed: N comparisons within tolerance" or
+// "check failed: R change(s) beyond tolerance in N comparisons" with how to update the baseline.
 std::string format_check(const CheckResult& result);
 
 }  // namespace claa

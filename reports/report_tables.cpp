@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "reports/budget_report.h"
 #include "reports/report_writers.h"
 
 namespace claa {
@@ -172,6 +173,7 @@ std::vector<ReportSection> report_sections(const RunAggregate& agg) {
                       {}};
   if (agg.empty_answers > 0) empty.tables.push_back(empty_table(agg));
   sections.push_back(std::move(empty));
+  for (ReportSection& s : budget_sections(agg.budgets)) sections.push_back(std::move(s));
   return sections;
 }
 

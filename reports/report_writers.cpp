@@ -1,4 +1,5 @@
 // summary.json, layers.csv and write_report(), which writes every report file of a run.
+#include "reports/budget_report.h"
 #include "reports/report_writers.h"
 
 #include <fmt/format.h>
@@ -86,7 +87,7 @@ ojson summary_json(const RunAggregate& agg) {
     heuristics.push_back({{"name", h.name}, {"note", h.note}, {"layer_independent", h.layer_independent}});
   for (const DatasetInfo& d : agg.datasets) datasets.push_back(dataset_json(d));
   for (const ScopeAggregate& s : agg.scopes) scopes.push_back(scope_json(s, agg));
-  return {{"format", "claa-summary"},
+  ojson out = {{"format", "claa-summary"},
           {"version", 1},
           {"aggregation", kAggregation},
           {"run", ojson(agg.run)},
@@ -100,6 +101,8 @@ ojson summary_json(const RunAggregate& agg) {
           {"heuristics", heuristics},
           {"datasets", datasets},
           {"scopes", scopes}};
+  if (!agg.budgets.empty()) out["budget_diagnostics"] = budget_json(agg.budgets);
+  return out;
 }
 
 std::string layers_csv(const RunAggregate& agg) {

@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
 # Set up (idempotent), build and run the whole test suite. CI runs exactly this (.ci/run).
-# Each Catch2 test case is one CTest test, so the closing line counts real test cases.
+# Each Catch2 test case is one CTest test, so the closing line counts real test cases; before
+# running, the number of CTest tests is checked against the test cases Catch2 itself lists, so a
+# name CTest would split (a ';' in it) or a test that was never registered cannot pass unseen.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh" --with-tests
 cd "${CLAA_BUILD_DIR:-$ROOT/build}"
+
+catch_cases() {  # Catch2 v2 has --list-test-names-only; v3 lists names with --list-tests --verbosity quiet
+  ./claa_tests --list-test-names-only 2>/dev/null | grep -c . ||
+    ./claa_tests --list-tests --verbosity quiet | grep -c .
+}
+cases=$(catch_cases)
+registered=$(ctest -N | sed -n 's/^Total Tests: //p')
+echo "[tests] Catch2 test cases: $cases, CTest tests: $registered"
+if [ "$cases" != "$registered" ]; then
+  echo "[tests] error: CTest registers $registered tests but claa_tests has $cases test cases" \
+       "(a test name with ';' is split by CTest; rename it)" >&2
+  exit 1
+fi
 ctest --output-on-failure -j"$(nproc)" "$@"

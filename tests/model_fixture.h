@@ -10,7 +10,7 @@
 
 // The default model's path; fails the test (never skips) when setup has not fetched it.
 inline std::string default_model_path() {
-  std::string path = claa::model_cache_dir() + "/" + claa::kDefaultModelFile;
+  std::string path = claa::default_model_path();
   if (!std::filesystem::exists(path)) FAIL("model file " << path << " not found: run scripts/setup.sh first");
   return path;
 }

@@ -10,7 +10,11 @@ undoes llama.cpp's Q/K permutation itself), with eager fp32 attention, and write
   scores_reference.f32   float32 little-endian vectors, indexed by scores_reference.json:
                          the Answer-Informed Oracle (method.md §1) and the FastKV, GemFilter and
                          CLAA per-layer score vectors (method.md §2), computed here from the
-                         post-RoPE queries and keys captured inside HF's attention.
+                         post-RoPE queries and keys captured inside HF's attention; also the peer
+                         baselines H2O / observed attention, TOVA and KNorm (per layer, per KV head)
+                         and the self-draft Speculative Prefill ranking (one vector per prompt).
+                         The newer tensors are appended after the older ones, so the older
+                         offsets do not move.
 
 It also (--bf16) records HF's own bf16 logits so claa's CUDA bf16 error can be judged against the
 error bf16 itself introduces.
@@ -32,6 +36,8 @@ POOL_ORACLE = 13
 POOL_FASTKV = 7
 POOL_GEMFILTER = 5
 CLAA_N = 4
+POOL_SPECPREFILL = 7
+SPEC_LOOKAHEAD = 8   # Speculative Prefill look-ahead tokens k
 ORACLE_MAX_NEW = 32
 GREEDY_STEPS = 32
 
@@ -192,13 +198,72 @@ def oracle(answer_queries, prompt_keys, n):
     return avg_pool(o, POOL_ORACLE) if n >= POOL_ORACLE else o
 
 
+def causal_attention(q, k):
+    """Full causal softmax attention of one layer's prompt: [H, N, N] (fp32, 1/sqrt(d) scaling)."""
+    H, N, d = q.shape
+    kr = k.repeat_interleave(H // k.shape[0], dim=0)
+    a = torch.matmul(q, kr.transpose(1, 2)) / math.sqrt(d)
+    a = a.masked_fill(torch.ones(N, N, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(a, dim=-1, dtype=torch.float32)
+
+
+def h2o_scores(attn, hkv):
+    """H2O / observed attention (method.md §2 baselines; kvpress presses/observed_attention_press.py):
+    causal attention column sums over all N prompt queries, divided by the number of queries that
+    see key j (N - j). Per KV head = SUM over the G query heads of the group (kvpress takes the
+    mean; the ranking is the same, the scale is G times larger). Returns ([Hkv, N], layer [N] =
+    sum over KV heads)."""
+    H, N, _ = attn.shape
+    cols = attn.sum(dim=1) / torch.arange(N, 0, -1, dtype=torch.float32)       # [H, N]
+    heads = cols.view(hkv, H // hkv, N).sum(dim=1)
+    return heads, heads.sum(dim=0)
+
+
+def tova_scores(attn, hkv):
+    """TOVA (Oren et al. 2024; kvpress presses/tova_press.py): the last prompt query's softmax
+    attention per query head. Layer ranking = mean over all H heads; per KV head = mean over the
+    G heads of its group. All N keys are scored (kvpress drops the last key and pads it with the
+    row max; here the last key keeps its own weight). Returns ([Hkv, N], [N])."""
+    H, N, _ = attn.shape
+    last = attn[:, -1, :]                                                      # [H, N]
+    return last.view(hkv, H // hkv, N).mean(dim=1), last.mean(dim=0)
+
+
+def knorm_scores(k):
+    """KNorm (Devoto et al. 2024; kvpress presses/knorm_press.py): -||k|| of the post-RoPE key,
+    per KV head [Hkv, N]; layer ranking = mean over KV heads [N]."""
+    heads = -k.norm(dim=-1)
+    return heads, heads.mean(dim=0)
+
+
+def specprefill_scores(answer_queries, prompt_keys, n, steps):
+    """Speculative Prefill, self-draft (method.md §2; kv-exps FastKV/baseline/speculative_prefill/
+    main.py, _compute_raw_qk_scores + _token_importance_from_attn_scores): queries = the first
+    `steps` answer queries (last prompt position + fed-back look-ahead tokens), softmax over the N
+    prompt keys, each [N] row avg-pooled (kernel 7) BEFORE the max over (layer, head), then the
+    mean over steps. fp32 here (the authors' softmax runs in bf16)."""
+    peak = None
+    for layer, q in answer_queries.items():     # q [H, T, d]
+        q = q[:, :steps, :]
+        k = prompt_keys[layer][:, :n, :]
+        kr = k.repeat_interleave(q.shape[0] // k.shape[0], dim=0)
+        a = torch.softmax(torch.matmul(q, kr.transpose(1, 2)) / math.sqrt(q.shape[-1]), dim=-1)  # [H, T, N]
+        a = avg_pool(a, POOL_SPECPREFILL)
+        layer_peak = a.max(dim=0).values                                                         # [T, N]
+        peak = layer_peak if peak is None else torch.maximum(peak, layer_peak)
+    return peak.mean(dim=0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--gguf", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--bf16", action="store_true", help="also record HF's bf16 logits (CUDA)")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
     args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)
 
@@ -207,6 +272,7 @@ def main():
     reference = {"model": os.path.basename(args.gguf), "transformers": __import__("transformers").__version__,
                  "torch": torch.__version__, "prompts": {}}
     blobs = []          # (name, tensor) appended to the .f32 file
+    later_blobs = []    # tensors added after the first fixture: written after `blobs`
     index = {}
 
     for name, text in PROMPTS.items():
@@ -238,6 +304,32 @@ def main():
                 blobs.append((f"{name}/fastkv_heads/{l}", windows[l]))
                 blobs.append((f"{name}/gemfilter/{l}", gemfilter_scores(prefill_q[l], keys[l][:, :n, :])))
                 blobs.append((f"{name}/claa/{l}", claa_scores(windows, l)))
+            hkv = keys[0].shape[0]
+            for l in sorted(prefill_q):
+                attn = causal_attention(prefill_q[l], keys[l][:, :n, :])
+                heads, layer = h2o_scores(attn, hkv)
+                later_blobs.append((f"{name}/h2o_heads/{l}", heads))
+                later_blobs.append((f"{name}/h2o/{l}", layer))
+                heads, layer = tova_scores(attn, hkv)
+                later_blobs.append((f"{name}/tova_heads/{l}", heads))
+                later_blobs.append((f"{name}/tova/{l}", layer))
+                del attn
+                heads, layer = knorm_scores(keys[l][:, :n, :])
+                later_blobs.append((f"{name}/knorm_heads/{l}", heads))
+                later_blobs.append((f"{name}/knorm/{l}", layer))
+            # Self-draft look-ahead = the first k tokens of this same greedy answer (stopping at EOS):
+            # queries = last prompt position + the first k - 1 of them fed back (the last generated
+            # look-ahead token is never fed back), i.e. the first min(k, T) oracle queries.
+            steps = min(SPEC_LOOKAHEAD, len(answer))
+            later_blobs.append((f"{name}/specprefill", specprefill_scores(answer_q, keys, n, steps)))
+            entry["specprefill_queries"] = steps
+            # The authors' loop (speculative_prefill/main.py, run(): `for i in range(look_ahead_k)`
+            # feeds the prefill's token and k - 1 more, i.e. k fed-back tokens and k + 1 queries
+            # when no EOS comes first). Kept as a second vector for an option that follows it.
+            steps_authors = min(SPEC_LOOKAHEAD + 1, len(answer))
+            later_blobs.append((f"{name}/specprefill_authors",
+                                specprefill_scores(answer_q, keys, n, steps_authors)))
+            entry["specprefill_authors_queries"] = steps_authors
         reference["prompts"][name] = entry
         print(f"{name}: {n} tokens, answer {entry['answer_text']!r}", flush=True)
 
@@ -254,14 +346,16 @@ def main():
 
     offset = 0
     with open(os.path.join(args.out, "scores_reference.f32"), "wb") as f:
-        for key, t in blobs:
+        for key, t in blobs + later_blobs:
             flat = t.float().contiguous().view(-1)
             f.write(struct.pack(f"<{flat.numel()}f", *flat.tolist()))
             index[key] = {"offset": offset, "shape": list(t.shape)}
             offset += flat.numel()
     with open(os.path.join(args.out, "scores_reference.json"), "w") as f:
         json.dump({"window": W, "pool_oracle": POOL_ORACLE, "pool_fastkv": POOL_FASTKV,
-                   "pool_gemfilter": POOL_GEMFILTER, "claa_n": CLAA_N, "tensors": index}, f)
+                   "pool_gemfilter": POOL_GEMFILTER, "claa_n": CLAA_N,
+                   "pool_specprefill": POOL_SPECPREFILL, "specprefill_lookahead": SPEC_LOOKAHEAD,
+                   "tensors": index}, f)
     with open(os.path.join(args.out, "model_reference.json"), "w") as f:
         json.dump(reference, f, indent=1)
     print("wrote", args.out)

@@ -11,13 +11,15 @@ namespace claa {
 
 namespace {
 
-// The LayerTap that sees the prefill (T = N queries) and each decode step (T = 1).
+// The LayerTap that sees the prefill (T = N queries) and each decode step (T = 1): the prefill
+// quantities come from PrefillCaptureTap (the same code the pipelines run), the answer steps feed
+// the oracle (and Speculative Prefill's self-draft score).
 class CaptureTap : public LayerTap {
  public:
   CaptureTap(const ModelConfig& config, int64_t n_prompt, const CaptureOptions& options, CaptureResult& out)
-      : config_(config), n_(n_prompt), options_(options), out_(out),
+      : config_(config), n_(n_prompt), options_(options),
+        prefill_(config, n_prompt, options.window, needs_of(options), at::kCPU, out), out_(out),
         oracle_(static_cast<int>(config.n_layers), n_prompt, options.oracle) {
-    out_.layers.resize(config.n_layers);
     if (options.spec_lookahead > 0) {
       OracleOptions spec;  // method.md §2: pool rows (7), max over layers and heads, mean over steps
       spec.pool_kernel = 0;
@@ -26,14 +28,15 @@ class CaptureTap : public LayerTap {
     }
   }
 
-  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override {
+  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor& positions) override {
     decoding_ = q.size(1) == 1 && keys.size(1) > n_;
     if (decoding_) return;
     require(q.size(1) == n_ && keys.size(1) == n_, "capture: the prompt must be prefilled in one pass");
-    capture_prefill_layer(layer, q, keys);
+    prefill_.on_attention_inputs(layer, q, keys, positions);
+    add_answer_step(layer, prefill_.last_attention());
   }
 
-  bool wants_probabilities(int) const override { return decoding_ || options_.observed_attention; }
+  bool wants_probabilities(int layer) const override { return decoding_ || prefill_.wants_probabilities(layer); }
 
   void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override {
     if (decoding_) {
@@ -42,17 +45,11 @@ class CaptureTap : public LayerTap {
       add_answer_step(layer, p / p.sum(-1, true));
       return;
     }
-    accumulate_observed(layer, probs);
+    prefill_.on_attention_probs(layer, query_begin, probs);
   }
 
   void finish() {
-    for (int l = 0; l < static_cast<int>(config_.n_layers); ++l) {
-      at::Tensor& obs = out_.layers[l].observed;
-      if (!obs.defined()) continue;
-      // Key j is seen by the N − j prompt queries at and after it.
-      at::Tensor seen_by = at::arange(n_, 0, -1, at::kFloat);
-      obs = obs / seen_by;
-    }
+    for (int l = 0; l < static_cast<int>(config_.n_layers); ++l) prefill_.complete_layer(l);
     out_.oracle = oracle_.oracle();
     out_.oracle_per_layer = oracle_.per_layer();
     out_.oracle_steps = oracle_.steps();
@@ -63,31 +60,10 @@ class CaptureTap : public LayerTap {
   }
 
  private:
-  void capture_prefill_layer(int layer, const at::Tensor& q, const at::Tensor& keys) {
-    const int64_t H = config_.n_heads, Hkv = config_.n_kv_heads, G = H / Hkv, d = q.size(2);
-    const int64_t W = options_.window;
-    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    at::Tensor k = keys.to(at::kFloat);
-    LayerCapture& c = out_.layers[layer];
-
-    c.window_attn = window_attention_sum(q, keys, static_cast<int>(W)).to(at::kCPU);
-
-    // The last prompt query: raw dot products (GemFilter) and its softmax (TOVA, oracle step 0).
-    at::Tensor ql = q.narrow(1, n_ - 1, 1).to(at::kFloat).reshape({Hkv, G, d});
-    at::Tensor dots = at::matmul(ql, k.transpose(1, 2)).reshape({H, n_});
-    at::Tensor attn = at::softmax(dots * scale, -1);
-    c.last_dots = dots.to(at::kCPU);
-    c.last_attn = attn.to(at::kCPU);
-    c.key_norms = k.norm(2, -1).to(at::kCPU);
-    add_answer_step(layer, attn);
-  }
-
-  void accumulate_observed(int layer, const at::Tensor& probs) {
-    // probs [H_kv, G, c, S'] for a chunk of prompt queries; sum over heads of the group and rows.
-    at::Tensor col = probs.sum({1, 2}).to(at::kCPU);  // [H_kv, S']
-    at::Tensor& obs = out_.layers[layer].observed;
-    if (!obs.defined()) obs = at::zeros({config_.n_kv_heads, n_}, at::kFloat);
-    obs.narrow(1, 0, col.size(1)).add_(col);
+  static CaptureNeeds needs_of(const CaptureOptions& o) {
+    CaptureNeeds needs = CaptureNeeds::all_but_observed();
+    needs.observed = o.observed_attention;
+    return needs;
   }
 
   void add_answer_step(int layer, const at::Tensor& probs) {
@@ -103,6 +79,7 @@ class CaptureTap : public LayerTap {
   const ModelConfig& config_;
   int64_t n_;
   const CaptureOptions& options_;
+  PrefillCaptureTap prefill_;
   CaptureResult& out_;
   OracleAccumulator oracle_;
   std::optional<OracleAccumulator> spec_;
@@ -119,6 +96,50 @@ at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int
   at::Tensor future = at::ones({W, W}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(1);
   scores.narrow(2, keys.size(1) - W, W).masked_fill_(future, -std::numeric_limits<float>::infinity());
   return at::softmax(scores, -1).sum(1);
+}
+
+PrefillCaptureTap::PrefillCaptureTap(const ModelConfig& config, int64_t n_prompt, int window, CaptureNeeds needs,
+                                     at::Device device, CaptureResult& out)
+    : config_(config), n_(n_prompt), window_(window), needs_(needs), device_(device), out_(out) {
+  if (out_.layers.size() < static_cast<size_t>(config.n_layers)) out_.layers.resize(config.n_layers);
+}
+
+void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) {
+  prefill_layer_ = q.size(1) == n_ && keys.size(1) == n_;
+  if (!prefill_layer_) return;
+  const int64_t H = config_.n_heads, Hkv = config_.n_kv_heads, G = H / Hkv, d = q.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  at::Tensor k = keys.to(at::kFloat);
+  LayerCapture& c = out_.layers[layer];
+
+  if (needs_.window_attn) c.window_attn = window_attention_sum(q, keys, window_).to(device_);
+  if (needs_.last_query) {
+    // The last prompt query: raw dot products (GemFilter) and its softmax (TOVA, oracle step 0).
+    at::Tensor ql = q.narrow(1, n_ - 1, 1).to(at::kFloat).reshape({Hkv, G, d});
+    at::Tensor dots = at::matmul(ql, k.transpose(1, 2)).reshape({H, n_});
+    last_attn_ = at::softmax(dots * scale, -1);
+    c.last_dots = dots.to(device_);
+    c.last_attn = last_attn_.to(device_);
+  }
+  if (needs_.key_norms) c.key_norms = k.norm(2, -1).to(device_);
+}
+
+bool PrefillCaptureTap::wants_probabilities(int) const { return needs_.observed && prefill_layer_; }
+
+void PrefillCaptureTap::on_attention_probs(int layer, int64_t, const at::Tensor& probs) {
+  if (!prefill_layer_) return;
+  // probs [H_kv, G, c, S'] for a chunk of prompt queries; sum over heads of the group and rows.
+  at::Tensor col = probs.sum({1, 2}).to(device_);  // [H_kv, S']
+  at::Tensor& obs = out_.layers[layer].observed;
+  if (!obs.defined()) obs = at::zeros({config_.n_kv_heads, n_}, at::TensorOptions().dtype(at::kFloat).device(device_));
+  obs.narrow(1, 0, col.size(1)).add_(col);
+}
+
+void PrefillCaptureTap::complete_layer(int layer) {
+  at::Tensor& obs = out_.layers[layer].observed;
+  if (!obs.defined()) return;
+  // Key j is seen by the N − j prompt queries at and after it.
+  obs = obs / at::arange(n_, 0, -1, at::TensorOptions().dtype(at::kFloat).device(device_));
 }
 
 CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,

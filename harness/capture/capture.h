@@ -26,6 +26,20 @@
 
 namespace claa {
 
+// The per-layer quantities a consumer reads. Heuristics declare theirs (Heuristic::needs()), so a
+// prefill pipeline computes only what its selection uses; a full capture (rank mode) computes all.
+struct CaptureNeeds {
+  bool window_attn = false;  // FastKV / SnapKV / CLAA
+  bool last_query = false;   // last_dots + last_attn (GemFilter, TOVA)
+  bool key_norms = false;    // KNorm
+  bool observed = false;     // H2O column sums (explicit attention path)
+  CaptureNeeds& operator|=(const CaptureNeeds& o) {
+    window_attn |= o.window_attn, last_query |= o.last_query, key_norms |= o.key_norms, observed |= o.observed;
+    return *this;
+  }
+  static CaptureNeeds all_but_observed() { return {true, true, true, false}; }
+};
+
 struct CaptureOptions {
   int window = 8;                  // W, the observation window
   OracleOptions oracle;
@@ -37,7 +51,9 @@ struct CaptureOptions {
 };
 
 struct LayerCapture {
-  at::Tensor window_attn, last_dots, last_attn, key_norms, observed;  // CPU fp32
+  // fp32; on the CPU after capture_prompt, on the model's device inside a pipeline. Undefined when
+  // not needed.
+  at::Tensor window_attn, last_dots, last_attn, key_norms, observed;
 };
 
 struct CaptureResult {
@@ -60,6 +76,32 @@ struct CaptureResult {
 // Σ over the last W queries of softmax(q·K/√d) with the causal mask inside the trailing W×W block
 // (kv-exps fastkv_utils.py): q [H, N, d] post-RoPE, keys [H_kv, N, d] → [H, N] fp32, same device.
 at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int window);
+
+// The prefill part of a capture, usable on its own: a LayerTap that fills out.layers[l] for every
+// layer whose queries and keys cover the whole N-token prompt (layers before any pruning), with the
+// quantities in `needs`, on `device`. Call complete_layer(l) after run_layer(l) returns (it
+// normalises H2O's column sums); decode steps and pruned layers are ignored.
+class PrefillCaptureTap : public LayerTap {
+ public:
+  PrefillCaptureTap(const ModelConfig& config, int64_t n_prompt, int window, CaptureNeeds needs, at::Device device,
+                    CaptureResult& out);
+  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override;
+  bool wants_probabilities(int layer) const override;
+  void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override;
+  void complete_layer(int layer);
+  // The last query's softmax over the prompt keys of the layer just captured (the oracle's step 0).
+  const at::Tensor& last_attention() const { return last_attn_; }
+
+ private:
+  const ModelConfig& config_;
+  int64_t n_;
+  int window_;
+  CaptureNeeds needs_;
+  at::Device device_;
+  CaptureResult& out_;
+  bool prefill_layer_ = false;
+  at::Tensor last_attn_;
+};
 
 CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,
                              const CaptureOptions& options);

@@ -1,6 +1,7 @@
 // `claa rank`: one prompt (context file + question) through the model; the oracle from its own
 // answer; every requested heuristic scored per layer against it. Prints the answer and a compact
 // per-layer table (Spearman ρ / recall at the first keep rate); writes everything to --out.
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -117,6 +118,7 @@ void run_rank(const RankArgs& a) {
     eval.keep_rates = keep_rates;
     eval.prompt_ids = &ids;
     eval.model = m.model.get();
+    eval.diagnostics_layers = {std::max(0, m.model->n_layers() / 2 - 1)};  // the pipelines' l_p
     std::vector<HeuristicEval> evals;
     nlohmann::json results = nlohmann::json::array();
     for (const auto& h : heuristics) {

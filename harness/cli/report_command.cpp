@@ -10,6 +10,7 @@
 #include "harness/util/error.h"
 #include "heuristics/heuristic.h"
 #include "reports/aggregate.h"
+#include "reports/e2e_report.h"
 #include "reports/regression_check.h"
 #include "reports/report_writers.h"
 #include "reports/run_reports.h"
@@ -38,12 +39,14 @@ void run_report(const ReportArgs& a) {
 
 void run_check(const CheckArgs& a) {
   require(!a.baseline.empty() || !a.write_baseline.empty(), "give --baseline FILE or --write-baseline FILE");
-  RunAggregate agg = aggregate_run_dir(a.run_dir, a.samples);
-  const nlohmann::json current(make_baseline(agg));
+  const bool e2e = run_dir_mode(a.run_dir, a.samples) == "e2e";
+  const nlohmann::ordered_json extract = e2e ? baseline_from_e2e_summary(e2e_summary_json(aggregate_e2e_run_dir(a.run_dir, a.samples)))
+                                             : make_baseline(aggregate_run_dir(a.run_dir, a.samples));
+  const nlohmann::json current(extract);
   if (!a.write_baseline.empty()) {
-    write_text_file(a.write_baseline, make_baseline(agg).dump(2) + "\n");
-    fmt::print("wrote baseline {} ({} heuristics × {} layers, {} keep rates, {} task scores)\n", a.write_baseline,
-               current["heuristics"].size(), agg.n_layers, agg.keep_rates.size(), current["task_scores"].size());
+    write_text_file(a.write_baseline, extract.dump(2) + "\n");
+    fmt::print("wrote baseline {} ({} heuristics, {} keep rates, {} task scores)\n", a.write_baseline,
+               current["heuristics"].size(), current["keep_rates"].size(), current["task_scores"].size());
     return;
   }
   CheckOptions options = a.options;
@@ -69,10 +72,11 @@ void register_report_commands(CLI::App& app) {
   auto* base = check->add_option("--baseline", c->baseline, "baseline file (claa-baseline JSON or a summary.json)");
   auto* write = check->add_option("--write-baseline", c->write_baseline, "write this run's baseline to FILE and exit");
   base->excludes(write);
-  check->add_option("--tol-rho", c->options.tol_rho, "allowed drop of a per-layer mean ρ")->capture_default_str();
-  check->add_option("--tol-recall", c->options.tol_recall, "allowed drop of a per-layer mean recall@k")
-      ->capture_default_str();
-  check->add_option("--tol-score", c->options.tol_score, "allowed drop of a task score (points)")->capture_default_str();
+  // Two-sided: a move beyond tolerance either way fails. Defaults: 1e-4 when both runs ran on the
+  // CPU (byte-identical), else 0.02 (ρ, recall) and 5 points (task scores).
+  check->add_option("--tol-rho", c->options.tol_rho, "allowed change of a per-layer mean ρ (either way)");
+  check->add_option("--tol-recall", c->options.tol_recall, "allowed change of a per-layer mean recall@k (either way)");
+  check->add_option("--tol-score", c->options.tol_score, "allowed change of a task score in points (either way)");
   check->add_option("--samples", c->samples, "samples.jsonl file(s) to merge instead of RUN_DIR/samples.jsonl");
   check->callback([c] { run_check(*c); });
 }

@@ -11,17 +11,10 @@ namespace claa {
 
 namespace fs = std::filesystem;
 
-std::string model_cache_dir() {
-  if (const char* dir = std::getenv("CLAA_MODEL_DIR"); dir && *dir) return dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/claa/models";
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.cache/claa/models";
-}
-
 ModelSource resolve_model(const std::string& argument) {
   require(!argument.empty(), "no model given (use --model PATH.gguf, an HF folder, or smollm2-135m)");
   if (argument == kDefaultModelAlias) {
-    std::string path = model_cache_dir() + "/" + kDefaultModelFile;
+    std::string path = default_model_path();
     require(fs::exists(path), "default model not found at " + path + " (run scripts/setup.sh to fetch it)");
     return {"gguf", path};
   }

@@ -8,15 +8,13 @@
 
 #include "harness/model/gguf.h"
 #include "harness/model/transformer.h"
+#include "harness/util/cache_paths.h"
 
 namespace claa {
 
 // The default model fetched by scripts/setup.sh (never downloaded at run time).
 inline constexpr const char* kDefaultModelAlias = "smollm2-135m";
-inline constexpr const char* kDefaultModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
-// $CLAA_MODEL_DIR, else $XDG_CACHE_HOME/claa/models, else ~/.cache/claa/models.
-std::string model_cache_dir();
 
 struct ModelSource {
   std::string kind;  // "gguf" | "hf" | "random"

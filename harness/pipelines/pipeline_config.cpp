@@ -7,6 +7,29 @@
 
 namespace claa {
 
+namespace {
+
+const std::vector<std::string>& method_names() {
+  static const std::vector<std::string> names = {"full",      "fastkv",      "claa", "oracle", "fastkv_style",
+                                                 "gemfilter", "specprefill"};
+  return names;
+}
+
+// The heuristic each method selects with when the config names none.
+std::string default_heuristic(const std::string& method) {
+  if (method == "fastkv" || method == "claa" || method == "oracle" || method == "gemfilter" ||
+      method == "specprefill")
+    return method;
+  return "";
+}
+
+std::string with_hint(const std::string& message, const std::string& word, const std::vector<std::string>& options) {
+  std::string hint = did_you_mean(word, options);
+  return message + (hint.empty() ? "" : " (did you mean '" + hint + "'?)");
+}
+
+}  // namespace
+
 PipelineConfig PipelineConfig::resolved(int n_layers) const {
   PipelineConfig c = *this;
   // method.md §4: l_p ≈ L/2 − 1 (15 of 32); m and n kept.
@@ -15,19 +38,52 @@ PipelineConfig PipelineConfig::resolved(int n_layers) const {
   if (c.first_compressed_layer < 0) c.first_compressed_layer = c.method == "claa" ? 4 : 0;
   c.prune_layer = std::min(c.prune_layer, n_layers - 1);
   c.filter_layer = std::min(c.filter_layer, n_layers - 1);
+  if (c.heuristic.empty()) c.heuristic = default_heuristic(c.method);
+  if (c.cache_scores.empty()) c.cache_scores = c.heuristic == "oracle" ? "selection" : "fastkv";
+  if (c.label.empty()) c.label = c.method == "fastkv_style" ? "fastkv_style:" + c.heuristic : c.method;
   return c;
 }
 
 void PipelineConfig::validate() const {
-  static const std::vector<std::string> methods = {"full", "fastkv", "claa", "oracle", "gemfilter", "specprefill"};
-  if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
-    std::string hint = did_you_mean(method, methods);
-    throw Error("unknown prefill method '" + method + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                "; methods: full, fastkv, claa, oracle, gemfilter, specprefill");
+  require(std::find(method_names().begin(), method_names().end(), method) != method_names().end(),
+          with_hint("unknown prefill method '" + method + "'", method, method_names()) +
+              "; methods: full, fastkv, claa, oracle, fastkv_style, gemfilter, specprefill");
+  require(method != "fastkv_style" || !heuristic.empty(),
+          "prefill method 'fastkv_style' needs a selection: \"heuristic\": NAME or {\"name\": NAME, \"params\": {...}}");
+  if (!heuristic.empty() && heuristic != "oracle") {
+    require(method != "full", "prefill method 'full' selects nothing: drop \"heuristic\"");
+    resolve_heuristic_params(heuristic, selection_params());  // unknown name / parameter → error with a hint
   }
+  require(heuristic != "oracle" || kind() == PipelineKind::FastKVStyle,
+          "the oracle selection needs the FastKV architecture (methods oracle or fastkv_style)");
+  require(cache_scores.empty() || cache_scores == "fastkv" || cache_scores == "selection",
+          "pipeline cache_scores must be fastkv or selection");
   require(keep > 0 && keep <= 1, "keep rate must be in (0, 1]");
   require(window >= 1 && pool >= 0 && gemfilter_pool >= 0 && spec_pool >= 0, "pipeline: bad window or pool size");
   require(claa_n >= 1 && spec_lookahead >= 1 && spec_chunk >= 0, "pipeline: claa_n, spec_lookahead must be >= 1");
+}
+
+PipelineKind PipelineConfig::kind() const {
+  if (method == "full") return PipelineKind::Full;
+  if (method == "gemfilter") return PipelineKind::GemFilter;
+  if (method == "specprefill") return PipelineKind::SpecPrefill;
+  return PipelineKind::FastKVStyle;
+}
+
+CacheScores PipelineConfig::cache_rule() const {
+  return cache_scores == "selection" ? CacheScores::Selection : CacheScores::FastKV;
+}
+
+nlohmann::json PipelineConfig::selection_params() const {
+  // The method's own constants are the defaults of its heuristic, so "claa_n" and "pool" keep working.
+  nlohmann::json p = nlohmann::json::object();
+  const std::string h = heuristic.empty() ? default_heuristic(method) : heuristic;
+  if (h == "fastkv") p = {{"pool", pool}};
+  if (h == "claa") p = {{"n", claa_n}, {"pool", pool}};
+  if (h == "gemfilter") p = {{"pool", gemfilter_pool}};
+  if (h == "specprefill") p = {{"lookahead", spec_lookahead}, {"pool", spec_pool}};
+  for (auto it = heuristic_params.begin(); it != heuristic_params.end(); ++it) p[it.key()] = it.value();
+  return p;
 }
 
 int64_t budget_tokens(double keep, int64_t n, int window) {
@@ -37,17 +93,26 @@ int64_t budget_tokens(double keep, int64_t n, int window) {
 
 PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
   require(j.is_object(), "pipeline settings must be a JSON object");
-  static const std::vector<std::string> keys = {"method", "keep", "window", "pool", "prune_layer", "filter_layer",
-                                                "claa_n", "first_compressed_layer", "gemfilter_pool",
-                                                "spec_lookahead", "spec_pool", "spec_chunk"};
+  static const std::vector<std::string> keys = {"method",        "label",          "heuristic",   "cache_scores",
+                                                "keep",          "window",         "pool",        "prune_layer",
+                                                "filter_layer",  "claa_n",         "first_compressed_layer",
+                                                "gemfilter_pool", "spec_lookahead", "spec_pool",   "spec_chunk"};
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) {
-      std::string hint = did_you_mean(it.key(), keys);
-      throw Error("unknown pipeline setting '" + it.key() + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    }
+    if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
+      throw Error(with_hint("unknown pipeline setting '" + it.key() + "'", it.key(), keys));
   }
   try {
     c.method = j.value("method", c.method);
+    c.label = j.value("label", c.label);
+    if (j.contains("heuristic")) {
+      const nlohmann::json& h = j["heuristic"];
+      require(h.is_string() || (h.is_object() && h.contains("name")),
+              "pipeline heuristic must be a name or {\"name\": NAME, \"params\": {...}}");
+      c.heuristic = h.is_string() ? h.get<std::string>() : h["name"].get<std::string>();
+      c.heuristic_params = h.is_object() && h.contains("params") ? h["params"] : nlohmann::json::object();
+      require(c.heuristic_params.is_object(), "pipeline heuristic params must be a JSON object");
+    }
+    c.cache_scores = j.value("cache_scores", c.cache_scores);
     c.keep = j.value("keep", c.keep);
     c.window = j.value("window", c.window);
     c.pool = j.value("pool", c.pool);
@@ -67,10 +132,14 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
 }
 
 nlohmann::json to_json(const PipelineConfig& c) {
-  return {{"method", c.method}, {"keep", c.keep}, {"window", c.window}, {"pool", c.pool},
-          {"prune_layer", c.prune_layer}, {"filter_layer", c.filter_layer}, {"claa_n", c.claa_n},
-          {"first_compressed_layer", c.first_compressed_layer}, {"gemfilter_pool", c.gemfilter_pool},
-          {"spec_lookahead", c.spec_lookahead}, {"spec_pool", c.spec_pool}, {"spec_chunk", c.spec_chunk}};
+  nlohmann::json j = {{"method", c.method}, {"keep", c.keep}, {"window", c.window}, {"pool", c.pool},
+                      {"prune_layer", c.prune_layer}, {"filter_layer", c.filter_layer}, {"claa_n", c.claa_n},
+                      {"first_compressed_layer", c.first_compressed_layer}, {"gemfilter_pool", c.gemfilter_pool},
+                      {"spec_lookahead", c.spec_lookahead}, {"spec_pool", c.spec_pool}, {"spec_chunk", c.spec_chunk}};
+  if (!c.label.empty()) j["label"] = c.label;
+  if (!c.heuristic.empty()) j["heuristic"] = {{"name", c.heuristic}, {"params", c.selection_params()}};
+  if (!c.cache_scores.empty()) j["cache_scores"] = c.cache_scores;
+  return j;
 }
 
 }  // namespace claa

@@ -2,6 +2,22 @@
 // once: C = int(keep · N) prompt tokens are propagated and cached (at least W + 1); the methods
 // that force the window keep the last W tokens plus the top C − W of their ranking; GemFilter
 // and Speculative Prefill keep their plain top C. Kept tokens are always in prompt order.
+//
+// A pipeline = an architecture (how the kept tokens are used) + a selection ranking. The ranking
+// always comes from a registered heuristic (heuristics/registry.cpp) — the same code rank mode
+// evaluates — or, for the oracle emulation, from the Answer-Informed Oracle:
+//
+//   method        architecture                                   selection (default heuristic)
+//   full          plain prefill                                  —
+//   fastkv        FastKV: per-head cache compression, l_p prune  fastkv {pool}
+//   claa          FastKV architecture, layers < m keep full KV   claa {n: claa_n, pool}
+//   oracle        FastKV architecture                            the oracle (caches too)
+//   fastkv_style  FastKV architecture                            any heuristic: "heuristic" is required
+//   gemfilter     restart on the kept tokens, renumbered         gemfilter {pool: gemfilter_pool}
+//   specprefill   prefill only the kept tokens, original pos.    specprefill {lookahead, pool}
+//
+// Any method takes "heuristic": "NAME" or {"name": NAME, "params": {...}} to swap its ranking, and
+// "label" to name the variant in reports (labels must be unique within a run).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +26,20 @@
 
 namespace claa {
 
+enum class PipelineKind { Full, FastKVStyle, GemFilter, SpecPrefill };
+
+// Which scores compress each layer's decode cache per KV head in the FastKV architecture.
+enum class CacheScores {
+  FastKV,     // each layer's own FastKV window rows S[l, g, :] (the paper; FastKV and CLAA)
+  Selection,  // the selection ranking's per-KV-head rows (the oracle emulation)
+};
+
 struct PipelineConfig {
-  std::string method = "full";  // full | fastkv | claa | oracle | gemfilter | specprefill
+  std::string method = "full";  // see the table above
+  std::string label;            // report name; "" = method (or "fastkv_style:HEURISTIC")
+  std::string heuristic;        // selection heuristic; "" = the method's default
+  nlohmann::json heuristic_params = nlohmann::json::object();
+  std::string cache_scores;     // "fastkv" | "selection"; "" = selection for oracle, else fastkv
   double keep = 0.1;
   int window = 8;               // W
   int pool = 7;                 // window-score pool kernel
@@ -24,9 +52,16 @@ struct PipelineConfig {
   int spec_pool = 7;
   int spec_chunk = 0;           // 0 = token-level top-C; 64 = keep whole 64-token chunks
 
-  // Fill the -1 defaults for a model of `n_layers` layers.
+  // Fill the -1 / "" defaults for a model of `n_layers` layers.
   PipelineConfig resolved(int n_layers) const;
-  void validate() const;  // claa::Error on unknown method or out-of-range constants
+  void validate() const;  // claa::Error on unknown method/heuristic or out-of-range constants
+
+  // After resolved(): the architecture, the cache rule, and whether the oracle selects.
+  PipelineKind kind() const;
+  CacheScores cache_rule() const;
+  bool selects_by_oracle() const { return heuristic == "oracle"; }
+  // The selection heuristic's parameters: the method's defaults (pool, n, ...) under heuristic_params.
+  nlohmann::json selection_params() const;
 };
 
 // Overlay a JSON object of fields onto `base` (unknown keys → claa::Error with "did you mean").

@@ -1,6 +1,8 @@
 #include "harness/pipelines/prefill_pipeline.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "harness/capture/capture.h"
 #include "harness/pipelines/selection.h"
@@ -14,44 +16,13 @@ namespace {
 
 at::TensorOptions long_on(const at::Device& d) { return at::TensorOptions().dtype(at::kLong).device(d); }
 
-int64_t first_token_of(const Transformer& model, const at::Tensor& hidden) {
-  return model.logits(hidden.narrow(0, hidden.size(0) - 1, 1)).squeeze(0).argmax().item<int64_t>();
-}
-
-// Keeps the window attention sum of the layer it last saw (full-prompt layers only).
-class WindowTap : public LayerTap {
- public:
-  explicit WindowTap(int window) : window_(window) {}
-  void on_attention_inputs(int, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override {
-    last = window_attention_sum(q, keys, window_);
-  }
-  at::Tensor last;
-
- private:
-  int window_;
-};
-
-// Captures the last query's raw dot products with the keys, summed over heads (GemFilter).
-class LastQueryTap : public LayerTap {
- public:
-  explicit LastQueryTap(int layer) : layer_(layer) {}
-  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override {
-    if (layer != layer_) return;
-    const int64_t H = q.size(0), Hkv = keys.size(0), d = q.size(2);
-    at::Tensor ql = q.narrow(1, q.size(1) - 1, 1).to(at::kFloat).reshape({Hkv, H / Hkv, d});
-    dots = at::matmul(ql, keys.to(at::kFloat).transpose(1, 2)).sum(std::vector<int64_t>{0, 1});  // [N]
-  }
-  at::Tensor dots;
-
- private:
-  int layer_;
-};
-
 PrefillOutcome finish(const Transformer& model, KVCache cache, const at::Tensor& hidden, int64_t next_position,
                       at::Tensor kept, at::Tensor positions) {
   PrefillOutcome out;
   out.cache = std::move(cache);
-  out.first_token = first_token_of(model, hidden);
+  at::Tensor logits = model.logits(hidden.narrow(0, hidden.size(0) - 1, 1)).squeeze(0);
+  out.first_token = logits.argmax().item<int64_t>();
+  out.first_logits = logits.to(at::kCPU);
   out.next_position = next_position;
   out.kept = kept.to(at::kCPU);
   out.kept_positions = positions.to(at::kCPU);
@@ -67,80 +38,169 @@ PrefillOutcome prefill_full(const Transformer& model, const at::Tensor& ids) {
   return finish(model, std::move(cache), hidden, n, at::arange(n, at::kLong), pos);
 }
 
-// FastKV, CLAA and the oracle emulation share one architecture: full prefill through l_p with
-// per-layer, per-KV-head decode-cache compression (layers >= m), token-selective propagation at l_p.
-PrefillOutcome prefill_selective(const Transformer& model, const at::Tensor& ids, const PipelineConfig& c,
-                                 const PipelineInputs& inputs) {
+// The selection ranking of a pipeline: a registered heuristic — scored layer by layer from what
+// this prefill captures (online heuristics), or from a full capture made first (the others: its
+// cost is part of the prefill) — or the oracle ranking handed in.
+class Selection {
+ public:
+  Selection(const Transformer& model, const std::vector<int64_t>& prompt, const PipelineConfig& c,
+            const PipelineInputs& inputs, CaptureResult& seen)
+      : model_(model), prompt_(prompt), inputs_(inputs), seen_(seen) {
+    if (c.selects_by_oracle()) {
+      require(inputs.oracle.defined() && inputs.oracle.numel() == static_cast<int64_t>(prompt.size()),
+              "oracle pipeline: needs the oracle ranking of this prompt");
+      oracle_ = inputs.oracle.to(model.options().device);
+      return;
+    }
+    heuristic_ = make_heuristic(c.heuristic, c.selection_params());
+    if (!heuristic_->online()) offline_ = score_from_full_capture(c);
+  }
+
+  // What the prefill must capture per layer for this selection.
+  CaptureNeeds needs() const { return heuristic_ && heuristic_->online() ? heuristic_->needs() : CaptureNeeds{}; }
+
+  // Scores at `layer` (layers 0..layer of `seen` are captured).
+  LayerScores at(int layer) const {
+    if (oracle_.defined()) return {oracle_.unsqueeze(0), oracle_, {}};
+    if (offline_) return {offline_->per_head.at(layer), offline_->combined.at(layer), {}};
+    return heuristic_->score_layer(input(), layer);
+  }
+
+ private:
+  HeuristicInput input() const { return {seen_, inputs_.sample_seed, &prompt_, &model_}; }
+
+  std::optional<HeuristicScores> score_from_full_capture(const PipelineConfig& c) const {
+    CaptureOptions options;
+    options.window = std::min<int>(c.window, static_cast<int>(prompt_.size()) - 1);
+    options.max_new_tokens = c.spec_lookahead;  // enough for a look-ahead; EOS ignored as in the draft method
+    heuristic_->configure_capture(options);
+    CaptureResult full = capture_prompt(model_, prompt_, options);
+    return heuristic_->score({full, inputs_.sample_seed, &prompt_, &model_});
+  }
+
+  const Transformer& model_;
+  const std::vector<int64_t>& prompt_;
+  const PipelineInputs& inputs_;
+  CaptureResult& seen_;
+  std::unique_ptr<Heuristic> heuristic_;
+  std::optional<HeuristicScores> offline_;
+  at::Tensor oracle_;
+};
+
+// A layer's per-KV-head rows for decode-cache compression: [H_kv, M] (a single ranking is used
+// for every head).
+at::Tensor rows_per_kv_head(const at::Tensor& rows, int64_t n_kv_heads) {
+  at::Tensor r = rows.dim() == 1 ? rows.unsqueeze(0) : rows;
+  if (r.size(0) == n_kv_heads) return r;
+  require(r.size(0) == 1, "pipeline: a selection's per-head scores must have H_kv rows or one row");
+  return r.expand({n_kv_heads, r.size(1)});
+}
+
+CaptureResult empty_capture(const Transformer& model, int64_t n, int window) {
+  CaptureResult seen;
+  seen.n_prompt = n;
+  seen.window = window;
+  seen.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
+  seen.layers.resize(model.n_layers());
+  return seen;
+}
+
+// FastKV, CLAA, the oracle emulation and any heuristic ("fastkv_style") share one architecture:
+// full prefill through l_p with per-layer, per-KV-head decode-cache compression (layers >= m),
+// token-selective propagation at l_p by the selection's ranking, original position ids kept.
+PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
+                                 const PipelineConfig& c, const PipelineInputs& inputs) {
   const int64_t n = ids.size(0), W = c.window, Hkv = model.config().n_kv_heads;
   const int64_t budget = budget_tokens(c.keep, n, c.window);
   const at::Device device = model.options().device;
-  const bool by_oracle = c.method == "oracle";
-  require(!by_oracle || (inputs.oracle.defined() && inputs.oracle.numel() == n),
-          "oracle pipeline: needs the oracle ranking of this prompt");
-  at::Tensor oracle_keep;
-  if (by_oracle) oracle_keep = keep_window_plus_top(inputs.oracle.to(device), n, budget, W);
+  const bool fastkv_cache = c.cache_rule() == CacheScores::FastKV;
+
+  CaptureResult seen = empty_capture(model, n, c.window);
+  Selection selection(model, prompt, c, inputs, seen);
+  CaptureNeeds needs = selection.needs();
+  if (fastkv_cache) needs.window_attn = true;  // each layer's own S[l, g, :] compresses its cache
+  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen);
+  const bool tapped = needs.window_attn || needs.last_query || needs.key_norms || needs.observed;
 
   KVCache cache = model.make_cache();
-  WindowTap tap(c.window);
   at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device)), kept = at::arange(n, long_on(device));
-  std::vector<at::Tensor> claa_rows;  // z-scored window-score rows per layer (CLAA)
+  std::vector<at::Tensor> cache_kept(model.n_layers());
+  std::optional<BudgetDiagnostics> diagnostics;
   for (int l = 0; l < model.n_layers(); ++l) {
     if (l > c.prune_layer) {
       x = model.run_layer(l, x, pos, cache);
       continue;
     }
-    x = model.run_layer(l, x, pos, cache, by_oracle ? nullptr : &tap);
-    at::Tensor rows;  // S[l, g, :], [H_kv, N − W]
-    if (!by_oracle) rows = window_scores_from_attention(tap.last, Hkv, c.window, c.pool);
-    if (c.method == "claa") claa_rows.push_back(zscore_rows(rows));
-    if (l >= c.first_compressed_layer && budget < n) {
-      at::Tensor per_head = by_oracle ? oracle_keep.unsqueeze(0).expand({Hkv, budget})
-                                      : keep_window_plus_top_per_row(rows, n, budget, W);
+    x = model.run_layer(l, x, pos, cache, tapped ? &tap : nullptr);
+    tap.complete_layer(l);
+    const bool compress = l >= c.first_compressed_layer && budget < n;
+    std::optional<LayerScores> scores;
+    if (l == c.prune_layer || (compress && !fastkv_cache)) scores = selection.at(l);
+    if (compress) {
+      at::Tensor rows = fastkv_cache ? window_scores_from_attention(seen.layers[l].window_attn, Hkv, c.window, c.pool)
+                                     : rows_per_kv_head(scores->per_head, Hkv);
+      at::Tensor per_head = keep_window_plus_top_per_row(rows, n, budget, W);
       cache.keep_per_head(l, per_head);
+      cache_kept[l] = per_head.to(at::kCPU);
     }
     if (l == c.prune_layer) {
-      at::Tensor idx = by_oracle            ? oracle_keep
-                       : c.method == "claa" ? keep_window_plus_top(claa_aggregate(claa_rows, l, c.claa_n), n, budget, W)
-                                            : keep_window_plus_top(rows.sum(0), n, budget, W);
+      at::Tensor idx = keep_window_plus_top(scores->combined.to(device), n, budget, W);
       x = x.index_select(0, idx);
       pos = pos.index_select(0, idx);  // original position ids travel with their tokens
       kept = idx;
+      if (scores->rows.values.defined()) {
+        at::Tensor free_slots = idx.narrow(0, 0, budget - W);  // the forced window belongs to no row
+        diagnostics = diagnose_rows(scores->rows, l, {c.keep}, {free_slots}, inputs.evidence);
+      }
     }
   }
-  return finish(model, std::move(cache), x, n, kept, pos);
+  PrefillOutcome out = finish(model, std::move(cache), x, n, kept, pos);
+  out.cache_kept = std::move(cache_kept);
+  out.diagnostics = std::move(diagnostics);
+  return out;
 }
 
-// GemFilter: layers 0..l_f over the full prompt, rank by the last query's summed dot products
-// (pool 5), keep the top C (nothing forced), then run the whole model again on those tokens with
-// positions renumbered 0..C−1.
-PrefillOutcome prefill_gemfilter(const Transformer& model, const at::Tensor& ids, const PipelineConfig& c) {
+// The ranking of a one-shot selection (GemFilter, SpecPrefill): the selection heuristic at
+// `layer` after prefilling layers 0..layer of the full prompt (online), or from a full capture.
+at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
+                            const PipelineConfig& c, const PipelineInputs& inputs, int layer) {
+  const int64_t n = ids.size(0);
+  CaptureResult seen = empty_capture(model, n, c.window);
+  Selection selection(model, prompt, c, inputs, seen);
+  CaptureNeeds needs = selection.needs();
+  if (needs.window_attn || needs.last_query || needs.key_norms || needs.observed) {
+    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen);
+    KVCache scratch = model.make_cache();
+    at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(model.options().device));
+    for (int l = 0; l <= layer; ++l) {
+      x = model.run_layer(l, x, pos, scratch, &tap);
+      tap.complete_layer(l);
+    }
+  }
+  return selection.at(layer).combined;
+}
+
+// GemFilter: layers 0..l_f over the full prompt, rank by the selection heuristic at l_f (GemFilter's
+// last query's summed dot products, pool 5), keep the top C (nothing forced), then run the whole
+// model again on those tokens with positions renumbered 0..C−1.
+PrefillOutcome prefill_gemfilter(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
+                                 const PipelineConfig& c, const PipelineInputs& inputs) {
   const int64_t n = ids.size(0), budget = budget_tokens(c.keep, n, c.window);
   const at::Device device = model.options().device;
-  LastQueryTap tap(c.filter_layer);
-  {
-    KVCache scratch = model.make_cache();
-    at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device));
-    for (int l = 0; l <= c.filter_layer; ++l) x = model.run_layer(l, x, pos, scratch, &tap);
-  }
-  at::Tensor idx = top_k_sorted(avg_pool_last(tap.dots, c.gemfilter_pool), budget);
+  at::Tensor idx = top_k_sorted(one_shot_ranking(model, prompt, ids, c, inputs, c.filter_layer), budget).to(device);
   KVCache cache = model.make_cache();
   at::Tensor renumbered = at::arange(budget, long_on(device));
   at::Tensor hidden = model.forward(ids.index_select(0, idx), renumbered, cache);
   return finish(model, std::move(cache), hidden, budget, idx, renumbered);
 }
 
-// Speculative Prefill with the model as its own draft: the draft prefills and decodes k look-ahead
-// tokens, its pooled look-ahead attention ranks the prompt, and the target prefills only the top C
-// (or the best 64-token chunks) at their original positions.
+// Speculative Prefill: the selection ranks the prompt (by default the self-draft look-ahead score:
+// the model prefills and decodes k look-ahead tokens, its pooled attention ranks the prompt), and
+// the target prefills only the top C (or the best 64-token chunks) at their original positions.
 PrefillOutcome prefill_specprefill(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
-                                   const PipelineConfig& c) {
+                                   const PipelineConfig& c, const PipelineInputs& inputs) {
   const int64_t n = ids.size(0), budget = budget_tokens(c.keep, n, c.window);
-  CaptureOptions draft;
-  draft.window = std::min<int>(c.window, static_cast<int>(n) - 1);
-  draft.max_new_tokens = c.spec_lookahead;
-  draft.spec_lookahead = c.spec_lookahead;
-  draft.spec_pool = c.spec_pool;
-  at::Tensor scores = capture_prompt(model, prompt, draft).spec_scores;
+  at::Tensor scores = one_shot_ranking(model, prompt, ids, c, inputs, model.n_layers() - 1);
   at::Tensor idx = c.spec_chunk > 0 ? top_chunks_sorted(scores, budget, c.spec_chunk) : top_k_sorted(scores, budget);
   idx = idx.to(model.options().device);
   KVCache cache = model.make_cache();
@@ -159,10 +219,13 @@ PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>&
   require(static_cast<int64_t>(prompt_ids.size()) > c.window,
           "prefill: the prompt must be longer than the window W = " + std::to_string(c.window));
   at::Tensor ids = at::tensor(prompt_ids, at::kLong).to(model.options().device);
-  if (c.method == "full") return prefill_full(model, ids);
-  if (c.method == "gemfilter") return prefill_gemfilter(model, ids, c);
-  if (c.method == "specprefill") return prefill_specprefill(model, prompt_ids, ids, c);
-  return prefill_selective(model, ids, c, inputs);
+  switch (c.kind()) {
+    case PipelineKind::Full: return prefill_full(model, ids);
+    case PipelineKind::GemFilter: return prefill_gemfilter(model, prompt_ids, ids, c, inputs);
+    case PipelineKind::SpecPrefill: return prefill_specprefill(model, prompt_ids, ids, c, inputs);
+    case PipelineKind::FastKVStyle: break;
+  }
+  return prefill_selective(model, prompt_ids, ids, c, inputs);
 }
 
 std::vector<int64_t> decode_greedy(const Transformer& model, PrefillOutcome& p, const GenerationOptions& options) {

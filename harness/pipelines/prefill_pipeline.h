@@ -8,26 +8,37 @@
 
 #include <ATen/ATen.h>
 
+#include <optional>
 #include <vector>
 
 #include "harness/model/generate.h"
 #include "harness/model/kv_cache.h"
 #include "harness/model/transformer.h"
 #include "harness/pipelines/pipeline_config.h"
+#include "heuristics/row_diagnostics.h"
 
 namespace claa {
 
 struct PrefillOutcome {
   KVCache cache;
   int64_t first_token = -1;
+  at::Tensor first_logits;     // [vocab] fp32 CPU: the logits that chose first_token
   int64_t next_position = 0;   // position id of the first generated token
   at::Tensor kept;             // prompt indices propagated past the selection point (CPU int64)
   at::Tensor kept_positions;   // the position ids those tokens carried afterwards
+  // Per layer, the prompt indices each KV head's decode cache kept ([H_kv, C] CPU int64), or an
+  // undefined tensor where the layer caches every token it processed.
+  std::vector<at::Tensor> cache_kept;
   int64_t cache_bytes = 0;     // decode cache after prefill
+  // FastKV-style selection by a heuristic that aggregates rows (CLAA): which rows won the C − W
+  // free slots at l_p (row_diagnostics.h).
+  std::optional<BudgetDiagnostics> diagnostics;
 };
 
 struct PipelineInputs {
-  at::Tensor oracle;  // [N] ranking for method "oracle" (from a full capture of the same prompt)
+  at::Tensor oracle;         // [N] ranking for the oracle selection (from a full capture of the same prompt)
+  uint64_t sample_seed = 0;  // per-sample seed for seeded heuristics (random), as in rank mode
+  std::vector<std::pair<int64_t, int64_t>> evidence;  // gold token spans, for the budget diagnostics
 };
 
 PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const PipelineConfig& config,

@@ -171,6 +171,10 @@ void parse_e2e(const json& j, RunConfig& c, Problems& p) {
       json m = methods[i].is_string() ? json{{"method", methods[i]}} : methods[i];
       PipelineConfig pc = pipeline_from_json(m, shared);
       if (pc.method == "full") continue;  // full KV is always run as the reference
+      const std::string label = pc.resolved(2).label;  // the label does not depend on the depth
+      for (const PipelineConfig& other : c.e2e_methods)
+        if (other.resolved(2).label == label)
+          throw Error("two methods are labelled '" + label + "': give each variant its own \"label\"");
       c.e2e_methods.push_back(pc);
     } catch (const Error& e) {
       p.add(where, e.what());
@@ -219,7 +223,8 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
              "config", p);
   read(j, "name", c.name, "config", p);
   read_choice(j, "mode", c.mode, {"rank", "e2e"}, "config", p);
-  if (c.mode == "e2e") parse_e2e(j.contains("e2e") ? j["e2e"] : json::object(), c, p);
+  // The e2e section is validated in either mode, so one config can hold a rank and an e2e sweep.
+  if (c.mode == "e2e" || j.contains("e2e")) parse_e2e(j.contains("e2e") ? j["e2e"] : json::object(), c, p);
   if (j.contains("model")) parse_model(j["model"], c.model, p);
   if (!j.contains("datasets") || !j["datasets"].is_array() || j["datasets"].empty()) {
     p.add("datasets", "a non-empty list of datasets is required");
@@ -234,9 +239,12 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
     if (!(k > 0 && k <= 1)) p.add("keep_rates", std::to_string(k) + " is not in (0, 1]");
   if (j.contains("oracle")) parse_oracle(j["oracle"], c, p);
   if (j.contains("capture")) {
-    check_keys(j["capture"], {"window"}, "capture", p);
+    check_keys(j["capture"], {"window", "diagnostics_layers"}, "capture", p);
     read(j["capture"], "window", c.window, "capture", p);
     if (c.window < 1) p.add("capture.window", "must be at least 1");
+    read(j["capture"], "diagnostics_layers", c.diagnostics_layers, "capture", p);
+    for (int l : c.diagnostics_layers)
+      if (l < 0) p.add("capture.diagnostics_layers", "layers must be non-negative");
   }
   if (j.contains("report")) {
     check_keys(j["report"], {"rho_threshold"}, "report", p);

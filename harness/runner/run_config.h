@@ -51,6 +51,8 @@ struct RunConfig {
   OracleOptions oracle;
   bool per_layer_oracle = false;
   int window = 8;
+  // Layers with budget diagnostics for row aggregates (CLAA); empty = the pipelines' l_p = L/2 − 1.
+  std::vector<int> diagnostics_layers;
   double rho_threshold = 0.3;
   std::string output = "runs/run";
   nlohmann::json resolved;  // the full config after defaults and --set, as written to run.json

@@ -15,6 +15,7 @@
 #include "harness/runner/provenance.h"
 #include "harness/runner/results_file.h"
 #include "harness/tokenizer/tokenizer.h"
+#include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
 #include "reports/ranking_eval.h"
 #include "reports/run_reports.h"
@@ -31,11 +32,6 @@ struct Item {
   int64_t index = 0;    // position in the whole run (before sharding)
 };
 
-std::string default_haystack_dir() {
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : ".") + "/.cache/claa/haystack";
-}
-
 std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std::optional<ChatTemplate>& chat) {
   std::vector<Item> items;
   for (const DatasetSection& d : c.datasets) {
@@ -43,7 +39,7 @@ std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std
     o.length = d.length;
     o.samples = static_cast<size_t>(d.samples);
     o.seed = d.seed;
-    o.haystack_dir = d.haystack.empty() ? default_haystack_dir() : d.haystack;
+    o.haystack_dir = d.haystack.empty() ? haystack_cache_dir() : d.haystack;
     o.squad_path = d.squad;
     o.hotpotqa_path = d.hotpotqa;
     o.niah_lengths = d.niah_lengths;
@@ -112,6 +108,8 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   eval.sample_seed = seed_of(s.id);
   eval.prompt_ids = &ids;
   eval.model = &model;
+  eval.diagnostics_layers = c.diagnostics_layers;
+  if (eval.diagnostics_layers.empty()) eval.diagnostics_layers = {std::max(0, model.n_layers() / 2 - 1)};
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)
       eval.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
@@ -157,7 +155,10 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   GenerationOptions gen;
   gen.max_new_tokens = s.max_new_tokens;
   gen.eos_ids = stops;
-  PipelineInputs inputs{full.oracle};
+  PipelineInputs inputs{full.oracle, seed_of(s.id), {}};
+  for (const TokenSpan& span : prompt.evidence_token_spans)
+    if (span.second > span.first)
+      inputs.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
   for (const PipelineConfig& base : c.e2e_methods) {
     for (double keep : c.keep_rates) {
       PipelineConfig pc = base;
@@ -165,8 +166,10 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
       PrefillOutcome p = run_prefill(model, ids, pc, inputs);
       int64_t cache_bytes = p.cache_bytes, kept = p.kept.numel();
       std::string answer = answer_text(decode_greedy(model, p, gen));
-      results.push_back({{"method", pc.method}, {"keep", keep}, {"answer", answer}, {"score", score_sample(s, answer)},
-                         {"kept_tokens", kept}, {"cache_bytes", cache_bytes}});
+      nlohmann::json result = {{"method", pc.resolved(model.n_layers()).label}, {"keep", keep}, {"answer", answer},
+                               {"score", score_sample(s, answer)}, {"kept_tokens", kept}, {"cache_bytes", cache_bytes}};
+      if (p.diagnostics) result["diagnostics"] = to_json(*p.diagnostics);
+      results.push_back(result);
     }
   }
   return {{"id", s.id}, {"index", item.index}, {"mode", "e2e"}, {"task", s.task}, {"dataset", item.dataset},

@@ -11,18 +11,12 @@
 #include "datasets/prompt_build.h"
 #include "harness/model/gguf.h"
 #include "harness/tokenizer/tokenizer.h"
+#include "harness/util/cache_paths.h"
 #include "tests/catch.h"
 
 namespace claa::test {
 
-inline std::string smollm2_path() {
-  std::string dir;
-  if (const char* d = std::getenv("CLAA_MODEL_DIR"); d && *d) dir = d;
-  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/claa/models";
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/claa/models";
-  else dir = "./.cache/claa/models";
-  return dir + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
+inline std::string smollm2_path() { return default_model_path(); }
 
 inline const Tokenizer& smollm2_tokenizer() {
   static std::unique_ptr<Tokenizer> tok;

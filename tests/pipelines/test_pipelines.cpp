@@ -50,7 +50,7 @@ TEST_CASE("keep = 1.0 reproduces the full-KV answer for every method", "[pipelin
   }
 }
 
-TEST_CASE("FastKV and CLAA keep original positions; GemFilter renumbers", "[pipelines]") {
+TEST_CASE("FastKV and CLAA keep original positions, GemFilter renumbers", "[pipelines]") {
   const claa::Transformer& model = *default_model().model;
   std::vector<int64_t> ids = needle_prompt();
   const int64_t n = static_cast<int64_t>(ids.size()), budget = claa::budget_tokens(0.1, n, 8);

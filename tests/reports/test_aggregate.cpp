@@ -118,7 +118,7 @@ TEST_CASE("aggregate: per-heuristic summary over layers, threshold from run.json
   CHECK(rho_threshold_from_run(nlohmann::json::object()) == 0.3);
 }
 
-TEST_CASE("aggregate: empty answers are counted, not ranked; they count in the task score", "[reports]") {
+TEST_CASE("aggregate: empty answers are counted, not ranked, and count in the task score", "[reports]") {
   const RunAggregate agg = aggregate_run_dir(kRun);
   CHECK(agg.samples == 7);
   CHECK(agg.empty_answers == 1);
@@ -203,7 +203,7 @@ TEST_CASE("writers: summary.json, layers.csv, report.md/html are deterministic",
   CHECK(slurp(one.path / "report.html").find("<td>alpha</td>") != std::string::npos);
 }
 
-TEST_CASE("plots: PNG and SVG from gnuplot; text reports without it", "[reports][plots]") {
+TEST_CASE("plots: PNG and SVG from gnuplot, text reports without it", "[reports][plots]") {
   const RunAggregate agg = aggregate_run_dir(kRun);
   SECTION("gnuplot missing") {
     TempDir dir("plots_missing");
@@ -239,7 +239,7 @@ TEST_CASE("plots: PNG and SVG from gnuplot; text reports without it", "[reports]
   }
 }
 
-TEST_CASE("aggregate: task scores in points whatever the scorer's scale; timings.jsonl merged", "[reports]") {
+TEST_CASE("aggregate: task scores in points whatever the scorer's scale, timings.jsonl merged", "[reports]") {
   std::vector<SampleRecord> samples = load_samples({kRun + "/samples.jsonl"});
   for (SampleRecord& s : samples)
     if (s.dataset == "longbench:c") {  // LongBench scorers give 0..1 with max_score 1

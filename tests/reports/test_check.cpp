@@ -40,7 +40,8 @@ TEST_CASE("check: identical input passes and counts every comparison", "[reports
   CHECK(r.passed());
   // 2 heuristics × 2 layers × (ρ + recall@0.1 + recall@0.5) + 6 task scores (overall, 2 categories, 3 datasets).
   CHECK(r.comparisons == 18);
-  CHECK(format_check(r) == "check passed: 18 comparisons within tolerance\n");
+  CHECK(format_check(r) ==
+        "check passed: 18 comparisons within tolerance (tolerances: ρ 0.02, recall 0.02, task score 5)\n");
 }
 
 TEST_CASE("check: the committed baseline fixture matches the run and its format", "[reports][check]") {
@@ -57,22 +58,41 @@ TEST_CASE("check: a worsened ρ fails with heuristic, layer, metric, baseline �
   const CheckResult r = check_against_baseline(base, baseline_of(shift_alpha_rho(-0.1, 1)));
   CHECK(!r.passed());
   REQUIRE(r.regressions.size() == 1);
-  CHECK(r.regressions[0] == "REGRESSION  alpha layer 1 spearman: 0.6000 → 0.5000 (Δ -0.1000, tolerance 0.02)");
-  CHECK(format_check(r).find("check failed: 1 regression(s) in 18 comparisons") != std::string::npos);
+  CHECK(r.regressions[0] == "MOVED DOWN  alpha layer 1 spearman: 0.6000 → 0.5000 (Δ -0.1000, tolerance 0.02)");
+  const std::string text = format_check(r);
+  CHECK(text.find("check failed: 1 change(s) beyond tolerance in 18 comparisons") != std::string::npos);
+  CHECK(text.find("--write-baseline") != std::string::npos);  // how to update the baseline on purpose
 }
 
-TEST_CASE("check: tolerances, improvements are notes", "[reports][check]") {
+TEST_CASE("check: tolerances, and a rise beyond them fails like a drop", "[reports][check]") {
   const json base = baseline_of(fixture_samples());
   CHECK(check_against_baseline(base, baseline_of(shift_alpha_rho(-0.01, 0))).passed());  // within 0.02
+  CHECK(check_against_baseline(base, baseline_of(shift_alpha_rho(0.01, 0))).passed());
   CheckOptions strict;
   strict.tol_rho = 0.005;
   CHECK(!check_against_baseline(base, baseline_of(shift_alpha_rho(-0.01, 0)), strict).passed());
+  CHECK(!check_against_baseline(base, baseline_of(shift_alpha_rho(0.01, 0)), strict).passed());
 
   const CheckResult better = check_against_baseline(base, baseline_of(shift_alpha_rho(0.1, 0)));
-  CHECK(better.passed());
-  REQUIRE(better.notes.size() == 1);
-  CHECK(better.notes[0].find("improved    alpha layer 0 spearman: 0.3667 → 0.4667 (Δ +0.1000") == 0);
-  CHECK(format_check(better).find("check passed: 17 comparisons within tolerance (1 improved") != std::string::npos);
+  CHECK(!better.passed());
+  REQUIRE(better.regressions.size() == 1);
+  CHECK(better.regressions[0] == "MOVED UP    alpha layer 0 spearman: 0.3667 → 0.4667 (Δ +0.1000, tolerance 0.02)");
+  CHECK(format_check(better).find("check failed: 1 change(s) beyond tolerance in 18 comparisons") != std::string::npos);
+}
+
+TEST_CASE("check: two CPU runs are compared near-exactly unless a tolerance is given", "[reports][check]") {
+  json base = baseline_of(fixture_samples()), moved = baseline_of(shift_alpha_rho(0.001, 1));
+  base["source"]["device"] = "cpu";
+  moved["source"]["device"] = "cpu";
+  const CheckResult exact = check_against_baseline(base, moved);
+  CHECK(exact.tol_rho == 1e-4);
+  REQUIRE(exact.regressions.size() == 1);
+  CHECK(exact.regressions[0] == "MOVED UP    alpha layer 1 spearman: 0.6000 → 0.6010 (Δ +0.0010, tolerance 0.0001)");
+  CheckOptions loose;
+  loose.tol_rho = 0.02;
+  CHECK(check_against_baseline(base, moved, loose).passed());
+  moved["source"]["device"] = "cuda";  // a GPU side is not byte-identical: the wider defaults apply
+  CHECK(check_against_baseline(base, moved).passed());
 }
 
 TEST_CASE("check: recall and task-score drops fail", "[reports][check]") {
@@ -85,10 +105,11 @@ TEST_CASE("check: recall and task-score drops fail", "[reports][check]") {
   }
   const CheckResult r = check_against_baseline(base, baseline_of(samples));
   const std::string text = format_check(r);
-  CHECK(text.find("REGRESSION  beta layer 0 recall@0.5:") != std::string::npos);
-  CHECK(text.find("REGRESSION  task score dataset:longbench:c: 40.00 → 20.00 (Δ -20.00, tolerance 5)") != std::string::npos);
-  CHECK(text.find("REGRESSION  task score overall:") != std::string::npos);
-  CHECK(text.find("REGRESSION  task score category:QA:") != std::string::npos);
+  CHECK(text.find("MOVED DOWN  beta layer 0 recall@0.5:") != std::string::npos);
+  CHECK(text.find("MOVED DOWN  task score dataset:longbench:c: 40.0000 → 20.0000 (Δ -20.0000, tolerance 5)") !=
+        std::string::npos);
+  CHECK(text.find("MOVED DOWN  task score overall:") != std::string::npos);
+  CHECK(text.find("MOVED DOWN  task score category:QA:") != std::string::npos);
   CHECK(r.regressions.size() == 4);
 }
 
@@ -115,7 +136,7 @@ TEST_CASE("check: a missing heuristic or layer is flagged, a new one is a note",
   CHECK(layers.regressions[0] == "MISSING     alpha layer 1 spearman: in the baseline, not in this run");
 }
 
-TEST_CASE("check: summary.json is accepted as a baseline; other files are not", "[reports][check]") {
+TEST_CASE("check: summary.json is accepted as a baseline, other files are not", "[reports][check]") {
   const RunAggregate agg = aggregate_run_dir(kRun);
   const std::string path = (std::filesystem::temp_directory_path() / "claa_test_summary_baseline.json").string();
   write_text_file(path, summary_json(agg).dump(2));

@@ -115,6 +115,55 @@ TEST_CASE("claa check passes on the baseline and fails on a worsened run", "[run
   }
   w.close();
   CHECK(run_cli("check " + worse + " --baseline " + source_path("tests/baselines/ci.json"), &out) != 0);
-  CHECK_THAT(out, Catch::Contains("REGRESSION"));
+  CHECK_THAT(out, Catch::Contains("MOVED DOWN"));
   CHECK_THAT(out, Catch::Contains("fastkv"));
+}
+
+namespace {
+
+// A copy of the run's summary.json with CLAA's overall recall@0.1 moved by `delta` on every layer.
+std::string summary_with_claa_recall_moved(const std::string& run_dir, double delta, const std::string& name) {
+  nlohmann::json summary = nlohmann::json::parse(read_all(run_dir + "/summary.json"));
+  for (auto& scope : summary["scopes"])
+    if (scope["kind"] == "overall")
+      for (auto& layer : scope["heuristics"]["claa"]["layers"])
+        layer["recall@0.1"]["mean"] = layer["recall@0.1"]["mean"].get<double>() + delta;
+  const std::string path = fresh_dir(name) + ".json";
+  std::ofstream(path) << summary.dump();
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("claa check is two-sided: a CLAA recall raised or lowered by 0.05 fails", "[runner][slow]") {
+  const std::string dir = complete_run();
+  for (double delta : {0.05, -0.05}) {
+    INFO("delta " << delta);
+    std::string out;
+    CHECK(run_cli("check " + dir + " --baseline " + summary_with_claa_recall_moved(dir, delta, "moved"), &out) != 0);
+    INFO(out);
+    // The baseline moved by delta, so this run moved by −delta relative to it.
+    CHECK_THAT(out, Catch::Contains(delta > 0 ? "MOVED DOWN  claa layer 0 recall@0.1" : "MOVED UP    claa layer 0 recall@0.1"));
+    CHECK_THAT(out, Catch::Contains("--write-baseline"));
+  }
+  std::string out;
+  CHECK(run_cli("check " + dir + " --baseline " + summary_with_claa_recall_moved(dir, 0.0, "same"), &out) == 0);
+}
+
+TEST_CASE("e2e mode runs every pipeline and matches its committed baseline", "[runner][slow][e2e]") {
+  default_model_path();
+  const std::string dir = fresh_dir("e2e");
+  std::string out;
+  REQUIRE(run_cli("run " + source_path("configs/ci_e2e.json") + " --out " + dir, &out) == 0);
+  INFO(out);
+  CHECK(line_count(dir + "/samples.jsonl") == 6);
+  CHECK(fs::exists(dir + "/report.md"));
+  CHECK(run_cli("check " + dir + " --baseline " + source_path("tests/baselines/ci_e2e.json"), &out) == 0);
+  INFO(out);
+  CHECK_THAT(out, Catch::Contains("check passed"));
+  // Every method at both keep rates (and Full KV) is in the check.
+  for (const char* row : {"full@1", "fastkv@0.1", "claa@0.4", "oracle@0.1", "gemfilter@0.4", "specprefill@0.1"}) {
+    INFO(row);
+    CHECK_THAT(read_all(source_path("tests/baselines/ci_e2e.json")), Catch::Contains(std::string("e2e:") + row));
+  }
 }

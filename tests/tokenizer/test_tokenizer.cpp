@@ -17,6 +17,7 @@
 #include "harness/tokenizer/chat_template.h"
 #include "harness/tokenizer/pretokenizer.h"
 #include "harness/tokenizer/tokenizer.h"
+#include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
 #include "tests/catch.h"
 
@@ -24,17 +25,8 @@ using namespace claa;
 
 namespace {
 
-const char* const kModelFile = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-// Same search order as the model loader: $CLAA_MODEL_DIR, $XDG_CACHE_HOME/claa/models, ~/.cache/claa/models.
-std::string model_path() {
-  std::string dir;
-  if (const char* d = std::getenv("CLAA_MODEL_DIR"); d && *d) dir = d;
-  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/claa/models";
-  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/claa/models";
-  else dir = "./.cache/claa/models";
-  return dir + "/" + kModelFile;
-}
+// The model cache rule shared with the loader (harness/util/cache_paths.h).
+std::string model_path() { return default_model_path(); }
 
 // The SmolLM2 tokenizer, loaded once. A missing model is a failure, not a skip: these goldens are
 // the only check that we match the model's real tokenizer.

@@ -1,0 +1,102 @@
+// One scoring path (heuristics/heuristic.h): a heuristic registered at run time — one file and one
+// registry call, no other code — is evaluated in rank mode and drives the FastKV-style pipeline;
+// and the method presets (fastkv, claa) are exactly fastkv_style with their heuristic.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness/pipelines/prefill_pipeline.h"
+#include "heuristics/heuristic.h"
+#include "reports/ranking_eval.h"
+#include "tests/catch.h"
+#include "tests/model_fixture.h"
+
+namespace {
+
+// A test-only heuristic: earlier tokens first (the opposite of recency), one ranking for every layer.
+class EarliestFirst : public claa::Heuristic {
+ public:
+  std::string name() const override { return "test_earliest_first"; }
+  claa::CaptureNeeds needs() const override { return {}; }
+  claa::LayerScores score_layer(const claa::HeuristicInput& in, int) const override {
+    at::Tensor score = -at::arange(in.capture.n_prompt, at::kFloat);
+    return {score.unsqueeze(0), score, {}};
+  }
+};
+
+void register_test_heuristic() {
+  static bool done = false;
+  if (done) return;
+  claa::register_heuristic({"test_earliest_first", "test only: earlier tokens first", nlohmann::json::object(),
+                            [](const nlohmann::json&) { return std::make_unique<EarliestFirst>(); }});
+  done = true;
+}
+
+std::vector<int64_t> needle_prompt() {
+  nlohmann::json ref;
+  std::ifstream(source_path("tests/fixtures/model/model_reference.json")) >> ref;
+  return ref["prompts"]["needle_a"]["input_ids"].get<std::vector<int64_t>>();
+}
+
+std::vector<int64_t> ids_of(const at::Tensor& t) {
+  at::Tensor c = t.to(at::kLong).contiguous();
+  return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+}
+
+}  // namespace
+
+TEST_CASE("A heuristic registered at run time works in rank mode", "[pipelines][registry]") {
+  register_test_heuristic();
+  claa::CaptureResult c;
+  c.n_prompt = 5;
+  c.layers.resize(3);
+  c.oracle = at::tensor(std::vector<float>{5, 4, 3, 2, 1});  // exactly the test heuristic's order
+  claa::EvalOptions options;
+  options.keep_rates = {0.4};
+  claa::HeuristicEval e = claa::evaluate_heuristic(*claa::make_heuristic("test_earliest_first"), c, options);
+  REQUIRE(e.layers.size() == 3);
+  for (const claa::RankingMetrics& m : e.layers) {
+    CHECK(m.spearman == Approx(1.0));
+    CHECK(m.recall[0] == Approx(1.0));
+  }
+  CHECK_THROWS_WITH(claa::register_heuristic({"fastkv", "", {}, nullptr}), Catch::Contains("already registered"));
+}
+
+TEST_CASE("A heuristic registered at run time drives the FastKV-style pipeline", "[pipelines][registry]") {
+  register_test_heuristic();
+  const claa::Transformer& model = *default_model().model;
+  const std::vector<int64_t> ids = needle_prompt();
+  const int64_t n = static_cast<int64_t>(ids.size()), budget = claa::budget_tokens(0.1, n, 8);
+  claa::PipelineConfig c = claa::pipeline_from_json(
+      {{"method", "fastkv_style"}, {"heuristic", "test_earliest_first"}, {"keep", 0.1}, {"cache_scores", "selection"}});
+  CHECK(c.resolved(model.n_layers()).label == "fastkv_style:test_earliest_first");
+  claa::PrefillOutcome p = claa::run_prefill(model, ids, c);
+  // The first C − W tokens by the heuristic's ranking, plus the forced window of W = 8.
+  std::vector<int64_t> want;
+  for (int64_t j = 0; j < budget - 8; ++j) want.push_back(j);
+  for (int64_t j = n - 8; j < n; ++j) want.push_back(j);
+  CHECK(ids_of(p.kept) == want);
+  // cache_scores "selection": every layer's decode cache keeps the same tokens, per KV head.
+  for (int l = 0; l <= model.n_layers() / 2 - 1; ++l) {
+    INFO("layer " << l);
+    REQUIRE(p.cache_kept[l].defined());
+    for (int64_t g = 0; g < p.cache_kept[l].size(0); ++g) CHECK(ids_of(p.cache_kept[l][g]) == want);
+  }
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"method", "fastkv_style"}}), Catch::Contains("needs a selection"));
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"method", "fastkv_style"}, {"heuristic", "test_earliest_frist"}}),
+                    Catch::Contains("did you mean 'test_earliest_first'"));
+}
+
+TEST_CASE("The fastkv and claa presets are fastkv_style with their heuristics", "[pipelines][registry]") {
+  const claa::Transformer& model = *default_model().model;
+  const std::vector<int64_t> ids = needle_prompt();
+  for (const char* name : {"fastkv", "claa"}) {
+    INFO(name);
+    claa::PipelineConfig preset = claa::pipeline_from_json({{"method", name}, {"keep", 0.1}});
+    nlohmann::json generic = {{"method", "fastkv_style"}, {"heuristic", name}, {"keep", 0.1}};
+    if (std::string(name) == "claa") generic["first_compressed_layer"] = 4;
+    claa::PrefillOutcome a = claa::run_prefill(model, ids, preset);
+    claa::PrefillOutcome b = claa::run_prefill(model, ids, claa::pipeline_from_json(generic));
+    CHECK(at::equal(a.kept, b.kept));
+    CHECK(at::equal(a.first_logits, b.first_logits));
+  }
+}
