@@ -197,8 +197,8 @@ std::vector<Figure> budget_figures(const std::vector<BudgetAggregate>& budgets, 
     write_text_file((dir / (name + ".dat")).string(), data);
     Figure f;
     f.name = name;
-    f.title = fmt::format("{}: share of the budget's slots won per row, layer {}, keep {:g}% (mean over {} samples)",
-                          b.owner, b.layer, b.keep * 100.0, b.samples);
+    f.title = fmt::format("{}: slots won per row (layer {}, keep {:g}%, {} samples)", b.owner, b.layer, b.keep * 100.0,
+                          b.samples);
     f.caption = fmt::format("{}: slot share over layer × KV head", b.owner);
     f.width = std::max(640, 260 + 90 * (last - first + 1));
     f.height = 170 + 60 * heads;

@@ -78,10 +78,42 @@ stage_e2e() {
   done
 }
 
+# docs/findings.md: configs/claa_ablation.json with 20 samples per task, rank and e2e modes, on the GPU
+# (fp32, so the numbers are those of the CPU run up to floating-point reassociation). Each run dir is
+# packed into one tarball in $OUT (the device tool returns at most 8 files).
+stage_findings() {
+  mkdir -p /root/claa-model
+  cat /root/claa-model/m_aa .dev/m_ab > "$MODEL" && sha256sum "$MODEL"
+  local S=(--set model.path=$MODEL --set model.device=cuda --set datasets.0.samples=20 --set datasets.1.samples=20
+           --set datasets.2.samples=20)
+  # Shards in parallel (the host-side scoring is CPU-bound); samples finished by an earlier call
+  # (.dev/seed/MODE.jsonl) are handed to the shard that owns them, which --resume then skips.
+  run_shards() {  # mode shards threads
+    local mode=$1 n=$2 threads=$3
+    for i in $(seq 0 $((n - 1))); do
+      local dir=/tmp/findings_$mode/shard$i
+      mkdir -p $dir
+      [ -f .dev/seed/$mode.jsonl ] &&
+        python3 -c "import json,sys; [sys.stdout.write(l) for l in open('.dev/seed/$mode.jsonl') if json.loads(l)['index'] % $n == $i]" > $dir/samples.jsonl
+      timeout 470 $B run configs/claa_ablation.json "${S[@]}" --set mode=$mode --set model.threads=$threads \
+        --shard $i/$n --out $dir --resume --no-report > "$OUT/${mode}_$i.log" 2>&1 &
+    done
+  }
+  run_shards rank 5 3
+  run_shards e2e 3 1
+  wait
+  for mode in rank e2e; do
+    cat /tmp/findings_$mode/shard*/samples.jsonl > /tmp/findings_$mode.jsonl
+    wc -l /tmp/findings_$mode.jsonl
+  done
+  tar -C /tmp -czf "$OUT/findings.tgz" findings_rank.jsonl findings_e2e.jsonl
+}
+
 case "${1:-}" in
+  findings) stage_findings ;;
   e2e) stage_e2e ;;
   build) stage_build ;;
   run) stage_run ;;
   ttft) stage_ttft ;;
-  *) echo "usage: $0 build|run|ttft|e2e"; exit 2 ;;
+  *) echo "usage: $0 build|run|ttft|e2e|findings"; exit 2 ;;
 esac
