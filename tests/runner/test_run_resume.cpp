@@ -156,7 +156,7 @@ TEST_CASE("e2e mode runs every pipeline and matches its committed baseline", "[r
   std::string out;
   REQUIRE(run_cli("run " + source_path("configs/ci_e2e.json") + " --out " + dir, &out) == 0);
   INFO(out);
-  CHECK(line_count(dir + "/samples.jsonl") == 6);
+  CHECK(line_count(dir + "/samples.jsonl") == 3);
   CHECK(fs::exists(dir + "/report.md"));
   CHECK(run_cli("check " + dir + " --baseline " + source_path("tests/baselines/ci_e2e.json"), &out) == 0);
   INFO(out);
