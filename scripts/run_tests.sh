@@ -6,3 +6,4 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh" --with-tests
 cd "${CLAA_BUILD_DIR:-$ROOT/build}"
 ctest --output-on-failure -j"$(nproc)" "$@"
+"$ROOT/scripts/run_sanitizer_tests.sh"  # ASan+UBSan tests and fuzzing; its last line sums both up
