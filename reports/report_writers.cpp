@@ -96,6 +96,7 @@ ojson summary_json(const RunAggregate& agg) {
           {"metrics", agg.metrics},
           {"samples", agg.samples},
           {"empty_answers", agg.empty_answers},
+          {"nonfinite", agg.nonfinite},
           {"torn_lines_ignored", torn_lines(agg)},
           {"heuristics", heuristics},
           {"datasets", datasets},
