@@ -30,9 +30,13 @@ say "== ASan + UBSan build of the torch-free core, its tests and the fuzz target
 CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$SAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=None \
   "-DCMAKE_CXX_FLAGS=-O1 -gline-tables-only" -DCLAA_CORE_ONLY=ON -DCLAA_SANITIZE=ON \
   "-DCLAA_MAIN_BUILD_DIR=$MAIN_DIR" >/dev/null
-cmake --build "$SAN_DIR" -- -j"$JOBS" | grep -v '^\[' || true
-[ "${PIPESTATUS[0]}" -eq 0 ] || { say "error: the sanitizer build failed"; exit 1; }
+if ! cmake --build "$SAN_DIR" -- -j"$JOBS" >"$SAN_DIR/build.log" 2>&1; then
+  tail -n 60 "$SAN_DIR/build.log"
+  say "error: the sanitizer build failed (full log: $SAN_DIR/build.log)"
+  exit 1
+fi
 build_end=$(date +%s)
+say "built in $((build_end - start)) s"
 
 # Every UB report aborts (-fno-sanitize-recover); leaks are reported at exit.
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
