@@ -33,7 +33,7 @@ add_executable(claa_core_tests tests/test_main.cpp
   tests/model/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
   tests/reports/test_metrics.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
-  tests/runner/test_run_folder.cpp)
+  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp)
 target_link_libraries(claa_core_tests PRIVATE claa_core)
 target_compile_definitions(claa_core_tests PRIVATE CLAA_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
 if(TARGET Catch2::Catch2)
