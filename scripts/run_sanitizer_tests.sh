@@ -20,7 +20,7 @@ say() { echo "[sanitize] $*"; }
 
 # Iterations per target: each is about 30-60 s of one core on the CI machine (2 cores).
 declare -A RUNS=([gguf]=20000 [safetensors]=20000 [tokenizer_json]=8000 [chat_template]=200000
-                 [samples_jsonl]=8000 [run_config]=8000)
+                 [samples_jsonl]=8000 [run_config]=100000)
 TARGETS=(gguf safetensors tokenizer_json chat_template samples_jsonl run_config)
 
 command -v clang++-14 >/dev/null || { echo "[sanitize] error: clang++-14 missing: run scripts/setup.sh" >&2; exit 1; }
