@@ -161,7 +161,8 @@ std::vector<Sample> load_longbench(const std::string& path, const LongBenchOptio
   std::vector<Sample> out;
   for (const auto& [dataset, file] : files) {
     longbench_prompt(dataset);  // an unknown file name fails here, before reading
-    read_jsonl(file, o.on_error, [&](const nlohmann::json& j, size_t line) {
+    // (named capture: clang before 16 cannot capture a structured binding)
+    read_jsonl(file, o.on_error, [&, &dataset = dataset](const nlohmann::json& j, size_t line) {
       Sample s = longbench_sample(j, dataset, o);
       if (s.id.empty()) s.id = dataset + "-" + std::to_string(line);
       out.push_back(std::move(s));

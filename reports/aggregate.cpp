@@ -224,6 +224,7 @@ std::map<std::string, DatasetValues> collect(const std::vector<SampleRecord>& sa
     }
     for (const HeuristicRecord& h : s.heuristics)
       for (size_t l = 0; l < h.layers.size(); ++l) {
+        if (h.layers[l].nonfinite > 0 || h.layers[l].oracle_nonfinite > 0) continue;  // never averaged
         const std::vector<double> v = flatten(h.layers[l], has_evidence);
         auto& slot = d.values[heuristic_index.at(h.name)][l];
         for (size_t m = 0; m < v.size(); ++m)
@@ -267,6 +268,14 @@ RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const A
   agg.metrics = metric_names(shape);
   agg.heuristics = shape.heuristics;
   agg.samples = int64_t(samples.size());
+  for (const SampleRecord& s : samples)
+    for (const HeuristicRecord& h : s.heuristics)
+      for (size_t l = 0; l < h.layers.size(); ++l) {
+        const LayerRecord& r = h.layers[l];
+        if (r.nonfinite > 0 || r.oracle_nonfinite > 0)
+          agg.nonfinite.push_back(fmt::format("{}: heuristic {}, layer {}: {} NaN/Inf scores, {} NaN/Inf oracle values",
+                                              s.id, h.name, l, r.nonfinite, r.oracle_nonfinite));
+      }
 
   std::map<std::string, DatasetValues> by_dataset = collect(samples, agg, shape.has_evidence);
   std::vector<ScopeAggregate> dataset_scopes;

@@ -31,6 +31,9 @@ namespace claa {
 
 // One heuristic's metrics on one layer of one sample. Vectors have one entry per keep rate.
 struct LayerRecord {
+  // NaN/Inf counts in the heuristic's scores / the oracle at this layer; when either is non-zero the
+  // record holds no metrics and the layer is left out of every average (listed in the report).
+  int64_t nonfinite = 0, oracle_nonfinite = 0;
   double spearman = 0.0, kendall = 0.0;
   bool degenerate = false;
   std::vector<double> recall, mass_recall, ndcg;
@@ -149,6 +152,9 @@ struct RunAggregate {
   std::vector<DatasetInfo> datasets;      // sorted by name
   std::vector<ScopeAggregate> scopes;     // overall, then categories (sorted), then datasets (sorted)
   int64_t samples = 0, empty_answers = 0;
+  // "SAMPLE: heuristic H, layer L: 3 NaN/Inf scores" per sample × heuristic × layer left out of the
+  // averages because its scores or the oracle were not finite.
+  std::vector<std::string> nonfinite;
   LoadStats load;
   nlohmann::json run;  // run.json as read (null when absent)
   std::vector<BudgetAggregate> budgets;  // budget diagnostics of row aggregates (CLAA), when recorded

@@ -25,6 +25,9 @@ using record::text;
 
 LayerRecord parse_layer(const json& j, size_t n_keep, const std::string& where) {
   LayerRecord r;
+  r.nonfinite = j.contains("nonfinite") ? integer(j, "nonfinite", where) : 0;
+  r.oracle_nonfinite = j.contains("oracle_nonfinite") ? integer(j, "oracle_nonfinite", where) : 0;
+  if (r.nonfinite > 0 || r.oracle_nonfinite > 0) return r;  // no metrics were computed
   r.spearman = number(j, "spearman", where);
   r.kendall = number(j, "kendall", where);
   r.degenerate = j.value("degenerate", false);

@@ -308,6 +308,13 @@ RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::
   require(n >= 1, "compare_rankings needs non-empty heuristic and oracle vectors");
   RankingMetrics m;
   m.length = static_cast<int64_t>(n);
+  auto count_nonfinite = [n](const std::vector<float>& v) {
+    return static_cast<int64_t>(std::count_if(v.begin(), v.begin() + static_cast<ptrdiff_t>(n),
+                                              [](float x) { return !std::isfinite(x); }));
+  };
+  m.nonfinite = count_nonfinite(heuristic);
+  m.oracle_nonfinite = count_nonfinite(oracle);
+  if (!m.finite()) return m;
   const RankCorr rho = spearman_ex(heuristic, oracle), tau = kendall_tau_b_ex(heuristic, oracle);
   m.spearman = rho.value;
   m.kendall = tau.value;

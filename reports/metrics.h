@@ -98,9 +98,14 @@ struct RankingMetrics {
   std::vector<int64_t> k;
   std::vector<double> recall, mass_recall, ndcg;
   std::vector<double> evidence_recall;  // empty when no evidence spans were given
+  // NaN/Inf values among the first N' of each input (fp16/bf16 overflow on long prompts). When
+  // either is non-zero nothing else is computed: a ranking of garbage must never reach an average.
+  int64_t nonfinite = 0, oracle_nonfinite = 0;
+  bool finite() const { return nonfinite == 0 && oracle_nonfinite == 0; }
 };
 
-// Cuts both vectors to N' (must be >= 1, else claa::Error), then computes all metrics. Each keep rate
+// Cuts both vectors to N' (must be >= 1, else claa::Error), counts NaN/Inf in each (and stops there
+// if there are any, see RankingMetrics::finite), then computes all metrics. Each keep rate
 // must be in (0, 1]; k = metric_k(keep, N'). Sorts each vector once, so many keep rates are cheap.
 RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
                                 const std::vector<double>& keep_rates, const TokenSpans& evidence_spans = {});

@@ -219,7 +219,8 @@ Figure rho_figure(const std::string& name, const std::string& what, const std::v
   const auto [y0, y1] = rho_range(scopes);
   return panel_figure(
       name, "Spearman ρ with the oracle per layer (" + what + ")", scopes.size(),
-      heuristics_with_data(scopes, agg.heuristics.size()), agg, [&](size_t p) {
+      // (y0/y1 captured by name: clang before 16 cannot capture a structured binding)
+      heuristics_with_data(scopes, agg.heuristics.size()), agg, [&, y0 = y0, y1 = y1](size_t p) {
         const size_t i = scope_indices[p];
         const ScopeAggregate& s = agg.scopes[i];
         const std::string dat = fmt::format("rho_{:02}_{}.dat", i, slug(s.name));

@@ -63,6 +63,8 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
 }
 
 nlohmann::json to_json(const RankingMetrics& m) {
+  // NaN/Inf inputs: only the counts (the report lists them; aggregation skips the layer).
+  if (!m.finite()) return {{"n", m.length}, {"nonfinite", m.nonfinite}, {"oracle_nonfinite", m.oracle_nonfinite}};
   nlohmann::json j = {{"n", m.length}, {"spearman", m.spearman}, {"kendall", m.kendall},
                       {"degenerate", m.degenerate}, {"k", m.k}, {"recall", m.recall},
                       {"mass_recall", m.mass_recall}, {"ndcg", m.ndcg}};

@@ -47,6 +47,40 @@ std::string source_field(const json& run, const char* key) {
 
 }  // namespace
 
+json provenance_of_run(const json& run) {
+  json out = json::object();
+  auto take = [&](const char* key, const json::json_pointer& at) {
+    if (run.is_object() && run.contains(at) && run.at(at).is_string()) out[key] = run.at(at);
+  };
+  take("git_commit", json::json_pointer("/git_commit"));
+  take("git_dirty", json::json_pointer("/git_dirty"));
+  take("libtorch", json::json_pointer("/libtorch"));
+  take("device", json::json_pointer("/device"));
+  take("dtype", json::json_pointer("/dtype"));
+  take("model_fingerprint", json::json_pointer("/model/fingerprint"));
+  take("dataset_samples", json::json_pointer("/dataset_samples"));
+  return out;
+}
+
+std::string format_provenance(const json& baseline_source, const json& run_source) {
+  // Older baselines kept the model block as one JSON string: its fingerprint is still in there.
+  auto value = [](const json& source, const std::string& key) -> std::string {
+    if (source.is_object() && source.contains(key) && source[key].is_string() && !source[key].get<std::string>().empty())
+      return source[key].get<std::string>();
+    if (key == "model_fingerprint" && source.is_object() && source.contains("model") && source["model"].is_string()) {
+      json model = json::parse(source["model"].get<std::string>(), nullptr, false);
+      if (model.is_object() && model.contains("fingerprint") && model["fingerprint"].is_string())
+        return model["fingerprint"].get<std::string>();
+    }
+    return "unknown";
+  };
+  std::string out = fmt::format("{:<18} {:<42} {}\n", "provenance", "baseline", "this run");
+  for (const char* key : {"git_commit", "git_dirty", "libtorch", "device", "dtype", "model_fingerprint", "dataset_samples"}) {
+    const std::string b = value(baseline_source, key), r = value(run_source, key);
+    out += fmt::format("{:<18} {:<42} {}{}\n", key, b, r, b != r && b != "unknown" && r != "unknown" ? "   (differs)" : "");
+  }
+  return out;
+
 ojson baseline_from_e2e_summary(const json& summary) {
   require(summary.value("format", "") == "claa-e2e-summary", "not a claa e2e summary.json");
   ojson scores = ojson::object();
@@ -57,13 +91,13 @@ ojson baseline_from_e2e_summary(const json& summary) {
       scores[key + ":dataset:" + name] = stat.at("mean").get<double>();
   }
   const json& run = summary.contains("run") ? summary["run"] : json();
+  ojson source = {{"git_commit", source_field(run, "git_commit")}, {"model", source_field(run, "model")}};
+  const json provenance = provenance_of_run(run);
+  for (const auto& [key, value] : provenance.items()) source[key] = value;
   return {{"format", "claa-baseline"},
           {"version", 1},
           {"mode", "e2e"},
-          {"source",
-           {{"git_commit", source_field(run, "git_commit")},
-            {"model", source_field(run, "model")},
-            {"device", source_field(run, "device")}}},
+          {"source", source},
           {"keep_rates", summary.at("keep_rates")},
           {"heuristics", ojson::object()},
           {"task_scores", scores}};
@@ -80,12 +114,12 @@ ojson baseline_from_summary(const json& summary) {
     for (const auto& [name, h] : scope.at("heuristics").items()) heuristics[name] = heuristic_extract(h, metrics);
   }
   const json& run = summary.contains("run") ? summary["run"] : json();
+  ojson source = {{"git_commit", source_field(run, "git_commit")}, {"model", source_field(run, "model")}};
+  const json provenance = provenance_of_run(run);  // named: items() of a temporary dangles (ASan)
+  for (const auto& [key, value] : provenance.items()) source[key] = value;
   return {{"format", "claa-baseline"},
           {"version", 1},
-          {"source",
-           {{"git_commit", source_field(run, "git_commit")},
-            {"model", source_field(run, "model")},
-            {"device", source_field(run, "device")}}},
+          {"source", source},
           {"keep_rates", summary.at("keep_rates")},
           {"layers", summary.at("layers")},
           {"heuristics", heuristics},

@@ -28,6 +28,14 @@
 
 namespace claa {
 
+// What a run was made with, from run.json: git_commit, git_dirty, libtorch, device, dtype,
+// model_fingerprint, dataset_samples (each only when present). Baselines keep it under "source".
+nlohmann::json provenance_of_run(const nlohmann::json& run);
+// A table of those fields for the baseline and this run ("unknown" where a side lacks one, as older
+// baselines do), marking the ones that differ: printed when a check fails, since a regression
+// often comes from a different model file, dataset or LibTorch rather than from the code.
+std::string format_provenance(const nlohmann::json& baseline_source, const nlohmann::json& run_source);
+
 // The baseline extract of a run (the format above).
 nlohmann::ordered_json make_baseline(const RunAggregate& agg);
 // The same extract from a summary.json document (rank or e2e).

@@ -173,6 +173,16 @@ std::vector<ReportSection> report_sections(const RunAggregate& agg) {
                       {}};
   if (agg.empty_answers > 0) empty.tables.push_back(empty_table(agg));
   sections.push_back(std::move(empty));
+  if (!agg.nonfinite.empty()) {
+    // NaN/Inf (fp16/bf16 overflow): each affected sample × heuristic × layer is named and left out.
+    Table t;
+    t.header = {"sample: heuristic, layer: non-finite values (left out of every average above)"};
+    for (const std::string& line : agg.nonfinite) t.rows.push_back({line});
+    sections.push_back({"Non-finite scores (NaN/Inf)",
+                        fmt::format("{} sample × heuristic × layer entries had NaN/Inf scores or oracle values.",
+                                    agg.nonfinite.size()),
+                        {t}});
+  }
   for (ReportSection& s : budget_sections(agg.budgets)) sections.push_back(std::move(s));
   return sections;
 }

@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 
+#include "harness/util/atomic_file.h"
 #include "harness/util/error.h"
 
 namespace claa {
@@ -97,6 +97,7 @@ ojson summary_json(const RunAggregate& agg) {
           {"metrics", agg.metrics},
           {"samples", agg.samples},
           {"empty_answers", agg.empty_answers},
+          {"nonfinite", agg.nonfinite},
           {"torn_lines_ignored", torn_lines(agg)},
           {"heuristics", heuristics},
           {"datasets", datasets},
@@ -119,18 +120,7 @@ std::string layers_csv(const RunAggregate& agg) {
   return out;
 }
 
-void write_text_file(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    require(out.good(), tmp + ": cannot write");
-    out << content;
-    require(out.good(), tmp + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  require(!ec, fmt::format("{}: cannot rename to {}: {}", tmp, path, ec.message()));
-}
+void write_text_file(const std::string& path, const std::string& content) { write_file_atomically(path, content); }
 
 ReportFiles write_report(const RunAggregate& agg, const std::string& run_dir, const ReportOptions& options) {
   namespace fs = std::filesystem;

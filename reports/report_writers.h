@@ -89,7 +89,8 @@ ReportFiles write_report(const RunAggregate& agg, const std::string& run_dir, co
 // "DIR/samples.jsonl:12" → "samples.jsonl:12": report files must not depend on where the run lives.
 std::string without_directory(const std::string& where);
 
-// Writes `content` to PATH.tmp and renames it over PATH (a reader never sees half a file).
+// Writes `content` atomically (harness/util/atomic_file.h): a reader, a crash or a full disk never
+// leaves half a report next to good samples.
 void write_text_file(const std::string& path, const std::string& content);
 
 }  // namespace claa

@@ -15,6 +15,9 @@ void print_overview(const RunAggregate& agg) {
   fmt::print("aggregated {} samples ({} with an empty answer) in {} datasets: {} heuristics × {} layers\n", agg.samples,
              agg.empty_answers, agg.datasets.size(), agg.heuristics.size(), agg.n_layers);
   for (const std::string& torn : agg.load.torn_lines) fmt::print("ignored a torn last line: {}\n", torn);
+  if (!agg.nonfinite.empty())
+    fmt::print(stderr, "warning: {} sample × heuristic × layer entries had NaN/Inf values, left out of the averages "
+               "(first: {}); see the report's \"Non-finite scores\" section\n", agg.nonfinite.size(), agg.nonfinite.front());
   const std::string recall = metric_name("recall", agg.keep_rates.front());
   fmt::print("{:<24} {:>7} {:>12}\n", "heuristic", "mean ρ", recall);
   for (const HeuristicAggregate& h : agg.overall().heuristics)

@@ -21,3 +21,4 @@ if [ "$cases" != "$registered" ]; then
   exit 1
 fi
 ctest --output-on-failure -j"$(nproc)" "$@"
+"$ROOT/scripts/run_sanitizer_tests.sh"  # ASan+UBSan tests and fuzzing; its last line sums both up

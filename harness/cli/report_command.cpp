@@ -51,9 +51,13 @@ void run_check(const CheckArgs& a) {
   }
   CheckOptions options = a.options;
   options.suggest = did_you_mean;
-  const CheckResult result = check_against_baseline(load_baseline(a.baseline), current, options);
+  const nlohmann::json baseline = load_baseline(a.baseline);
+  const CheckResult result = check_against_baseline(baseline, current, options);
   fmt::print("{}", format_check(result));
-  if (!result.passed()) throw Error(fmt::format("check failed against {}", a.baseline));
+  if (!result.passed()) {
+    fmt::print("\n{}", format_provenance(baseline.value("source", nlohmann::json()), current["source"]));
+    throw Error(fmt::format("check failed against {}", a.baseline));
+  }
 }
 
 }  // namespace

@@ -125,12 +125,17 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
     info.name = read_string(r);
     uint32_t n_dims = r.read<uint32_t>();
     require(n_dims >= 1 && n_dims <= 4, path + ": tensor " + info.name + " has " + std::to_string(n_dims) + " dims");
+    // The element count is bounded as it grows: multiplying first could overflow int64 (undefined
+    // behaviour; found by fuzz_gguf, fuzz/corpus/gguf/regression_numel_overflow.gguf).
+    constexpr uint64_t kMaxElements = 1ull << 40;
+    uint64_t elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       uint64_t dim = r.read<uint64_t>();
-      require(dim >= 1 && dim <= (1ull << 40), path + ": tensor " + info.name + " has bad dimension " + std::to_string(dim));
+      require(dim >= 1 && dim <= kMaxElements, path + ": tensor " + info.name + " has bad dimension " + std::to_string(dim));
+      require(dim <= kMaxElements / elements, path + ": tensor " + info.name + " is too large");
+      elements *= dim;
       info.ne.push_back(static_cast<int64_t>(dim));
     }
-    require(info.numel() > 0 && info.numel() <= (int64_t{1} << 40), path + ": tensor " + info.name + " is too large");
     info.type = r.read<uint32_t>();
     info.offset = r.read<uint64_t>();
     require(!tensor_index_.count(info.name), path + ": duplicate tensor " + info.name);

@@ -3,29 +3,18 @@
 #include <torch/version.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <memory>
 
+#include "claa_build_info.h"  // generated at build time by cmake/build_info.cmake
+#include "harness/util/fingerprint.h"
 #include "harness/util/mapped_file.h"
 
 namespace claa {
 
 namespace {
-
-uint64_t fnv1a(const uint8_t* p, size_t n, uint64_t h) {
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
@@ -47,27 +36,12 @@ std::string model_fingerprint(const ModelSource& source) {
   } else {
     files.push_back(source.path);
   }
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = kFnvOffset;
   for (const std::string& f : files) {
     MappedFile m(f);
-    h = fnv1a(m.data(), m.size(), h);
+    h = fnv1a(std::string_view(reinterpret_cast<const char*>(m.data()), m.size()), h);
   }
-  return "fnv1a64:" + hex(h);
-}
-
-std::string git_commit() {
-#ifdef CLAA_SOURCE_DIR
-  std::string cmd = std::string("git -C '") + CLAA_SOURCE_DIR + "' rev-parse HEAD 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  if (!pipe) return "unknown";
-  std::array<char, 64> buf{};
-  std::string out;
-  while (fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out.empty() ? "unknown" : out;
-#else
-  return "unknown";
-#endif
+  return fingerprint_text(h);
 }
 
 nlohmann::json provenance(const LoadedModel& m, const std::string& device, const std::string& dtype) {
@@ -78,7 +52,8 @@ nlohmann::json provenance(const LoadedModel& m, const std::string& device, const
           {"libtorch", TORCH_VERSION},
           {"device", device},
           {"dtype", dtype},
-          {"git_commit", git_commit()},
+          {"git_commit", CLAA_GIT_COMMIT},
+          {"git_dirty", CLAA_GIT_DIRTY},  // "true": built from a tree with uncommitted changes
           {"started", utc_now()}};
 }
 

@@ -1,4 +1,5 @@
 #include "harness/runner/run_config.h"
+#include "harness/runner/run_config_text.h"
 
 #include <fstream>
 #include <sstream>
@@ -254,6 +255,18 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   p.throw_if_any(source);
   c.resolved = j;
   return c;
+}
+
+void validate_run_config_text(const std::string& text, const std::vector<std::string>& overrides,
+                              const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(source + ": malformed JSON (" + std::string(e.what()) + ")");
+  }
+  apply_overrides(j, overrides);
+  (void)parse_run_config(j, source);
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {

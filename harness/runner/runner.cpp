@@ -14,9 +14,12 @@
 #include "harness/runner/progress.h"
 #include "harness/runner/provenance.h"
 #include "harness/runner/results_file.h"
+#include "harness/runner/run_folder.h"
 #include "harness/tokenizer/tokenizer.h"
+#include "harness/util/atomic_file.h"
 #include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
+#include "harness/util/fingerprint.h"
 #include "reports/ranking_eval.h"
 #include "reports/run_reports.h"
 
@@ -101,6 +104,10 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
                         {"keep_rates", c.keep_rates}};
   timing = {{"id", s.id}, {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds}};
   if (capture.empty_answer) return rec;  // no answer, no oracle: reported, not scored
+  // NaN/Inf in the oracle (attention overflow): counted here; every layer comparison then carries
+  // the count too (compare_rankings) and the report lists it instead of averaging it.
+  const int64_t oracle_nonfinite = (~at::isfinite(capture.oracle)).sum().item<int64_t>();
+  if (oracle_nonfinite > 0) rec["oracle_nonfinite"] = oracle_nonfinite;
 
   EvalOptions eval;
   eval.keep_rates = c.keep_rates;
@@ -177,6 +184,43 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
           {"results", results}};
 }
 
+// Every sample the config yields (before sharding and --limit), as the bytes samples.jsonl-style
+// dumps give: a changed generator, data file or tokenizer changes it.
+std::string samples_fingerprint(const std::vector<Item>& items) {
+  uint64_t h = kFnvOffset;
+  for (const Item& it : items) h = fnv1a(sample_to_json(it.sample).dump() + "\n", h);
+  return fingerprint_text(h);
+}
+
+// The data files each dataset reads (a jsonl file, a LongBench folder, the essay haystack, SQuAD /
+// HotpotQA files) with their hashes, for run.json.
+nlohmann::json dataset_files(const RunConfig& c) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const DatasetSection& d : c.datasets) {
+    const DatasetSpec spec = parse_dataset_spec(d.spec);
+    std::vector<std::string> paths;
+    if (spec.kind == "jsonl" || spec.kind == "longbench") paths.push_back(spec.arg);
+    if (spec.kind == "ruler" || spec.kind == "niah") paths.push_back(d.haystack.empty() ? haystack_cache_dir() : d.haystack);
+    for (const std::string& p : {d.squad, d.hotpotqa})
+      if (!p.empty()) paths.push_back(p);
+    nlohmann::json files = nlohmann::json::object();
+    for (const std::string& p : paths)
+      if (std::filesystem::exists(p)) files[p] = path_fingerprint(p);
+    out.push_back({{"spec", d.spec}, {"length", d.length}, {"files", files}});
+  }
+  return out;
+}
+
+// run.json of the folder being resumed (null when there is none).
+nlohmann::json read_run_json(const std::string& dir) {
+  const std::string path = dir + "/run.json";
+  if (!fs::exists(path)) return nullptr;
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  require(!j.is_discarded() && j.is_object(), path + ": not valid JSON; cannot check what --resume would continue");
+  return j;
+}
+
 void append_line(const std::string& path, const nlohmann::json& j) {
   std::ofstream out(path, std::ios::app);
   out << j.dump() << "\n";
@@ -198,9 +242,21 @@ void parse_shard(const std::string& text, RunOptions& o) {
 
 std::string run_experiment(const RunConfig& c, const RunOptions& o) {
   const std::string dir = o.out.empty() ? c.output : o.out;
-  fs::create_directories(dir);
-  // Open (and check) the results file before the slow model load: a wrong --out fails fast.
+  // Hold the folder for the whole run. Taking the lock also proves the folder is writable, so a
+  // wrong --out fails here, before the slow model load.
+  RunFolderLock lock(dir);
+  if (lock.stale_pid() != 0)
+    fmt::print(stderr, "note: taking over {}: its lock was left by pid {}, which is no longer running\n", dir,
+               lock.stale_pid());
+
+  // --resume continues only the run run.json describes: checked step by step as each part is
+  // known, and always before anything is appended. Config and shard first (nothing loaded yet).
+  const nlohmann::json previous = o.resume ? read_run_json(dir) : nlohmann::json();
+  RunIdentity identity{c.resolved, fmt::format("{}/{}", o.shard_index, o.shard_count), "", ""};
+  if (o.resume) check_resume(dir, previous, identity);
   ResultsFile results(dir + "/samples.jsonl", o.resume);
+  identity.model_fingerprint = model_fingerprint(resolve_model(c.model.path));
+  if (o.resume) check_resume(dir, previous, identity);
 
   at::set_num_threads(c.model.threads > 0 ? c.model.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   RuntimeOptions runtime;
@@ -216,14 +272,20 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
   for (const HeuristicSection& h : c.heuristics) heuristics.push_back(make_heuristic(h.name, h.params));
 
   std::vector<Item> all = load_items(c, *tok, chat), mine;
+  identity.samples_fingerprint = samples_fingerprint(all);
+  if (o.resume) check_resume(dir, previous, identity);
   for (Item& it : all)
     if (it.index % o.shard_count == o.shard_index) mine.push_back(std::move(it));
   if (o.limit > 0 && static_cast<int64_t>(mine.size()) > o.limit) mine.resize(static_cast<size_t>(o.limit));
 
-  nlohmann::json run = {{"config", c.resolved}, {"shard", fmt::format("{}/{}", o.shard_index, o.shard_count)},
-                        {"samples", mine.size()}};
-  run.update(provenance(m, c.model.device, c.model.dtype));
-  std::ofstream(dir + "/run.json") << run.dump(2) << "\n";
+  // A resumed run keeps the run.json it was checked against (its start date, its provenance).
+  if (previous.is_null()) {
+    nlohmann::json run = {{"config", c.resolved}, {"shard", identity.shard}, {"samples", mine.size()}};
+    run.update(provenance(m, c.model.device, c.model.dtype));
+    run["dataset_samples"] = identity.samples_fingerprint;
+    run["dataset_files"] = dataset_files(c);
+    write_file_atomically(dir + "/run.json", run.dump(2) + "\n");
+  }
 
   int64_t done = 0;
   for (const Item& it : mine) done += results.completed_ids().count(it.sample.id);

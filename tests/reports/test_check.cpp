@@ -1,5 +1,6 @@
 // `claa check`: baseline extraction and the regression comparison on tests/fixtures/reports/small_run
 // (see test_aggregate.cpp for its numbers; overall alpha ρ: layer 0 0.3667, layer 1 0.6).
+#include <algorithm>
 #include <fstream>
 
 #include "harness/util/error.h"
@@ -144,4 +145,21 @@ TEST_CASE("check: summary.json is accepted as a baseline, other files are not", 
   write_text_file(path, "{\"format\": \"something-else\"}");
   CHECK_THROWS_WITH(load_baseline(path), Catch::Contains("not a claa baseline"));
   std::filesystem::remove(path);
+}
+
+TEST_CASE("check: provenance of both sides, unknown where an old baseline lacks a field", "[reports][check]") {
+  // An old baseline: git commit, and the model block as one JSON string holding its fingerprint.
+  const nlohmann::json old_baseline = {
+      {"git_commit", "4711cba"}, {"model", R"({"fingerprint":"fnv1a64:119cdcb571abd979","format":"gguf"})"}};
+  const nlohmann::json run = {{"git_commit", "abcdef0"}, {"git_dirty", "false"},        {"libtorch", "1.13.1"},
+                              {"device", "cpu"},         {"dtype", "fp32"},             {"dataset_samples", "fnv1a64:1"},
+                              {"model", {{"fingerprint", "fnv1a64:119cdcb571abd979"}}}};
+  const std::string table = claa::format_provenance(old_baseline, claa::provenance_of_run(run));
+  INFO(table);
+  CHECK_THAT(table, Catch::Contains("git_commit"));
+  CHECK_THAT(table, Catch::Contains("4711cba"));
+  CHECK_THAT(table, Catch::Contains("abcdef0   (differs)"));
+  CHECK_THAT(table, Catch::Contains("unknown"));  // the old baseline has no libtorch, dtype, ...
+  CHECK(table.find("fnv1a64:119cdcb571abd979   (differs)") == std::string::npos);  // same model on both sides
+  CHECK(std::count(table.begin(), table.end(), '\n') == 8);  // header + 7 fields
 }
