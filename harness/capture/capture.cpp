@@ -33,16 +33,19 @@ class CaptureTap : public LayerTap {
     capture_prefill_layer(layer, q, keys);
   }
 
-  bool wants_probabilities(int) const override { return decoding_ || options_.observed_attention; }
+  // Decoding needs each answer token's probabilities (oracle); the prefill only the H2O column sums.
+  bool wants_probabilities(int) const override { return decoding_; }
+  bool wants_column_sums(int) const override { return !decoding_ && options_.observed_attention; }
 
   void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override {
-    if (decoding_) {
-      // probs [H_kv, G, 1, S] over prompt + answer keys: renormalise over the N prompt keys.
-      at::Tensor p = probs.reshape({config_.n_heads, -1}).narrow(1, 0, n_);
-      add_answer_step(layer, p / p.sum(-1, true));
-      return;
-    }
-    accumulate_observed(layer, probs);
+    // probs [H_kv, G, 1, S] over prompt + answer keys: renormalise over the N prompt keys.
+    at::Tensor p = probs.reshape({config_.n_heads, -1}).narrow(1, 0, n_);
+    add_answer_step(layer, p / p.sum(-1, true));
+  }
+
+  void on_attention_column_sums(int layer, const at::Tensor& sums) override {
+    // sums [H_kv, N]: Σ over the prompt queries and the G heads of each group.
+    out_.layers[layer].observed = sums.to(at::kCPU, at::kFloat).clone();
   }
 
   void finish() {
@@ -80,14 +83,6 @@ class CaptureTap : public LayerTap {
     c.last_attn = attn.to(at::kCPU);
     c.key_norms = k.norm(2, -1).to(at::kCPU);
     add_answer_step(layer, attn);
-  }
-
-  void accumulate_observed(int layer, const at::Tensor& probs) {
-    // probs [H_kv, G, c, S'] for a chunk of prompt queries; sum over heads of the group and rows.
-    at::Tensor col = probs.sum({1, 2}).to(at::kCPU);  // [H_kv, S']
-    at::Tensor& obs = out_.layers[layer].observed;
-    if (!obs.defined()) obs = at::zeros({config_.n_kv_heads, n_}, at::kFloat);
-    obs.narrow(1, 0, col.size(1)).add_(col);
   }
 
   void add_answer_step(int layer, const at::Tensor& probs) {

@@ -29,7 +29,7 @@ namespace claa {
 struct CaptureOptions {
   int window = 8;                  // W, the observation window
   OracleOptions oracle;
-  bool observed_attention = false;  // H2O column sums (forces explicit attention in prefill)
+  bool observed_attention = false;  // H2O column sums (on a GPU: explicit attention in prefill)
   int spec_lookahead = 0;           // self-draft Speculative Prefill look-ahead tokens k (0 = off)
   int spec_pool = 7;                // its row pool kernel (before the max over layers and heads)
   int64_t max_new_tokens = 32;

@@ -12,6 +12,9 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
   command.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
   command.add_option("--dtype", dtype, "fp32 | bf16 | fp16")->capture_default_str();
   command.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
+  command.add_option("--cpu-attention", cpu_attention, "CPU fp32 attention: fused kernel or the explicit chunked path")
+      ->check(CLI::IsMember({"fused", "chunked"}))
+      ->capture_default_str();
   if (allow_random_weights) {
     command.add_option("--random-weights", random_weights,
                        "build the model from an HF-style config.json with seeded random weights");
@@ -23,6 +26,7 @@ RuntimeOptions ModelOptions::runtime() const {
   RuntimeOptions r;
   r.device = parse_device(device);
   r.dtype = parse_dtype(dtype);
+  r.fused_cpu_attention = cpu_attention == "fused";
   return r;
 }
 

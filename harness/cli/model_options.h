@@ -16,6 +16,7 @@ struct ModelOptions {
   std::string device = "cpu";
   std::string dtype = "fp32";
   int threads = 0;  // 0 = all cores
+  std::string cpu_attention = "fused";  // fused | chunked (the explicit path, for comparisons)
 
   void add_to(CLI::App& command, bool allow_random_weights);
   RuntimeOptions runtime() const;

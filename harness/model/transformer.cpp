@@ -1,10 +1,12 @@
 #include "harness/model/transformer.h"
 
+#include <ATen/record_function.h>
 #include <torch/version.h>
 
 #include <cmath>
 #include <limits>
 
+#include "harness/model/cpu_attention.h"
 #include "harness/util/error.h"
 
 // torch::scaled_dot_product_attention exists from LibTorch 2.0; enable_gqa from 2.5.
@@ -63,6 +65,19 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
     : config_(std::move(config)), weights_(std::move(weights)), options_(options) {
   require(static_cast<int64_t>(weights_.layers.size()) == config_.n_layers, "weights do not match the layer count");
   weights_.to(options_.device, options_.dtype);
+  const int64_t q_out = config_.n_heads * config_.head_dim, kv_out = config_.n_kv_heads * config_.head_dim;
+  for (LayerWeights& w : weights_.layers) {
+    FusedProjections f;
+    f.wqkv = at::cat({w.wq, w.wk, w.wv});
+    w.wq = f.wqkv.narrow(0, 0, q_out);
+    w.wk = f.wqkv.narrow(0, q_out, kv_out);
+    w.wv = f.wqkv.narrow(0, q_out + kv_out, kv_out);
+    if (w.bq.defined()) f.bqkv = at::cat({w.bq, w.bk, w.bv});
+    f.w_gate_up = at::cat({w.w_gate, w.w_up});
+    w.w_gate = f.w_gate_up.narrow(0, 0, config_.ffn);
+    w.w_up = f.w_gate_up.narrow(0, config_.ffn, config_.ffn);
+    fused_.push_back(std::move(f));
+  }
   inv_freq_ = rope_inv_freq(config_);
   // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
   if (weights_.rope_freq_factors.defined()) inv_freq_ = inv_freq_ / weights_.rope_freq_factors.to(at::kCPU);
@@ -107,6 +122,7 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
   const int64_t H = q.size(0), T = q.size(1), d = q.size(2);
   const int64_t Hkv = k.size(0), G = H / Hkv, S = k.size(1);
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
+  const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   // Query head h uses KV head h / G (HF repeat_kv), so group the query heads under their KV head
   // instead of repeating keys.
@@ -114,6 +130,7 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
   at::Tensor out = at::empty({Hkv, G, T, d}, q.options());
   const int64_t rows = std::max<int64_t>(1, options_.attention_chunk_floats / std::max<int64_t>(1, H * S));
   auto long_opts = at::TensorOptions().dtype(at::kLong).device(q.device());
+  at::Tensor column_sums = want_sums ? at::zeros({Hkv, S}, q.options().dtype(at::kFloat)) : at::Tensor();
   for (int64_t begin = 0; begin < T; begin += rows) {
     const int64_t c = std::min(rows, T - begin);
     const int64_t visible = past + begin + c;  // causal: later keys are invisible to the whole chunk
@@ -125,17 +142,57 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
     scores.masked_fill_(key_index > last_visible, -std::numeric_limits<float>::infinity());
     at::Tensor probs = at::softmax(scores, -1);
     if (want_probs) tap->on_attention_probs(layer, begin, probs);
+    if (want_sums) column_sums.narrow(1, 0, visible).add_(probs.sum({1, 2}));
     at::Tensor ctx = at::matmul(probs.to(v.scalar_type()).view({Hkv, G * c, visible}), v.narrow(1, 0, visible));
     out.narrow(2, begin, c).copy_(ctx.view({Hkv, G, c, d}));
   }
+  if (want_sums) tap->on_attention_column_sums(layer, column_sums);
   return out.view({H, T, d});
+}
+
+at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, const at::Tensor& k_in,
+                                            const at::Tensor& v_in, LayerTap* tap) const {
+  // The kernel takes any head/row strides but needs each row's d features contiguous.
+  auto rows_contiguous = [](const at::Tensor& t) { return t.stride(2) == 1 ? t : t.contiguous(); };
+  const at::Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
+  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = k.size(0), S = k.size(1);
+  // Written as [T, H, d], so the output projection reads it without a transposing copy.
+  at::Tensor out = at::empty({T, H, d}, q.options());
+  at::Tensor column_sums;
+  if (tap != nullptr && tap->wants_column_sums(layer)) column_sums = at::zeros({Hkv, S}, q.options());
+
+  cpu::AttentionArgs a;
+  a.q = q.data_ptr<float>();
+  a.q_head_stride = q.stride(0);
+  a.q_row_stride = q.stride(1);
+  a.k = k.data_ptr<float>();
+  a.k_head_stride = k.stride(0);
+  a.k_row_stride = k.stride(1);
+  a.v = v.data_ptr<float>();
+  a.v_head_stride = v.stride(0);
+  a.v_row_stride = v.stride(1);
+  a.out = out.data_ptr<float>();
+  a.out_head_stride = d;
+  a.out_row_stride = H * d;
+  a.n_heads = H;
+  a.n_kv_heads = Hkv;
+  a.n_queries = T;
+  a.n_keys = S;
+  a.head_dim = d;
+  a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  a.column_sums = column_sums.defined() ? column_sums.data_ptr<float>() : nullptr;
+  a.isa = cpu::best_isa();
+  cpu::causal_attention(a);
+  if (column_sums.defined()) tap->on_attention_column_sums(layer, column_sums);
+  return out.transpose(0, 1);  // [H, T, d] view
 }
 
 at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   int64_t past, LayerTap* tap) const {
 #ifdef CLAA_HAVE_SDPA
-  const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
-  if (q.is_cuda() && !want_probs) {
+  // SDPA hides the probabilities: taps that need them (or their column sums) take the chunked path.
+  const bool explicit_needed = tap != nullptr && (tap->wants_probabilities(layer) || tap->wants_column_sums(layer));
+  if (q.is_cuda() && !explicit_needed) {
     const int64_t T = q.size(1), S = k.size(1);
     at::Tensor mask;
     bool causal = false;
@@ -151,19 +208,24 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
     return out.squeeze(0);
   }
 #endif
+  const bool want_probs_cpu = tap != nullptr && tap->wants_probabilities(layer);
+  if (options_.fused_cpu_attention && q.device().is_cpu() && q.scalar_type() == at::kFloat && !want_probs_cpu)
+    return fused_cpu_attention(layer, q, k, v, tap);
   return chunked_attention(layer, q, k, v, past, tap);
 }
 
 at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tensor& positions, KVCache& cache,
                                   LayerTap* tap) const {
   const LayerWeights& w = weights_.layers.at(layer);
+  const FusedProjections& f = fused_.at(layer);
   const int64_t T = x.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
   require(positions.numel() == T, "run_layer: one position id per token is required");
 
   at::Tensor h = rms_norm(x, w.attn_norm);
-  at::Tensor q = at::linear(h, w.wq, w.bq).view({T, H, d}).transpose(0, 1);  // [H, T, d]
-  at::Tensor k = at::linear(h, w.wk, w.bk).view({T, Hkv, d}).transpose(0, 1);
-  at::Tensor v = at::linear(h, w.wv, w.bv).view({T, Hkv, d}).transpose(0, 1);
+  at::Tensor qkv = at::linear(h, f.wqkv, f.bqkv);  // [T, (H + 2·H_kv)·d]
+  at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);  // [H, T, d]
+  at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
+  at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
   auto [cos, sin] = rope_tables(positions);
   q = apply_rope(q, cos, sin);
   k = apply_rope(k, cos, sin);
@@ -171,11 +233,18 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
   const int64_t past = cache.length(layer);
   auto [keys, values] = cache.append(layer, k, v);
   if (tap != nullptr) tap->on_attention_inputs(layer, q, keys, positions);
-  at::Tensor attn = attention(layer, q, keys, values, past, tap);  // [H, T, d]
+  at::Tensor attn;  // [H, T, d]
+  {
+    // One named scope for `claa bench prefill --profile`, whichever path attention takes.
+    RECORD_FUNCTION("claa::attention", std::vector<c10::IValue>());
+    attn = attention(layer, q, keys, values, past, tap);
+  }
 
   at::Tensor out = x + at::linear(attn.transpose(0, 1).reshape({T, H * d}), w.wo);
   at::Tensor h2 = rms_norm(out, w.ffn_norm);
-  out = out + at::linear(at::silu(at::linear(h2, w.w_gate)) * at::linear(h2, w.w_up), w.w_down);
+  at::Tensor gate_up = at::linear(h2, f.w_gate_up);  // [T, 2·ffn]
+  at::Tensor act = at::silu(gate_up.narrow(1, 0, config_.ffn)).mul_(gate_up.narrow(1, config_.ffn, config_.ffn));
+  out = out + at::linear(act, w.w_down);
   if (tap != nullptr) tap->on_layer_output(layer, out);
   return out;
 }
