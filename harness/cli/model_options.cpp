@@ -12,8 +12,9 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
   command.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
   command.add_option("--dtype", dtype, "fp32 | bf16 | fp16")->capture_default_str();
   command.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
-  command.add_option("--cpu-attention", cpu_attention, "CPU fp32 attention: fused kernel or the explicit chunked path")
-      ->check(CLI::IsMember({"fused", "chunked"}))
+  command.add_option("--cpu-kernels", cpu_kernels,
+                     "CPU fp32 layers: fused kernels, or plain ATen ops with explicit chunked attention")
+      ->check(CLI::IsMember({"fused", "aten"}))
       ->capture_default_str();
   if (allow_random_weights) {
     command.add_option("--random-weights", random_weights,
@@ -26,7 +27,7 @@ RuntimeOptions ModelOptions::runtime() const {
   RuntimeOptions r;
   r.device = parse_device(device);
   r.dtype = parse_dtype(dtype);
-  r.fused_cpu_attention = cpu_attention == "fused";
+  r.fused_cpu_kernels = cpu_kernels == "fused";
   return r;
 }
 

@@ -7,10 +7,7 @@
 #include <limits>
 #include <vector>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define CLAA_X86_SIMD 1
-#include <immintrin.h>
-#endif
+#include "harness/model/simd_exp.h"
 
 #include "harness/util/error.h"
 
@@ -65,8 +62,6 @@ float exp_sum_portable(float* x, int64_t n, float shift) {
 
 #ifdef CLAA_X86_SIMD
 // ---- Micro-kernels, AVX2 + FMA (compiled for those instructions only inside these functions) --
-#define CLAA_AVX2 __attribute__((target("avx2,fma")))
-
 CLAA_AVX2 void scores_avx2(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores) {
   // A 4 × 16 register tile: per t, two key vectors are loaded once and used by four rows.
   for (int64_t r = 0; r < rows; r += kRowTile) {
@@ -141,28 +136,6 @@ CLAA_AVX2 void accumulate_avx2(const float* p, const float* v, int64_t v_stride,
   }
 }
 
-// exp(x) for 8 floats: Cephes' range reduction x = n·ln2 + r and a degree-5 polynomial for e^r
-// (relative error ~2e-7, like std::exp's float rounding). Inputs below −87 give exactly 0, so
-// masked (−inf) scores contribute nothing.
-CLAA_AVX2 inline __m256 exp256(__m256 x) {
-  const __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
-  x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-  fx = _mm256_floor_ps(fx);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), underflow);
-}
-
 CLAA_AVX2 float exp_sum_avx2(float* x, int64_t n, float shift) {
   const __m256 s = _mm256_set1_ps(shift);
   __m256 acc = _mm256_setzero_ps();
@@ -172,10 +145,7 @@ CLAA_AVX2 float exp_sum_avx2(float* x, int64_t n, float shift) {
     _mm256_storeu_ps(x + j, e);
     acc = _mm256_add_ps(acc, e);
   }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, acc);
-  float sum = 0;
-  for (float l : lanes) sum += l;
+  float sum = hsum256(acc);
   for (; j < n; ++j) sum += (x[j] = std::exp(x[j] - shift));
   return sum;
 }

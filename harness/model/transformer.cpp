@@ -1,5 +1,6 @@
 #include "harness/model/transformer.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/version.h>
 
@@ -7,6 +8,7 @@
 #include <limits>
 
 #include "harness/model/cpu_attention.h"
+#include "harness/model/cpu_kernels.h"
 #include "harness/util/error.h"
 
 // torch::scaled_dot_product_attention exists from LibTorch 2.0; enable_gqa from 2.5.
@@ -82,6 +84,7 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
   // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
   if (weights_.rope_freq_factors.defined()) inv_freq_ = inv_freq_ / weights_.rope_freq_factors.to(at::kCPU);
   inv_freq_ = inv_freq_.to(options_.device);
+  if (options_.device.is_cpu()) cpu::set_blas_threads(options_.fused_cpu_kernels ? 1 : at::get_num_threads());
   if (options_.attention_chunk_floats <= 0)
     options_.attention_chunk_floats = options_.device.is_cuda() ? int64_t{1} << 28 : int64_t{1} << 24;
 }
@@ -97,7 +100,42 @@ at::Tensor Transformer::embed(const at::Tensor& ids) const {
   return at::embedding(weights_.embed, idx);
 }
 
+bool Transformer::fused_cpu(const at::Tensor& x) const {
+  return options_.fused_cpu_kernels && x.device().is_cpu() && x.scalar_type() == at::kFloat;
+}
+
+void Transformer::linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const {
+  // out = x·wᵀ, or out += x·wᵀ when accumulating; w [N, K]. BLAS runs single-threaded (set_blas_threads), so the output columns are
+  // split over ATen's threads: each multiplies all rows of x by its own slab of weight rows, and
+  // no second thread pool spins next to ATen's. The residual add happens inside the GEMM (beta = 1).
+  RECORD_FUNCTION("claa::linear", std::vector<c10::IValue>());
+  const int64_t N = w.size(0);
+  const int64_t parts = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, N / 64));
+  at::parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const int64_t n0 = N * p / parts, n1 = N * (p + 1) / parts;
+      // A column slab of the row-major output: rows N floats apart, a valid BLAS leading dimension.
+      at::Tensor slab = out.narrow(1, n0, n1 - n0), wt = w.narrow(0, n0, n1 - n0).t();
+      if (accumulate) slab.addmm_(x, wt);
+      else at::mm_out(slab, x, wt);
+    }
+  });
+}
+
+at::Tensor Transformer::linear_cpu(const at::Tensor& x, const at::Tensor& w) const {
+  at::Tensor out = at::empty({x.size(0), w.size(0)}, x.options());
+  linear_cpu_into(out, x, w, /*accumulate=*/false);
+  return out;
+}
+
 at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  if (fused_cpu(x) && x.stride(-1) == 1 && x.dim() == 2) {
+    RECORD_FUNCTION("claa::rms_norm", std::vector<c10::IValue>());
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    cpu::rms_norm(x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), x.size(0), x.size(1),
+                  static_cast<float>(config_.rms_eps), out.data_ptr<float>(), out.stride(0));
+    return out;
+  }
   // HF LlamaRMSNorm: normalise in fp32, cast back, then scale.
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_eps);
@@ -209,7 +247,7 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   }
 #endif
   const bool want_probs_cpu = tap != nullptr && tap->wants_probabilities(layer);
-  if (options_.fused_cpu_attention && q.device().is_cpu() && q.scalar_type() == at::kFloat && !want_probs_cpu)
+  if (fused_cpu(q) && !want_probs_cpu)
     return fused_cpu_attention(layer, q, k, v, tap);
   return chunked_attention(layer, q, k, v, past, tap);
 }
@@ -221,14 +259,29 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
   const int64_t T = x.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
   require(positions.numel() == T, "run_layer: one position id per token is required");
 
+  const bool fused = fused_cpu(x);
   at::Tensor h = rms_norm(x, w.attn_norm);
-  at::Tensor qkv = at::linear(h, f.wqkv, f.bqkv);  // [T, (H + 2·H_kv)·d]
+  at::Tensor qkv;  // [T, (H + 2·H_kv)·d]
+  if (fused) {
+    qkv = linear_cpu(h, f.wqkv);
+    if (f.bqkv.defined()) qkv.add_(f.bqkv);
+    // RoPE in place on the queries and keys, which sit side by side in each row of qkv.
+    RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);  // [T, d/2]
+    at::Tensor cos = freqs.cos(), sin = freqs.sin();
+    cpu::rope_in_place(qkv.data_ptr<float>(), qkv.stride(0), T, H + Hkv, d, cos.data_ptr<float>(),
+                       sin.data_ptr<float>());
+  } else {
+    qkv = at::linear(h, f.wqkv, f.bqkv);
+  }
   at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);  // [H, T, d]
   at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
   at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
-  auto [cos, sin] = rope_tables(positions);
-  q = apply_rope(q, cos, sin);
-  k = apply_rope(k, cos, sin);
+  if (!fused) {
+    auto [cos, sin] = rope_tables(positions);
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+  }
 
   const int64_t past = cache.length(layer);
   auto [keys, values] = cache.append(layer, k, v);
@@ -240,17 +293,31 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
     attn = attention(layer, q, keys, values, past, tap);
   }
 
-  at::Tensor out = x + at::linear(attn.transpose(0, 1).reshape({T, H * d}), w.wo);
-  at::Tensor h2 = rms_norm(out, w.ffn_norm);
-  at::Tensor gate_up = at::linear(h2, f.w_gate_up);  // [T, 2·ffn]
-  at::Tensor act = at::silu(gate_up.narrow(1, 0, config_.ffn)).mul_(gate_up.narrow(1, config_.ffn, config_.ffn));
-  out = out + at::linear(act, w.w_down);
+  at::Tensor attn_rows = attn.transpose(0, 1).reshape({T, H * d});
+  at::Tensor out, act;
+  if (fused) {
+    // Residual adds inside the GEMMs, SwiGLU in one pass.
+    out = x.clone();
+    linear_cpu_into(out, attn_rows, w.wo, /*accumulate=*/true);
+    at::Tensor gate_up = linear_cpu(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
+    RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());
+    act = at::empty({T, config_.ffn}, x.options());
+    cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), T, config_.ffn, act.data_ptr<float>(), act.stride(0));
+    linear_cpu_into(out, act, w.w_down, /*accumulate=*/true);
+  } else {
+    out = x + at::linear(attn_rows, w.wo);
+    at::Tensor gate_up = at::linear(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
+    act = at::silu(gate_up.narrow(1, 0, config_.ffn)).mul_(gate_up.narrow(1, config_.ffn, config_.ffn));
+    out = out + at::linear(act, w.w_down);
+  }
   if (tap != nullptr) tap->on_layer_output(layer, out);
   return out;
 }
 
 at::Tensor Transformer::logits(const at::Tensor& hidden) const {
-  return at::linear(rms_norm(hidden, weights_.final_norm), weights_.lm_head).to(at::kFloat);
+  at::Tensor h = rms_norm(hidden, weights_.final_norm);
+  if (fused_cpu(h)) return linear_cpu(h, weights_.lm_head);
+  return at::linear(h, weights_.lm_head).to(at::kFloat);
 }
 
 at::Tensor Transformer::forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,

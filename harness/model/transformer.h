@@ -50,9 +50,10 @@ struct RuntimeOptions {
   // scores hold at most this many floats (H · rows · S). 0 = pick by device: 16M floats (64 MiB)
   // on the CPU, 256M (1 GiB) on a GPU, where fewer, larger chunks keep kernels busy.
   int64_t attention_chunk_floats = 0;
-  // CPU fp32 attention through the fused kernel (harness/model/cpu_attention.h) instead of the
-  // explicit chunked path; the chunked path stays for probabilities, other dtypes and tests.
-  bool fused_cpu_attention = true;
+  // CPU fp32 layers through claa's fused kernels (harness/model/cpu_attention.h, cpu_kernels.h)
+  // instead of plain ATen ops and the explicit chunked attention, which stay for other devices
+  // and dtypes, for taps that need probabilities, and as the reference in tests.
+  bool fused_cpu_kernels = true;
 };
 
 class Transformer {
@@ -79,6 +80,9 @@ class Transformer {
   KVCache make_cache() const;
 
  private:
+  bool fused_cpu(const at::Tensor& x) const;
+  at::Tensor linear_cpu(const at::Tensor& x, const at::Tensor& w) const;
+  void linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const;
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions) const;

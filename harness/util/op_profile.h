@@ -1,7 +1,8 @@
 // Wall time per operator while an OpProfile is alive: every top-level ATen operator and every
 // RECORD_FUNCTION scope (claa's own kernels) is timed by name through ATen's RecordFunction
 // observers. Nested operators count towards the outermost one on their thread (aten::linear
-// includes its addmm), so the totals add up to at most the wall time. For `claa bench prefill --profile`.
+// includes its addmm; operators run by worker threads count towards the caller's), so the totals
+// add up to at most the wall time. Only the thread that creates the OpProfile is observed. For `claa bench prefill --profile`.
 #pragma once
 
 #include <cstdint>

@@ -86,12 +86,12 @@ TEST_CASE("Fused CPU attention equals the chunked attention on SmolLM2", "[model
   // The same 300-token prefill (and one decode step) through the fused kernel and through the
   // explicit path with tiny query chunks must give the same hidden states and H2O column sums.
   const claa::LoadedModel& m = default_model();
-  REQUIRE(m.model->options().fused_cpu_attention);
+  REQUIRE(m.model->options().fused_cpu_kernels);
   std::vector<int64_t> ids;
   for (int i = 0; i < 300; ++i) ids.push_back(100 + (i * 37) % 5000);
   at::Tensor t = at::tensor(ids, at::kLong), pos = at::arange(300, at::kLong);
   claa::RuntimeOptions small;
-  small.fused_cpu_attention = false;
+  small.fused_cpu_kernels = false;
   small.attention_chunk_floats = 9 * 300 * 7;  // 7 query rows per chunk
   claa::ModelWeights w = claa::load_gguf_weights(*m.gguf, m.config);
   claa::Transformer chunked(m.config, std::move(w), small);
