@@ -36,16 +36,18 @@ class CaptureTap : public LayerTap {
     add_answer_step(layer, prefill_.last_attention());
   }
 
-  bool wants_probabilities(int layer) const override { return decoding_ || prefill_.wants_probabilities(layer); }
+  // Decoding needs each answer token's probabilities (oracle); the prefill only H2O's column sums.
+  bool wants_probabilities(int) const override { return decoding_; }
+  bool wants_column_sums(int layer) const override { return !decoding_ && prefill_.wants_column_sums(layer); }
 
-  void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override {
-    if (decoding_) {
-      // probs [H_kv, G, 1, S] over prompt + answer keys: renormalise over the N prompt keys.
-      at::Tensor p = probs.reshape({config_.n_heads, -1}).narrow(1, 0, n_);
-      add_answer_step(layer, p / p.sum(-1, true));
-      return;
-    }
-    prefill_.on_attention_probs(layer, query_begin, probs);
+  void on_attention_probs(int layer, int64_t, const at::Tensor& probs) override {
+    // probs [H_kv, G, 1, S] over prompt + answer keys: renormalise over the N prompt keys.
+    at::Tensor p = probs.reshape({config_.n_heads, -1}).narrow(1, 0, n_);
+    add_answer_step(layer, p / p.sum(-1, true));
+  }
+
+  void on_attention_column_sums(int layer, const at::Tensor& sums) override {
+    prefill_.on_attention_column_sums(layer, sums);
   }
 
   void finish() {
@@ -124,15 +126,12 @@ void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, cons
   if (needs_.key_norms) c.key_norms = k.norm(2, -1).to(device_);
 }
 
-bool PrefillCaptureTap::wants_probabilities(int) const { return needs_.observed && prefill_layer_; }
+bool PrefillCaptureTap::wants_column_sums(int) const { return needs_.observed && prefill_layer_; }
 
-void PrefillCaptureTap::on_attention_probs(int layer, int64_t, const at::Tensor& probs) {
+void PrefillCaptureTap::on_attention_column_sums(int layer, const at::Tensor& sums) {
   if (!prefill_layer_) return;
-  // probs [H_kv, G, c, S'] for a chunk of prompt queries; sum over heads of the group and rows.
-  at::Tensor col = probs.sum({1, 2}).to(device_);  // [H_kv, S']
-  at::Tensor& obs = out_.layers[layer].observed;
-  if (!obs.defined()) obs = at::zeros({config_.n_kv_heads, n_}, at::TensorOptions().dtype(at::kFloat).device(device_));
-  obs.narrow(1, 0, col.size(1)).add_(col);
+  // sums [H_kv, N]: Σ over the prompt queries and the G heads of each group (H2O).
+  out_.layers[layer].observed = sums.to(device_, at::kFloat).clone();
 }
 
 void PrefillCaptureTap::complete_layer(int layer) {

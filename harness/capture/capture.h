@@ -43,7 +43,7 @@ struct CaptureNeeds {
 struct CaptureOptions {
   int window = 8;                  // W, the observation window
   OracleOptions oracle;
-  bool observed_attention = false;  // H2O column sums (forces explicit attention in prefill)
+  bool observed_attention = false;  // H2O column sums (on a GPU: explicit attention in prefill)
   int spec_lookahead = 0;           // self-draft Speculative Prefill look-ahead tokens k (0 = off)
   int spec_pool = 7;                // its row pool kernel (before the max over layers and heads)
   int64_t max_new_tokens = 32;
@@ -86,8 +86,8 @@ class PrefillCaptureTap : public LayerTap {
   PrefillCaptureTap(const ModelConfig& config, int64_t n_prompt, int window, CaptureNeeds needs, at::Device device,
                     CaptureResult& out);
   void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override;
-  bool wants_probabilities(int layer) const override;
-  void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override;
+  bool wants_column_sums(int layer) const override;
+  void on_attention_column_sums(int layer, const at::Tensor& sums) override;
   void complete_layer(int layer);
   // The last query's softmax over the prompt keys of the layer just captured (the oracle's step 0).
   const at::Tensor& last_attention() const { return last_attn_; }

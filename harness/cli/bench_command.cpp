@@ -11,6 +11,7 @@
 #include <iterator>
 #include <numeric>
 #include <sstream>
+#include <sys/resource.h>
 
 #include "harness/capture/capture.h"
 #include "harness/cli/commands.h"
@@ -23,6 +24,7 @@
 #include "harness/model/generate.h"
 #include "harness/util/error.h"
 #include "harness/util/memory.h"
+#include "harness/util/op_profile.h"
 
 namespace claa {
 
@@ -34,7 +36,17 @@ struct PrefillBenchArgs {
   int warmups = 1;
   int runs = 3;
   std::string json_path;
+  bool profile = false;
 };
+
+// CPU seconds (user + system) of the whole process so far: CPU time / wall time is how many
+// cores were busy (spinning BLAS or OpenMP threads count too).
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return t.tv_sec + 1e-6 * t.tv_usec; };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
 
 double run_prefill_once(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
   KVCache cache = model.make_cache();
@@ -45,6 +57,28 @@ double run_prefill_once(const Transformer& model, const at::Tensor& ids, const a
   (void)logits.argmax().item<int64_t>();  // the first token is part of prefill (TTFT)
   synchronize(model.options().device);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One more prefill with every top-level operator timed by name (docs/benchmarks.md, profile).
+void print_prefill_profile(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
+  double cpu0 = process_cpu_seconds();
+  std::vector<OpTime> ops;
+  double wall = 0;
+  {
+    OpProfile profile;
+    wall = run_prefill_once(model, ids, positions);
+    ops = profile.totals();
+  }
+  double cpu = process_cpu_seconds() - cpu0;
+  fmt::print("profile of one prefill: wall {:.3f} s, CPU {:.3f} s ({:.2f} cores busy on average)\n", wall, cpu,
+             cpu / wall);
+  fmt::print("{:<28} {:>10} {:>7} {:>8}\n", "operator (outermost)", "seconds", "share", "calls");
+  double listed = 0;
+  for (const OpTime& op : ops) {
+    listed += op.seconds;
+    fmt::print("{:<28} {:>10.3f} {:>6.1f}% {:>8}\n", op.name, op.seconds, 100 * op.seconds / wall, op.calls);
+  }
+  fmt::print("{:<28} {:>10.3f} {:>6.1f}%\n", "(outside operators)", wall - listed, 100 * (wall - listed) / wall);
 }
 
 void run_prefill_bench(const PrefillBenchArgs& a) {
@@ -89,6 +123,7 @@ void run_prefill_bench(const PrefillBenchArgs& a) {
     require(out.good(), a.json_path + ": cannot write");
     out << j.dump(2) << "\n";
   }
+  if (a.profile) print_prefill_profile(model, ids, positions);
 }
 
 struct CaptureBenchArgs {
@@ -207,6 +242,7 @@ void register_bench_command(CLI::App& app) {
   prefill->add_option("--warmups", args->warmups, "untimed runs first")->capture_default_str();
   prefill->add_option("--runs", args->runs, "timed runs (median reported)")->capture_default_str();
   prefill->add_option("--json", args->json_path, "also write the figures to this JSON file");
+  prefill->add_flag("--profile", args->profile, "then time one more prefill per operator (outermost ATen ops)");
   prefill->callback([args] { run_prefill_bench(*args); });
 
   auto* capture = bench->add_subcommand("capture", "claa rank's cost vs a plain forward + generate");

@@ -12,6 +12,10 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
   command.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
   command.add_option("--dtype", dtype, "fp32 | bf16 | fp16")->capture_default_str();
   command.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
+  command.add_option("--cpu-kernels", cpu_kernels,
+                     "CPU fp32 layers: fused kernels, or plain ATen ops with explicit chunked attention")
+      ->check(CLI::IsMember({"fused", "aten"}))
+      ->capture_default_str();
   if (allow_random_weights) {
     command.add_option("--random-weights", random_weights,
                        "build the model from an HF-style config.json with seeded random weights");
@@ -23,6 +27,7 @@ RuntimeOptions ModelOptions::runtime() const {
   RuntimeOptions r;
   r.device = parse_device(device);
   r.dtype = parse_dtype(dtype);
+  r.fused_cpu_kernels = cpu_kernels == "fused";
   return r;
 }
 

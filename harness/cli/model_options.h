@@ -16,6 +16,7 @@ struct ModelOptions {
   std::string device = "cpu";
   std::string dtype = "fp32";
   int threads = 0;  // 0 = all cores
+  std::string cpu_kernels = "fused";  // fused | aten (the plain ATen ops and chunked attention, for comparisons)
 
   void add_to(CLI::App& command, bool allow_random_weights);
   RuntimeOptions runtime() const;

@@ -1,10 +1,14 @@
 #include "harness/model/transformer.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/version.h>
 
 #include <cmath>
 #include <limits>
 
+#include "harness/model/cpu_attention.h"
+#include "harness/model/cpu_kernels.h"
 #include "harness/util/error.h"
 
 // torch::scaled_dot_product_attention exists from LibTorch 2.0; enable_gqa from 2.5.
@@ -63,10 +67,24 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
     : config_(std::move(config)), weights_(std::move(weights)), options_(options) {
   require(static_cast<int64_t>(weights_.layers.size()) == config_.n_layers, "weights do not match the layer count");
   weights_.to(options_.device, options_.dtype);
+  const int64_t q_out = config_.n_heads * config_.head_dim, kv_out = config_.n_kv_heads * config_.head_dim;
+  for (LayerWeights& w : weights_.layers) {
+    FusedProjections f;
+    f.wqkv = at::cat({w.wq, w.wk, w.wv});
+    w.wq = f.wqkv.narrow(0, 0, q_out);
+    w.wk = f.wqkv.narrow(0, q_out, kv_out);
+    w.wv = f.wqkv.narrow(0, q_out + kv_out, kv_out);
+    if (w.bq.defined()) f.bqkv = at::cat({w.bq, w.bk, w.bv});
+    f.w_gate_up = at::cat({w.w_gate, w.w_up});
+    w.w_gate = f.w_gate_up.narrow(0, 0, config_.ffn);
+    w.w_up = f.w_gate_up.narrow(0, config_.ffn, config_.ffn);
+    fused_.push_back(std::move(f));
+  }
   inv_freq_ = rope_inv_freq(config_);
   // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
   if (weights_.rope_freq_factors.defined()) inv_freq_ = inv_freq_ / weights_.rope_freq_factors.to(at::kCPU);
   inv_freq_ = inv_freq_.to(options_.device);
+  if (options_.device.is_cpu()) cpu::set_blas_threads(options_.fused_cpu_kernels ? 1 : at::get_num_threads());
   if (options_.attention_chunk_floats <= 0)
     options_.attention_chunk_floats = options_.device.is_cuda() ? int64_t{1} << 28 : int64_t{1} << 24;
 }
@@ -82,7 +100,42 @@ at::Tensor Transformer::embed(const at::Tensor& ids) const {
   return at::embedding(weights_.embed, idx);
 }
 
+bool Transformer::fused_cpu(const at::Tensor& x) const {
+  return options_.fused_cpu_kernels && x.device().is_cpu() && x.scalar_type() == at::kFloat;
+}
+
+void Transformer::linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const {
+  // out = x·wᵀ, or out += x·wᵀ when accumulating; w [N, K]. BLAS runs single-threaded (set_blas_threads), so the output columns are
+  // split over ATen's threads: each multiplies all rows of x by its own slab of weight rows, and
+  // no second thread pool spins next to ATen's. The residual add happens inside the GEMM (beta = 1).
+  RECORD_FUNCTION("claa::linear", std::vector<c10::IValue>());
+  const int64_t N = w.size(0);
+  const int64_t parts = std::min<int64_t>(at::get_num_threads(), std::max<int64_t>(1, N / 64));
+  at::parallel_for(0, parts, 1, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const int64_t n0 = N * p / parts, n1 = N * (p + 1) / parts;
+      // A column slab of the row-major output: rows N floats apart, a valid BLAS leading dimension.
+      at::Tensor slab = out.narrow(1, n0, n1 - n0), wt = w.narrow(0, n0, n1 - n0).t();
+      if (accumulate) slab.addmm_(x, wt);
+      else at::mm_out(slab, x, wt);
+    }
+  });
+}
+
+at::Tensor Transformer::linear_cpu(const at::Tensor& x, const at::Tensor& w) const {
+  at::Tensor out = at::empty({x.size(0), w.size(0)}, x.options());
+  linear_cpu_into(out, x, w, /*accumulate=*/false);
+  return out;
+}
+
 at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  if (fused_cpu(x) && x.stride(-1) == 1 && x.dim() == 2) {
+    RECORD_FUNCTION("claa::rms_norm", std::vector<c10::IValue>());
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    cpu::rms_norm(x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), x.size(0), x.size(1),
+                  static_cast<float>(config_.rms_eps), out.data_ptr<float>(), out.stride(0));
+    return out;
+  }
   // HF LlamaRMSNorm: normalise in fp32, cast back, then scale.
   at::Tensor xf = x.to(at::kFloat);
   at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_eps);
@@ -107,6 +160,7 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
   const int64_t H = q.size(0), T = q.size(1), d = q.size(2);
   const int64_t Hkv = k.size(0), G = H / Hkv, S = k.size(1);
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
+  const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   // Query head h uses KV head h / G (HF repeat_kv), so group the query heads under their KV head
   // instead of repeating keys.
@@ -114,6 +168,7 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
   at::Tensor out = at::empty({Hkv, G, T, d}, q.options());
   const int64_t rows = std::max<int64_t>(1, options_.attention_chunk_floats / std::max<int64_t>(1, H * S));
   auto long_opts = at::TensorOptions().dtype(at::kLong).device(q.device());
+  at::Tensor column_sums = want_sums ? at::zeros({Hkv, S}, q.options().dtype(at::kFloat)) : at::Tensor();
   for (int64_t begin = 0; begin < T; begin += rows) {
     const int64_t c = std::min(rows, T - begin);
     const int64_t visible = past + begin + c;  // causal: later keys are invisible to the whole chunk
@@ -125,17 +180,57 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
     scores.masked_fill_(key_index > last_visible, -std::numeric_limits<float>::infinity());
     at::Tensor probs = at::softmax(scores, -1);
     if (want_probs) tap->on_attention_probs(layer, begin, probs);
+    if (want_sums) column_sums.narrow(1, 0, visible).add_(probs.sum({1, 2}));
     at::Tensor ctx = at::matmul(probs.to(v.scalar_type()).view({Hkv, G * c, visible}), v.narrow(1, 0, visible));
     out.narrow(2, begin, c).copy_(ctx.view({Hkv, G, c, d}));
   }
+  if (want_sums) tap->on_attention_column_sums(layer, column_sums);
   return out.view({H, T, d});
+}
+
+at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, const at::Tensor& k_in,
+                                            const at::Tensor& v_in, LayerTap* tap) const {
+  // The kernel takes any head/row strides but needs each row's d features contiguous.
+  auto rows_contiguous = [](const at::Tensor& t) { return t.stride(2) == 1 ? t : t.contiguous(); };
+  const at::Tensor q = rows_contiguous(q_in), k = rows_contiguous(k_in), v = rows_contiguous(v_in);
+  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = k.size(0), S = k.size(1);
+  // Written as [T, H, d], so the output projection reads it without a transposing copy.
+  at::Tensor out = at::empty({T, H, d}, q.options());
+  at::Tensor column_sums;
+  if (tap != nullptr && tap->wants_column_sums(layer)) column_sums = at::zeros({Hkv, S}, q.options());
+
+  cpu::AttentionArgs a;
+  a.q = q.data_ptr<float>();
+  a.q_head_stride = q.stride(0);
+  a.q_row_stride = q.stride(1);
+  a.k = k.data_ptr<float>();
+  a.k_head_stride = k.stride(0);
+  a.k_row_stride = k.stride(1);
+  a.v = v.data_ptr<float>();
+  a.v_head_stride = v.stride(0);
+  a.v_row_stride = v.stride(1);
+  a.out = out.data_ptr<float>();
+  a.out_head_stride = d;
+  a.out_row_stride = H * d;
+  a.n_heads = H;
+  a.n_kv_heads = Hkv;
+  a.n_queries = T;
+  a.n_keys = S;
+  a.head_dim = d;
+  a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  a.column_sums = column_sums.defined() ? column_sums.data_ptr<float>() : nullptr;
+  a.isa = cpu::best_isa();
+  cpu::causal_attention(a);
+  if (column_sums.defined()) tap->on_attention_column_sums(layer, column_sums);
+  return out.transpose(0, 1);  // [H, T, d] view
 }
 
 at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   int64_t past, LayerTap* tap) const {
 #ifdef CLAA_HAVE_SDPA
-  const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
-  if (q.is_cuda() && !want_probs) {
+  // SDPA hides the probabilities: taps that need them (or their column sums) take the chunked path.
+  const bool explicit_needed = tap != nullptr && (tap->wants_probabilities(layer) || tap->wants_column_sums(layer));
+  if (q.is_cuda() && !explicit_needed) {
     const int64_t T = q.size(1), S = k.size(1);
     at::Tensor mask;
     bool causal = false;
@@ -151,37 +246,78 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
     return out.squeeze(0);
   }
 #endif
+  const bool want_probs_cpu = tap != nullptr && tap->wants_probabilities(layer);
+  if (fused_cpu(q) && !want_probs_cpu)
+    return fused_cpu_attention(layer, q, k, v, tap);
   return chunked_attention(layer, q, k, v, past, tap);
 }
 
 at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tensor& positions, KVCache& cache,
                                   LayerTap* tap) const {
   const LayerWeights& w = weights_.layers.at(layer);
+  const FusedProjections& f = fused_.at(layer);
   const int64_t T = x.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
   require(positions.numel() == T, "run_layer: one position id per token is required");
 
+  const bool fused = fused_cpu(x);
   at::Tensor h = rms_norm(x, w.attn_norm);
-  at::Tensor q = at::linear(h, w.wq, w.bq).view({T, H, d}).transpose(0, 1);  // [H, T, d]
-  at::Tensor k = at::linear(h, w.wk, w.bk).view({T, Hkv, d}).transpose(0, 1);
-  at::Tensor v = at::linear(h, w.wv, w.bv).view({T, Hkv, d}).transpose(0, 1);
-  auto [cos, sin] = rope_tables(positions);
-  q = apply_rope(q, cos, sin);
-  k = apply_rope(k, cos, sin);
+  at::Tensor qkv;  // [T, (H + 2·H_kv)·d]
+  if (fused) {
+    qkv = linear_cpu(h, f.wqkv);
+    if (f.bqkv.defined()) qkv.add_(f.bqkv);
+    // RoPE in place on the queries and keys, which sit side by side in each row of qkv.
+    RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);  // [T, d/2]
+    at::Tensor cos = freqs.cos(), sin = freqs.sin();
+    cpu::rope_in_place(qkv.data_ptr<float>(), qkv.stride(0), T, H + Hkv, d, cos.data_ptr<float>(),
+                       sin.data_ptr<float>());
+  } else {
+    qkv = at::linear(h, f.wqkv, f.bqkv);
+  }
+  at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);  // [H, T, d]
+  at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
+  at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
+  if (!fused) {
+    auto [cos, sin] = rope_tables(positions);
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+  }
 
   const int64_t past = cache.length(layer);
   auto [keys, values] = cache.append(layer, k, v);
   if (tap != nullptr) tap->on_attention_inputs(layer, q, keys, positions);
-  at::Tensor attn = attention(layer, q, keys, values, past, tap);  // [H, T, d]
+  at::Tensor attn;  // [H, T, d]
+  {
+    // One named scope for `claa bench prefill --profile`, whichever path attention takes.
+    RECORD_FUNCTION("claa::attention", std::vector<c10::IValue>());
+    attn = attention(layer, q, keys, values, past, tap);
+  }
 
-  at::Tensor out = x + at::linear(attn.transpose(0, 1).reshape({T, H * d}), w.wo);
-  at::Tensor h2 = rms_norm(out, w.ffn_norm);
-  out = out + at::linear(at::silu(at::linear(h2, w.w_gate)) * at::linear(h2, w.w_up), w.w_down);
+  at::Tensor attn_rows = attn.transpose(0, 1).reshape({T, H * d});
+  at::Tensor out, act;
+  if (fused) {
+    // Residual adds inside the GEMMs, SwiGLU in one pass.
+    out = x.clone();
+    linear_cpu_into(out, attn_rows, w.wo, /*accumulate=*/true);
+    at::Tensor gate_up = linear_cpu(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
+    RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());
+    act = at::empty({T, config_.ffn}, x.options());
+    cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), T, config_.ffn, act.data_ptr<float>(), act.stride(0));
+    linear_cpu_into(out, act, w.w_down, /*accumulate=*/true);
+  } else {
+    out = x + at::linear(attn_rows, w.wo);
+    at::Tensor gate_up = at::linear(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
+    act = at::silu(gate_up.narrow(1, 0, config_.ffn)).mul_(gate_up.narrow(1, config_.ffn, config_.ffn));
+    out = out + at::linear(act, w.w_down);
+  }
   if (tap != nullptr) tap->on_layer_output(layer, out);
   return out;
 }
 
 at::Tensor Transformer::logits(const at::Tensor& hidden) const {
-  return at::linear(rms_norm(hidden, weights_.final_norm), weights_.lm_head).to(at::kFloat);
+  at::Tensor h = rms_norm(hidden, weights_.final_norm);
+  if (fused_cpu(h)) return linear_cpu(h, weights_.lm_head);
+  return at::linear(h, weights_.lm_head).to(at::kFloat);
 }
 
 at::Tensor Transformer::forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,

@@ -33,6 +33,12 @@ class LayerTap {
   // [query_begin, query_begin + c), over keys [0, S'); keys beyond S' are masked for the chunk.
   virtual bool wants_probabilities(int layer) const { return false; }
   virtual void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) {}
+  // If true for a layer (and probabilities are not wanted), attention hands over, once per call,
+  // the column sums of its softmax probabilities: sums [H_kv, S] (fp32) = Σ over the G query
+  // heads of each group and all T queries (H2O). The fused CPU attention computes them without
+  // materialising probabilities; other paths add up the explicit chunks.
+  virtual bool wants_column_sums(int layer) const { return false; }
+  virtual void on_attention_column_sums(int layer, const at::Tensor& sums) {}
   // Hidden state leaving the layer, [T, hidden].
   virtual void on_layer_output(int layer, const at::Tensor& hidden) {}
 };
@@ -44,6 +50,10 @@ struct RuntimeOptions {
   // scores hold at most this many floats (H · rows · S). 0 = pick by device: 16M floats (64 MiB)
   // on the CPU, 256M (1 GiB) on a GPU, where fewer, larger chunks keep kernels busy.
   int64_t attention_chunk_floats = 0;
+  // CPU fp32 layers through claa's fused kernels (harness/model/cpu_attention.h, cpu_kernels.h)
+  // instead of plain ATen ops and the explicit chunked attention, which stay for other devices
+  // and dtypes, for taps that need probabilities, and as the reference in tests.
+  bool fused_cpu_kernels = true;
 };
 
 class Transformer {
@@ -70,6 +80,9 @@ class Transformer {
   KVCache make_cache() const;
 
  private:
+  bool fused_cpu(const at::Tensor& x) const;
+  at::Tensor linear_cpu(const at::Tensor& x, const at::Tensor& w) const;
+  void linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const;
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions) const;
@@ -77,9 +90,19 @@ class Transformer {
                        LayerTap* tap) const;
   at::Tensor chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                int64_t past, LayerTap* tap) const;
+  at::Tensor fused_cpu_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                 LayerTap* tap) const;
+
+  // Per layer, the projections that read the same input concatenated along the output rows, so
+  // each is one larger GEMM: [wq; wk; wv] (and biases) and [w_gate; w_up]. Built once at load;
+  // the separate weights in weights_ then become views into them (no second copy).
+  struct FusedProjections {
+    at::Tensor wqkv, bqkv, w_gate_up;
+  };
 
   ModelConfig config_;
   ModelWeights weights_;
+  std::vector<FusedProjections> fused_;
   RuntimeOptions options_;
   at::Tensor inv_freq_;  // [head_dim/2] fp32 on device
 };

@@ -70,19 +70,44 @@ TEST_CASE("A prompt longer than the context is rejected with a clear error", "[m
   REQUIRE_THROWS_WITH(claa::generate(*m.model, {1, 2, 99999999}, options), Catch::Contains("token id out of range"));
 }
 
-TEST_CASE("Chunked CPU attention equals one-chunk attention", "[model]") {
-  // The same 300-token prefill with tiny query chunks must give the same hidden states.
+namespace {
+
+// Keeps the H2O column sums of every layer.
+class ColumnSumTap : public claa::LayerTap {
+ public:
+  bool wants_column_sums(int) const override { return true; }
+  void on_attention_column_sums(int layer, const at::Tensor& sums) override { sums_.push_back(sums.clone()); }
+  std::vector<at::Tensor> sums_;
+};
+
+}  // namespace
+
+TEST_CASE("Fused CPU attention equals the chunked attention on SmolLM2", "[model][attention]") {
+  // The same 300-token prefill (and one decode step) through the fused kernel and through the
+  // explicit path with tiny query chunks must give the same hidden states and H2O column sums.
   const claa::LoadedModel& m = default_model();
+  REQUIRE(m.model->options().fused_cpu_kernels);
   std::vector<int64_t> ids;
   for (int i = 0; i < 300; ++i) ids.push_back(100 + (i * 37) % 5000);
   at::Tensor t = at::tensor(ids, at::kLong), pos = at::arange(300, at::kLong);
   claa::RuntimeOptions small;
+  small.fused_cpu_kernels = false;
   small.attention_chunk_floats = 9 * 300 * 7;  // 7 query rows per chunk
   claa::ModelWeights w = claa::load_gguf_weights(*m.gguf, m.config);
   claa::Transformer chunked(m.config, std::move(w), small);
   claa::KVCache c1 = m.model->make_cache(), c2 = chunked.make_cache();
-  at::Tensor a = m.model->forward(t, pos, c1), b = chunked.forward(t, pos, c2);
+  ColumnSumTap s1, s2;
+  at::Tensor a = m.model->forward(t, pos, c1, &s1), b = chunked.forward(t, pos, c2, &s2);
   INFO("max |diff| " << (a - b).abs().max().item<float>() << ", max |a| " << a.abs().max().item<float>());
   // Only the summation order differs: relative to the activations' scale the difference is tiny.
   CHECK((a - b).abs().max().item<double>() <= 1e-5 * a.abs().max().item<double>());
+  REQUIRE(s1.sums_.size() == static_cast<size_t>(m.config.n_layers));
+  REQUIRE(s2.sums_.size() == s1.sums_.size());
+  for (size_t l = 0; l < s1.sums_.size(); ++l) {
+    INFO("layer " << l);
+    CHECK(at::allclose(s1.sums_[l], s2.sums_[l], 1e-4, 1e-5));
+  }
+  at::Tensor next = at::tensor(std::vector<int64_t>{42}, at::kLong), next_pos = at::tensor(std::vector<int64_t>{300});
+  at::Tensor a1 = m.model->forward(next, next_pos, c1), b1 = chunked.forward(next, next_pos, c2);
+  CHECK((a1 - b1).abs().max().item<double>() <= 1e-5 * a1.abs().max().item<double>());
 }

@@ -1,0 +1,311 @@
+#include "harness/model/cpu_attention.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "harness/model/simd_exp.h"
+
+#include "harness/util/error.h"
+
+namespace claa::cpu {
+
+namespace {
+
+// Block sizes: a query block's packed rows, scores and output accumulator (64 rows × d) and a key
+// block (d × 128 transposed keys + 128 value rows) together stay within L2 (512 KiB here).
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 128;
+constexpr int64_t kRowTile = 4;   // query rows per micro-kernel tile (the row count is padded to it)
+constexpr int64_t kColTile = 16;  // keys (or output features) per tile: two 8-float AVX registers
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// ---- Micro-kernels, portable versions -------------------------------------------------------
+// scores[r][j] = Σ_t q[r][t] · kt[t][j] for r < rows, j < cols; q rows contiguous (d floats),
+// kt is one packed key block, d rows of kKeyBlock floats, scores rows kKeyBlock floats.
+void scores_portable(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* s = scores + r * kKeyBlock;
+    std::fill(s, s + cols, 0.0f);
+    for (int64_t t = 0; t < d; ++t) {
+      const float a = q[r * d + t];
+      const float* k = kt + t * kKeyBlock;
+      for (int64_t j = 0; j < cols; ++j) s[j] += a * k[j];
+    }
+  }
+}
+
+// acc[r][:] += Σ_{j < n} p[r][j] · v[j][:], v rows `v_stride` apart, acc rows d floats.
+void accumulate_portable(const float* p, const float* v, int64_t v_stride, int64_t rows, int64_t n, int64_t d,
+                         float* acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* o = acc + r * d;
+    for (int64_t j = 0; j < n; ++j) {
+      const float w = p[r * kKeyBlock + j];
+      const float* vr = v + j * v_stride;
+      for (int64_t t = 0; t < d; ++t) o[t] += w * vr[t];
+    }
+  }
+}
+
+// x[j] = exp(x[j] − shift) for j < n; returns Σ x[j]. exp(−inf) = 0 for masked scores.
+float exp_sum_portable(float* x, int64_t n, float shift) {
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += (x[j] = std::exp(x[j] - shift));
+  return sum;
+}
+
+#ifdef CLAA_X86_SIMD
+// ---- Micro-kernels, AVX2 + FMA (compiled for those instructions only inside these functions) --
+CLAA_AVX2 void scores_avx2(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores) {
+  // A 4 × 16 register tile: per t, two key vectors are loaded once and used by four rows.
+  for (int64_t r = 0; r < rows; r += kRowTile) {
+    const float* q0 = q + r * d;
+    for (int64_t j = 0; j < cols; j += kColTile) {
+      __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      const float* k = kt + j;
+      for (int64_t t = 0; t < d; ++t, k += kKeyBlock) {
+        const __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + 8);
+        __m256 b = _mm256_broadcast_ss(q0 + t);
+        a00 = _mm256_fmadd_ps(b, k0, a00);
+        a01 = _mm256_fmadd_ps(b, k1, a01);
+        b = _mm256_broadcast_ss(q0 + d + t);
+        a10 = _mm256_fmadd_ps(b, k0, a10);
+        a11 = _mm256_fmadd_ps(b, k1, a11);
+        b = _mm256_broadcast_ss(q0 + 2 * d + t);
+        a20 = _mm256_fmadd_ps(b, k0, a20);
+        a21 = _mm256_fmadd_ps(b, k1, a21);
+        b = _mm256_broadcast_ss(q0 + 3 * d + t);
+        a30 = _mm256_fmadd_ps(b, k0, a30);
+        a31 = _mm256_fmadd_ps(b, k1, a31);
+      }
+      float* s = scores + r * kKeyBlock + j;
+      _mm256_storeu_ps(s, a00);
+      _mm256_storeu_ps(s + 8, a01);
+      _mm256_storeu_ps(s + kKeyBlock, a10);
+      _mm256_storeu_ps(s + kKeyBlock + 8, a11);
+      _mm256_storeu_ps(s + 2 * kKeyBlock, a20);
+      _mm256_storeu_ps(s + 2 * kKeyBlock + 8, a21);
+      _mm256_storeu_ps(s + 3 * kKeyBlock, a30);
+      _mm256_storeu_ps(s + 3 * kKeyBlock + 8, a31);
+    }
+  }
+}
+
+CLAA_AVX2 void accumulate_avx2(const float* p, const float* v, int64_t v_stride, int64_t rows, int64_t n, int64_t d,
+                               float* acc) {
+  // A 4 × 16 tile of the output accumulator stays in registers while j runs over the key block.
+  for (int64_t r = 0; r < rows; r += kRowTile) {
+    const float* p0 = p + r * kKeyBlock;
+    for (int64_t c = 0; c < d; c += kColTile) {
+      float* o = acc + r * d + c;
+      __m256 a00 = _mm256_loadu_ps(o), a01 = _mm256_loadu_ps(o + 8);
+      __m256 a10 = _mm256_loadu_ps(o + d), a11 = _mm256_loadu_ps(o + d + 8);
+      __m256 a20 = _mm256_loadu_ps(o + 2 * d), a21 = _mm256_loadu_ps(o + 2 * d + 8);
+      __m256 a30 = _mm256_loadu_ps(o + 3 * d), a31 = _mm256_loadu_ps(o + 3 * d + 8);
+      const float* vr = v + c;
+      for (int64_t j = 0; j < n; ++j, vr += v_stride) {
+        const __m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + 8);
+        __m256 b = _mm256_broadcast_ss(p0 + j);
+        a00 = _mm256_fmadd_ps(b, v0, a00);
+        a01 = _mm256_fmadd_ps(b, v1, a01);
+        b = _mm256_broadcast_ss(p0 + kKeyBlock + j);
+        a10 = _mm256_fmadd_ps(b, v0, a10);
+        a11 = _mm256_fmadd_ps(b, v1, a11);
+        b = _mm256_broadcast_ss(p0 + 2 * kKeyBlock + j);
+        a20 = _mm256_fmadd_ps(b, v0, a20);
+        a21 = _mm256_fmadd_ps(b, v1, a21);
+        b = _mm256_broadcast_ss(p0 + 3 * kKeyBlock + j);
+        a30 = _mm256_fmadd_ps(b, v0, a30);
+        a31 = _mm256_fmadd_ps(b, v1, a31);
+      }
+      _mm256_storeu_ps(o, a00);
+      _mm256_storeu_ps(o + 8, a01);
+      _mm256_storeu_ps(o + d, a10);
+      _mm256_storeu_ps(o + d + 8, a11);
+      _mm256_storeu_ps(o + 2 * d, a20);
+      _mm256_storeu_ps(o + 2 * d + 8, a21);
+      _mm256_storeu_ps(o + 3 * d, a30);
+      _mm256_storeu_ps(o + 3 * d + 8, a31);
+    }
+  }
+}
+
+CLAA_AVX2 float exp_sum_avx2(float* x, int64_t n, float shift) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), s));
+    _mm256_storeu_ps(x + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = hsum256(acc);
+  for (; j < n; ++j) sum += (x[j] = std::exp(x[j] - shift));
+  return sum;
+}
+#endif  // CLAA_X86_SIMD
+
+struct Kernels {
+  void (*scores)(const float*, const float*, int64_t, int64_t, int64_t, float*);
+  void (*accumulate)(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*);
+  float (*exp_sum)(float*, int64_t, float);
+};
+
+Kernels kernels_for(Isa isa) {
+#ifdef CLAA_X86_SIMD
+  if (isa == Isa::Avx2Fma) return {scores_avx2, accumulate_avx2, exp_sum_avx2};
+#endif
+  return {scores_portable, accumulate_portable, exp_sum_portable};
+}
+
+// Keys of one KV head, transposed per key block: block b holds d rows of kKeyBlock keys
+// (zero-padded), so the score kernel reads contiguous key vectors for each feature t.
+void pack_keys(const AttentionArgs& a, int64_t kv_head, float* packed) {
+  const int64_t d = a.head_dim, blocks = (a.n_keys + kKeyBlock - 1) / kKeyBlock;
+  const float* k = a.k + kv_head * a.k_head_stride;
+  std::fill(packed, packed + blocks * d * kKeyBlock, 0.0f);
+  for (int64_t j = 0; j < a.n_keys; ++j) {
+    float* dst = packed + (j / kKeyBlock) * d * kKeyBlock + j % kKeyBlock;
+    const float* src = k + j * a.k_row_stride;
+    for (int64_t t = 0; t < d; ++t) dst[t * kKeyBlock] = src[t];
+  }
+}
+
+// Per-thread working memory for one query block.
+struct Scratch {
+  std::vector<float> q, scores, acc, row_max, row_sum;
+  explicit Scratch(int64_t d)
+      : q(kQueryBlock * d), scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d), row_max(kQueryBlock),
+        row_sum(kQueryBlock) {}
+};
+
+// Scores of the query block against key block `kb`, scaled, causally masked: row r (query
+// `first_row` + r) sees keys up to index past + first_row + r.
+void block_scores(const Kernels& k, const AttentionArgs& a, const Scratch& s, const float* packed_keys, int64_t kb,
+                  int64_t rows, int64_t padded_rows, int64_t first_row, float* scores) {
+  const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, j0 = kb * kKeyBlock;
+  const int64_t cols = std::min(kKeyBlock, a.n_keys - j0);
+  k.scores(s.q.data(), packed_keys + kb * d * kKeyBlock, padded_rows, round_up(cols, kColTile), d, scores);
+  for (int64_t r = 0; r < rows; ++r) {
+    // Keys after `last` (inside this block) are in the query's future or beyond the cache.
+    const int64_t last = std::clamp<int64_t>(past + first_row + r - j0, -1, cols - 1);
+    float* row = scores + r * kKeyBlock;
+    std::fill(row + last + 1, row + kKeyBlock, kNegInf);
+  }
+}
+
+void attend_query_block(const Kernels& k, const AttentionArgs& a, int64_t head, int64_t qb, const float* packed_keys,
+                        Scratch& s, float* column_sums) {
+  const int64_t d = a.head_dim, past = a.n_keys - a.n_queries;
+  const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
+  const int64_t first_row = qb * kQueryBlock, rows = std::min(kQueryBlock, a.n_queries - first_row);
+  const int64_t padded_rows = round_up(rows, kRowTile);
+  // Scale folded into the packed queries; padding rows are zero (their results are discarded).
+  std::fill(s.q.begin(), s.q.end(), 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* src = a.q + head * a.q_head_stride + (first_row + r) * a.q_row_stride;
+    for (int64_t t = 0; t < d; ++t) s.q[r * d + t] = src[t] * a.scale;
+  }
+  std::fill(s.acc.begin(), s.acc.end(), 0.0f);
+  std::fill(s.row_max.begin(), s.row_max.end(), kNegInf);
+  std::fill(s.row_sum.begin(), s.row_sum.end(), 0.0f);
+  // Causal: the block's last query sees keys [0, past + first_row + rows − 1].
+  const int64_t key_blocks = (past + first_row + rows + kKeyBlock - 1) / kKeyBlock;
+  const float* v = a.v + kv_head * a.v_head_stride;
+  float* scores = s.scores.data();
+
+  for (int64_t kb = 0; kb < key_blocks; ++kb) {
+    block_scores(k, a, s, packed_keys, kb, rows, padded_rows, first_row, scores);
+    const int64_t cols = std::min(kKeyBlock, a.n_keys - kb * kKeyBlock);
+    // Online softmax: rescale what was accumulated under the old row maximum.
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = scores + r * kKeyBlock;
+      const float block_max = *std::max_element(row, row + cols);
+      const float new_max = std::max(s.row_max[r], block_max);
+      const float correction = std::exp(s.row_max[r] - new_max);  // 0 on the first block
+      s.row_sum[r] = s.row_sum[r] * correction + k.exp_sum(row, cols, new_max);
+      s.row_max[r] = new_max;
+      if (correction != 1.0f)
+        for (int64_t t = 0; t < d; ++t) s.acc[r * d + t] *= correction;
+    }
+    for (int64_t r = rows; r < padded_rows; ++r) std::fill(scores + r * kKeyBlock, scores + (r + 1) * kKeyBlock, 0.0f);
+    k.accumulate(scores, v + kb * kKeyBlock * a.v_row_stride, a.v_row_stride, padded_rows, cols, d, s.acc.data());
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* dst = a.out + head * a.out_head_stride + (first_row + r) * a.out_row_stride;
+    const float inv = 1.0f / s.row_sum[r];
+    for (int64_t t = 0; t < d; ++t) dst[t] = s.acc[r * d + t] * inv;
+  }
+
+  if (column_sums == nullptr) return;
+  // H2O: the final probabilities need each row's final max and sum, so recompute the scores.
+  float* col = column_sums + kv_head * a.n_keys;
+  for (int64_t kb = 0; kb < key_blocks; ++kb) {
+    block_scores(k, a, s, packed_keys, kb, rows, padded_rows, first_row, scores);
+    const int64_t j0 = kb * kKeyBlock, cols = std::min(kKeyBlock, a.n_keys - j0);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = scores + r * kKeyBlock;
+      k.exp_sum(row, cols, s.row_max[r]);
+      const float inv = 1.0f / s.row_sum[r];
+      for (int64_t j = 0; j < cols; ++j) col[j0 + j] += row[j] * inv;
+    }
+  }
+}
+
+}  // namespace
+
+Isa best_isa() {
+#ifdef CLAA_X86_SIMD
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2) return Isa::Avx2Fma;
+#endif
+  return Isa::Portable;
+}
+
+const char* isa_name(Isa isa) { return isa == Isa::Avx2Fma ? "avx2+fma" : "portable"; }
+
+void causal_attention(const AttentionArgs& a) {
+  require(a.n_heads > 0 && a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0, "attention: bad head counts");
+  require(a.n_keys >= a.n_queries && a.n_queries > 0, "attention: needs at least as many keys as queries");
+  const int64_t d = a.head_dim, Hkv = a.n_kv_heads;
+  // The AVX2 tiles cover 16 features at a time; other widths take the portable path.
+  Isa isa = a.isa;
+  if (isa == Isa::Avx2Fma && (d % kColTile != 0 || best_isa() != Isa::Avx2Fma)) isa = Isa::Portable;
+  const Kernels kernels = kernels_for(isa);
+
+  const int64_t key_blocks = (a.n_keys + kKeyBlock - 1) / kKeyBlock, packed_per_head = key_blocks * d * kKeyBlock;
+  std::vector<float> packed(Hkv * packed_per_head);
+  at::parallel_for(0, Hkv, 1, [&](int64_t b, int64_t e) {
+    for (int64_t g = b; g < e; ++g) pack_keys(a, g, packed.data() + g * packed_per_head);
+  });
+
+  // Work items are (query block, head) pairs, heaviest (latest, causally longest) first; thread i
+  // takes items i, i + P, i + 2P, ... which balances the triangular cost across threads.
+  const int64_t query_blocks = (a.n_queries + kQueryBlock - 1) / kQueryBlock;
+  const int64_t items = query_blocks * a.n_heads;
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), items));
+  // Column sums are accumulated per worker and added up at the end (no atomics in the hot loop).
+  std::vector<float> partial_sums(a.column_sums ? workers * Hkv * a.n_keys : 0, 0.0f);
+  at::parallel_for(0, workers, 1, [&](int64_t b, int64_t e) {
+    Scratch scratch(d);
+    for (int64_t w = b; w < e; ++w) {
+      float* sums = a.column_sums ? partial_sums.data() + w * Hkv * a.n_keys : nullptr;
+      for (int64_t item = w; item < items; item += workers) {
+        const int64_t qb = query_blocks - 1 - item / a.n_heads, head = item % a.n_heads;
+        const int64_t kv_head = head / (a.n_heads / Hkv);
+        attend_query_block(kernels, a, head, qb, packed.data() + kv_head * packed_per_head, scratch, sums);
+      }
+    }
+  });
+  if (a.column_sums)
+    for (int64_t w = 0; w < workers; ++w)
+      for (int64_t i = 0; i < Hkv * a.n_keys; ++i) a.column_sums[i] += partial_sums[w * Hkv * a.n_keys + i];
+}
+
+}  // namespace claa::cpu

@@ -1,0 +1,48 @@
+// Fused causal attention for CPU fp32 prefill (FlashAttention-style): queries are processed in
+// blocks of rows, keys in blocks of columns, with an online softmax, so no N×N matrix is ever
+// stored and causally invisible key blocks are skipped. Threads split heads × query blocks.
+//
+// Two code paths with the same algorithm: AVX2+FMA micro-kernels (chosen at run time when the
+// CPU has them and head_dim is a multiple of 16) and a portable scalar one. Both are tested
+// against plain LibTorch ops (tests/model/test_cpu_attention.cpp).
+//
+// Raw pointers and strides instead of tensors keep this header free of torch.
+#pragma once
+
+#include <cstdint>
+
+namespace claa::cpu {
+
+enum class Isa { Portable, Avx2Fma };
+
+// The fastest path this CPU and this build support.
+Isa best_isa();
+const char* isa_name(Isa isa);
+
+struct AttentionArgs {
+  // Element (head, row, t) of each operand lives at base[head * head_stride + row * row_stride + t].
+  const float* q = nullptr;  // [H, T, d] post-RoPE queries
+  int64_t q_head_stride = 0, q_row_stride = 0;
+  const float* k = nullptr;  // [H_kv, S, d] all keys, the T new ones last
+  int64_t k_head_stride = 0, k_row_stride = 0;
+  const float* v = nullptr;  // [H_kv, S, d]
+  int64_t v_head_stride = 0, v_row_stride = 0;
+  float* out = nullptr;  // [H, T, d]
+  int64_t out_head_stride = 0, out_row_stride = 0;
+
+  int64_t n_heads = 0, n_kv_heads = 0, n_queries = 0, n_keys = 0, head_dim = 0;
+  // Query i sees keys [0, n_keys - n_queries + i] (causal over the cache index; S = past + T).
+  float scale = 1.0f;  // usually 1/√d
+
+  // Optional H2O column sums [H_kv, S] (row stride n_keys): adds Σ over the G query heads of the
+  // group and all T queries of softmax(q·K·scale). Costs a second pass over the scores.
+  float* column_sums = nullptr;
+
+  Isa isa = Isa::Portable;
+};
+
+// out = softmax(causal(q·kᵀ·scale))·v per head, query head h using KV head h / (H / H_kv) (GQA).
+// Runs on ATen's intra-op thread pool.
+void causal_attention(const AttentionArgs& args);
+
+}  // namespace claa::cpu
