@@ -300,9 +300,12 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
     out = x.clone();
     linear_cpu_into(out, attn_rows, w.wo, /*accumulate=*/true);
     at::Tensor gate_up = linear_cpu(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
-    RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());
     act = at::empty({T, config_.ffn}, x.options());
-    cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), T, config_.ffn, act.data_ptr<float>(), act.stride(0));
+    {
+      RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());  // the scope ends at the brace
+      cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), T, config_.ffn, act.data_ptr<float>(),
+                    act.stride(0));
+    }
     linear_cpu_into(out, act, w.w_down, /*accumulate=*/true);
   } else {
     out = x + at::linear(attn_rows, w.wo);
