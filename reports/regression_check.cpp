@@ -80,6 +80,7 @@ std::string format_provenance(const json& baseline_source, const json& run_sourc
     out += fmt::format("{:<18} {:<42} {}{}\n", key, b, r, b != r && b != "unknown" && r != "unknown" ? "   (differs)" : "");
   }
   return out;
+}
 
 ojson baseline_from_e2e_summary(const json& summary) {
   require(summary.value("format", "") == "claa-e2e-summary", "not a claa e2e summary.json");
