@@ -7,7 +7,7 @@
 # instead of the full build's quarter hour.
 
 set(CLAA_CORE_SOURCES
-  harness/util/mapped_file.cpp harness/util/fingerprint.cpp
+  harness/util/mapped_file.cpp harness/util/fingerprint.cpp harness/util/cache_paths.cpp
   harness/model/gguf.cpp harness/model/dequant.cpp harness/model/safetensors.cpp harness/model/model_config.cpp
   harness/tokenizer/byte_unicode.cpp harness/tokenizer/chat_template.cpp harness/tokenizer/pretokenizer.cpp
   harness/tokenizer/tokenizer.cpp
