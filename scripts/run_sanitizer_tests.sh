@@ -101,9 +101,17 @@ echo
 say "build $((build_end - start)) s, tests $((tests_end - build_end)) s, fuzzing $((end - tests_end)) s"
 # The main suite ran just before (scripts/run_tests.sh): restate its counts so the last line covers all.
 main_log="$MAIN_DIR/Testing/Temporary/LastTest.log"
+main_passed=0 main_failed=0
 if [ -f "$main_log" ]; then
-  main="main suite: $(grep -c '^Test Passed' "$main_log" || true) passed, $(grep -c '^Test Failed' "$main_log" || true) failed; "
+  main_passed=$(grep -c '^Test Passed' "$main_log" || true)
+  main_failed=$(grep -c '^Test Failed' "$main_log" || true)
+  main="main suite: $main_passed passed, $main_failed failed; "
 fi
 summary="${main:-}sanitizers (ASan+UBSan): ${tests_line:-no test summary}; fuzzing: ${#fuzz_done[@]}/${#TARGETS[@]} targets passed, $fuzz_total iterations, $fuzz_failed failed; $((end - start)) s"
 echo "$summary"
+# The closing line in the plain form CI reads: every test case (main + sanitized) and every fuzz target.
+san_total=$(echo "${tests_line:-}" | sed -n 's/.*out of \([0-9]*\).*/\1/p')
+san_failed=$(echo "${tests_line:-}" | sed -n 's/.* \([0-9]*\) tests failed.*/\1/p')
+san_total=${san_total:-0} san_failed=${san_failed:-0}
+echo "tests: $((main_passed + san_total - san_failed + ${#fuzz_done[@]})) passed, $((main_failed + san_failed + fuzz_failed)) failed"
 [ "$tests_rc" -eq 0 ] && [ "$fuzz_failed" -eq 0 ]
