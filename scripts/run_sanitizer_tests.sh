@@ -111,7 +111,7 @@ summary="${main:-}sanitizers (ASan+UBSan): ${tests_line:-no test summary}; fuzzi
 echo "$summary"
 # The closing line in the plain form CI reads: every test case (main + sanitized) and every fuzz target.
 san_total=$(echo "${tests_line:-}" | sed -n 's/.*out of \([0-9]*\).*/\1/p')
-san_failed=$(echo "${tests_line:-}" | sed -n 's/.* \([0-9]*\) tests failed.*/\1/p')
+san_failed=$(echo "${tests_line:-}" | sed -n 's/.* \([0-9]*\) tests\{0,1\} failed.*/\1/p')
 san_total=${san_total:-0} san_failed=${san_failed:-0}
 echo "tests: $((main_passed + san_total - san_failed + ${#fuzz_done[@]})) passed, $((main_failed + san_failed + fuzz_failed)) failed"
 [ "$tests_rc" -eq 0 ] && [ "$fuzz_failed" -eq 0 ]
