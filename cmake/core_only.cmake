@@ -7,7 +7,7 @@
 # instead of the full build's quarter hour.
 
 set(CLAA_CORE_SOURCES
-  harness/util/mapped_file.cpp harness/util/fingerprint.cpp harness/util/cache_paths.cpp
+  harness/util/mapped_file.cpp harness/util/fingerprint.cpp harness/util/cache_paths.cpp harness/util/utf8.cpp harness/util/strings.cpp
   harness/model/gguf.cpp harness/model/dequant.cpp harness/model/safetensors.cpp harness/model/model_config.cpp
   harness/tokenizer/byte_unicode.cpp harness/tokenizer/chat_template.cpp harness/tokenizer/pretokenizer.cpp
   harness/tokenizer/tokenizer.cpp
@@ -15,10 +15,9 @@ set(CLAA_CORE_SOURCES
   datasets/dataset_spec.cpp datasets/jsonl_io.cpp datasets/length_fit.cpp datasets/longbench.cpp
   datasets/niah_grid.cpp datasets/prompt_build.cpp datasets/rng.cpp datasets/ruler.cpp datasets/ruler_aggregation.cpp
   datasets/ruler_niah.cpp datasets/ruler_qa.cpp datasets/sample.cpp datasets/scorers.cpp datasets/text_sources.cpp)
-# Every report source except ranking_eval.cpp (it scores torch tensors); globbed so a new report
-# file lands here as it does in the full build.
+# Every report source (none needs torch); globbed so a new report file lands here as it does in the
+# full build.
 file(GLOB CLAA_CORE_REPORT_SOURCES CONFIGURE_DEPENDS reports/*.cpp)
-list(FILTER CLAA_CORE_REPORT_SOURCES EXCLUDE REGEX ".*/reports/ranking_eval\\.cpp$")
 
 add_library(claa_core STATIC ${CLAA_CORE_SOURCES} ${CLAA_CORE_REPORT_SOURCES})
 target_include_directories(claa_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR} ${PCRE2_INCLUDE_DIR})

@@ -16,8 +16,6 @@ int64_t Rng::uniform_int(int64_t lo, int64_t hi) {
   return static_cast<int64_t>(static_cast<uint64_t>(lo) + x % n);
 }
 
-double Rng::uniform01() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
 std::vector<size_t> Rng::sample_indices(size_t n, size_t k) {
   require(k <= n, "cannot draw " + std::to_string(k) + " distinct items from " + std::to_string(n));
   std::vector<size_t> pool(n);

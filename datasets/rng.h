@@ -17,7 +17,6 @@ class Rng {
   // Uniform in [lo, hi] (inclusive) by rejection sampling: unbiased.
   int64_t uniform_int(int64_t lo, int64_t hi);
   size_t index(size_t n) { return static_cast<size_t>(uniform_int(0, static_cast<int64_t>(n) - 1)); }
-  double uniform01();  // [0, 1) with 53 random bits
   // k distinct values of [0, n), in the order drawn (partial Fisher-Yates).
   std::vector<size_t> sample_indices(size_t n, size_t k);
   template <class T>

@@ -7,63 +7,11 @@
 #include <unordered_map>
 
 #include "harness/util/error.h"
+#include "harness/util/utf8.h"
 
 namespace claa {
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// UTF-8 ↔ code points
-// ---------------------------------------------------------------------------------------------
-
-constexpr char32_t kReplacement = 0xFFFD;
-
-std::u32string decode_utf8(const std::string& s) {
-  std::u32string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    int len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xE ? 3 : (b0 >> 3) == 0x1E ? 4 : 0;
-    char32_t c = len == 1 ? b0 : len == 2 ? (b0 & 0x1F) : len == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-    bool ok = len > 0 && i + len <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      ok = (b >> 6) == 0x2;
-      c = (c << 6) | (b & 0x3F);
-    }
-    static constexpr char32_t kMinForLength[5] = {0, 0, 0x80, 0x800, 0x10000};
-    ok = ok && c >= kMinForLength[len] && c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF);
-    out.push_back(ok ? c : kReplacement);
-    i += ok ? len : 1;
-  }
-  return out;
-}
-
-void append_utf8(char32_t c, std::string& out) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
-std::string encode_utf8(const std::u32string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char32_t c : s) append_utf8(c, out);
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Python str semantics on code points
@@ -89,7 +37,7 @@ bool is_py_word(char32_t c) {
       (c >= 0xFF5B && c <= 0xFF65))
     return false;
   if (c >= 0x1F000 && c <= 0x1FAFF) return false;  // emoji and pictographs
-  return c != kReplacement;
+  return c != 0xFFFD;  // the replacement character decode_utf8 puts for malformed bytes
 }
 
 // Appends str.lower() of one code point for the blocks covered (see scorers.h); others unchanged.

@@ -37,14 +37,17 @@ class Claa : public Heuristic {
  public:
   explicit Claa(const nlohmann::json& p)
       : params_(p), n_(p["n"].get<int>()), pool_(p["pool"].get<int>()),
-        by_layer_(p["granularity"].get<std::string>() == "layer"), normalize_(p["normalize"].get<std::string>()),
+        by_layer_(p["granularity"].get<std::string>() == "layer"), normalize_name_(p["normalize"].get<std::string>()),
         use_mean_(p["aggregation"].get<std::string>() == "mean"), sinks_(p["stats_exclude_sinks"].get<int>()),
         tail_(p["stats_exclude_tail"].get<int>()) {
     const std::string granularity = p["granularity"].get<std::string>(), aggregation = p["aggregation"].get<std::string>();
     require(n_ >= 1, "claa: n must be at least 1");
     require(granularity == "kv_head" || granularity == "layer", "claa: granularity must be kv_head or layer");
-    require(normalize_ == "zscore" || normalize_ == "none" || normalize_ == "log_zscore" || normalize_ == "median_mad",
-            "claa: normalize must be zscore, none, log_zscore or median_mad");
+    normalize_ = normalize_name_ == "zscore"       ? Normalize::ZScore
+                 : normalize_name_ == "none"       ? Normalize::None
+                 : normalize_name_ == "log_zscore" ? Normalize::LogZScore
+                 : normalize_name_ == "median_mad" ? Normalize::MedianMad
+                                                   : throw Error("claa: normalize must be zscore, none, log_zscore or median_mad");
     require(aggregation == "max" || aggregation == "mean", "claa: aggregation must be max or mean");
     require(sinks_ >= 0 && tail_ >= 0, "claa: stats_exclude_sinks and stats_exclude_tail must be non-negative");
   }
@@ -71,7 +74,7 @@ class Claa : public Heuristic {
     out.combined = use_mean_ ? out.rows.values.mean(0) : std::get<0>(out.rows.values.max(0));
     out.rows.raw_mean = at::cat(means, 0).view(-1);
     out.rows.raw_std = at::cat(stds, 0).view(-1);
-    out.rows.normalize = normalize_;
+    out.rows.normalize = normalize_name_;
     return out;
   }
 
@@ -90,24 +93,26 @@ class Claa : public Heuristic {
   }
 
   Normalised normalise(const at::Tensor& raw) const {
-    if (normalize_ == "median_mad") {
+    if (normalize_ == Normalize::MedianMad) {
       at::Tensor part = statistics_part(raw);
       at::Tensor median = std::get<0>(part.median(-1, true));
       at::Tensor mad = std::get<0>((part - median).abs().median(-1, true)) * 1.4826;
       return {(raw - median) / (mad + 1e-8), median, mad};
     }
-    at::Tensor rows = normalize_ == "log_zscore" ? (raw + 1e-8).log() : raw;
+    at::Tensor rows = normalize_ == Normalize::LogZScore ? (raw + 1e-8).log() : raw;
     at::Tensor part = statistics_part(rows);
     at::Tensor mean = part.mean(-1, true);
     at::Tensor std = part.std(-1, /*unbiased=*/true, /*keepdim=*/true);
-    if (normalize_ == "none") return {raw, mean, std};
+    if (normalize_ == Normalize::None) return {raw, mean, std};
     return {(rows - mean) / (std + 1e-8), mean, std};
   }
 
   nlohmann::json params_;
   int n_, pool_;
   bool by_layer_;
-  std::string normalize_;
+  enum class Normalize { ZScore, None, LogZScore, MedianMad };
+  std::string normalize_name_;
+  Normalize normalize_ = Normalize::ZScore;
   bool use_mean_;
   int sinks_, tail_;
 };

@@ -1,7 +1,7 @@
 // GemFilter (Shi et al. 2024, arXiv 2409.17422; kv-exps baseline/gemfilter/): raw dot products
 // of the last query with all keys — no scaling, no softmax — summed over all H heads, pool 5.
 #include "heuristics/heuristic.h"
-#include "oracle/oracle.h"
+#include "heuristics/pooling.h"
 
 namespace claa {
 

@@ -96,9 +96,6 @@ std::unique_ptr<Heuristic> make_heuristic(const std::string& name, const nlohman
 // Defaults merged with `params` after validation (what make() receives).
 nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params);
 
-// Closest candidate by edit distance, or "" when nothing is close.
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
-
 // Helpers shared by heuristic files.
 HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::string note = "");
 // "departs from the paper: key=value, ..." for the params that differ from `paper` ("" if none).

@@ -1,6 +1,7 @@
 #include "oracle/oracle.h"
 
 #include "harness/util/error.h"
+#include "heuristics/pooling.h"
 
 namespace claa {
 
@@ -12,25 +13,21 @@ void OracleOptions::validate() const {
   require(pool_kernel >= 0 && pool_rows_before_max >= 0, "oracle pool kernels must be non-negative");
 }
 
-at::Tensor avg_pool_last(const at::Tensor& x, int kernel) {
-  if (kernel <= 1 || x.size(-1) < kernel) return x;
-  auto shape = x.sizes().vec();
-  at::Tensor rows = x.reshape({-1, 1, x.size(-1)}).to(at::kFloat);
-  at::Tensor pooled = at::avg_pool1d(rows, {kernel}, {1}, {kernel / 2}, false, true);
-  shape.back() = pooled.size(-1);  // even kernels give N+1, as in PyTorch
-  return pooled.reshape(shape);
-}
-
 OracleAccumulator::OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options)
     : n_layers_(n_layers), n_prompt_(n_prompt), options_(std::move(options)) {
   options_.validate();
+  auto reduce_of = [](const std::string& name) {
+    return name == "max" ? Reduce::Max : name == "mean" ? Reduce::Mean : Reduce::Sum;
+  };
+  head_reduce_ = reduce_of(options_.head_aggregation);
+  layer_reduce_ = reduce_of(options_.layer_aggregation);
 }
 
 at::Tensor OracleAccumulator::head_reduce(const at::Tensor& probs) const {
   at::Tensor p = probs.to(at::kFloat);
   if (options_.pool_rows_before_max > 1) p = avg_pool_last(p, options_.pool_rows_before_max);
-  if (options_.head_aggregation == "max") return std::get<0>(p.max(0));
-  if (options_.head_aggregation == "mean") return p.mean(0);
+  if (head_reduce_ == Reduce::Max) return std::get<0>(p.max(0));
+  if (head_reduce_ == Reduce::Mean) return p.mean(0);
   return p.sum(0);
 }
 
@@ -44,7 +41,7 @@ void OracleAccumulator::add(int layer, const at::Tensor& probs) {
   per_layer_sum_[layer].add_(row);
   if (layers_in_step_ == 0) {
     step_agg_ = row.clone();
-  } else if (options_.layer_aggregation == "max") {
+  } else if (layer_reduce_ == Reduce::Max) {
     step_agg_ = at::maximum(step_agg_, row);
   } else {
     step_agg_.add_(row);
@@ -54,7 +51,7 @@ void OracleAccumulator::add(int layer, const at::Tensor& probs) {
 
 void OracleAccumulator::end_step() {
   require(layers_in_step_ > 0, "oracle: a step ended without any layer");
-  if (options_.layer_aggregation == "mean") step_agg_.div_(layers_in_step_);
+  if (layer_reduce_ == Reduce::Mean) step_agg_.div_(layers_in_step_);
   sum_over_steps_.add_(step_agg_);
   layers_in_step_ = 0;
   ++steps_;

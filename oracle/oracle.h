@@ -27,11 +27,6 @@ struct OracleOptions {
   void validate() const;  // claa::Error on unknown names / negative kernels
 };
 
-// 1-D average pool along the last axis, stride 1, padding k/2, zero padding counted
-// (PyTorch avg_pool1d defaults, as the authors' code uses). Identity when k <= 1 or the vector is
-// shorter than k.
-at::Tensor avg_pool_last(const at::Tensor& x, int kernel);
-
 class OracleAccumulator {
  public:
   OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options);
@@ -49,7 +44,9 @@ class OracleAccumulator {
   at::Tensor per_layer() const;
 
  private:
+  enum class Reduce { Max, Mean, Sum };  // the options' names, resolved once (add() runs per step × layer)
   at::Tensor head_reduce(const at::Tensor& probs) const;
+  Reduce head_reduce_ = Reduce::Max, layer_reduce_ = Reduce::Max;
   int n_layers_;
   int64_t n_prompt_;
   OracleOptions options_;

@@ -14,6 +14,7 @@
 
 #include "harness/util/error.h"
 #include "reports/metrics.h"
+#include "reports/record_fields.h"
 
 namespace claa {
 
@@ -90,29 +91,6 @@ std::vector<double> flatten(const LayerRecord& l, bool has_evidence) {
       v.insert(v.end(), l.evidence_recall.begin(), l.evidence_recall.end());
   }
   return v;
-}
-
-Stat sample_stat(const std::vector<double>& values) {
-  if (values.empty()) return {};
-  const Summary s = summarize(values);
-  return {s.mean, s.sem, s.n, 1};
-}
-
-// Equal weight per dataset; stderr of a mean of independent means: sqrt(Σ se²) / D.
-Stat combine(const std::vector<Stat>& per_dataset) {
-  Stat out;
-  double sum = 0.0, var = 0.0;
-  for (const Stat& d : per_dataset) {
-    if (d.n == 0) continue;
-    sum += d.mean;
-    var += d.se * d.se;
-    out.n += d.n;
-    ++out.datasets;
-  }
-  if (out.datasets == 0) return {};
-  out.mean = sum / double(out.datasets);
-  out.se = std::sqrt(var) / double(out.datasets);
-  return out;
 }
 
 HeuristicSummary summarize_layers(const HeuristicAggregate& h, const RunAggregate& agg) {
@@ -302,16 +280,8 @@ RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const A
 
 RunAggregate aggregate_run_dir(const std::string& run_dir, const std::vector<std::string>& sample_files) {
   namespace fs = std::filesystem;
-  require(fs::is_directory(run_dir), run_dir + ": not a directory");
-  std::vector<std::string> files = sample_files;
-  if (files.empty()) files.push_back((fs::path(run_dir) / "samples.jsonl").string());
-  nlohmann::json run;
-  const fs::path run_json = fs::path(run_dir) / "run.json";
-  if (fs::exists(run_json)) {
-    std::ifstream in(run_json);
-    run = nlohmann::json::parse(in, nullptr, false);
-    require(!run.is_discarded(), run_json.string() + ": malformed JSON");
-  }
+  const std::vector<std::string> files = record::sample_paths(run_dir, sample_files);
+  const nlohmann::json run = record::read_run_json(run_dir);
   LoadStats load;
   std::vector<SampleRecord> samples = load_samples(files, &load);
   require(!samples.empty(), fmt::format("{}: no samples", fmt::join(files, ", ")));

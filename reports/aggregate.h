@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "reports/stats.h"
+
 namespace claa {
 
 // ---------------------------------------------------------------------------------------------
@@ -76,12 +78,6 @@ std::vector<SampleRecord> load_samples(const std::vector<std::string>& paths, Lo
 // Aggregates
 // ---------------------------------------------------------------------------------------------
 
-struct Stat {
-  double mean = 0.0;
-  double se = 0.0;       // standard error (see the header comment for the scope rules)
-  int64_t n = 0;         // samples behind the number; 0 = no data
-  int64_t datasets = 0;  // datasets behind the number
-};
 
 struct HeuristicSummary {
   double mean_rho = 0.0, mean_kendall = 0.0;  // averaged over layers

@@ -15,12 +15,10 @@ namespace claa {
 namespace {
 
 using nlohmann::json;
-using record::category_of;
 using record::field;
 using record::integer;
 using record::number;
 using record::numbers;
-using record::read_lines;
 using record::text;
 
 LayerRecord parse_layer(const json& j, size_t n_keep, const std::string& where) {
@@ -58,16 +56,13 @@ HeuristicRecord parse_heuristic(const std::string& name, const json& j, size_t n
 }  // namespace
 
 SampleRecord parse_sample(const json& j, const std::string& where) {
-  require(j.is_object(), where + ": not a JSON object");
+  const record::RecordHeader head = record::parse_header(j, where);
   SampleRecord s;
   s.where = where;
-  s.id = text(j, "id", where);
-  require(!s.id.empty(), where + ": missing field 'id'");
-  s.task = text(j, "task", where);
-  s.dataset = text(j, "dataset", where, s.task);
-  require(!s.dataset.empty(), where + ": missing field 'dataset' (and 'task')");
-  if (s.task.empty()) s.task = s.dataset;
-  s.category = category_of(j, s.task, where);
+  s.id = head.id;
+  s.task = head.task;
+  s.dataset = head.dataset;
+  s.category = head.category;
   s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
   s.empty_answer = j.value("empty_answer", false);
   s.score = number(j, "score", where);
@@ -91,24 +86,13 @@ std::vector<SampleRecord> load_samples(const std::vector<std::string>& paths, Lo
   std::vector<SampleRecord> samples;
   std::map<std::string, std::string> seen;  // id → where
   LoadStats local;
-  for (const std::string& path : paths) {
-    const auto lines = read_lines(path);
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const std::string where = fmt::format("{}:{}", path, lines[i].first);
-      json j = json::parse(lines[i].second, nullptr, false);
-      if (j.is_discarded()) {
-        // Only the last line can be a torn write; anything earlier is corruption.
-        require(i + 1 == lines.size(), where + ": malformed JSON line");
-        local.torn_lines.push_back(where);
-        continue;
-      }
-      SampleRecord s = parse_sample(j, where);
-      auto [it, fresh] = seen.emplace(s.id, where);
-      require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, s.id, it->second));
-      samples.push_back(std::move(s));
-      ++local.records;
-    }
-  }
+  record::for_each_record(paths, &local.torn_lines, [&](const json& j, const std::string& where) {
+    SampleRecord s = parse_sample(j, where);
+    auto [it, fresh] = seen.emplace(s.id, where);
+    require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, s.id, it->second));
+    samples.push_back(std::move(s));
+    ++local.records;
+  });
   if (stats) *stats = local;
   return samples;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "datasets/scorers.h"
@@ -10,6 +11,7 @@
 namespace claa::record {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 const json& field(const json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
@@ -66,6 +68,53 @@ int64_t integer(const json& j, const char* key, const std::string& where) {
   if (it == j.end() || it->is_null()) return 0;
   require(it->is_number(), fmt::format("{}: field '{}' is not a number", where, key));
   return it->get<int64_t>();
+}
+
+RecordHeader parse_header(const json& j, const std::string& where) {
+  require(j.is_object(), where + ": not a JSON object");
+  RecordHeader h;
+  h.id = text(j, "id", where);
+  require(!h.id.empty(), where + ": missing field 'id'");
+  h.task = text(j, "task", where);
+  h.dataset = text(j, "dataset", where, h.task);
+  require(!h.dataset.empty(), where + ": missing field 'dataset' (and 'task')");
+  if (h.task.empty()) h.task = h.dataset;
+  h.category = category_of(j, h.task, where);
+  return h;
+}
+
+void for_each_record(const std::vector<std::string>& paths, std::vector<std::string>* torn,
+                     const std::function<void(const json&, const std::string&)>& fn) {
+  for (const std::string& path : paths) {
+    const auto lines = read_lines(path);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string where = fmt::format("{}:{}", path, lines[i].first);
+      json j = json::parse(lines[i].second, nullptr, false);
+      if (j.is_discarded()) {
+        // Only the last line can be a torn write; anything earlier is corruption.
+        require(i + 1 == lines.size(), where + ": malformed JSON line");
+        if (torn) torn->push_back(where);
+        continue;
+      }
+      fn(j, where);
+    }
+  }
+}
+
+std::vector<std::string> sample_paths(const std::string& run_dir, const std::vector<std::string>& sample_files) {
+  require(fs::is_directory(run_dir), run_dir + ": not a directory");
+  std::vector<std::string> files = sample_files;
+  if (files.empty()) files.push_back((fs::path(run_dir) / "samples.jsonl").string());
+  return files;
+}
+
+json read_run_json(const std::string& run_dir) {
+  const fs::path run_json = fs::path(run_dir) / "run.json";
+  if (!fs::exists(run_json)) return nullptr;
+  std::ifstream in(run_json);
+  json run = json::parse(in, nullptr, false);
+  require(!run.is_discarded(), run_json.string() + ": malformed JSON");
+  return run;
 }
 
 }  // namespace claa::record

@@ -1,8 +1,9 @@
-// Reading fields of samples.jsonl records with "file:line: field 'x' ..." errors, shared by the
-// rank and e2e report loaders.
+// Reading samples.jsonl records and their fields with "file:line: field 'x' ..." errors, and a run
+// folder's run.json: shared by the rank and e2e report loaders.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -15,9 +16,28 @@ double number(const nlohmann::json& j, const char* key, const std::string& where
 std::vector<double> numbers(const nlohmann::json& j, const char* key, const std::string& where);
 int64_t integer(const nlohmann::json& j, const char* key, const std::string& where);  // 0 when absent
 std::string text(const nlohmann::json& j, const char* key, const std::string& where, const std::string& fallback = "");
+// The identity every record starts with: id, task, dataset (defaults to the task, and the task to
+// the dataset) and category. claa::Error "WHERE: ..." when the record is not an object or lacks them.
+struct RecordHeader {
+  std::string id, task, dataset, category;
+};
+RecordHeader parse_header(const nlohmann::json& j, const std::string& where);
 // Category written by the runner; older runs may lack it, so fall back to LongBench's table, then "Other".
 std::string category_of(const nlohmann::json& j, const std::string& task, const std::string& where);
 // All lines of a file with their 1-based numbers, blank ones dropped.
 std::vector<std::pair<size_t, std::string>> read_lines(const std::string& path);
+
+// Calls fn(record, "FILE:LINE") for each record of the files, in order. Blank lines are skipped; an
+// unparsable LAST line is a torn write (the runner was killed): recorded in `torn` (when given) and
+// skipped; an unparsable line anywhere else is claa::Error "FILE:LINE: malformed JSON line".
+void for_each_record(const std::vector<std::string>& paths, std::vector<std::string>* torn,
+                     const std::function<void(const nlohmann::json&, const std::string&)>& fn);
+
+// The samples files of a run folder: RUN_DIR/samples.jsonl, or `sample_files` when given.
+// claa::Error when RUN_DIR is not a directory.
+std::vector<std::string> sample_paths(const std::string& run_dir, const std::vector<std::string>& sample_files);
+
+// RUN_DIR/run.json, parsed; null when absent; claa::Error when malformed.
+nlohmann::json read_run_json(const std::string& run_dir);
 
 }  // namespace claa::record

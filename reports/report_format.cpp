@@ -1,11 +1,31 @@
 #include "reports/report_format.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 
 #include "reports/report_writers.h"
 
 namespace claa {
+
+std::string percent(double keep) { return fmt::format("{:g}%", keep * 100.0); }
+std::string points(double v) { return std::isnan(v) ? "—" : fmt::format("{:.1f}", v); }
+std::string signed_points(double v) {
+  if (std::isnan(v)) return "—";
+  const std::string s = fmt::format("{:+.1f}", v);
+  return s == "-0.0" ? "+0.0" : s;  // a loss that rounds to zero is no loss
+}
+
+std::string run_field(const nlohmann::json& run, const std::vector<std::string>& path) {
+  const nlohmann::json* j = &run;
+  for (const std::string& key : path) {
+    if (!j->is_object() || !j->contains(key)) return "";
+    j = &(*j)[key];
+  }
+  return j->is_string() ? j->get<std::string>() : j->dump();
+}
 
 std::string html_escape(const std::string& s) {
   std::string out;

@@ -1,14 +1,22 @@
-// Small formatting helpers shared by the report writers (rank and e2e): HTML/gnuplot/shell quoting,
-// the plot palette, and running gnuplot.
+// Small formatting helpers shared by the report writers (rank and e2e): numbers as the tables show
+// them, HTML/gnuplot/shell quoting, the plot palette, and running gnuplot.
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace claa {
 
 struct Table;
+
+std::string percent(double keep);        // 0.1 → "10%"
+std::string points(double v);            // one decimal; NaN → "—"
+std::string signed_points(double v);     // "+1.5", "-0.3"; a loss that rounds to zero is "+0.0"; NaN → "—"
+inline constexpr double kMiB = 1024.0 * 1024.0;
+// A field of run.json by its path ({"config", "name"}), as text ("" when absent; non-strings as JSON).
+std::string run_field(const nlohmann::json& run, const std::vector<std::string>& path);
 
 std::string html_escape(const std::string& s);
 // The CSS every report.html uses.

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "reports/budget_report.h"
+#include "reports/report_format.h"
 #include "reports/report_writers.h"
 
 namespace claa {
@@ -12,7 +13,6 @@ namespace claa {
 namespace {
 
 std::string num(double v, int digits = 3) { return fmt::format("{:.{}f}", v, digits); }
-std::string percent(double keep) { return fmt::format("{:g}%", keep * 100.0); }
 
 // "0–2, 7, 9–10": consecutive layers collapsed into ranges.
 std::string layer_ranges(const std::vector<int>& layers) {
@@ -24,15 +24,6 @@ std::string layer_ranges(const std::vector<int>& layers) {
     i = j + 1;
   }
   return out;
-}
-
-std::string run_field(const nlohmann::json& run, const std::vector<std::string>& path) {
-  const nlohmann::json* j = &run;
-  for (const std::string& key : path) {
-    if (!j->is_object() || !j->contains(key)) return "";
-    j = &(*j)[key];
-  }
-  return j->is_string() ? j->get<std::string>() : j->dump();
 }
 
 const HeuristicMeta& meta_of(const RunAggregate& agg, const std::string& name) {

@@ -1,4 +1,5 @@
-// summary.json, layers.csv and write_report(), which writes every report file of a run.
+// summary.json, layers.csv, report.md / report.html (through report_page.h) and write_report(), which
+// writes every report file of a rank-mode run.
 #include "reports/budget_report.h"
 #include "reports/report_writers.h"
 
@@ -8,6 +9,7 @@
 
 #include "harness/util/atomic_file.h"
 #include "harness/util/error.h"
+#include "reports/report_page.h"
 
 namespace claa {
 
@@ -21,8 +23,6 @@ constexpr const char* kAggregation =
     "datasets, n = samples summed; overall = mean over all datasets. Summaries average the per-layer means over "
     "layers; best/worst layer by mean spearman; layer_std = sample std of per-layer mean spearman. Task score: points "
     "(100 * score / max_score) over ALL samples of a dataset, empty answers included, then the same averaging.";
-
-ojson stat_json(const Stat& s) { return {{"mean", s.mean}, {"stderr", s.se}, {"n", s.n}, {"datasets", s.datasets}}; }
 
 ojson summary_of(const HeuristicSummary& s, const RunAggregate& agg) {
   ojson recall = ojson::object();
@@ -120,26 +120,63 @@ std::string layers_csv(const RunAggregate& agg) {
   return out;
 }
 
+namespace {
+
+ReportPage rank_page(const RunAggregate& agg, const std::vector<PlotFile>& plots) {
+  ReportPage page;
+  page.title = "claa report";
+  page.preamble = report_preamble(agg);
+  page.sections = report_sections(agg);
+  page.plots = plots;
+  page.files_markdown =
+      "- `summary.json`: every aggregate (per scope × heuristic × layer × metric: mean, stderr, n).\n"
+      "- `layers.csv`: the same per-layer numbers as a flat table (scope, heuristic, layer, metric, mean, stderr, n).\n"
+      "- `plots/`: gnuplot data (.dat) and scripts (.gp) behind the figures; rerun `gnuplot NAME.gp` there.\n";
+  page.files_html =
+      "<p class=\"note\">Files: <a href=\"summary.json\">summary.json</a> (every aggregate), "
+      "<a href=\"layers.csv\">layers.csv</a> (per-layer numbers), plots/ (gnuplot .dat and .gp sources).</p>\n";
+  return page;
+}
+
+}  // namespace
+
+std::string report_markdown(const RunAggregate& agg, const std::vector<PlotFile>& plots) {
+  return render_markdown(rank_page(agg, plots));
+}
+
+std::string report_html(const RunAggregate& agg, const std::vector<PlotFile>& plots) {
+  return render_html(rank_page(agg, plots));
+}
+
 void write_text_file(const std::string& path, const std::string& content) { write_file_atomically(path, content); }
 
-ReportFiles write_report(const RunAggregate& agg, const std::string& run_dir, const ReportOptions& options) {
+ReportFiles write_report_files(const std::string& run_dir, const ReportOptions& options, const ReportContent& content) {
   namespace fs = std::filesystem;
   ReportFiles files;
   auto in_dir = [&](const char* name) { return (fs::path(run_dir) / name).string(); };
   files.summary_json = in_dir("summary.json");
-  files.layers_csv = in_dir("layers.csv");
+  if (content.layers_csv) files.layers_csv = in_dir("layers.csv");
   files.markdown = in_dir("report.md");
   files.html = in_dir("report.html");
-  // Plots first: the Markdown and HTML pages link only the plots that were actually rendered.
   if (options.plots) {
-    files.plots = render_plots(agg, run_dir, options.gnuplot);
+    files.plots = content.plots();
     files.gnuplot_missing = !files.plots.gnuplot_found;
   }
-  write_text_file(files.summary_json, summary_json(agg).dump(2) + "\n");
-  write_text_file(files.layers_csv, layers_csv(agg));
-  write_text_file(files.markdown, report_markdown(agg, files.plots.plots));
-  write_text_file(files.html, report_html(agg, files.plots.plots));
+  write_text_file(files.summary_json, content.summary_json().dump(2) + "\n");
+  if (content.layers_csv) write_text_file(files.layers_csv, content.layers_csv());
+  write_text_file(files.markdown, content.markdown(files.plots.plots));
+  write_text_file(files.html, content.html(files.plots.plots));
   return files;
+}
+
+ReportFiles write_report(const RunAggregate& agg, const std::string& run_dir, const ReportOptions& options) {
+  ReportContent content;
+  content.plots = [&] { return render_plots(agg, run_dir, options.gnuplot); };
+  content.summary_json = [&] { return summary_json(agg); };
+  content.layers_csv = [&] { return layers_csv(agg); };
+  content.markdown = [&](const std::vector<PlotFile>& plots) { return report_markdown(agg, plots); };
+  content.html = [&](const std::vector<PlotFile>& plots) { return report_html(agg, plots); };
+  return write_report_files(run_dir, options, content);
 }
 
 }  // namespace claa

@@ -4,6 +4,7 @@
 // paths). Plots: .dat + .gp files in RUN_DIR/plots/ rendered by gnuplot to PNG and SVG.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -85,6 +86,17 @@ struct ReportFiles {
 };
 
 ReportFiles write_report(const RunAggregate& agg, const std::string& run_dir, const ReportOptions& options = {});
+
+// What a mode (rank, e2e) puts into a run folder; write_report_files writes it in one order for both:
+// plots first (the pages link only the plots that were rendered), then summary.json, layers.csv (when
+// the mode has one), report.md and report.html.
+struct ReportContent {
+  std::function<PlotResult()> plots;
+  std::function<nlohmann::ordered_json()> summary_json;
+  std::function<std::string()> layers_csv;  // empty: no layers.csv
+  std::function<std::string(const std::vector<PlotFile>&)> markdown, html;
+};
+ReportFiles write_report_files(const std::string& run_dir, const ReportOptions& options, const ReportContent& content);
 
 // "DIR/samples.jsonl:12" → "samples.jsonl:12": report files must not depend on where the run lives.
 std::string without_directory(const std::string& where);

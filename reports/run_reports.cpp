@@ -1,11 +1,14 @@
-// write_run_reports: aggregate + write + tell the user where everything went.
+// write_run_reports: aggregate + write + tell the user where everything went, for either mode of run.
 #include "reports/run_reports.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <limits>
 
+#include "reports/e2e_records.h"
 #include "reports/e2e_report.h"
+#include "reports/report_format.h"
 
 namespace claa {
 
@@ -24,20 +27,42 @@ void print_overview(const RunAggregate& agg) {
     if (h.has_data) fmt::print("{:<24} {:>7.3f} {:>12.3f}\n", h.name, h.summary.mean_rho, h.summary.recall.front());
 }
 
-}  // namespace
+void print_overview(const E2eAggregate& agg) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  fmt::print("aggregated {} e2e samples in {} datasets: {} rows (method × keep)\n", agg.samples, agg.datasets.size(),
+             agg.rows.size());
+  for (const std::string& torn : agg.load.torn_lines) fmt::print("ignored a torn last line: {}\n", torn);
+  fmt::print("{:<24} {:>6} {:>8} {:>8}\n", "method", "keep", "average", "Δ full");
+  for (const E2eRow& r : agg.rows)
+    fmt::print("{:<24} {:>6} {:>8} {:>8}\n", r.reference ? "Full KV" : r.method, percent(r.keep),
+               points(r.average.n > 0 ? r.average.mean : nan), r.reference ? "" : signed_points(r.delta_average));
+}
 
-ReportFiles write_run_reports(const std::string& run_dir, const std::vector<std::string>& sample_files,
-                              const ReportOptions& options) {
-  // e2e runs (answers per prefill method × keep) get their own reports; mixed records are an error.
-  if (run_dir_mode(run_dir, sample_files) == "e2e") return write_e2e_run_reports(run_dir, sample_files, options);
-  const RunAggregate agg = aggregate_run_dir(run_dir, sample_files);
-  print_overview(agg);
-  ReportFiles files = write_report(agg, run_dir, options);
-  fmt::print("wrote {}\n      {}\n", files.summary_json, files.layers_csv);
+void print_files(const ReportFiles& files, const std::string& run_dir) {
+  fmt::print("wrote {}\n", files.summary_json);
+  if (!files.layers_csv.empty()) fmt::print("      {}\n", files.layers_csv);
   if (files.gnuplot_missing) fmt::print("gnuplot not found: plots skipped\n");
   for (const PlotFile& p : files.plots.plots) fmt::print("plot  {}/{} (+ .svg)\n", run_dir, p.png);
   for (const std::string& e : files.plots.errors) fmt::print(stderr, "warning: {}\n", e);
   fmt::print("report: {}\n        {}\n", files.markdown, files.html);
+}
+
+}  // namespace
+
+ReportFiles write_run_reports(const std::string& run_dir, const std::vector<std::string>& sample_files,
+                              const ReportOptions& options) {
+  // e2e runs (answers per prefill method × keep) get their own tables; mixed records are an error.
+  ReportFiles files;
+  if (run_dir_mode(run_dir, sample_files) == "e2e") {
+    const E2eAggregate agg = aggregate_e2e_run_dir(run_dir, sample_files);
+    print_overview(agg);
+    files = write_e2e_report(agg, run_dir, options);
+  } else {
+    const RunAggregate agg = aggregate_run_dir(run_dir, sample_files);
+    print_overview(agg);
+    files = write_report(agg, run_dir, options);
+  }
+  print_files(files, run_dir);
   return files;
 }
 

@@ -5,7 +5,7 @@
 # name CTest would split (a ';' in it) or a test that was never registered cannot pass unseen.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-"$ROOT/scripts/setup.sh" --with-tests
+CLAA_WERROR=ON "$ROOT/scripts/setup.sh" --with-tests  # CI builds with warnings as errors
 cd "${CLAA_BUILD_DIR:-$ROOT/build}"
 
 catch_cases() {

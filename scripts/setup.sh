@@ -74,9 +74,9 @@ PY
 }
 
 build_claa() {
-  if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
+  # Configured every time (seconds when nothing changed) so CLAA_WERROR=ON from CI takes effect; when
+  # the variable is unset the cached value stays (no flag change, so no rebuild).
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CLAA_WERROR:+"-DCLAA_WERROR=$CLAA_WERROR"} >/dev/null
   say "building ${targets[*]} (first build takes several minutes on 2 cores)"
   cmake --build "$BUILD_DIR" --target "${targets[@]}" -- -j"$(nproc)"
 }

@@ -16,7 +16,7 @@
 #include "harness/capture/capture.h"
 #include "harness/cli/commands.h"
 #include "heuristics/heuristic.h"
-#include "reports/ranking_eval.h"
+#include "harness/runner/ranking_eval.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
 #include "harness/cli/synthetic_prompt.h"

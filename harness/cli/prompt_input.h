@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/model/model_loader.h"
+#include "harness/model/model_tokenizer.h"
 
 namespace claa {
 
@@ -31,11 +32,6 @@ struct PromptInput {
   PreparedPrompt prepare(const LoadedModel& model) const;
 };
 
-// The tokenizer that belongs to a loaded model (GGUF metadata or the HF folder's tokenizer.json);
-// null for random-weight models.
-std::shared_ptr<const Tokenizer> model_tokenizer(const LoadedModel& model);
-// Generation stops at the config's EOS ids plus the tokenizer's end-of-turn ids.
-std::vector<int64_t> stop_ids(const LoadedModel& model, const Tokenizer* tokenizer);
 std::vector<int64_t> parse_id_list(const std::string& text);
 
 }  // namespace claa

@@ -17,7 +17,7 @@
 #include "harness/tokenizer/tokenizer.h"
 #include "harness/util/error.h"
 #include "harness/util/memory.h"
-#include "reports/ranking_eval.h"
+#include "harness/runner/ranking_eval.h"
 
 namespace claa {
 

@@ -8,6 +8,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/util/error.h"
+#include "harness/util/strings.h"
 #include "heuristics/heuristic.h"
 #include "reports/aggregate.h"
 #include "reports/e2e_report.h"

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "harness/util/error.h"
+#include "harness/util/strings.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {

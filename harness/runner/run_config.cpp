@@ -6,6 +6,7 @@
 
 #include "datasets/dataset_spec.h"
 #include "harness/util/error.h"
+#include "harness/util/strings.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {

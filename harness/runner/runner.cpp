@@ -9,7 +9,7 @@
 
 #include "datasets/dataset_spec.h"
 #include "datasets/prompt_build.h"
-#include "harness/cli/prompt_input.h"
+#include "harness/model/model_tokenizer.h"
 #include "harness/pipelines/prefill_pipeline.h"
 #include "harness/runner/progress.h"
 #include "harness/runner/provenance.h"
@@ -20,7 +20,7 @@
 #include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
 #include "harness/util/fingerprint.h"
-#include "reports/ranking_eval.h"
+#include "harness/runner/ranking_eval.h"
 #include "reports/run_reports.h"
 
 namespace claa {

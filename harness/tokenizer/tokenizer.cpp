@@ -482,11 +482,6 @@ void Tokenizer::clear_cache() const {
   impl_->cache.clear();
 }
 
-bool Tokenizer::is_special(int32_t id) const {
-  impl_->check_id(id);
-  return impl_->kinds[id] != TokenKind::Normal;
-}
-
 std::vector<int32_t> Tokenizer::eos_ids() const {
   std::vector<int32_t> ids;
   if (impl_->eos >= 0) ids.push_back(impl_->eos);
@@ -510,23 +505,6 @@ std::pair<size_t, size_t> token_span(const Encoding& enc, size_t byte_begin, siz
   }
   auto last = std::partition_point(first, off.end(), [&](const auto& o) { return o.first < byte_end; });
   return {static_cast<size_t>(first - off.begin()), static_cast<size_t>(last - off.begin())};
-}
-
-std::string describe_pieces(const Tokenizer& tok, const std::vector<int32_t>& ids) {
-  std::ostringstream os;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    std::string b = tok.token_bytes(ids[i]);
-    std::string shown;
-    for (unsigned char c : b) {
-      if (c == '\n') shown += "\\n";
-      else if (c == '\t') shown += "\\t";
-      else if (c == '\\') shown += "\\\\";
-      else if (c < 0x20 || c == 0x7F) { char buf[8]; std::snprintf(buf, sizeof buf, "\\x%02X", c); shown += buf; }
-      else shown.push_back(static_cast<char>(c));
-    }
-    os << i << '\t' << ids[i] << '\t' << tok.piece(ids[i]) << "\t'" << shown << "'\n";
-  }
-  return os.str();
 }
 
 double tokenizer_benchmark_mb_per_s(const Tokenizer& tok, const std::string& text) {

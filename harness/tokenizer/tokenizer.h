@@ -54,7 +54,6 @@ class Tokenizer {
   // (<|eot_id|>, <|im_end|>, <|endoftext|>, <|end_of_text|>, <|eom_id|>, </s>, <end_of_turn>).
   std::vector<int32_t> eos_ids() const;
   bool add_bos() const;
-  bool is_special(int32_t id) const;  // control or added token
   std::string pre_tokenizer_name() const;  // "smollm", "gpt2", "llama-bpe", "qwen2", or "custom"
   // The chat template text shipped with the model (GGUF tokenizer.chat_template or
   // tokenizer_config.json chat_template); empty if none.
@@ -72,9 +71,6 @@ class Tokenizer {
 // Map a byte range of the encoded text to the token index range [first, last) of the tokens that
 // overlap it. An empty byte range maps to an empty token range at the first token ending after it.
 std::pair<size_t, size_t> token_span(const Encoding& enc, size_t byte_begin, size_t byte_end);
-
-// One line per token: "index id 'piece' bytes", for the CLI's tokenize command.
-std::string describe_pieces(const Tokenizer& tok, const std::vector<int32_t>& ids);
 
 // Encode `text` three times on this thread, each with an empty word cache, and return MB/s.
 double tokenizer_benchmark_mb_per_s(const Tokenizer& tok, const std::string& text);

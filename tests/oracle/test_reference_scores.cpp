@@ -15,7 +15,7 @@
 #include "harness/tokenizer/tokenizer.h"
 #include "heuristics/heuristic.h"
 #include "reports/metrics.h"
-#include "reports/ranking_eval.h"
+#include "harness/runner/ranking_eval.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

@@ -6,7 +6,7 @@
 
 #include "harness/pipelines/prefill_pipeline.h"
 #include "heuristics/heuristic.h"
-#include "reports/ranking_eval.h"
+#include "harness/runner/ranking_eval.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

@@ -1,4 +1,4 @@
-#include "reports/ranking_eval.h"
+#include "harness/runner/ranking_eval.h"
 
 #include <ATen/Parallel.h>
 

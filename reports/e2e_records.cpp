@@ -1,0 +1,115 @@
+// Reading e2e-mode records (e2e_records.h), with the rank loader's rules (record_fields.h).
+#include "reports/e2e_records.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "harness/util/error.h"
+#include "reports/record_fields.h"
+
+namespace claa {
+
+namespace {
+
+using nlohmann::json;
+using record::field;
+using record::for_each_record;
+using record::integer;
+using record::number;
+using record::text;
+
+std::string run_json_mode(const json& run) {
+  if (!run.is_object()) return "";
+  auto c = run.find("config");
+  if (c == run.end() || !c->is_object()) return "";
+  auto m = c->find("mode");
+  return m != c->end() && m->is_string() ? m->get<std::string>() : "";
+}
+
+}  // namespace
+
+bool is_e2e_record(const json& j) {
+  if (!j.is_object()) return false;
+  auto it = j.find("mode");
+  return it != j.end() && it->is_string() && it->get<std::string>() == "e2e";
+}
+
+E2eSample parse_e2e_sample(const json& j, const std::string& where) {
+  const record::RecordHeader head = record::parse_header(j, where);
+  E2eSample s;
+  s.where = where;
+  s.id = head.id;
+  s.task = head.task;
+  s.dataset = head.dataset;
+  s.category = head.category;
+  s.prompt_tokens = integer(j, "prompt_tokens", where);
+  s.max_score = j.contains("max_score") ? number(j, "max_score", where) : 100.0;
+  require(s.max_score > 0, where + ": 'max_score' must be positive");
+  const json& results = field(j, "results", where);
+  require(results.is_array() && !results.empty(), where + ": 'results' is not a non-empty list");
+  std::set<std::pair<std::string, double>> seen;
+  bool full_seen = false;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const json& r = results[i];
+    const std::string at = fmt::format("{}: results[{}]", where, i);
+    require(r.is_object(), at + ": not a JSON object");
+    E2eResult e;
+    e.method = text(r, "method", at);
+    require(!e.method.empty(), at + ": missing field 'method'");
+    e.keep = number(r, "keep", at);
+    e.score = number(r, "score", at);
+    e.kept_tokens = integer(r, "kept_tokens", at);
+    e.cache_bytes = integer(r, "cache_bytes", at);
+    if (e.method == kFullKvMethod) {
+      require(!full_seen, fmt::format("{}: a second '{}' result (Full KV is one row)", at, kFullKvMethod));
+      full_seen = true;
+    } else {
+      require(e.keep > 0.0 && e.keep <= 1.0, fmt::format("{}: keep {} is not in (0, 1]", at, e.keep));
+      require(seen.emplace(e.method, e.keep).second,
+              fmt::format("{}: duplicate result for method '{}' at keep {}", at, e.method, e.keep));
+    }
+    s.results.push_back(std::move(e));
+  }
+  return s;
+}
+
+std::string samples_mode(const std::vector<std::string>& paths) {
+  std::string first_rank, first_e2e;
+  for_each_record(paths, nullptr, [&](const json& j, const std::string& where) {
+    std::string& first = is_e2e_record(j) ? first_e2e : first_rank;
+    if (first.empty()) first = where;
+    require(first_rank.empty() || first_e2e.empty(),
+            fmt::format("samples mix rank-mode and e2e-mode records (rank record at {}, e2e record at {}); a run "
+                        "directory holds one mode: report them separately",
+                        first_rank, first_e2e));
+  });
+  return !first_e2e.empty() ? "e2e" : "rank";
+}
+
+std::string run_dir_mode(const std::string& run_dir, const std::vector<std::string>& sample_files) {
+  const std::string mode = samples_mode(record::sample_paths(run_dir, sample_files));
+  const std::string declared = run_json_mode(record::read_run_json(run_dir));
+  require(!(declared == "e2e" && mode != "e2e"),
+          fmt::format("{}: run.json says \"mode\": \"e2e\" but the samples are rank-mode records", run_dir));
+  return mode;
+}
+
+std::vector<E2eSample> load_e2e_samples(const std::vector<std::string>& paths, LoadStats* stats) {
+  std::vector<E2eSample> samples;
+  std::map<std::string, std::string> seen;  // id → where
+  LoadStats local;
+  for_each_record(paths, &local.torn_lines, [&](const json& j, const std::string& where) {
+    require(is_e2e_record(j), where + ": not an e2e-mode record (\"mode\": \"e2e\") in an e2e run");
+    E2eSample s = parse_e2e_sample(j, where);
+    auto [it, fresh] = seen.emplace(s.id, where);
+    require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, s.id, it->second));
+    samples.push_back(std::move(s));
+    ++local.records;
+  });
+  if (stats) *stats = local;
+  return samples;
+}
+
+}  // namespace claa
