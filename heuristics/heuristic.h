@@ -58,6 +58,18 @@ struct LayerScores {
   Rows rows;  // values undefined for heuristics that do not aggregate rows
 };
 
+// How a heuristic's selection splits the budget (method.md §6; harness/pipelines/selection.h).
+//   uniform        every layer and every KV head keeps C (SnapKV, FastKV, ...)
+//   pyramid        PyramidKV: per-layer budgets, more at the bottom, the same total over layers
+//   head_adaptive  AdaKV: a layer's H_kv·(C − W) free slots go to the best (head, token) pairs
+//                  across heads, each head keeping at least alpha_safeguard of its share
+struct BudgetAllocation {
+  enum class Kind { Uniform, Pyramid, HeadAdaptive };
+  Kind kind = Kind::Uniform;
+  double beta = 20;              // PyramidKV's steepness
+  double alpha_safeguard = 0.2;  // AdaKV's per-head minimum share
+};
+
 class Heuristic {
  public:
   virtual ~Heuristic() = default;
@@ -70,6 +82,8 @@ class Heuristic {
   virtual bool online() const { return true; }
   // One ranking repeated for every layer (SpecPrefill, random, recency, ...).
   virtual bool layer_independent() const { return false; }
+  // How its selection splits the budget over layers / KV heads (uniform by default).
+  virtual BudgetAllocation allocation() const { return {}; }
   // Departures from the paper's method, for reports ("" = as published).
   virtual std::string note() const { return ""; }
   // Scores at `layer` from input.capture.layers[0..layer] (online heuristics).
@@ -108,5 +122,12 @@ std::string departures(const nlohmann::json& params, const nlohmann::json& paper
 at::Tensor window_scores_per_kv_head(const CaptureResult& c, int layer, int pool_kernel);
 // The same from a window attention sum [H, N] (capture.h window_attention_sum).
 at::Tensor window_scores_from_attention(const at::Tensor& window_attn, int64_t n_kv_heads, int window, int pool_kernel);
+// SnapKV's score per KV head for one layer (heuristics/snapkv.cpp): the window-w attention sum with
+// the w window columns dropped, pooled per head (avg|max, kernel k), mean over each GQA group →
+// [H_kv, N − w]. w is clamped to N − 1 as the capture clamps it.
+at::Tensor snapkv_scores(const CaptureResult& c, int layer, int window, int kernel, const std::string& pooling);
+// SnapKV-family parameters shared by snapkv, pyramidkv and adakv (SnapKV's LongBench configs).
+nlohmann::json snapkv_defaults();
+void check_snapkv_params(const std::string& name, int window, int kernel, const std::string& pooling);
 
 }  // namespace claa

@@ -96,6 +96,9 @@ struct RankingMetrics {
   bool degenerate = false;  // either correlation was degenerate
   // One entry per keep rate, in the order given.
   std::vector<int64_t> k;
+  // Tokens the heuristic kept at each keep rate when its allocation differs from k (PyramidKV's
+  // per-layer budgets, compare_rankings_allocated); empty when it keeps k.
+  std::vector<int64_t> k_kept;
   std::vector<double> recall, mass_recall, ndcg;
   std::vector<double> evidence_recall;  // empty when no evidence spans were given
   // NaN/Inf values among the first N' of each input (fp16/bf16 overflow on long prompts). When
@@ -109,6 +112,14 @@ struct RankingMetrics {
 // must be in (0, 1]; k = metric_k(keep, N'). Sorts each vector once, so many keep rates are cheap.
 RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
                                 const std::vector<double>& keep_rates, const TokenSpans& evidence_spans = {});
+
+// The same when the heuristic's allocation keeps kept[i] tokens at keep_rates[i] instead of k
+// (PyramidKV's per-layer budgets; method.md §6): recall = |top_kept(h) ∩ topk(O)| / k, mass recall
+// = Σ_{top_kept(h)} O / Σ_{topk(O)} O and evidence recall use the first kept[i] of h's order; ρ, τ
+// and NDCG@k do not depend on the budget and equal compare_rankings'.
+RankingMetrics compare_rankings_allocated(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                          const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
+                                          const TokenSpans& evidence_spans = {});
 
 // ---------------------------------------------------------------------------------------------
 // Aggregation helpers for reports
