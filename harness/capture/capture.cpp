@@ -258,8 +258,8 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
   out.n_prompt = n;
   out.window = options.window;
   out.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
-  out.rope_inv_freq = model.rope_inv_freq().to(at::kCPU);
-  CaptureTap tap(model.config(), n, options, out, model.rope_inv_freq());
+  out.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
+  CaptureTap tap(model.config(), n, options, out, model.rope_frequencies());
 
   GenerationOptions gen;
   gen.max_new_tokens = options.max_new_tokens;

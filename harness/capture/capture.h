@@ -110,7 +110,7 @@ at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int
 // normalises H2O's column sums); decode steps and pruned layers are ignored.
 class PrefillCaptureTap : public LayerTap {
  public:
-  // rope_inv_freq (Transformer::rope_inv_freq) is needed only for needs.expected_future.
+  // rope_inv_freq (Transformer::rope_frequencies) is needed only for needs.expected_future.
   PrefillCaptureTap(const ModelConfig& config, int64_t n_prompt, int window, CaptureNeeds needs, at::Device device,
                     CaptureResult& out, at::Tensor rope_inv_freq = {});
   void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor& positions) override;

@@ -83,7 +83,7 @@ class Transformer {
   KVCache make_cache() const;
   // RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied): a tap can
   // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics).
-  const at::Tensor& rope_inv_freq() const { return inv_freq_; }
+  const at::Tensor& rope_frequencies() const { return inv_freq_; }
 
  private:
   bool fused_cpu(const at::Tensor& x) const;

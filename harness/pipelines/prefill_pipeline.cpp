@@ -104,7 +104,7 @@ CaptureResult empty_capture(const Transformer& model, int64_t n, int window) {
   seen.n_prompt = n;
   seen.window = window;
   seen.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
-  seen.rope_inv_freq = model.rope_inv_freq().to(at::kCPU);
+  seen.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
   seen.layers.resize(model.n_layers());
   return seen;
 }
@@ -131,7 +131,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
   Selection selection(model, prompt, c, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (fastkv_cache) needs.window_attn = true;  // each layer's own S[l, g, :] compresses its cache
-  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen, model.rope_inv_freq());
+  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen, model.rope_frequencies());
   const bool tapped = needs.any();
   const BudgetAllocation allocation = selection.allocation();
 
@@ -182,7 +182,7 @@ at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>
   Selection selection(model, prompt, c, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (needs.any()) {
-    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen, model.rope_inv_freq());
+    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen, model.rope_frequencies());
     KVCache scratch = model.make_cache();
     at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(model.options().device));
     for (int l = 0; l <= layer; ++l) {
