@@ -58,6 +58,18 @@ struct LayerScores {
   Rows rows;  // values undefined for heuristics that do not aggregate rows
 };
 
+// How a heuristic's selection splits the budget (method.md §6; harness/pipelines/selection.h).
+//   uniform        every layer and every KV head keeps C (SnapKV, FastKV, ...)
+//   pyramid        PyramidKV: per-layer budgets, more at the bottom, the same total over layers
+//   head_adaptive  AdaKV: a layer's H_kv·(C − W) free slots go to the best (head, token) pairs
+//                  across heads, each head keeping at least alpha_safeguard of its share
+struct BudgetAllocation {
+  enum class Kind { Uniform, Pyramid, HeadAdaptive };
+  Kind kind = Kind::Uniform;
+  double beta = 20;              // PyramidKV's steepness
+  double alpha_safeguard = 0.2;  // AdaKV's per-head minimum share
+};
+
 class Heuristic {
  public:
   virtual ~Heuristic() = default;
@@ -70,6 +82,8 @@ class Heuristic {
   virtual bool online() const { return true; }
   // One ranking repeated for every layer (SpecPrefill, random, recency, ...).
   virtual bool layer_independent() const { return false; }
+  // How its selection splits the budget over layers / KV heads (uniform by default).
+  virtual BudgetAllocation allocation() const { return {}; }
   // Departures from the paper's method, for reports ("" = as published).
   virtual std::string note() const { return ""; }
   // Scores at `layer` from input.capture.layers[0..layer] (online heuristics).

@@ -16,7 +16,12 @@
   X(knorm)                 \
   X(streamingllm)          \
   X(random)                \
-  X(recency)
+  X(recency)               \
+  X(snapkv)                \
+  X(pyramidkv)             \
+  X(adakv)                 \
+  X(lazyllm)               \
+  X(expected_attention)
 
 namespace claa {
 

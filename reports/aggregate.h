@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/record_fields.h"
 #include "reports/stats.h"
 
 namespace claa {
@@ -62,11 +63,6 @@ struct SampleRecord {
 
 // One record; claa::Error "WHERE: ..." on a missing or mistyped field.
 SampleRecord parse_sample(const nlohmann::json& j, const std::string& where);
-
-struct LoadStats {
-  int64_t records = 0;
-  std::vector<std::string> torn_lines;  // "FILE:LINE" of ignored unparsable last lines
-};
 
 // Reads samples.jsonl files and concatenates them in order. Blank lines are skipped. An unparsable
 // LAST non-blank line of a file is a torn write (the runner was killed) and is ignored and recorded;

@@ -83,18 +83,7 @@ SampleRecord parse_sample(const json& j, const std::string& where) {
 }
 
 std::vector<SampleRecord> load_samples(const std::vector<std::string>& paths, LoadStats* stats) {
-  std::vector<SampleRecord> samples;
-  std::map<std::string, std::string> seen;  // id → where
-  LoadStats local;
-  record::for_each_record(paths, &local.torn_lines, [&](const json& j, const std::string& where) {
-    SampleRecord s = parse_sample(j, where);
-    auto [it, fresh] = seen.emplace(s.id, where);
-    require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, s.id, it->second));
-    samples.push_back(std::move(s));
-    ++local.records;
-  });
-  if (stats) *stats = local;
-  return samples;
+  return record::load_records<SampleRecord>(paths, stats, parse_sample);
 }
 
 }  // namespace claa

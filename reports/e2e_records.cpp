@@ -97,19 +97,10 @@ std::string run_dir_mode(const std::string& run_dir, const std::vector<std::stri
 }
 
 std::vector<E2eSample> load_e2e_samples(const std::vector<std::string>& paths, LoadStats* stats) {
-  std::vector<E2eSample> samples;
-  std::map<std::string, std::string> seen;  // id → where
-  LoadStats local;
-  for_each_record(paths, &local.torn_lines, [&](const json& j, const std::string& where) {
+  return record::load_records<E2eSample>(paths, stats, [](const json& j, const std::string& where) {
     require(is_e2e_record(j), where + ": not an e2e-mode record (\"mode\": \"e2e\") in an e2e run");
-    E2eSample s = parse_e2e_sample(j, where);
-    auto [it, fresh] = seen.emplace(s.id, where);
-    require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, s.id, it->second));
-    samples.push_back(std::move(s));
-    ++local.records;
+    return parse_e2e_sample(j, where);
   });
-  if (stats) *stats = local;
-  return samples;
 }
 
 }  // namespace claa

@@ -101,6 +101,7 @@ struct Prepared {
   std::vector<double> prefix_mass_h, prefix_mass_o;  // Σ gain over the first i of each order
   std::vector<double> prefix_dcg_h, prefix_dcg_o;    // Σ gain / log2(rank+2) over the first i
   std::vector<int64_t> prefix_common;                // |topi(h) ∩ topi(O)| for i = 0..n
+  std::vector<int64_t> pos_h, pos_o;                  // each index's place in order_h / order_o
 
   Prepared(const std::vector<float>& h, const std::vector<float>& o) : n(cut_length(h, o)) {
     order_h = ranking_order_prefix(h, n);
@@ -118,7 +119,9 @@ struct Prepared {
       prefix_dcg_o[i + 1] = prefix_dcg_o[i] + go / discount;
     }
     // Index j is in both top-i sets iff max(pos_h[j], pos_o[j]) < i: histogram that maximum.
-    std::vector<int64_t> pos_h(n), pos_o(n), first_shared_at(n + 1, 0);
+    pos_h.assign(n, 0);
+    pos_o.assign(n, 0);
+    std::vector<int64_t> first_shared_at(n + 1, 0);
     for (size_t i = 0; i < n; ++i) {
       pos_h[order_h[i]] = static_cast<int64_t>(i);
       pos_o[order_o[i]] = static_cast<int64_t>(i);
@@ -130,6 +133,14 @@ struct Prepared {
 
   double recall(int64_t k) const { return static_cast<double>(prefix_common[k]) / static_cast<double>(k); }
   double mass_recall(int64_t k) const { return safe_ratio(prefix_mass_h[k], prefix_mass_o[k]); }
+  // The heuristic keeps kh tokens, the oracle's set is its top k.
+  double recall(int64_t kh, int64_t k) const {
+    if (kh == k) return recall(k);
+    int64_t common = 0;
+    for (size_t j = 0; j < n; ++j) common += pos_h[j] < kh && pos_o[j] < k;
+    return static_cast<double>(common) / static_cast<double>(k);
+  }
+  double mass_recall(int64_t kh, int64_t k) const { return safe_ratio(prefix_mass_h[kh], prefix_mass_o[k]); }
   double ndcg(int64_t k) const { return safe_ratio(prefix_dcg_h[k], prefix_dcg_o[k]); }
 };
 
@@ -302,8 +313,12 @@ double evidence_recall_at_k(const std::vector<float>& heuristic, int64_t k, cons
   return evidence_share(selection_mask(top_k_indices(heuristic, k), k, heuristic.size()), merged);
 }
 
-RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
-                                const std::vector<double>& keep_rates, const TokenSpans& evidence_spans) {
+namespace {
+
+// kept: the heuristic's count per keep rate, or empty for k itself.
+RankingMetrics compare(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                       const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
+                       const TokenSpans& evidence_spans) {
   const size_t n = cut_length(heuristic, oracle);
   require(n >= 1, "compare_rankings needs non-empty heuristic and oracle vectors");
   RankingMetrics m;
@@ -324,55 +339,31 @@ RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::
 
   const Prepared prepared(heuristic, oracle);
   const TokenSpans merged = merge_spans(evidence_spans);
-  for (double keep : keep_rates) {
-    const int64_t k = metric_k(keep, m.length);
+  for (size_t i = 0; i < keep_rates.size(); ++i) {
+    const int64_t k = metric_k(keep_rates[i], m.length);
+    const int64_t kh = kept.empty() ? k : std::clamp<int64_t>(kept[i], 0, m.length);
     m.k.push_back(k);
-    m.recall.push_back(prepared.recall(k));
-    m.mass_recall.push_back(prepared.mass_recall(k));
+    if (!kept.empty()) m.k_kept.push_back(kh);
+    m.recall.push_back(prepared.recall(kh, k));
+    m.mass_recall.push_back(prepared.mass_recall(kh, k));
     m.ndcg.push_back(prepared.ndcg(k));
-    if (!merged.empty()) m.evidence_recall.push_back(evidence_share(selection_mask(prepared.order_h, k, n), merged));
+    if (!merged.empty()) m.evidence_recall.push_back(evidence_share(selection_mask(prepared.order_h, kh, n), merged));
   }
   return m;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Aggregation
-// ---------------------------------------------------------------------------------------------
+}  // namespace
 
-double mean(const std::vector<double>& values) {
-  require(!values.empty(), "mean of an empty list");
-  long double sum = 0;
-  for (double v : values) sum += v;
-  return static_cast<double>(sum / static_cast<long double>(values.size()));
+RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                const std::vector<double>& keep_rates, const TokenSpans& evidence_spans) {
+  return compare(heuristic, oracle, keep_rates, {}, evidence_spans);
 }
 
-double sample_std(const std::vector<double>& values) {
-  if (values.size() < 2) return 0.0;
-  const double mu = mean(values);
-  long double ss = 0;
-  for (double v : values) ss += (v - mu) * (v - mu);
-  return static_cast<double>(std::sqrt(ss / static_cast<long double>(values.size() - 1)));
-}
-
-double standard_error(const std::vector<double>& values) {
-  if (values.size() < 2) return 0.0;
-  return sample_std(values) / std::sqrt(static_cast<double>(values.size()));
-}
-
-int64_t count_below(const std::vector<double>& values, double threshold) {
-  return std::count_if(values.begin(), values.end(), [&](double v) { return v < threshold; });
-}
-
-Summary summarize(const std::vector<double>& values) {
-  require(!values.empty(), "summary of an empty list");
-  Summary s;
-  s.n = static_cast<int64_t>(values.size());
-  s.mean = mean(values);
-  s.stddev = sample_std(values);
-  s.sem = standard_error(values);
-  s.min = *std::min_element(values.begin(), values.end());
-  s.max = *std::max_element(values.begin(), values.end());
-  return s;
+RankingMetrics compare_rankings_allocated(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                          const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
+                                          const TokenSpans& evidence_spans) {
+  require(kept.size() == keep_rates.size(), "compare_rankings_allocated: one kept count per keep rate");
+  return compare(heuristic, oracle, keep_rates, kept, evidence_spans);
 }
 
 }  // namespace claa

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "reports/stats.h"  // mean, sample_std, summarize: the descriptive statistics
+
 namespace claa {
 
 // ---------------------------------------------------------------------------------------------
@@ -96,6 +98,9 @@ struct RankingMetrics {
   bool degenerate = false;  // either correlation was degenerate
   // One entry per keep rate, in the order given.
   std::vector<int64_t> k;
+  // Tokens the heuristic kept at each keep rate when its allocation differs from k (PyramidKV's
+  // per-layer budgets, compare_rankings_allocated); empty when it keeps k.
+  std::vector<int64_t> k_kept;
   std::vector<double> recall, mass_recall, ndcg;
   std::vector<double> evidence_recall;  // empty when no evidence spans were given
   // NaN/Inf values among the first N' of each input (fp16/bf16 overflow on long prompts). When
@@ -110,28 +115,12 @@ struct RankingMetrics {
 RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
                                 const std::vector<double>& keep_rates, const TokenSpans& evidence_spans = {});
 
-// ---------------------------------------------------------------------------------------------
-// Aggregation helpers for reports
-// ---------------------------------------------------------------------------------------------
-
-// Arithmetic mean; claa::Error on an empty list.
-double mean(const std::vector<double>& values);
-// Sample standard deviation (divisor n−1); 0 for n < 2.
-double sample_std(const std::vector<double>& values);
-// Standard error of the mean: sample_std / sqrt(n); 0 for n < 2.
-double standard_error(const std::vector<double>& values);
-// Number of values strictly below `threshold` (e.g. layers with ρ below 0.5).
-int64_t count_below(const std::vector<double>& values, double threshold);
-
-struct Summary {
-  int64_t n = 0;
-  double mean = 0.0;
-  double stddev = 0.0;  // sample std (n−1), 0 for n < 2
-  double sem = 0.0;     // stddev / sqrt(n), 0 for n < 2
-  double min = 0.0;     // e.g. the worst layer
-  double max = 0.0;
-};
-// All of the above in one pass over the list; claa::Error on an empty list.
-Summary summarize(const std::vector<double>& values);
+// The same when the heuristic's allocation keeps kept[i] tokens at keep_rates[i] instead of k
+// (PyramidKV's per-layer budgets; method.md §6): recall = |top_kept(h) ∩ topk(O)| / k, mass recall
+// = Σ_{top_kept(h)} O / Σ_{topk(O)} O and evidence recall use the first kept[i] of h's order; ρ, τ
+// and NDCG@k do not depend on the budget and equal compare_rankings'.
+RankingMetrics compare_rankings_allocated(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                          const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
+                                          const TokenSpans& evidence_spans = {});
 
 }  // namespace claa

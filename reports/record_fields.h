@@ -3,11 +3,26 @@
 #pragma once
 
 #include <cstdint>
+#include <fmt/format.h>
+
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "harness/util/error.h"
+
+namespace claa {
+
+// What loading samples.jsonl files saw.
+struct LoadStats {
+  int64_t records = 0;
+  std::vector<std::string> torn_lines;  // "FILE:LINE" of ignored unparsable last lines
+};
+
+}  // namespace claa
 
 namespace claa::record {
 
@@ -32,6 +47,25 @@ std::vector<std::pair<size_t, std::string>> read_lines(const std::string& path);
 // skipped; an unparsable line anywhere else is claa::Error "FILE:LINE: malformed JSON line".
 void for_each_record(const std::vector<std::string>& paths, std::vector<std::string>* torn,
                      const std::function<void(const nlohmann::json&, const std::string&)>& fn);
+
+// Every record of the files parsed by parse(json, where) into a Record with an `id` (for_each_record's
+// rules). A sample id seen twice, within or across files, is claa::Error: merging shards must not count
+// a sample twice.
+template <class Record, class Parse>
+std::vector<Record> load_records(const std::vector<std::string>& paths, LoadStats* stats, Parse&& parse) {
+  std::vector<Record> records;
+  std::map<std::string, std::string> seen;  // id → where
+  LoadStats local;
+  for_each_record(paths, &local.torn_lines, [&](const nlohmann::json& j, const std::string& where) {
+    Record r = parse(j, where);
+    auto [it, fresh] = seen.emplace(r.id, where);
+    require(fresh, fmt::format("{}: duplicate sample id '{}' (first seen at {})", where, r.id, it->second));
+    records.push_back(std::move(r));
+    ++local.records;
+  });
+  if (stats) *stats = local;
+  return records;
+}
 
 // The samples files of a run folder: RUN_DIR/samples.jsonl, or `sample_files` when given.
 // claa::Error when RUN_DIR is not a directory.

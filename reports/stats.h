@@ -1,5 +1,6 @@
-// The two-level statistics every report uses (rank and e2e, method.md §3/§5): a dataset's mean with its
-// standard error, and the equally-weighted mean of several datasets' means.
+// Statistics: descriptive ones over a list of values, and the two-level statistics every report uses
+// (rank and e2e, method.md §3/§5): a dataset's mean with its standard error, and the equally-weighted
+// mean of several datasets' means.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,26 @@
 #include <vector>
 
 namespace claa {
+
+// Arithmetic mean; claa::Error on an empty list.
+double mean(const std::vector<double>& values);
+// Sample standard deviation (divisor n−1); 0 for n < 2.
+double sample_std(const std::vector<double>& values);
+// Standard error of the mean: sample_std / sqrt(n); 0 for n < 2.
+double standard_error(const std::vector<double>& values);
+// Number of values strictly below `threshold` (e.g. layers with ρ below 0.5).
+int64_t count_below(const std::vector<double>& values, double threshold);
+
+struct Summary {
+  int64_t n = 0;
+  double mean = 0.0;
+  double stddev = 0.0;  // sample std (n−1), 0 for n < 2
+  double sem = 0.0;     // stddev / sqrt(n), 0 for n < 2
+  double min = 0.0;     // e.g. the worst layer
+  double max = 0.0;
+};
+// All of the above in one pass over the list; claa::Error on an empty list.
+Summary summarize(const std::vector<double>& values);
 
 struct Stat {
   double mean = 0.0;

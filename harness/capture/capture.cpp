@@ -1,5 +1,6 @@
 #include "harness/capture/capture.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -16,9 +17,10 @@ namespace {
 // the oracle (and Speculative Prefill's self-draft score).
 class CaptureTap : public LayerTap {
  public:
-  CaptureTap(const ModelConfig& config, int64_t n_prompt, const CaptureOptions& options, CaptureResult& out)
+  CaptureTap(const ModelConfig& config, int64_t n_prompt, const CaptureOptions& options, CaptureResult& out,
+             const at::Tensor& rope_inv_freq)
       : config_(config), n_(n_prompt), options_(options),
-        prefill_(config, n_prompt, options.window, needs_of(options), at::kCPU, out), out_(out),
+        prefill_(config, n_prompt, options.window, needs_of(options), at::kCPU, out, rope_inv_freq), out_(out),
         oracle_(static_cast<int>(config.n_layers), n_prompt, options.oracle) {
     if (options.spec_lookahead > 0) {
       OracleOptions spec;  // method.md §2: pool rows (7), max over layers and heads, mean over steps
@@ -34,6 +36,10 @@ class CaptureTap : public LayerTap {
     require(q.size(1) == n_ && keys.size(1) == n_, "capture: the prompt must be prefilled in one pass");
     prefill_.on_attention_inputs(layer, q, keys, positions);
     add_answer_step(layer, prefill_.last_attention());
+  }
+
+  void on_attention_values(int layer, const at::Tensor& values) override {
+    if (!decoding_) prefill_.on_attention_values(layer, values);
   }
 
   // Decoding needs each answer token's probabilities (oracle); the prefill only H2O's column sums.
@@ -65,6 +71,7 @@ class CaptureTap : public LayerTap {
   static CaptureNeeds needs_of(const CaptureOptions& o) {
     CaptureNeeds needs = CaptureNeeds::all_but_observed();
     needs.observed = o.observed_attention;
+    needs |= o.extra;
     return needs;
   }
 
@@ -90,23 +97,112 @@ class CaptureTap : public LayerTap {
 
 }  // namespace
 
-at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int window) {
+CaptureNeeds& CaptureNeeds::operator|=(const CaptureNeeds& o) {
+  window_attn |= o.window_attn, last_query |= o.last_query, key_norms |= o.key_norms, observed |= o.observed;
+  value_norms |= o.value_norms, expected_future = std::max(expected_future, o.expected_future);
+  for (int w : o.windows)
+    if (std::find(windows.begin(), windows.end(), w) == windows.end()) windows.push_back(w);
+  return *this;
+}
+
+const at::Tensor& CaptureResult::window_attention(int layer, int w) const {
+  const LayerCapture& c = layers.at(layer);
+  if (w == window && c.window_attn.defined()) return c.window_attn;
+  for (const auto& [width, sums] : c.window_sums)
+    if (width == w) return sums;
+  throw Error("capture: no window attention of width " + std::to_string(w) + " at layer " + std::to_string(layer));
+}
+
+namespace {
+
+// Softmax rows of the last `window` queries over all keys, causal inside the trailing block: [H, W, N].
+at::Tensor window_attention_rows(const at::Tensor& q, const at::Tensor& keys, int window) {
   const int64_t H = q.size(0), n = q.size(1), d = q.size(2), Hkv = keys.size(0), G = H / Hkv, W = window;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   at::Tensor qw = q.narrow(1, n - W, W).to(at::kFloat).reshape({Hkv, G * W, d});
   at::Tensor scores = at::matmul(qw, keys.to(at::kFloat).transpose(1, 2)).mul_(scale).view({H, W, keys.size(1)});
   at::Tensor future = at::ones({W, W}, at::TensorOptions().dtype(at::kBool).device(q.device())).triu(1);
   scores.narrow(2, keys.size(1) - W, W).masked_fill_(future, -std::numeric_limits<float>::infinity());
-  return at::softmax(scores, -1).sum(1);
+  return at::softmax(scores, -1);
+}
+
+// The extra window sums: one softmax over the widest window, a suffix sum per width (each width
+// clamped to N − 1, so a window never covers the whole prompt).
+std::vector<std::pair<int, at::Tensor>> extra_window_sums(const at::Tensor& q, const at::Tensor& keys,
+                                                          const std::vector<int>& windows, const at::Device& device) {
+  const int64_t n = q.size(1);
+  int widest = 0;
+  for (int w : windows) widest = std::max<int>(widest, static_cast<int>(std::min<int64_t>(w, n - 1)));
+  at::Tensor rows = window_attention_rows(q, keys, widest);
+  std::vector<std::pair<int, at::Tensor>> out;
+  for (int w : windows) {
+    const int64_t width = std::min<int64_t>(w, n - 1);
+    out.emplace_back(w, rows.narrow(1, widest - width, width).sum(1).to(device));
+  }
+  return out;
+}
+
+}  // namespace
+
+at::Tensor unrotate_queries(const at::Tensor& q, const at::Tensor& positions, const at::Tensor& inv_freq) {
+  // q = q_pre·cos + rotate_half(q_pre)·sin is a rotation per frequency pair; its inverse turns by −θ.
+  at::Tensor freqs = positions.to(q.device(), at::kFloat).unsqueeze(1) * inv_freq.to(q.device(), at::kFloat).unsqueeze(0);
+  at::Tensor angles = at::cat({freqs, freqs}, -1);  // [T, d]
+  at::Tensor x = q.to(at::kFloat);
+  const int64_t half = x.size(-1) / 2;
+  at::Tensor rotated = at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);  // rotate_half
+  return x * angles.cos() - rotated * angles.sin();
+}
+
+std::pair<at::Tensor, at::Tensor> query_statistics(const at::Tensor& q_pre) {
+  const int64_t skip = std::min<int64_t>(kQueryStatsSkip, q_pre.size(1) - 1);
+  at::Tensor rows = q_pre.narrow(1, skip, q_pre.size(1) - skip).to(at::kFloat);  // [H, T', d]
+  at::Tensor mean = rows.mean(1, true);
+  at::Tensor centred = rows - mean;
+  at::Tensor cov = at::matmul(centred.transpose(1, 2), centred) / static_cast<double>(rows.size(1));
+  return {mean.squeeze(1), cov};
+}
+
+at::Tensor average_rope(int64_t n, int64_t n_future, const at::Tensor& inv_freq) {
+  at::Tensor f = inv_freq.to(at::kCPU, at::kDouble);
+  const int64_t half = f.size(0), d = 2 * half;
+  at::Tensor freqs = at::arange(n, n + n_future, at::kDouble).unsqueeze(1) * f.unsqueeze(0);
+  at::Tensor angles = at::cat({freqs, freqs}, -1);  // [n_future, d]
+  at::Tensor eye = at::eye(half, at::kDouble), zero = at::zeros({half, half}, at::kDouble);
+  // R(p) = diag(cos) + diag(sin)·P with P = [[0, −I], [I, 0]] (x·R(p)ᵀ applies RoPE to a row x).
+  at::Tensor P = at::cat({at::cat({zero, -eye}, 1), at::cat({eye, zero}, 1)}, 0);
+  at::Tensor R = angles.cos().mean(0).diag() + angles.sin().mean(0).unsqueeze(1) * P;
+  return R.to(at::kFloat).to(inv_freq.device()).view({d, d});
+}
+
+std::pair<at::Tensor, at::Tensor> expected_attention_logits(const at::Tensor& q, const at::Tensor& positions,
+                                                            const at::Tensor& keys, const at::Tensor& inv_freq,
+                                                            int64_t n_future) {
+  const int64_t H = q.size(0), d = q.size(2), Hkv = keys.size(0), G = H / Hkv, n = keys.size(1);
+  auto [mu, cov] = query_statistics(unrotate_queries(q, positions, inv_freq));
+  at::Tensor R = average_rope(q.size(1), n_future, inv_freq).to(q.device());
+  mu = at::matmul(mu, R.t());                             // [H, d]
+  cov = at::matmul(R, at::matmul(cov, R.t()));            // [H, d, d]
+  at::Tensor k = keys.to(at::kFloat).unsqueeze(1).expand({Hkv, G, n, d}).reshape({H, n, d});
+  at::Tensor mean_term = at::matmul(k, mu.unsqueeze(-1)).squeeze(-1) / std::sqrt(static_cast<double>(d));
+  at::Tensor cov_term = (at::matmul(k, cov) * k).sum(-1) / static_cast<double>(d) / 2.0;
+  return {mean_term, cov_term};
+}
+
+at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int window) {
+  return window_attention_rows(q, keys, window).sum(1);
 }
 
 PrefillCaptureTap::PrefillCaptureTap(const ModelConfig& config, int64_t n_prompt, int window, CaptureNeeds needs,
-                                     at::Device device, CaptureResult& out)
-    : config_(config), n_(n_prompt), window_(window), needs_(needs), device_(device), out_(out) {
+                                     at::Device device, CaptureResult& out, at::Tensor rope_inv_freq)
+    : config_(config), n_(n_prompt), window_(window), needs_(std::move(needs)), device_(device), out_(out),
+      inv_freq_(std::move(rope_inv_freq)) {
+  require(needs_.expected_future == 0 || inv_freq_.defined(), "capture: Expected Attention needs the model's RoPE frequencies");
   if (out_.layers.size() < static_cast<size_t>(config.n_layers)) out_.layers.resize(config.n_layers);
 }
 
-void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) {
+void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys,
+                                            const at::Tensor& positions) {
   prefill_layer_ = q.size(1) == n_ && keys.size(1) == n_;
   if (!prefill_layer_) return;
   const int64_t H = config_.n_heads, Hkv = config_.n_kv_heads, G = H / Hkv, d = q.size(2);
@@ -124,6 +220,17 @@ void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, cons
     c.last_attn = last_attn_.to(device_);
   }
   if (needs_.key_norms) c.key_norms = k.norm(2, -1).to(device_);
+  if (!needs_.windows.empty()) c.window_sums = extra_window_sums(q, keys, needs_.windows, device_);
+  if (needs_.expected_future > 0) {
+    auto [mean, cov] = expected_attention_logits(q, positions, keys, inv_freq_, needs_.expected_future);
+    c.expected_mean = mean.to(device_);
+    c.expected_cov = cov.to(device_);
+  }
+}
+
+void PrefillCaptureTap::on_attention_values(int layer, const at::Tensor& values) {
+  if (!prefill_layer_ || !needs_.value_norms) return;
+  out_.layers[layer].value_norms = values.to(at::kFloat).norm(2, -1).to(device_);
 }
 
 bool PrefillCaptureTap::wants_column_sums(int) const { return needs_.observed && prefill_layer_; }
@@ -151,7 +258,8 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
   out.n_prompt = n;
   out.window = options.window;
   out.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
-  CaptureTap tap(model.config(), n, options, out);
+  out.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
+  CaptureTap tap(model.config(), n, options, out, model.rope_frequencies());
 
   GenerationOptions gen;
   gen.max_new_tokens = options.max_new_tokens;

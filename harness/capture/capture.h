@@ -9,6 +9,14 @@
 //   observed      [H_kv, N] H2O: causal attention column sums over all prompt queries and the G
 //                           heads of the group, divided by the number of queries seeing each key
 //                           (only when requested: it needs the explicit attention path)
+//   window_sums   (W', [H, N]) the window_attn sum for other windows W' a heuristic asks for
+//                           (SnapKV family: 32); each query's softmax row does not depend on W, so
+//                           one matmul over the largest window gives every suffix sum
+//   expected_mean [H, N]    Expected Attention's logits (kvpress expected_attention_press.py): with
+//   expected_cov  [H, N]    μ, Σ the pre-RoPE query mean / covariance over prompt positions >= 4
+//                           turned by R̄ (RoPE averaged over the next n_future positions):
+//                           μ'·k/√d and ½·kᵀΣ'k/d for every prompt key k
+//   value_norms   [H_kv, N] ‖v‖ (Expected Attention's value-norm rescaling)
 //
 // The oracle (and Speculative Prefill's self-draft score) is accumulated online during decoding
 // from the attention probabilities of each fed-back token, renormalised over the prompt keys.
@@ -19,6 +27,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "harness/model/transformer.h"
@@ -33,12 +42,22 @@ struct CaptureNeeds {
   bool last_query = false;   // last_dots + last_attn (GemFilter, TOVA)
   bool key_norms = false;    // KNorm
   bool observed = false;     // H2O column sums (explicit attention path)
-  CaptureNeeds& operator|=(const CaptureNeeds& o) {
-    window_attn |= o.window_attn, last_query |= o.last_query, key_norms |= o.key_norms, observed |= o.observed;
-    return *this;
+  std::vector<int> windows{};  // extra observation windows W' (window_sums; SnapKV, PyramidKV, AdaKV)
+  int expected_future = 0;   // Expected Attention's future positions (0 = off; the larger wins)
+  bool value_norms = false;  // ‖v‖ (Expected Attention)
+  CaptureNeeds& operator|=(const CaptureNeeds& o);
+  bool any() const {
+    return window_attn || last_query || key_norms || observed || !windows.empty() || expected_future > 0 || value_norms;
   }
-  static CaptureNeeds all_but_observed() { return {true, true, true, false}; }
+  static CaptureNeeds all_but_observed() {
+    CaptureNeeds n;
+    n.window_attn = n.last_query = n.key_norms = true;
+    return n;
+  }
 };
+
+// Query rows left out of the pre-RoPE query statistics (kvpress ExpectedAttentionPress n_sink = 4).
+constexpr int64_t kQueryStatsSkip = 4;
 
 struct CaptureOptions {
   int window = 8;                  // W, the observation window
@@ -46,6 +65,7 @@ struct CaptureOptions {
   bool observed_attention = false;  // H2O column sums (on a GPU: explicit attention in prefill)
   int spec_lookahead = 0;           // self-draft Speculative Prefill look-ahead tokens k (0 = off)
   int spec_pool = 7;                // its row pool kernel (before the max over layers and heads)
+  CaptureNeeds extra;               // asked for by heuristics (configure_capture) beyond the defaults
   int64_t max_new_tokens = 32;
   std::vector<int64_t> eos_ids;
 };
@@ -54,6 +74,8 @@ struct LayerCapture {
   // fp32; on the CPU after capture_prompt, on the model's device inside a pipeline. Undefined when
   // not needed.
   at::Tensor window_attn, last_dots, last_attn, key_norms, observed;
+  std::vector<std::pair<int, at::Tensor>> window_sums;  // (W', [H, N]) for the extra windows
+  at::Tensor expected_mean, expected_cov, value_norms;
 };
 
 struct CaptureResult {
@@ -69,8 +91,13 @@ struct CaptureResult {
   at::Tensor oracle_per_layer;  // [L, N]
   int64_t oracle_steps = 0;     // T: last prompt position + fed-back answer tokens
   at::Tensor spec_scores;       // [N] self-draft Speculative Prefill (undefined when off)
+  at::Tensor rope_inv_freq;     // [d/2] the model's RoPE inverse frequencies (Expected Attention)
   int64_t spec_steps = 0;
   double prefill_seconds = 0, decode_seconds = 0;
+
+  // Σ over the last w prompt queries' attention at `layer`, [H, N]: window_attn when w is the
+  // capture's window, else the matching window_sums entry (claa::Error when it was not captured).
+  const at::Tensor& window_attention(int layer, int w) const;
 };
 
 // Σ over the last W queries of softmax(q·K/√d) with the causal mask inside the trailing W×W block
@@ -83,9 +110,11 @@ at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int
 // normalises H2O's column sums); decode steps and pruned layers are ignored.
 class PrefillCaptureTap : public LayerTap {
  public:
+  // rope_inv_freq (Transformer::rope_frequencies) is needed only for needs.expected_future.
   PrefillCaptureTap(const ModelConfig& config, int64_t n_prompt, int window, CaptureNeeds needs, at::Device device,
-                    CaptureResult& out);
-  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor&) override;
+                    CaptureResult& out, at::Tensor rope_inv_freq = {});
+  void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor& positions) override;
+  void on_attention_values(int layer, const at::Tensor& values) override;
   bool wants_column_sums(int layer) const override;
   void on_attention_column_sums(int layer, const at::Tensor& sums) override;
   void complete_layer(int layer);
@@ -101,7 +130,20 @@ class PrefillCaptureTap : public LayerTap {
   CaptureResult& out_;
   bool prefill_layer_ = false;
   at::Tensor last_attn_;
+  at::Tensor inv_freq_;
 };
+
+// Undo RoPE (HF rotate_half layout): q [H, T, d] post-RoPE at `positions` [T] → pre-RoPE, fp32.
+at::Tensor unrotate_queries(const at::Tensor& q, const at::Tensor& positions, const at::Tensor& inv_freq);
+// Pre-RoPE query mean [H, d] and covariance [H, d, d] (÷ count) over rows kQueryStatsSkip.. of q_pre.
+std::pair<at::Tensor, at::Tensor> query_statistics(const at::Tensor& q_pre);
+// R̄: the RoPE rotation matrix averaged over positions [n, n + n_future), [d, d] (kvpress apply_avg_rope).
+at::Tensor average_rope(int64_t n, int64_t n_future, const at::Tensor& inv_freq);
+// Expected Attention's two logit terms over `keys` [H_kv, N, d] (post-RoPE) from post-RoPE queries
+// q [H, N, d] at `positions`: {μ'·k/√d, ½·kᵀΣ'k/d}, each [H, N] fp32.
+std::pair<at::Tensor, at::Tensor> expected_attention_logits(const at::Tensor& q, const at::Tensor& positions,
+                                                            const at::Tensor& keys, const at::Tensor& inv_freq,
+                                                            int64_t n_future);
 
 CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,
                              const CaptureOptions& options);

@@ -285,7 +285,10 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
 
   const int64_t past = cache.length(layer);
   auto [keys, values] = cache.append(layer, k, v);
-  if (tap != nullptr) tap->on_attention_inputs(layer, q, keys, positions);
+  if (tap != nullptr) {
+    tap->on_attention_inputs(layer, q, keys, positions);
+    tap->on_attention_values(layer, values);
+  }
   at::Tensor attn;  // [H, T, d]
   {
     // One named scope for `claa bench prefill --profile`, whichever path attention takes.

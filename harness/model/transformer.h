@@ -28,6 +28,9 @@ class LayerTap {
   // last T of S; their position ids are `positions` [T].
   virtual void on_attention_inputs(int layer, const at::Tensor& queries, const at::Tensor& keys,
                                    const at::Tensor& positions) {}
+  // Every value the same queries attend to, [H_kv, S, d] (called right after on_attention_inputs;
+  // Expected Attention's value norms).
+  virtual void on_attention_values(int layer, const at::Tensor& values) {}
   // If true for a layer, attention runs the explicit (chunked) path and hands over the softmax
   // probabilities of each query chunk: probs [H_kv, G, c, S'] (fp32) for new-token queries
   // [query_begin, query_begin + c), over keys [0, S'); keys beyond S' are masked for the chunk.
@@ -78,6 +81,9 @@ class Transformer {
   at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache, LayerTap* tap = nullptr) const;
 
   KVCache make_cache() const;
+  // RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied): a tap can
+  // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics).
+  const at::Tensor& rope_frequencies() const { return inv_freq_; }
 
  private:
   bool fused_cpu(const at::Tensor& x) const;

@@ -56,6 +56,9 @@ class Selection {
     if (!heuristic_->online()) offline_ = score_from_full_capture(c);
   }
 
+  // How the selection splits the budget over layers / heads (uniform for the oracle).
+  BudgetAllocation allocation() const { return heuristic_ ? heuristic_->allocation() : BudgetAllocation{}; }
+
   // What the prefill must capture per layer for this selection.
   CaptureNeeds needs() const { return heuristic_ && heuristic_->online() ? heuristic_->needs() : CaptureNeeds{}; }
 
@@ -101,8 +104,17 @@ CaptureResult empty_capture(const Transformer& model, int64_t n, int window) {
   seen.n_prompt = n;
   seen.window = window;
   seen.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
+  seen.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
   seen.layers.resize(model.n_layers());
   return seen;
+}
+
+// A layer's decode-cache budget: C, or PyramidKV's share of the C − W free slots plus the window.
+// AdaKV's per-head split needs per-head cache lengths, which the KV cache does not have (it would
+// need a key mask in attention): its caches keep C per head, its ranking still selects at l_p.
+int64_t layer_cache_budget(const BudgetAllocation& a, int64_t budget, int64_t n, int64_t window, int layer, int n_layers) {
+  if (a.kind != BudgetAllocation::Kind::Pyramid) return budget;
+  return window + pyramid_layer_budget(budget - window, n - window, layer, n_layers, a.beta);
 }
 
 // FastKV, CLAA, the oracle emulation and any heuristic ("fastkv_style") share one architecture:
@@ -119,8 +131,9 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
   Selection selection(model, prompt, c, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (fastkv_cache) needs.window_attn = true;  // each layer's own S[l, g, :] compresses its cache
-  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen);
-  const bool tapped = needs.window_attn || needs.last_query || needs.key_norms || needs.observed;
+  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen, model.rope_frequencies());
+  const bool tapped = needs.any();
+  const BudgetAllocation allocation = selection.allocation();
 
   KVCache cache = model.make_cache();
   at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device)), kept = at::arange(n, long_on(device));
@@ -139,7 +152,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
     if (compress) {
       at::Tensor rows = fastkv_cache ? window_scores_from_attention(seen.layers[l].window_attn, Hkv, c.window, c.pool)
                                      : rows_per_kv_head(scores->per_head, Hkv);
-      at::Tensor per_head = keep_window_plus_top_per_row(rows, n, budget, W);
+      at::Tensor per_head = keep_window_plus_top_per_row(rows, n, layer_cache_budget(allocation, budget, n, W, l, model.n_layers()), W);
       cache.keep_per_head(l, per_head);
       cache_kept[l] = per_head.to(at::kCPU);
     }
@@ -168,8 +181,8 @@ at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>
   CaptureResult seen = empty_capture(model, n, c.window);
   Selection selection(model, prompt, c, inputs, seen);
   CaptureNeeds needs = selection.needs();
-  if (needs.window_attn || needs.last_query || needs.key_norms || needs.observed) {
-    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen);
+  if (needs.any()) {
+    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen, model.rope_frequencies());
     KVCache scratch = model.make_cache();
     at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(model.options().device));
     for (int l = 0; l <= layer; ++l) {

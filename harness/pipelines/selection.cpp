@@ -1,6 +1,8 @@
 #include "harness/pipelines/selection.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "harness/util/error.h"
 
@@ -43,6 +45,39 @@ at::Tensor top_chunks_sorted(const at::Tensor& scores, int64_t c, int64_t chunk)
   }
   std::sort(keep.begin(), keep.end());
   return at::tensor(keep, at::kLong).to(scores.device());
+}
+
+int64_t pyramid_layer_budget(int64_t free, int64_t len, int layer, int n_layers, double beta) {
+  require(beta >= 1, "pyramidkv: beta must be at least 1");
+  if (n_layers <= 1) return free;
+  int64_t min_num = static_cast<int64_t>(std::floor(static_cast<double>(free) / beta));
+  int64_t max_num = 2 * free - min_num;
+  if (max_num >= len) {
+    max_num = len;
+    min_num = 2 * free - max_num;
+  }
+  const int64_t steps = (max_num - min_num) / (n_layers - 1);
+  return std::clamp<int64_t>(max_num - layer * steps, 0, len);
+}
+
+std::vector<at::Tensor> keep_adaptive_per_head(const at::Tensor& rows, int64_t n, int64_t c, int64_t window, double alpha) {
+  require(c >= window && c <= n, "selection: budget must cover the window and fit the prompt");
+  const int64_t heads = rows.size(0), m = std::min<int64_t>(rows.size(1), n - window), free = c - window;
+  at::Tensor scores = rows.narrow(1, 0, m).to(at::kCPU, at::kFloat).clone();
+  const int64_t safe = std::min<int64_t>(m, static_cast<int64_t>(std::floor(static_cast<double>(free) * alpha)));
+  at::Tensor chosen = at::zeros({heads, m}, at::kBool);
+  for (int64_t g = 0; g < heads; ++g) chosen[g].index_fill_(0, top_k_sorted(scores[g], safe), true);
+  // The rest by score over all (head, token) pairs; a stable sort of the flattened [H_kv, M]
+  // breaks ties towards the lower head, then the lower token.
+  at::Tensor flat = scores.masked_fill(chosen, -std::numeric_limits<float>::infinity()).view(-1);
+  at::Tensor order = std::get<1>(at::sort(flat, /*stable=*/true, /*dim=*/0, /*descending=*/true));
+  const int64_t rest = std::min<int64_t>(heads * (free - safe), heads * (m - safe));
+  chosen.view(-1).index_fill_(0, order.narrow(0, 0, rest), true);
+  at::Tensor tail = at::arange(n - window, n, at::kLong);
+  std::vector<at::Tensor> kept;
+  for (int64_t g = 0; g < heads; ++g)
+    kept.push_back(at::cat({chosen[g].nonzero().view(-1), tail}).to(rows.device()));
+  return kept;
 }
 
 }  // namespace claa

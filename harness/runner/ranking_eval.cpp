@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "harness/pipelines/selection.h"
+
 namespace claa {
 
 std::vector<float> to_float_vector(const at::Tensor& t) {
@@ -30,6 +32,16 @@ std::vector<BudgetDiagnostics> diagnose(const Heuristic& h, const CaptureResult&
   return out;
 }
 
+// PyramidKV in rank mode (method.md §6): layer l keeps its pyramid share of the uniform k (the
+// oracle's set stays the top k), so a layer's extra slots are paid for by another layer's.
+std::vector<int64_t> pyramid_counts(const BudgetAllocation& a, const std::vector<double>& keep_rates, int64_t length,
+                                    int layer, int n_layers) {
+  std::vector<int64_t> kept;
+  for (double keep : keep_rates)
+    kept.push_back(pyramid_layer_budget(metric_k(keep, length), length, layer, n_layers, a.beta));
+  return kept;
+}
+
 }  // namespace
 
 HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& capture, const EvalOptions& options) {
@@ -49,10 +61,20 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
   if (options.per_layer_oracle) e.vs_layer_oracle.resize(n_layers);
   // Layers are independent: compare them in parallel (sorting dominates at long contexts). A
   // layer-independent ranking vs the one oracle is the same comparison for every layer: do it once.
-  const int64_t distinct = scores.layer_independent && !options.per_layer_oracle ? 1 : n_layers;
+  const BudgetAllocation allocation = h.allocation();
+  const bool per_layer_budget = allocation.kind == BudgetAllocation::Kind::Pyramid;
+  const int64_t distinct = scores.layer_independent && !options.per_layer_oracle && !per_layer_budget ? 1 : n_layers;
   at::parallel_for(0, distinct, 1, [&](int64_t begin, int64_t end) {
     for (int64_t l = begin; l < end; ++l) {
-      e.layers[l] = compare_rankings(rankings[l], oracle, options.keep_rates, options.evidence);
+      if (allocation.kind == BudgetAllocation::Kind::Pyramid) {
+        const int64_t length = static_cast<int64_t>(std::min(rankings[l].size(), oracle.size()));
+        e.layers[l] = compare_rankings_allocated(rankings[l], oracle, options.keep_rates,
+                                                 pyramid_counts(allocation, options.keep_rates, length, static_cast<int>(l),
+                                                                static_cast<int>(n_layers)),
+                                                 options.evidence);
+      } else {
+        e.layers[l] = compare_rankings(rankings[l], oracle, options.keep_rates, options.evidence);
+      }
       if (options.per_layer_oracle)
         e.vs_layer_oracle[l] = compare_rankings(rankings[l], layer_oracles[l], options.keep_rates, options.evidence);
     }
@@ -68,6 +90,7 @@ nlohmann::json to_json(const RankingMetrics& m) {
   nlohmann::json j = {{"n", m.length}, {"spearman", m.spearman}, {"kendall", m.kendall},
                       {"degenerate", m.degenerate}, {"k", m.k}, {"recall", m.recall},
                       {"mass_recall", m.mass_recall}, {"ndcg", m.ndcg}};
+  if (!m.k_kept.empty()) j["k_kept"] = m.k_kept;
   if (!m.evidence_recall.empty()) j["evidence_recall"] = m.evidence_recall;
   return j;
 }

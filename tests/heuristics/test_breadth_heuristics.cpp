@@ -1,0 +1,185 @@
+// SnapKV, PyramidKV, Ada-KV, LazyLLM and Expected Attention on hand-made captures (values worked
+// out by hand in the comments), their budget allocations (selection.h) and the rank-mode metrics
+// with a per-layer allocation.
+#include <cmath>
+
+#include "harness/capture/capture.h"
+#include "harness/pipelines/selection.h"
+#include "harness/util/error.h"
+#include "heuristics/heuristic.h"
+#include "reports/metrics.h"
+#include "harness/runner/ranking_eval.h"
+#include "tests/catch.h"
+
+namespace {
+
+std::vector<float> vec(const at::Tensor& t) {
+  at::Tensor c = t.to(at::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+void check_values(const std::vector<float>& got, const std::vector<float>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) CHECK(got[i] == Approx(want[i]).margin(1e-5));
+}
+
+// N = 6, W = 2, 2 heads / 1 KV head; window sums for w = 3 only.
+claa::CaptureResult snap_capture() {
+  claa::CaptureResult c;
+  c.n_prompt = 6;
+  c.window = 2;
+  c.n_kv_heads = 1;
+  claa::LayerCapture l;
+  l.window_sums.emplace_back(3, at::tensor(std::vector<float>{0.2f, 0.6f, 0.4f, 0.9f, 0.5f, 0.4f,  //
+                                                              0.4f, 0.2f, 0.8f, 0.1f, 0.3f, 0.2f})
+                                    .view({2, 6}));
+  c.layers = {l};
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("SnapKV drops its own window, pools, averages the group and keeps the rest of its window", "[heuristics]") {
+  claa::CaptureResult c = snap_capture();
+  // First N − 3 columns: head 0 {0.2, 0.6, 0.4}, head 1 {0.4, 0.2, 0.8}; the 4th entry (position 3,
+  // inside SnapKV's window but before the forced W = 2) is the max + 1.
+  auto one = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 1}})->score({c});
+  check_values(vec(one.combined[0]), {0.3f, 0.4f, 0.6f, 1.6f});
+  // max pool 3 (−inf padding): head 0 {0.6, 0.6, 0.6}, head 1 {0.4, 0.8, 0.8}.
+  auto maxpool = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}})->score({c});
+  check_values(vec(maxpool.combined[0]), {0.5f, 0.7f, 0.7f, 1.7f});
+  // avg pool 3 (zero padding counted): head 0 {0.8, 1.2, 1.0}/3, head 1 {0.6, 1.4, 1.0}/3.
+  auto avg = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}, {"pooling", "avgpool"}})->score({c});
+  check_values(vec(avg.combined[0]), {0.7f / 3, 1.3f / 3, 1.0f / 3, 1.3f / 3 + 1});
+  // Its own window must have been captured: the default 32 was not.
+  CHECK_THROWS_AS(claa::make_heuristic("snapkv")->score({c}), claa::Error);
+  CHECK_THROWS_AS(claa::make_heuristic("snapkv", {{"pooling", "median"}}), claa::Error);
+  CHECK(claa::make_heuristic("snapkv")->needs().windows == std::vector<int>{32});
+}
+
+TEST_CASE("PyramidKV's per-layer budgets follow KVCache-Factory's integer formula", "[heuristics]") {
+  // free 100, len 1000, 5 layers, beta 20: min 5, max 195, steps 47.
+  std::vector<int64_t> got;
+  for (int l = 0; l < 5; ++l) got.push_back(claa::pyramid_layer_budget(100, 1000, l, 5, 20));
+  CHECK(got == std::vector<int64_t>{195, 148, 101, 54, 7});
+  // max capped at len: max 1000, min 2·600 − 1000 = 200, steps 200.
+  got.clear();
+  for (int l = 0; l < 5; ++l) got.push_back(claa::pyramid_layer_budget(600, 1000, l, 5, 20));
+  CHECK(got == std::vector<int64_t>{1000, 800, 600, 400, 200});
+  auto h = claa::make_heuristic("pyramidkv");
+  CHECK(h->allocation().kind == claa::BudgetAllocation::Kind::Pyramid);
+  CHECK(h->allocation().beta == 20);
+}
+
+TEST_CASE("Recall with an allocated count covers the oracle's top-k with the heuristic's kept set", "[heuristics]") {
+  std::vector<float> h = {6, 5, 4, 3, 2, 1}, o = {1, 2, 3, 4, 5, 6};
+  // keep 0.5 → k = 3: uniform top-3 {0,1,2} misses {3,4,5}; 4 kept tokens reach index 3.
+  auto uniform = claa::compare_rankings(h, o, {0.5});
+  CHECK(uniform.recall[0] == Approx(0.0));
+  CHECK(uniform.mass_recall[0] == Approx(6.0 / 15));
+  CHECK(uniform.k_kept.empty());
+  auto allocated = claa::compare_rankings_allocated(h, o, {0.5}, {4});
+  CHECK(allocated.k == std::vector<int64_t>{3});
+  CHECK(allocated.k_kept == std::vector<int64_t>{4});
+  CHECK(allocated.recall[0] == Approx(1.0 / 3));
+  CHECK(allocated.mass_recall[0] == Approx(10.0 / 15));
+  CHECK(allocated.spearman == Approx(uniform.spearman));
+  CHECK(allocated.ndcg[0] == Approx(uniform.ndcg[0]));
+}
+
+TEST_CASE("PyramidKV in rank mode evaluates each layer at its pyramid share", "[heuristics]") {
+  claa::CaptureResult c;
+  c.n_prompt = 12;
+  c.window = 2;
+  c.n_kv_heads = 1;
+  claa::LayerCapture l;
+  l.window_attn = at::arange(12, at::kFloat).flip(0).unsqueeze(0);  // token 0 scores highest
+  c.layers = {l, l};
+  c.oracle = at::arange(12, at::kFloat).flip(0);
+  claa::EvalOptions options;
+  options.keep_rates = {0.2};
+  auto e = claa::evaluate_heuristic(*claa::make_heuristic("pyramidkv", {{"window", 2}, {"kernel", 1}}), c, options);
+  // N' = 10, k = 2: min ⌊2/20⌋ = 0, max 4, steps 4 → layer 0 keeps 4, layer 1 keeps 0.
+  CHECK(e.layers[0].k_kept == std::vector<int64_t>{4});
+  CHECK(e.layers[0].recall[0] == Approx(1.0));
+  CHECK(e.layers[1].k_kept == std::vector<int64_t>{0});
+  CHECK(e.layers[1].recall[0] == Approx(0.0));
+  CHECK(e.layers[1].spearman == Approx(1.0));
+}
+
+TEST_CASE("Ada-KV splits a layer's free slots across heads with a safeguard", "[heuristics]") {
+  at::Tensor rows = at::tensor(std::vector<float>{9, 8, 7, 1, 1, 1, 0.5f, 0.4f, 6, 0.3f, 0.2f, 0.1f}).view({2, 6});
+  // n = 8, c = 5, W = 2: 3 free slots per head, 6 in all. alpha 0.34: each head keeps its top 1
+  // ({0} and {2}), the other 4 go to head 0's 8, 7, 1, 1 (ties → lower token).
+  auto kept = claa::keep_adaptive_per_head(rows, 8, 5, 2, 0.34);
+  CHECK(vec(kept[0].to(at::kFloat)) == std::vector<float>{0, 1, 2, 3, 4, 6, 7});
+  CHECK(vec(kept[1].to(at::kFloat)) == std::vector<float>{2, 6, 7});
+  // alpha 1: every head keeps its own top 3 (uniform budgets).
+  auto uniform = claa::keep_adaptive_per_head(rows, 8, 5, 2, 1.0);
+  CHECK(vec(uniform[0].to(at::kFloat)) == std::vector<float>{0, 1, 2, 6, 7});
+  CHECK(vec(uniform[1].to(at::kFloat)) == std::vector<float>{0, 1, 2, 6, 7});
+
+  // The heuristic: SnapKV rows per KV head, the layer's ranking their max, rows for diagnostics.
+  claa::CaptureResult c = snap_capture();
+  c.n_kv_heads = 2;  // G = 1: each head is its own group
+  auto s = claa::make_heuristic("adakv", {{"window", 3}, {"kernel", 1}})->score_layer({c}, 0);
+  check_values(vec(s.combined), {0.4f, 0.6f, 0.8f, 1.8f});
+  CHECK(s.rows.values.size(0) == 2);
+  CHECK(s.rows.labels == std::vector<std::pair<int, int>>{{0, 0}, {0, 1}});
+  CHECK(claa::make_heuristic("adakv")->allocation().kind == claa::BudgetAllocation::Kind::HeadAdaptive);
+}
+
+TEST_CASE("LazyLLM ranks by the worst percentile over the pruning stages so far", "[heuristics]") {
+  claa::CaptureResult c;
+  c.n_prompt = 4;
+  c.window = 1;
+  c.n_kv_heads = 1;
+  auto layer = [](std::vector<float> attn) {
+    claa::LayerCapture l;
+    at::Tensor row = at::tensor(attn).unsqueeze(0);
+    l.last_attn = at::cat({row, row}, 0);  // two heads, same row: the head mean is the row
+    return l;
+  };
+  c.layers = {layer({0.7f, 0.1f, 0.1f, 0.1f}), layer({0.1f, 0.2f, 0.3f, 0.4f}), layer({0.1f, 0.4f, 0.3f, 0.2f}),
+              layer({0.4f, 0.1f, 0.3f, 0.2f})};
+  auto s = claa::make_heuristic("lazyllm", {{"stages", {0.5}}})->score({c});  // stage at layer 2
+  // Layer 1 (before the stage): its own percentiles {0.25, 0.5, 0.75, 1}.
+  check_values(vec(s.combined[1]), {0.25f, 0.5f, 0.75f, 1.0f});
+  // Layer 2: percentiles of {0.1, 0.4, 0.3, 0.2} = {0.25, 1, 0.75, 0.5}; layer 3's own
+  // {1, 0.25, 0.75, 0.5}, min with layer 2's → {0.25, 0.25, 0.75, 0.5}.
+  check_values(vec(s.combined[2]), {0.25f, 1.0f, 0.75f, 0.5f});
+  check_values(vec(s.combined[3]), {0.25f, 0.25f, 0.75f, 0.5f});
+}
+
+TEST_CASE("Expected Attention: softmax of the expected logits after the sinks, group mean, value norm", "[heuristics]") {
+  claa::CaptureResult c;
+  c.n_prompt = 7;
+  c.window = 2;
+  c.n_kv_heads = 1;
+  claa::LayerCapture l;
+  const float l2 = std::log(2.0f), l3 = std::log(3.0f);
+  l.expected_mean = at::tensor(std::vector<float>{9, 9, 9, 9, 0, l2, l3, 9, 9, 9, 9, 0, 0, 0}).view({2, 7});
+  l.expected_cov = at::tensor(std::vector<float>{9, 9, 9, 9, 0, 0, 0, 9, 9, 9, 9, l3, 0, 0}).view({2, 7});
+  l.value_norms = at::tensor(std::vector<float>{1, 1, 1, 1, 2, 1, 3}).view({1, 7});
+  c.layers = {l};
+  // head 0 softmax {1, 2, 3}/6, head 1 {3, 1, 1}/5; mean {23/60, 16/60, 21/60} × ‖v‖ {2, 1, 3}.
+  auto full = claa::make_heuristic("expected_attention")->score({c});
+  const float a = 46.0f / 60, b = 16.0f / 60, d = 63.0f / 60;
+  check_values(vec(full.combined[0]), {d + 1, d + 1, d + 1, d + 1, a, b, d});
+  // Without the covariance head 1 is uniform: mean {1/4, 1/3, 5/12} × {2, 1, 3}.
+  auto mean_only = claa::make_heuristic("expected_attention", {{"use_covariance", false}})->score({c});
+  check_values(vec(mean_only.combined[0]), {2.25f, 2.25f, 2.25f, 2.25f, 0.5f, 1.0f / 3, 1.25f});
+  CHECK(claa::make_heuristic("expected_attention")->needs().expected_future == 512);
+}
+
+TEST_CASE("Undoing RoPE inverts the averaged rotation at one position", "[heuristics]") {
+  // average_rope(p, 1) is RoPE at position p as a matrix (x·Rᵀ rotates a row x); unrotate_queries undoes it.
+  at::Tensor inv_freq = at::tensor(std::vector<float>{1.0f, 0.1f});
+  at::Tensor x = at::tensor(std::vector<float>{0.3f, -1.2f, 0.7f, 2.0f}).view({1, 1, 4});
+  at::Tensor rotated = at::matmul(x, claa::average_rope(5, 1, inv_freq).t());
+  // By hand: frequency 1 at position 5 turns (x0, x2) = (0.3, 0.7) by 5 rad.
+  CHECK(rotated[0][0][0].item<float>() == Approx(0.3 * std::cos(5.0) - 0.7 * std::sin(5.0)).margin(1e-5));
+  CHECK(rotated[0][0][2].item<float>() == Approx(0.7 * std::cos(5.0) + 0.3 * std::sin(5.0)).margin(1e-5));
+  at::Tensor back = claa::unrotate_queries(rotated, at::tensor(std::vector<int64_t>{5}), inv_freq);
+  check_values(vec(back), vec(x));
+}
