@@ -201,7 +201,7 @@ Figure panel_figure(const std::string& name, const std::string& title, size_t pa
   const SharedKey key = shared_key(agg, shown, Grid::width_for(panels));
   const Grid g(panels, key.rows);
   Figure f{name, title, g.width, g.height,
-           fmt::format("set multiplot title {} font \",14\"\n", gnuplot_quote(title + ", mean ± stderr"))};
+           fmt::format("set multiplot title {} font \",14\"\n", gnuplot_quote(title + ", mean ± stderr")), 10, ""};
   for (size_t i = 0; i < panels; ++i) f.body += g.panel(i) + panel(i);
   if (!key.plot.empty()) f.body += g.key() + key.plot;
   f.body += "unset multiplot\n";
@@ -261,7 +261,7 @@ Figure heatmap_figure(const RunAggregate& agg, const fs::path& dir) {
   const bool labels = agg.n_layers <= 40;  // cell values stay legible up to ~40 columns
   const int cell = labels ? 38 : 20;
   Figure f{"heatmap_spearman", "Mean Spearman ρ with the oracle, layer × heuristic (overall)",
-           std::max(640, 260 + cell * agg.n_layers), 150 + 32 * std::max(rows, 1), ""};
+           std::max(640, 260 + cell * agg.n_layers), 150 + 32 * std::max(rows, 1), "", 10, ""};
   f.body = fmt::format(
       "set title {} font \",13\"\nset xlabel \"layer index\"\nunset ylabel\nset ytics ({}) nomirror\nset xtics 0,{} nomirror\n"
       "set xrange [-0.5:{}]\nset yrange [{}:-0.5]\nset cbrange [-1:1]\nset cblabel \"mean Spearman ρ\"\n"

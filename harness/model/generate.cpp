@@ -27,7 +27,6 @@ GenerationResult generate(const Transformer& model, const std::vector<int64_t>& 
   require(n + options.max_new_tokens <= context,
           "prompt of " + std::to_string(n) + " tokens plus " + std::to_string(options.max_new_tokens) +
               " new tokens exceeds the model context of " + std::to_string(context));
-  const at::Device device = model.options().device;
   auto is_eos = [&](int64_t id) {
     return std::find(options.eos_ids.begin(), options.eos_ids.end(), id) != options.eos_ids.end();
   };

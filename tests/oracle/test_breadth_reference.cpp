@@ -1,6 +1,9 @@
 // SnapKV, PyramidKV, Ada-KV, LazyLLM and Expected Attention per layer against
 // tools/hf_reference_breadth.py (HF transformers' own modules, eager fp32, the same GGUF) on the
-// needle_a prompt. Values, not only ranks: max |ours − ref| / max |ref| ≤ 1e-4 per layer.
+// needle_a prompt. Values, not only ranks: max |ours − ref| / max |ref| ≤ 1e-4 per layer. LazyLLM's
+// score is a percentile (a rank / N): fp reassociation between HF and us may swap two nearly tied
+// tokens, which moves each by one step of 1/N, so there the bound is 2/N with at most 0.5% of the
+// entries differing at all.
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -63,9 +66,16 @@ TEST_CASE("SnapKV, PyramidKV, Ada-KV, LazyLLM and Expected Attention match the H
       INFO(key);
       REQUIRE(ours.size() == want.size());
       const double error = normalised_error(ours, want);
+      if (h->name() == "lazyllm") {
+        size_t differing = 0;
+        for (size_t i = 0; i < want.size(); ++i) differing += std::abs(ours[i] - want[i]) > 1e-6f;
+        CHECK(error <= 2.0 / static_cast<double>(want.size()));
+        CHECK(differing <= want.size() / 200);
+        continue;
+      }
       worst = std::max(worst, error);
       CHECK(error <= 1e-4);
     }
   }
-  WARN("breadth heuristics: worst normalised |Δ| vs HF = " << worst);
+  WARN("breadth heuristics (LazyLLM aside): worst normalised |Δ| vs HF = " << worst);
 }

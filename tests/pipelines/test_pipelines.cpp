@@ -37,7 +37,8 @@ at::Tensor oracle_of(const std::vector<int64_t>& ids) {
 TEST_CASE("keep = 1.0 reproduces the full-KV answer for every method", "[pipelines]") {
   const claa::Transformer& model = *default_model().model;
   std::vector<int64_t> ids = needle_prompt();
-  claa::PipelineInputs inputs{oracle_of(ids)};
+  claa::PipelineInputs inputs;
+  inputs.oracle = oracle_of(ids);
   claa::GenerationResult full = claa::generate(model, ids, answer_options());
   for (const char* method : {"full", "fastkv", "claa", "oracle", "gemfilter", "specprefill"}) {
     INFO("method " << method);
@@ -60,7 +61,9 @@ TEST_CASE("FastKV and CLAA keep original positions, GemFilter renumbers", "[pipe
     claa::PipelineConfig c;
     c.method = method;
     c.keep = 0.1;
-    claa::PrefillOutcome p = claa::run_prefill(model, ids, c, {oracle_of(ids)});
+    claa::PipelineInputs oracle_only;
+    oracle_only.oracle = oracle_of(ids);
+    claa::PrefillOutcome p = claa::run_prefill(model, ids, c, oracle_only);
     REQUIRE(p.kept.numel() == budget);
     CHECK(at::equal(p.kept_positions, p.kept));  // position id = original prompt index
     CHECK(p.kept_positions[budget - 1].item<int64_t>() == n - 1);
