@@ -5,6 +5,7 @@
 #include <map>
 
 #include "reports/budget_report.h"
+#include "reports/turn_report.h"
 #include "reports/report_writers.h"
 
 namespace claa {
@@ -184,6 +185,8 @@ std::vector<ReportSection> report_sections(const RunAggregate& agg) {
                         {t}});
   }
   for (ReportSection& s : budget_sections(agg.budgets)) sections.push_back(std::move(s));
+  for (ReportSection& s : turn_sections(agg.turns, agg.keep_rates.empty() ? 0.0 : agg.keep_rates.front()))
+    sections.push_back(std::move(s));
   return sections;
 }
 
