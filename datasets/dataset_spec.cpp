@@ -125,6 +125,12 @@ double sample_max_score(const Sample& s) {
   return std::find(unit.begin(), unit.end(), s.scorer) != unit.end() ? 1.0 : 100.0;
 }
 
+std::string dataset_label(const std::string& spec, int64_t length, const Sample& s) {
+  const std::string kind = parse_dataset_spec(spec).kind;
+  const bool per_task = kind == "longbench_v2" || kind == "infinitebench" || kind == "scbench";
+  return (per_task ? kind + ":" + s.task : spec) + "@" + std::to_string(length);
+}
+
 bool dataset_kind_is_multi_turn(const std::string& kind) { return kind == "scbench"; }
 
 }  // namespace claa

@@ -50,6 +50,12 @@ double score_sample(const Sample& s, const std::string& prediction);
 // The top of that scale: 100 for RULER / niah / jsonl string matching, 1 for the benchmarks scored 0..1.
 double sample_max_score(const Sample& s);
 
+// The name a run aggregates a sample under: "SPEC@LENGTH" (RULER, niah, LongBench v1, jsonl: unchanged),
+// and "KIND:TASK@LENGTH" for the loaders whose folder mixes tasks of different categories
+// (longbench_v2, infinitebench, scbench), since a report dataset has one category and the benchmarks
+// report per task.
+std::string dataset_label(const std::string& spec, int64_t length, const Sample& s);
+
 // Whether a spec kind yields multi-turn samples (SCBench): rank mode evaluates them per turn.
 bool dataset_kind_is_multi_turn(const std::string& kind);
 

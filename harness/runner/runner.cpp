@@ -52,10 +52,10 @@ std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std
     o.max_turns = d.max_turns;
     o.on_error = d.on_error == "skip" ? OnError::Skip : OnError::Stop;
     std::vector<Sample> samples = load_dataset(parse_dataset_spec(d.spec), o, &tok, chat);
-    std::string name = d.spec + "@" + std::to_string(d.length);
     for (Sample& s : samples) {
       if (d.max_new_tokens > 0) s.max_new_tokens = d.max_new_tokens;
-      items.push_back({std::move(s), name, static_cast<int64_t>(items.size())});
+      std::string name = dataset_label(d.spec, d.length, s);
+      items.push_back({std::move(s), std::move(name), static_cast<int64_t>(items.size())});
     }
   }
   return items;

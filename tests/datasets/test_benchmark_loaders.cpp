@@ -201,3 +201,13 @@ TEST_CASE("datasets list names every new benchmark and its files", "[datasets][b
   CHECK(dataset_kind_is_multi_turn(parse_dataset_spec("scbench:x").kind));
   CHECK_FALSE(dataset_kind_is_multi_turn(parse_dataset_spec("infinitebench:x").kind));
 }
+
+TEST_CASE("runs name new benchmarks per task, the others by spec as before", "[datasets][benchmarks]") {
+  Sample s;
+  s.task = "scbench_kv";
+  CHECK(dataset_label("scbench:/data/scb", 4096, s) == "scbench:scbench_kv@4096");
+  s.task = "hotpotqa";
+  CHECK(dataset_label("longbench:/data/lb", 4096, s) == "longbench:/data/lb@4096");
+  s.task = "niah_single_1";
+  CHECK(dataset_label("ruler:niah_single_1", 2048, s) == "ruler:niah_single_1@2048");
+}
