@@ -14,7 +14,9 @@ set(CLAA_CORE_SOURCES
   harness/runner/results_file.cpp harness/runner/run_folder.cpp harness/util/atomic_file.cpp
   datasets/dataset_spec.cpp datasets/jsonl_io.cpp datasets/length_fit.cpp datasets/longbench.cpp
   datasets/niah_grid.cpp datasets/prompt_build.cpp datasets/rng.cpp datasets/ruler.cpp datasets/ruler_aggregation.cpp
-  datasets/ruler_niah.cpp datasets/ruler_qa.cpp datasets/sample.cpp datasets/scorers.cpp datasets/text_sources.cpp)
+  datasets/ruler_niah.cpp datasets/ruler_qa.cpp datasets/sample.cpp datasets/scorers.cpp datasets/text_sources.cpp
+  datasets/json_records.cpp datasets/longbench_v2.cpp datasets/infinitebench.cpp datasets/infinitebench_scorers.cpp
+  datasets/scbench.cpp)
 # Every report source (none needs torch); globbed so a new report file lands here as it does in the
 # full build.
 file(GLOB CLAA_CORE_REPORT_SOURCES CONFIGURE_DEPENDS reports/*.cpp)
@@ -29,6 +31,7 @@ target_compile_options(claa_core PRIVATE -Wall -Wextra -Wno-unused-parameter)
 find_package(Catch2 QUIET)
 add_executable(claa_core_tests tests/test_main.cpp
   tests/datasets/test_generators.cpp tests/datasets/test_loaders.cpp tests/datasets/test_scorers.cpp
+  tests/datasets/test_benchmark_loaders.cpp tests/datasets/test_benchmark_scorers.cpp tests/reports/test_turn_report.cpp
   tests/model/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
   tests/reports/test_metrics.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp

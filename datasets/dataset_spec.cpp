@@ -1,6 +1,12 @@
 #include "datasets/dataset_spec.h"
 
+#include <algorithm>
+
+#include "datasets/infinitebench.h"
+#include "datasets/infinitebench_scorers.h"
 #include "datasets/longbench.h"
+#include "datasets/longbench_v2.h"
+#include "datasets/scbench.h"
 #include "datasets/niah_grid.h"
 #include "datasets/ruler.h"
 #include "datasets/scorers.h"
@@ -14,13 +20,16 @@ DatasetSpec parse_dataset_spec(const std::string& spec) {
   if (colon == std::string::npos && is_ruler_task(spec)) return {"ruler", spec};
   if (kind == "niah" && arg.empty()) return {"niah", ""};
   const std::string usage = "bad dataset spec '" + spec +
-                            "' (use ruler:TASK, a RULER task name, niah, longbench:DIR, or jsonl:FILE)";
+                            "' (use ruler:TASK, a RULER task name, niah, longbench:DIR, longbench_v2:FILE, "
+                            "infinitebench:DIR, scbench:DIR, or jsonl:FILE)";
   require(colon != std::string::npos && !arg.empty(), usage);
   if (kind == "ruler") {
     require(is_ruler_task(arg), "unknown RULER task '" + arg + "' (see `claa datasets list`)");
     return {"ruler", arg};
   }
-  require(kind == "longbench" || kind == "jsonl", usage);
+  require(kind == "longbench" || kind == "longbench_v2" || kind == "infinitebench" || kind == "scbench" ||
+              kind == "jsonl",
+          usage);
   return {kind, arg};
 }
 
@@ -33,6 +42,9 @@ std::vector<Sample> load_dataset(const DatasetSpec& spec, const DatasetOptions& 
     lb.on_error = o.on_error;
     return load_longbench(spec.arg, lb);
   }
+  if (spec.kind == "longbench_v2") return load_longbench_v2(spec.arg, o.on_error);
+  if (spec.kind == "infinitebench") return load_infinitebench(spec.arg, o.on_error);
+  if (spec.kind == "scbench") return load_scbench(spec.arg, {o.on_error, o.max_turns});
   require(tok != nullptr, spec.kind + " datasets are generated with the model's tokenizer: pass --model");
   if (spec.kind == "niah") {
     NiahGridOptions g;
@@ -65,8 +77,36 @@ std::vector<std::string> dataset_catalog() {
   for (const std::string& d : longbench_datasets())
     lines.push_back("longbench:DIR  " + d + " (" + longbench_category(d) + ", " + longbench_metric(d) + ", " +
                     std::to_string(longbench_max_new_tokens(d)) + " output tokens)");
+  lines.push_back("longbench_v2:FILE  LongBench v2: 503 multiple-choice questions A-D (accuracy, " +
+                  std::to_string(kLongBenchV2MaxNewTokens) + " output tokens)");
+  for (const std::string& t : infinitebench_tasks())
+    lines.push_back("infinitebench:DIR  " + t + " (" + infinitebench_category(t) + ", " +
+                    std::to_string(infinitebench_max_new_tokens(t)) + " output tokens)");
+  for (const std::string& t : scbench_tasks())
+    lines.push_back("scbench:DIR  " + t + " (" + scbench_category(t) + ", multi-turn, " +
+                    std::to_string(scbench_max_new_tokens(t)) + " output tokens per turn)");
   lines.push_back("jsonl:FILE  samples written by `claa datasets generate`, or {context, question, answers[, evidence]}");
+  lines.push_back("");
+  for (const std::string& l : benchmark_files()) lines.push_back(l);
   return lines;
+}
+
+std::vector<std::string> benchmark_files() {
+  return {
+      "Files to supply (nothing downloads at run time; a DIR may also be one of its files):",
+      "longbench:DIR       <dataset>.jsonl of the HF dataset THUDM/LongBench (data.zip), format and prompts from "
+      "github THUDM/LongBench LongBench/",
+      "longbench_v2:FILE   data.json of the HF dataset THUDM/LongBench-v2 (a JSON array; JSONL also read), format "
+      "from github THUDM/LongBench pred.py, prompts/0shot.txt",
+      "infinitebench:DIR   passkey.jsonl number_string.jsonl kv_retrieval.jsonl longbook_qa_eng.jsonl "
+      "longbook_choice_eng.jsonl of the HF dataset xinrongzhang2022/InfiniteBench, format from github "
+      "OpenBMB/InfiniteBench src/eval_utils.py",
+      "scbench:DIR         scbench_kv.jsonl scbench_prefix_suffix.jsonl scbench_vt.jsonl scbench_qa_eng.jsonl "
+      "scbench_choice_eng.jsonl (HF dataset microsoft/SCBench, one config per task, split test, saved as JSONL), "
+      "format from github microsoft/MInference scbench/",
+      "ruler:qa_1 / qa_2   SQuAD v2 dev JSON (--squad) / HotpotQA dev distractor JSON (--hotpotqa)",
+      "config: {\"spec\": \"scbench:/data/scbench\", \"max_turns\": 5} (also \"longbench_v2:/data/data.json\", "
+      "\"infinitebench:/data/infinitebench\")"};
 }
 
 double score_sample(const Sample& s, const std::string& prediction) {
@@ -75,7 +115,32 @@ double score_sample(const Sample& s, const std::string& prediction) {
     if (s.metadata.contains("all_classes")) classes = s.metadata["all_classes"].get<std::vector<std::string>>();
     return longbench_score(s.task, prediction, s.answers, classes);
   }
+  if (s.scorer == "longbench_v2") return longbench_v2_score(prediction, s.answers.at(0));
+  if (s.scorer == "infinitebench" || s.scorer == "scbench") return benchmark_task_score(s.task, prediction, s.answers);
   return scorer_by_name(s.scorer).score(prediction, s.answers, {});
 }
+
+double sample_max_score(const Sample& s) {
+  static const std::vector<std::string> unit = {"longbench", "longbench_v2", "infinitebench", "scbench"};
+  return std::find(unit.begin(), unit.end(), s.scorer) != unit.end() ? 1.0 : 100.0;
+}
+
+std::string sample_category(const Sample& s) {
+  if (s.metadata.contains("category") && s.metadata["category"].is_string()) return s.metadata["category"];
+  const std::string& t = s.task;
+  if (t.rfind("niah", 0) == 0) return "Retrieval";
+  if (t == "vt") return "Multi-hop tracing";
+  if (t == "cwe" || t == "fwe") return "Aggregation";
+  if (t == "qa_1" || t == "qa_2") return "QA";
+  return t;
+}
+
+std::string dataset_label(const std::string& spec, int64_t length, const Sample& s) {
+  const std::string kind = parse_dataset_spec(spec).kind;
+  const bool per_task = kind == "longbench_v2" || kind == "infinitebench" || kind == "scbench";
+  return (per_task ? kind + ":" + s.task : spec) + "@" + std::to_string(length);
+}
+
+bool dataset_kind_is_multi_turn(const std::string& kind) { return kind == "scbench"; }
 
 }  // namespace claa

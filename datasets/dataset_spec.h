@@ -1,6 +1,7 @@
 // Dataset spec strings used by the CLI and configs, and the one entry point that turns a spec into
 // samples: "ruler:niah_single_1" (or a bare RULER task name), "niah" (needle grid),
-// "longbench:DIR_OR_FILE", "jsonl:FILE".
+// "longbench:DIR_OR_FILE", "longbench_v2:FILE", "infinitebench:DIR_OR_FILE", "scbench:DIR_OR_FILE",
+// "jsonl:FILE". Which files each benchmark needs and where they come from: benchmark_files().
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@
 namespace claa {
 
 struct DatasetSpec {
-  std::string kind;  // "ruler" | "niah" | "longbench" | "jsonl"
+  std::string kind;  // "ruler" | "niah" | "longbench" | "longbench_v2" | "infinitebench" | "scbench" | "jsonl"
   std::string arg;   // task name, folder or file ("" for niah)
 };
 DatasetSpec parse_dataset_spec(const std::string& spec);
@@ -30,6 +31,7 @@ struct DatasetOptions {
   std::vector<int64_t> niah_lengths;  // empty = {length}
   std::vector<double> niah_depths;
   int trec_max_new_tokens = 64;
+  int max_turns = 5;  // SCBench: turns per sample (its --max_turns default)
   OnError on_error = OnError::Stop;
 };
 
@@ -37,10 +39,27 @@ struct DatasetOptions {
 std::vector<Sample> load_dataset(const DatasetSpec& spec, const DatasetOptions& options, const Tokenizer* tok,
                                  const std::optional<ChatTemplate>& chat);
 
-// Lines for `claa datasets list`.
+// Lines for `claa datasets list`: every spec, then the files each user-supplied benchmark needs.
 std::vector<std::string> dataset_catalog();
+
+// Which files each user-supplied benchmark needs, where its format comes from, and a config snippet.
+std::vector<std::string> benchmark_files();
 
 // Score one prediction with the sample's scorer, on the scorer's own scale (RULER 0..100, else 0..1).
 double score_sample(const Sample& s, const std::string& prediction);
+// The top of that scale: 100 for RULER / niah / jsonl string matching, 1 for the benchmarks scored 0..1.
+double sample_max_score(const Sample& s);
+// The report category: the loader's ("category" in the sample's metadata), else RULER's task families
+// (Retrieval, Multi-hop tracing, Aggregation, QA), else the task itself.
+std::string sample_category(const Sample& s);
+
+// The name a run aggregates a sample under: "SPEC@LENGTH" (RULER, niah, LongBench v1, jsonl: unchanged),
+// and "KIND:TASK@LENGTH" for the loaders whose folder mixes tasks of different categories
+// (longbench_v2, infinitebench, scbench), since a report dataset has one category and the benchmarks
+// report per task.
+std::string dataset_label(const std::string& spec, int64_t length, const Sample& s);
+
+// Whether a spec kind yields multi-turn samples (SCBench): rank mode evaluates them per turn.
+bool dataset_kind_is_multi_turn(const std::string& kind);
 
 }  // namespace claa

@@ -79,6 +79,24 @@ size_t locate_user_text(const RenderedChat& r, const std::string& user_text) {
   return ub;
 }
 
+// The conversation of turn `turn`: the first user message, then (gold reply, next question) pairs.
+std::vector<ChatMessage> turn_messages(const Sample& s, const std::string& first, size_t turn) {
+  std::vector<ChatMessage> msgs = {{"user", first}};
+  for (size_t i = 0; i < turn; ++i) {
+    msgs.push_back({"assistant", s.follow_ups[i].previous_reply});
+    msgs.push_back({"user", s.follow_ups[i].question});
+  }
+  return msgs;
+}
+
+// Raw text of the later turns (scbench/eval_utils.py multiturn_follow_up_templates: "{pre_ans}\n\n..."
+// appended right after the previous prompt).
+std::string raw_follow_ups(const Sample& s, size_t turn) {
+  std::string text;
+  for (size_t i = 0; i < turn; ++i) text += s.follow_ups[i].previous_reply + "\n\n" + s.follow_ups[i].question;
+  return text;
+}
+
 }  // namespace
 
 PromptBuild build_prompt(const Tokenizer& tok, const std::optional<ChatTemplate>& chat, const Sample& s,
@@ -88,14 +106,17 @@ PromptBuild build_prompt(const Tokenizer& tok, const std::optional<ChatTemplate>
   Truncation tr = truncate_middle(tok, task.text, options.max_prompt_tokens);
   pb.truncated = tr.active;
 
+  require(options.turn <= s.follow_ups.size(), "sample " + s.id + " has no turn " + std::to_string(options.turn + 1));
   size_t base = 0;
   const bool use_chat = s.chat && chat.has_value();
   if (use_chat) {
-    RenderedChat r = chat->render_with_positions({{"user", task.text}}, /*add_generation_prompt=*/true);
-    base = locate_user_text(r, task.text);
-    pb.text = std::move(r.text);
+    // The first user message starts at the same byte whatever follows it (every family renders
+    // messages in order), so its position comes from the one-message rendering.
+    RenderedChat first = chat->render_with_positions({{"user", task.text}}, /*add_generation_prompt=*/true);
+    base = locate_user_text(first, task.text);
+    pb.text = options.turn == 0 ? std::move(first.text) : chat->render(turn_messages(s, task.text, options.turn), true);
   } else {
-    pb.text = task.text;
+    pb.text = task.text + raw_follow_ups(s, options.turn);
   }
   pb.text += s.answer_prefix;
 

@@ -31,6 +31,11 @@ struct PromptOptions {
   // > 0: when the rendered task text is longer than this many tokens, keep the first and the last
   // max_prompt_tokens/2 tokens (LongBench pred.py, before the chat template).
   int64_t max_prompt_tokens = 0;
+  // Multi-turn samples (Sample::follow_ups): the prompt of this turn (0 = the first). Turn t appends,
+  // for each earlier turn, its gold reply as the assistant's message and the next question as a user
+  // message (scbench.h); the first user message, and so the context's tokens, are the same every turn.
+  // Truncation applies to the first user message only.
+  size_t turn = 0;
 };
 
 // The task text and where the context starts in it.

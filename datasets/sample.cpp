@@ -7,7 +7,7 @@ namespace claa {
 nlohmann::json sample_to_json(const Sample& s) {
   nlohmann::json ev = nlohmann::json::array();
   for (const EvidenceSpan& e : s.evidence) ev.push_back({e.begin, e.end});
-  return {{"id", s.id},
+  nlohmann::json j = {{"id", s.id},
           {"task", s.task},
           {"prompt_template", s.prompt_template},
           {"context", s.context},
@@ -19,6 +19,13 @@ nlohmann::json sample_to_json(const Sample& s) {
           {"chat", s.chat},
           {"scorer", s.scorer},
           {"metadata", s.metadata}};
+  if (!s.follow_ups.empty()) {
+    nlohmann::json turns = nlohmann::json::array();
+    for (const FollowUp& f : s.follow_ups)
+      turns.push_back({{"previous_reply", f.previous_reply}, {"question", f.question}, {"answers", f.answers}});
+    j["follow_ups"] = turns;
+  }
+  return j;
 }
 
 namespace {
@@ -86,6 +93,14 @@ Sample sample_from_json(const nlohmann::json& j) {
   if (j.contains("metadata")) {
     require(j["metadata"].is_object(), "field 'metadata': expected an object");
     s.metadata = j["metadata"];
+  }
+  if (j.contains("follow_ups")) {
+    const std::string msg = "field 'follow_ups': expected an array of {previous_reply, question, answers}";
+    require(j["follow_ups"].is_array(), msg);
+    for (const auto& f : j["follow_ups"]) {
+      require(f.is_object(), msg);
+      s.follow_ups.push_back({string_field(f, "previous_reply"), string_field(f, "question"), strings_field(f, "answers")});
+    }
   }
   return s;
 }

@@ -18,6 +18,16 @@ struct EvidenceSpan {
   bool operator==(const EvidenceSpan&) const = default;
 };
 
+// One later turn of a multi-turn sample (SCBench): the assistant reply that closes the previous turn
+// (SCBench's "golden context": the previous turn's gold answer, not the model's), then the user's
+// follow-up message (already in the benchmark's follow-up template) and its gold answers.
+struct FollowUp {
+  std::string previous_reply;
+  std::string question;
+  std::vector<std::string> answers;
+  bool operator==(const FollowUp&) const = default;
+};
+
 struct Sample {
   std::string id;
   std::string task;  // e.g. "niah_single_1", "niah", "hotpotqa", "jsonl"
@@ -34,6 +44,9 @@ struct Sample {
   // "string_match_all", "string_match_part", "rouge", ... (scorer_by_name) or "longbench".
   std::string scorer = "string_match_part";
   nlohmann::json metadata = nlohmann::json::object();
+  // Multi-turn samples (SCBench): turns 2..T on the same context; {question, answers} above is turn 1.
+  // Empty for every single-turn benchmark (and then not written to JSON, so their bytes are unchanged).
+  std::vector<FollowUp> follow_ups;
 };
 
 // Keys are written in nlohmann::json's sorted order, so the same sample always dumps the same bytes.

@@ -288,6 +288,16 @@ std::vector<bool> ruler_hits(const std::string& prediction, const std::vector<st
 // RULER
 // ---------------------------------------------------------------------------------------------
 
+std::vector<std::string> python_split(const std::string& text) {
+  std::vector<std::string> out;
+  for (const std::u32string& t : py_split(decode_utf8(text))) out.push_back(encode_utf8(t));
+  return out;
+}
+
+std::string python_strip(const std::string& text) { return encode_utf8(py_strip(decode_utf8(text))); }
+
+std::string python_lower(const std::string& text) { return encode_utf8(py_lower(decode_utf8(text))); }
+
 std::string ruler_postprocess(const std::string& prediction) {
   std::u32string text = py_strip(decode_utf8(prediction));
   for (char32_t& c : text)

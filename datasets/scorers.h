@@ -38,6 +38,15 @@ double string_match_all(const std::string& prediction, const std::vector<std::st
 double string_match_part(const std::string& prediction, const std::vector<std::string>& references);
 
 // ---------------------------------------------------------------------------------------------
+// Python str semantics on UTF-8 text (code points, CPython's whitespace), for the other scorers
+// (InfiniteBench, SCBench) that follow Python code: str.split(), str.strip(), str.lower().
+// ---------------------------------------------------------------------------------------------
+
+std::vector<std::string> python_split(const std::string& text);
+std::string python_strip(const std::string& text);
+std::string python_lower(const std::string& text);
+
+// ---------------------------------------------------------------------------------------------
 // LongBench metrics (per prediction/ground-truth pair, 0..1)
 // ---------------------------------------------------------------------------------------------
 

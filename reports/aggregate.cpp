@@ -1,5 +1,6 @@
 // Two-level aggregation (samples → dataset → category/overall); the rules are in aggregate.h.
 #include "reports/budget_report.h"
+#include "reports/turn_report.h"
 #include "reports/aggregate.h"
 
 #include <fmt/format.h>
@@ -291,6 +292,7 @@ RunAggregate aggregate_run_dir(const std::string& run_dir, const std::vector<std
   agg.load = load;
   agg.run = run;
   agg.budgets = aggregate_budgets(files);
+  agg.turns = aggregate_turns(files);
   return agg;
 }
 

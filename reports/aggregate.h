@@ -135,6 +135,17 @@ struct BudgetAggregate {
   std::vector<BudgetRowAggregate> rows;  // sorted by (layer, head)
 };
 
+// Multi-turn samples (SCBench, harness/runner/multi_turn.h): one row per dataset × heuristic × turn.
+// A sample's value is its mean over layers (layers with NaN/Inf left out); the Stat is over samples.
+struct TurnAggregate {
+  std::string dataset, heuristic;
+  int turn = 1;                        // 1-based
+  Stat one_shot_rho, fresh_rho;        // Spearman vs turn t's oracle on the context tokens
+  Stat one_shot_recall, fresh_recall;  // recall@k at the run's first keep rate
+  Stat score;                          // task score of turn t in points (100 × score / max_score)
+  int64_t skipped = 0;                 // samples without metrics at this turn (empty answer, context mismatch)
+};
+
 struct RunAggregate {
   std::vector<double> keep_rates;
   int n_layers = 0;
@@ -150,6 +161,7 @@ struct RunAggregate {
   LoadStats load;
   nlohmann::json run;  // run.json as read (null when absent)
   std::vector<BudgetAggregate> budgets;  // budget diagnostics of row aggregates (CLAA), when recorded
+  std::vector<TurnAggregate> turns;      // multi-turn datasets only (reports/turn_report.h)
 
   const ScopeAggregate& overall() const { return scopes.front(); }
   // Index of a metric name in `metrics`, or -1.

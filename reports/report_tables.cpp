@@ -6,6 +6,7 @@
 
 #include "reports/budget_report.h"
 #include "reports/report_format.h"
+#include "reports/turn_report.h"
 #include "reports/report_writers.h"
 
 namespace claa {
@@ -175,6 +176,8 @@ std::vector<ReportSection> report_sections(const RunAggregate& agg) {
                         {t}});
   }
   for (ReportSection& s : budget_sections(agg.budgets)) sections.push_back(std::move(s));
+  for (ReportSection& s : turn_sections(agg.turns, agg.keep_rates.empty() ? 0.0 : agg.keep_rates.front()))
+    sections.push_back(std::move(s));
   return sections;
 }
 

@@ -1,6 +1,7 @@
 // summary.json, layers.csv, report.md / report.html (through report_page.h) and write_report(), which
 // writes every report file of a rank-mode run.
 #include "reports/budget_report.h"
+#include "reports/turn_report.h"
 #include "reports/report_writers.h"
 
 #include <fmt/format.h>
@@ -103,6 +104,7 @@ ojson summary_json(const RunAggregate& agg) {
           {"datasets", datasets},
           {"scopes", scopes}};
   if (!agg.budgets.empty()) out["budget_diagnostics"] = budget_json(agg.budgets);
+  if (!agg.turns.empty()) out["turns"] = turn_json(agg.turns);
   return out;
 }
 

@@ -1,5 +1,5 @@
 // `claa datasets list` and `claa datasets generate`: the benchmarks the harness speaks, and synthetic
-// (RULER / needle grid) or loaded (LongBench / JSONL) samples written as inspectable JSONL that
+// (RULER / needle grid) or loaded (LongBench v1/v2, InfiniteBench, SCBench, JSONL) samples written as inspectable JSONL that
 // `--dataset jsonl:F` reloads. Writes F.tmp and renames it, so F is never half-written.
 #include <fmt/format.h>
 
@@ -47,14 +47,16 @@ void run_generate(GenerateArgs& a) {
 void register_datasets_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("datasets", "list benchmarks; generate or convert samples to JSONL");
   cmd->require_subcommand(1);
-  auto* list = cmd->add_subcommand("list", "the dataset specs the harness understands");
+  auto* list = cmd->add_subcommand("list", "the dataset specs the harness understands and the files each benchmark needs");
   list->callback([] {
     for (const std::string& line : dataset_catalog()) fmt::print("{}\n", line);
   });
 
   auto a = std::make_shared<GenerateArgs>();
-  auto* gen = cmd->add_subcommand("generate", "generate (RULER, niah) or load (longbench, jsonl) samples into JSONL");
-  gen->add_option("--task,-t", a->task, "ruler:TASK, a RULER task name, niah, longbench:DIR or jsonl:FILE")->required();
+  auto* gen = cmd->add_subcommand("generate", "generate (RULER, niah) or load (longbench, longbench_v2, infinitebench, "
+                                              "scbench, jsonl) samples into JSONL");
+  gen->add_option("--task,-t", a->task, "ruler:TASK, a RULER task name, niah, longbench:DIR, longbench_v2:FILE, "
+                                        "infinitebench:DIR, scbench:DIR or jsonl:FILE")->required();
   gen->add_option("--length,-n", a->d.length, "target length: prompt tokens + output budget")->capture_default_str();
   gen->add_option("--samples,-k", a->d.samples, "samples (RULER) or evenly spread depths (niah)")->capture_default_str();
   gen->add_option("--model,-m", a->model, "tokenizer source: a .gguf file, an HF folder, or smollm2-135m")
@@ -68,6 +70,7 @@ void register_datasets_command(CLI::App& app) {
   gen->add_option("--trec-max-new-tokens", a->d.trec_max_new_tokens,
                   "LongBench trec output budget (LongBench 64; the CLAA code uses 4)")
       ->capture_default_str();
+  gen->add_option("--max-turns", a->d.max_turns, "SCBench: turns per sample")->capture_default_str();
   gen->add_option("--on-error", a->on_error, "bad JSONL lines: stop | skip")->capture_default_str();
   gen->add_option("--out,-o", a->out, "output .jsonl file")->required();
   gen->callback([a] { run_generate(*a); });

@@ -79,7 +79,7 @@ DatasetSection parse_dataset(const json& j, const std::string& where, Problems& 
     return d;
   } else {
     check_keys(j, {"spec", "length", "samples", "seed", "haystack", "squad", "hotpotqa", "niah_lengths",
-                   "niah_depths", "trec_max_new_tokens", "max_new_tokens", "on_error"},
+                   "niah_depths", "trec_max_new_tokens", "max_new_tokens", "max_turns", "on_error"},
                where, p);
     read(j, "spec", d.spec, where, p);
     read(j, "length", d.length, where, p);
@@ -92,6 +92,7 @@ DatasetSection parse_dataset(const json& j, const std::string& where, Problems& 
     read(j, "niah_depths", d.niah_depths, where, p);
     read(j, "trec_max_new_tokens", d.trec_max_new_tokens, where, p);
     read(j, "max_new_tokens", d.max_new_tokens, where, p);
+    read(j, "max_turns", d.max_turns, where, p);
     read_choice(j, "on_error", d.on_error, {"stop", "skip"}, where, p);
   }
   if (d.spec.empty()) p.add(where + ".spec", "is required (e.g. \"ruler:niah_single_1\")");
@@ -105,6 +106,7 @@ DatasetSection parse_dataset(const json& j, const std::string& where, Problems& 
   if (d.length < 64) p.add(where + ".length", "must be at least 64 tokens");
   if (d.samples < 1) p.add(where + ".samples", "must be at least 1");
   if (d.max_new_tokens < 0) p.add(where + ".max_new_tokens", "must be positive (or 0 for the task's budget)");
+  if (d.max_turns < 1) p.add(where + ".max_turns", "must be at least 1");
   return d;
 }
 
@@ -233,6 +235,12 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   } else {
     for (size_t i = 0; i < j["datasets"].size(); ++i)
       c.datasets.push_back(parse_dataset(j["datasets"][i], "datasets[" + std::to_string(i) + "]", p));
+  }
+  // Multi-turn samples are evaluated per turn in rank mode; the e2e pipelines prune one prompt.
+  for (size_t i = 0; i < c.datasets.size(); ++i) {
+    const std::string& spec = c.datasets[i].spec;
+    if (c.mode == "e2e" && spec.rfind("scbench:", 0) == 0)
+      p.add("datasets[" + std::to_string(i) + "].spec", "'" + spec + "' is multi-turn: rank mode only (e2e prunes one prompt)");
   }
   parse_heuristics(j.contains("heuristics") ? j["heuristics"] : json("all"), c.heuristics, p);
   read(j, "keep_rates", c.keep_rates, "config", p);

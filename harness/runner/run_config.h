@@ -21,7 +21,7 @@ struct ModelSection {
 };
 
 struct DatasetSection {
-  std::string spec;          // "ruler:niah_single_1", "niah", "longbench:DIR", "jsonl:FILE"
+  std::string spec;          // "ruler:niah_single_1", "niah", "longbench:DIR", "scbench:DIR", ... "jsonl:FILE"
   int64_t length = 4096;
   int64_t samples = 10;
   uint64_t seed = 42;
@@ -31,6 +31,7 @@ struct DatasetSection {
   std::vector<double> niah_depths;
   int trec_max_new_tokens = 64;
   int max_new_tokens = 0;    // > 0 overrides the task's output budget
+  int max_turns = 5;         // SCBench: turns per sample
   std::string on_error = "stop";
 };
 

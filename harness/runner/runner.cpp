@@ -11,6 +11,7 @@
 #include "datasets/prompt_build.h"
 #include "harness/model/model_tokenizer.h"
 #include "harness/pipelines/prefill_pipeline.h"
+#include "harness/runner/multi_turn.h"
 #include "harness/runner/progress.h"
 #include "harness/runner/provenance.h"
 #include "harness/runner/results_file.h"
@@ -48,25 +49,16 @@ std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std
     o.niah_lengths = d.niah_lengths;
     o.niah_depths = d.niah_depths;
     o.trec_max_new_tokens = d.trec_max_new_tokens;
+    o.max_turns = d.max_turns;
     o.on_error = d.on_error == "skip" ? OnError::Skip : OnError::Stop;
     std::vector<Sample> samples = load_dataset(parse_dataset_spec(d.spec), o, &tok, chat);
-    std::string name = d.spec + "@" + std::to_string(d.length);
     for (Sample& s : samples) {
       if (d.max_new_tokens > 0) s.max_new_tokens = d.max_new_tokens;
-      items.push_back({std::move(s), name, static_cast<int64_t>(items.size())});
+      std::string name = dataset_label(d.spec, d.length, s);
+      items.push_back({std::move(s), std::move(name), static_cast<int64_t>(items.size())});
     }
   }
   return items;
-}
-
-std::string category_of(const Sample& s) {
-  if (s.metadata.contains("category") && s.metadata["category"].is_string()) return s.metadata["category"];
-  const std::string& t = s.task;
-  if (t.rfind("niah", 0) == 0) return "Retrieval";
-  if (t == "vt") return "Multi-hop tracing";
-  if (t == "cwe" || t == "fwe") return "Aggregation";
-  if (t == "qa_1" || t == "qa_2") return "QA";
-  return t;
 }
 
 uint64_t seed_of(const std::string& id) {
@@ -97,12 +89,15 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   if (capture.stopped_by_eos) answer.pop_back();
   std::string text = tok.decode(std::vector<int32_t>(answer.begin(), answer.end()));
   nlohmann::json rec = {{"id", s.id}, {"index", item.index}, {"task", s.task}, {"dataset", item.dataset},
-                        {"category", category_of(s)}, {"prompt_tokens", ids.size()}, {"truncated", prompt.truncated},
+                        {"category", sample_category(s)}, {"prompt_tokens", ids.size()}, {"truncated", prompt.truncated},
                         {"answer", text}, {"answer_tokens", answer.size()}, {"empty_answer", capture.empty_answer},
                         {"stopped_by_eos", capture.stopped_by_eos}, {"score", score_sample(s, text)},
-                        {"max_score", s.scorer == "longbench" ? 1.0 : 100.0}, {"oracle_steps", capture.oracle_steps},
+                        {"max_score", sample_max_score(s)}, {"oracle_steps", capture.oracle_steps},
                         {"keep_rates", c.keep_rates}};
   timing = {{"id", s.id}, {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds}};
+  // Multi-turn samples (SCBench): the top-level fields describe turn 1; "turns" holds every turn.
+  if (!s.follow_ups.empty())
+    rec["turns"] = evaluate_turns({c, model, tok, chat, stops, heuristics, seed_of(s.id)}, s, prompt, ids, capture);
   if (capture.empty_answer) return rec;  // no answer, no oracle: reported, not scored
   // NaN/Inf in the oracle (attention overflow): counted here; every layer comparison then carries
   // the count too (compare_rankings) and the report lists it instead of averaging it.
@@ -180,7 +175,7 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
     }
   }
   return {{"id", s.id}, {"index", item.index}, {"mode", "e2e"}, {"task", s.task}, {"dataset", item.dataset},
-          {"category", category_of(s)}, {"prompt_tokens", ids.size()}, {"max_score", s.scorer == "longbench" ? 1.0 : 100.0},
+          {"category", sample_category(s)}, {"prompt_tokens", ids.size()}, {"max_score", sample_max_score(s)},
           {"results", results}};
 }
 
@@ -199,7 +194,9 @@ nlohmann::json dataset_files(const RunConfig& c) {
   for (const DatasetSection& d : c.datasets) {
     const DatasetSpec spec = parse_dataset_spec(d.spec);
     std::vector<std::string> paths;
-    if (spec.kind == "jsonl" || spec.kind == "longbench") paths.push_back(spec.arg);
+    if (spec.kind == "jsonl" || spec.kind == "longbench" || spec.kind == "longbench_v2" || spec.kind == "infinitebench" ||
+        spec.kind == "scbench")
+      paths.push_back(spec.arg);
     if (spec.kind == "ruler" || spec.kind == "niah") paths.push_back(d.haystack.empty() ? haystack_cache_dir() : d.haystack);
     for (const std::string& p : {d.squad, d.hotpotqa})
       if (!p.empty()) paths.push_back(p);
