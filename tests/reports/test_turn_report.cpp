@@ -13,7 +13,7 @@ namespace {
 json layer(double rho, double recall) { return {{"spearman", rho}, {"recall", {recall}}}; }
 
 // One sample: heuristic "claa" with two layers per turn; turn 2 given one-shot and fresh values.
-json record(const std::string& id, double t1, double t2_one, double t2_fresh, double score2) {
+json turn_record(const std::string& id, double t1, double t2_one, double t2_fresh, double score2) {
   auto h = [](double one, double fresh) {
     return json{{"one_shot", {layer(one - 0.1, 0.5), layer(one + 0.1, 0.7)}},
                 {"fresh", {layer(fresh - 0.1, 0.5), layer(fresh + 0.1, 0.9)}}};
@@ -27,7 +27,7 @@ json record(const std::string& id, double t1, double t2_one, double t2_fresh, do
 }  // namespace
 
 TEST_CASE("per-turn aggregation averages layers, then samples", "[reports][turns]") {
-  std::vector<json> records = {record("a", 0.8, 0.4, 0.7, 1.0), record("b", 0.6, 0.2, 0.5, 0.0),
+  std::vector<json> records = {turn_record("a", 0.8, 0.4, 0.7, 1.0), turn_record("b", 0.6, 0.2, 0.5, 0.0),
                                {{"id", "single"}, {"dataset", "ruler"}, {"heuristics", json::object()}}};
   std::vector<TurnAggregate> rows = aggregate_turn_records(records);
   REQUIRE(rows.size() == 3);  // claa × turns 1..3
@@ -63,7 +63,7 @@ TEST_CASE("per-turn aggregation averages layers, then samples", "[reports][turns
 }
 
 TEST_CASE("per-turn aggregation leaves non-finite layers out", "[reports][turns]") {
-  json r = record("a", 0.8, 0.4, 0.7, 1.0);
+  json r = turn_record("a", 0.8, 0.4, 0.7, 1.0);
   r["turns"][1]["heuristics"]["claa"]["one_shot"][0] = {{"n", 10}, {"nonfinite", 3}, {"oracle_nonfinite", 0}};
   std::vector<TurnAggregate> rows = aggregate_turn_records({r});
   REQUIRE(rows.size() == 3);
