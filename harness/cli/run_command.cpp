@@ -44,10 +44,13 @@ void merge(const std::vector<std::string>& dirs, const std::string& out) {
   std::map<std::string, std::string> seen;
   for (const std::string& d : dirs) {
     for (nlohmann::json& rec : read_records(d + "/samples.jsonl")) {
-      std::string id = rec.value("id", "");
-      require(!seen.count(id), "merge: sample " + id + " appears in both " + seen[id] + " and " + d);
-      seen[id] = d;
-      by_index[rec.value("index", static_cast<int64_t>(by_index.size()))] = std::move(rec);
+      const std::string id = rec.value("id", "");
+      // emplace, not seen[id] in the message: that inserted the id before the test (every merge failed).
+      auto [first, fresh] = seen.emplace(id, d);
+      require(fresh, "merge: sample " + id + " appears in both " + first->second + " and " + d);
+      // The index first: json's by-value operator= moves `rec` before the left side is evaluated.
+      const int64_t index = rec.value("index", static_cast<int64_t>(by_index.size()));
+      by_index[index] = std::move(rec);
     }
   }
   std::filesystem::create_directories(out);
