@@ -1,9 +1,10 @@
 // Shared helpers for the datasets tests: the SmolLM2 tokenizer (a missing model is a failure) and
-// fixture paths.
+// fixture paths, temporary files.
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,5 +36,12 @@ inline const std::optional<ChatTemplate>& smollm2_chat() {
 }
 
 inline std::string fixture(const std::string& rel) { return source_path("tests/fixtures/datasets/" + rel); }
+
+// Writes `text` to TMPDIR/name and returns the path (malformed-input tests).
+inline std::string write_temp(const std::string& name, const std::string& text) {
+  std::string p = (std::filesystem::temp_directory_path() / name).string();
+  std::ofstream(p, std::ios::binary) << text;
+  return p;
+}
 
 }  // namespace claa::test

@@ -15,12 +15,6 @@ using namespace claa::test;
 
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  std::string p = (std::filesystem::temp_directory_path() / name).string();
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
-
 // The error message of f(), or "" when it does not throw.
 template <typename F>
 std::string error_of(F f) {

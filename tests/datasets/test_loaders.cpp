@@ -12,12 +12,6 @@ using namespace claa::test;
 
 namespace {
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  std::string p = (std::filesystem::temp_directory_path() / name).string();
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
-
 const char* const kBadJsonl =
     "{\"context\": \"The key is 42.\", \"question\": \"What is the key?\", \"answers\": [\"42\"], \"evidence\": [\"42\"]}\n"
     "{\"context\": \"broken\", \"question\": \n"
