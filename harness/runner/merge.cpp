@@ -22,7 +22,10 @@ int64_t merge_shards(const std::vector<std::string>& dirs, const std::string& ou
       if (const auto it = seen.find(id); it != seen.end())
         throw Error("merge: sample " + id + " appears in both " + it->second + " and " + d);
       seen.emplace(id, d);
-      by_index[rec.value("index", static_cast<int64_t>(by_index.size()))] = std::move(rec);
+      // The index first: json's operator= takes its argument by value, and C++17 evaluates the
+      // right side (moving rec out) before the left.
+      const int64_t index = rec.value("index", static_cast<int64_t>(by_index.size()));
+      by_index[index] = std::move(rec);
     }
   }
   std::filesystem::create_directories(out);
@@ -35,6 +38,21 @@ int64_t merge_shards(const std::vector<std::string>& dirs, const std::string& ou
     require(f.good(), path + ".tmp: write failed");
   }
   std::filesystem::rename(path + ".tmp", path);
+  // Each shard's timings.jsonl (per-sample prefill/decode seconds, which the report averages).
+  std::string timings;
+  for (const std::string& d : dirs) {
+    std::ifstream in(d + "/timings.jsonl");
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && line.back() == '}') timings += line + "\n";  // a torn last line is dropped
+  }
+  if (!timings.empty()) {
+    std::ofstream f(out + "/timings.jsonl.tmp");
+    f << timings;
+    f.flush();
+    require(f.good(), out + "/timings.jsonl.tmp: write failed");
+    f.close();
+    std::filesystem::rename(out + "/timings.jsonl.tmp", out + "/timings.jsonl");
+  }
   std::filesystem::copy_file(dirs.front() + "/run.json", out + "/run.json",
                              std::filesystem::copy_options::overwrite_existing);
   return static_cast<int64_t>(by_index.size());

@@ -14,7 +14,7 @@ struct MergeOptions {
   bool replace = false;
 };
 
-// Writes out/samples.jsonl and copies the first folder's run.json; throws claa::Error when a
+// Writes out/samples.jsonl, joins the folders' timings.jsonl and copies the first folder's run.json; throws claa::Error when a
 // sample appears in two folders or a folder has no samples.jsonl. Returns the sample count.
 int64_t merge_shards(const std::vector<std::string>& dirs, const std::string& out, const MergeOptions& options = {});
 
