@@ -222,7 +222,7 @@ void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, cons
   if (needs_.key_norms) c.key_norms = k.norm(2, -1).to(device_);
   if (!needs_.windows.empty()) c.window_sums = extra_window_sums(q, keys, needs_.windows, device_);
   if (needs_.expected_future > 0) {
-    auto [mean, cov] = expected_attention_logits(q, positions, keys, inv_freq_, needs_.expected_future);
+    auto [mean, cov] = expected_attention_logits(q, positions, keys, inv_freq_.to(q.device()), needs_.expected_future);
     c.expected_mean = mean.to(device_);
     c.expected_cov = cov.to(device_);
   }

@@ -50,12 +50,12 @@ double process_cpu_seconds() {
 
 double run_prefill_once(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
   KVCache cache = model.make_cache();
-  synchronize(model.options().device);
+  synchronize(model);
   auto t0 = std::chrono::steady_clock::now();
   at::Tensor hidden = model.forward(ids, positions, cache);
   at::Tensor logits = model.logits(hidden.narrow(0, hidden.size(0) - 1, 1));
   (void)logits.argmax().item<int64_t>();  // the first token is part of prefill (TTFT)
-  synchronize(model.options().device);
+  synchronize(model);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -93,10 +93,10 @@ void run_prefill_bench(const PrefillBenchArgs& a) {
   at::Tensor ids = at::tensor(synthetic_prompt(a.tokens, m.config.vocab), at::kLong).to(device);
   at::Tensor positions = at::arange(a.tokens, at::TensorOptions().dtype(at::kLong).device(device));
   int64_t rss_weights = current_rss_bytes();
-  int64_t cuda_after_load = cuda_peak_bytes(device);
+  int64_t cuda_after_load = cuda_peak_bytes(model.devices());
 
   for (int i = 0; i < a.warmups; ++i) run_prefill_once(model, ids, positions);
-  cuda_reset_peak(device);
+  cuda_reset_peak(model.devices());
   std::vector<double> seconds;
   for (int i = 0; i < a.runs; ++i) seconds.push_back(run_prefill_once(model, ids, positions));
   std::sort(seconds.begin(), seconds.end());
@@ -108,11 +108,11 @@ void run_prefill_bench(const PrefillBenchArgs& a) {
                       {"tokens", a.tokens}, {"runs", a.runs}, {"median_seconds", median}, {"mean_seconds", mean},
                       {"tokens_per_second", a.tokens / median}, {"peak_rss_bytes", peak_rss_bytes()},
                       {"rss_before_load_bytes", rss_before}, {"rss_after_load_bytes", rss_weights},
-                      {"cuda_peak_bytes", cuda_peak_bytes(device)}, {"cuda_weights_bytes", cuda_after_load}};
+                      {"cuda_peak_bytes", cuda_peak_bytes(model.devices())}, {"cuda_weights_bytes", cuda_after_load}};
   fmt::print("prefill {} tokens on {} {} ({} threads): median {:.3f} s, mean {:.3f} s over {} runs → {:.0f} tok/s\n",
              a.tokens, a.model.device, a.model.dtype, at::get_num_threads(), median, mean, a.runs, a.tokens / median);
   if (device.is_cuda()) {
-    fmt::print("peak GPU memory {:.2f} GiB (weights {:.2f} GiB)\n", cuda_peak_bytes(device) / 1073741824.0,
+    fmt::print("peak GPU memory {:.2f} GiB (weights {:.2f} GiB)\n", cuda_peak_bytes(model.devices()) / 1073741824.0,
                cuda_after_load / 1073741824.0);
   } else {
     fmt::print("peak RSS {:.0f} MiB (weights loaded: {:.0f} MiB)\n", peak_rss_bytes() / 1048576.0,

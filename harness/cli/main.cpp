@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const claa::ExitCode& e) {
+    return e.code;
   } catch (const claa::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

@@ -2,7 +2,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <sstream>
 #include <thread>
+
+#include "harness/util/error.h"
 
 namespace claa {
 
@@ -10,6 +13,8 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
   command.add_option("--model,-m", model, "a .gguf file, an HF model folder, or the alias smollm2-135m")
       ->capture_default_str();
   command.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
+  command.add_option("--devices", devices,
+                     "split the layers over these devices, comma-separated (e.g. cuda:0,cuda:1; overrides --device)");
   command.add_option("--dtype", dtype, "fp32 | bf16 | fp16")->capture_default_str();
   command.add_option("--threads", threads, "CPU threads (0 = all cores)")->capture_default_str();
   command.add_option("--cpu-kernels", cpu_kernels,
@@ -26,6 +31,13 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
 RuntimeOptions ModelOptions::runtime() const {
   RuntimeOptions r;
   r.device = parse_device(device);
+  if (!devices.empty()) {
+    std::stringstream list(devices);
+    for (std::string d; std::getline(list, d, ',');)
+      if (!d.empty()) r.devices.push_back(parse_device(d));
+    require(!r.devices.empty(), "--devices '" + devices + "': give at least one device");
+    r.device = r.devices.front();
+  }
   r.dtype = parse_dtype(dtype);
   r.fused_cpu_kernels = cpu_kernels == "fused";
   return r;

@@ -14,6 +14,7 @@ struct ModelOptions {
   std::string random_weights;  // HF-style config.json → seeded random weights
   uint64_t seed = 0;
   std::string device = "cpu";
+  std::string devices;  // "cuda:0,cuda:1": split the layers over these (overrides --device)
   std::string dtype = "fp32";
   int threads = 0;  // 0 = all cores
   std::string cpu_kernels = "fused";  // fused | aten (the plain ATen ops and chunked attention, for comparisons)

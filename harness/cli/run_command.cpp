@@ -7,7 +7,9 @@
 #include <map>
 
 #include "harness/cli/commands.h"
-#include "harness/runner/results_file.h"
+#include "harness/runner/merge.h"
+#include "harness/runner/mpi_run.h"
+#include "harness/runner/mpi_world.h"
 #include "harness/runner/runner.h"
 #include "harness/util/error.h"
 #include "reports/run_reports.h"
@@ -25,6 +27,19 @@ struct RunArgs {
 };
 
 void run(const RunArgs& a) {
+  refuse_srun_without_mpi();
+  if (launched_by_mpi()) {  // mpirun / srun --mpi=pmix: this process is one rank (harness/runner/mpi_run.h)
+    MpiRunArgs m;
+    m.config = a.config;
+    m.overrides = a.overrides;
+    m.options.out = a.out;
+    m.options.resume = a.resume;
+    m.options.limit = a.limit;
+    m.options.reports = !a.no_report;
+    m.shard_given = !a.shard.empty();
+    if (int code = run_experiment_mpi(m); code != 0) throw ExitCode{code};
+    return;
+  }
   RunConfig config = load_run_config(a.config, a.overrides);  // validates before any model loads
   RunOptions options;
   options.out = a.out;
@@ -39,32 +54,9 @@ void run(const RunArgs& a) {
 
 // Concatenate shard results (each sample once, in run order) into OUT and write the reports.
 void merge(const std::vector<std::string>& dirs, const std::string& out) {
-  require(!dirs.empty(), "merge: give the shard folders to join");
-  std::map<int64_t, nlohmann::json> by_index;
-  std::map<std::string, std::string> seen;
-  for (const std::string& d : dirs) {
-    for (nlohmann::json& rec : read_records(d + "/samples.jsonl")) {
-      const std::string id = rec.value("id", "");
-      // emplace, not seen[id] in the message: that inserted the id before the test (every merge failed).
-      auto [first, fresh] = seen.emplace(id, d);
-      require(fresh, "merge: sample " + id + " appears in both " + first->second + " and " + d);
-      // The index first: json's by-value operator= moves `rec` before the left side is evaluated.
-      const int64_t index = rec.value("index", static_cast<int64_t>(by_index.size()));
-      by_index[index] = std::move(rec);
-    }
-  }
-  std::filesystem::create_directories(out);
-  std::string path = out + "/samples.jsonl";
-  require(!std::filesystem::exists(path), path + " already exists: merge into a new folder");
-  {
-    std::ofstream f(path + ".tmp");
-    for (const auto& [_, rec] : by_index) f << rec.dump() << "\n";
-  }
-  std::filesystem::rename(path + ".tmp", path);
-  std::filesystem::copy_file(dirs.front() + "/run.json", out + "/run.json",
-                             std::filesystem::copy_options::overwrite_existing);
+  const int64_t samples = merge_shards(dirs, out);
   write_run_reports(out);
-  fmt::print("merged {} samples from {} folders into {}\n", by_index.size(), dirs.size(), out);
+  fmt::print("merged {} samples from {} folders into {}\n", samples, dirs.size(), out);
 }
 
 }  // namespace
@@ -76,8 +68,8 @@ void register_run_commands(CLI::App& app) {
   cmd->add_option("--set", a->overrides, "override a config value: key.path=value (repeatable)");
   cmd->add_option("--out,-o", a->out, "output folder (default: the config's \"output\")");
   cmd->add_flag("--resume", a->resume, "continue a run: skip samples already in samples.jsonl");
-  cmd->add_option("--shard", a->shard, "run only shard i of n (i/n); join with claa merge");
-  cmd->add_option("--limit", a->limit, "at most K samples");
+  cmd->add_option("--shard", a->shard, "run only shard i of n (i/n); join with claa merge (mpirun does both itself)");
+  cmd->add_option("--limit", a->limit, "at most K samples (under mpirun: per rank)");
   cmd->add_flag("--no-report", a->no_report, "skip writing reports at the end");
   cmd->callback([a] { run(*a); });
 

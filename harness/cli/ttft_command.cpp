@@ -48,16 +48,16 @@ struct Timing {
 
 Timing time_pipeline(const Transformer& model, const std::vector<int64_t>& ids, const PipelineConfig& c,
                      const PipelineInputs& inputs, int warmups, int runs) {
-  const at::Device device = model.options().device;
+  const std::vector<at::Device>& devices = model.devices();  // several under a layer split
   Timing t;
   for (int i = 0; i < warmups; ++i) run_prefill(model, ids, c, inputs);
-  cuda_reset_peak(device);
+  cuda_reset_peak(devices);
   std::vector<double> seconds;
   for (int i = 0; i < runs; ++i) {
-    synchronize(device);
+    synchronize(model);
     auto t0 = std::chrono::steady_clock::now();
     PrefillOutcome p = run_prefill(model, ids, c, inputs);  // first_token is read: device work done
-    synchronize(device);
+    synchronize(model);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     t.cache_bytes = p.cache_bytes;
   }
@@ -66,7 +66,7 @@ Timing time_pipeline(const Transformer& model, const std::vector<int64_t>& ids, 
                                 : 0.5 * (seconds[seconds.size() / 2 - 1] + seconds[seconds.size() / 2]);
   auto first = seconds.begin() + (seconds.size() > 2 ? 1 : 0), last = seconds.end() - (seconds.size() > 2 ? 1 : 0);
   t.trimmed_mean = std::accumulate(first, last, 0.0) / static_cast<double>(last - first);
-  t.peak_bytes = device.is_cuda() ? cuda_peak_bytes(device) : peak_rss_bytes();
+  t.peak_bytes = devices.front().is_cuda() ? cuda_peak_bytes(devices) : peak_rss_bytes();
   return t;
 }
 

@@ -18,6 +18,10 @@ void synchronize(const at::Device& device) {
   if (device.is_cuda()) (void)at::zeros({1}, at::TensorOptions().device(device)).sum().item<float>();
 }
 
+void synchronize(const Transformer& model) {
+  for (const at::Device& d : model.devices()) synchronize(d);
+}
+
 GenerationResult generate(const Transformer& model, const std::vector<int64_t>& prompt_ids,
                           const GenerationOptions& options, LayerTap* tap) {
   const int64_t n = static_cast<int64_t>(prompt_ids.size());

@@ -32,5 +32,7 @@ GenerationResult generate(const Transformer& model, const std::vector<int64_t>& 
 
 // Blocks until queued GPU work is done (no-op on CPU), so wall-clock timings are honest.
 void synchronize(const at::Device& device);
+// Every device the model uses (a layer split spans several): TTFT is measured end to end.
+void synchronize(const Transformer& model);
 
 }  // namespace claa

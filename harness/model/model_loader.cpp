@@ -55,8 +55,10 @@ LoadedModel load_random_model(const std::string& config_path, uint64_t seed, con
   m.source = {"random", config_path};
   m.config = ModelConfig::from_hf_file(config_path);
   m.tensor_types = {"random " + dtype_name(options.dtype)};
-  m.model = std::make_unique<Transformer>(m.config, random_weights(m.config, seed, options.device, options.dtype),
-                                          options);
+  // Made where each layer will run (a 70B shape fits only split over several GPUs).
+  const at::Device head = options.devices.empty() ? options.device : options.devices.back();
+  m.model = std::make_unique<Transformer>(
+      m.config, random_weights(m.config, seed, layer_devices(m.config, options), head, options.dtype), options);
   return m;
 }
 

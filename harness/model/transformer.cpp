@@ -4,6 +4,7 @@
 #include <ATen/record_function.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -63,10 +64,48 @@ at::Tensor rope_inv_freq(const ModelConfig& c) {
   return at::where(medium, smoothed, scaled);
 }
 
+std::vector<int> split_layers(const ModelConfig& c, int n_devices) {
+  require(n_devices >= 1, "layer split: at least one device is required");
+  const int L = static_cast<int>(c.n_layers);
+  std::vector<int> plan(static_cast<size_t>(std::max(0, L)), 0);
+  if (n_devices == 1 || L == 0) return plan;
+  // Parameter bytes are proportional to parameter counts (one dtype for all weights), so counts
+  // are enough. Each layer goes to the device whose share of the running total its midpoint falls
+  // in: blocks stay contiguous and the devices' totals (embedding on the first, head on the last)
+  // differ by at most about one layer.
+  const double q_out = static_cast<double>(c.n_heads * c.head_dim), kv_out = static_cast<double>(c.n_kv_heads * c.head_dim);
+  const double D = static_cast<double>(c.hidden);
+  const double layer = D * (2 * q_out + 2 * kv_out) + 3 * D * static_cast<double>(c.ffn) + 2 * D +
+                       (c.qkv_bias ? q_out + 2 * kv_out : 0.0);
+  const double embed = static_cast<double>(c.vocab) * D, head = static_cast<double>(c.vocab) * D + D;
+  const double share = (embed + L * layer + head) / n_devices;
+  double before = embed;
+  for (int l = 0; l < L; ++l) {
+    const int d = static_cast<int>((before + layer / 2) / share);
+    plan[static_cast<size_t>(l)] = std::clamp(d, l == 0 ? 0 : plan[static_cast<size_t>(l) - 1], n_devices - 1);
+    before += layer;
+  }
+  return plan;
+}
+
+std::vector<at::Device> layer_devices(const ModelConfig& c, const RuntimeOptions& o) {
+  if (o.devices.empty()) return std::vector<at::Device>(static_cast<size_t>(c.n_layers), o.device);
+  std::vector<at::Device> out;
+  for (int d : split_layers(c, static_cast<int>(o.devices.size()))) out.push_back(o.devices[static_cast<size_t>(d)]);
+  return out;
+}
+
 Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOptions options)
     : config_(std::move(config)), weights_(std::move(weights)), options_(options) {
   require(static_cast<int64_t>(weights_.layers.size()) == config_.n_layers, "weights do not match the layer count");
-  weights_.to(options_.device, options_.dtype);
+  if (!options_.devices.empty()) options_.device = options_.devices.front();
+  layer_device_ = layer_devices(config_, options_);
+  head_device_ = options_.devices.empty() ? options_.device : options_.devices.back();
+  for (const at::Device& d : layer_device_)
+    if (std::find(devices_.begin(), devices_.end(), d) == devices_.end()) devices_.push_back(d);
+  if (std::find(devices_.begin(), devices_.end(), head_device_) == devices_.end()) devices_.push_back(head_device_);
+  if (options_.devices.empty()) weights_.to(options_.device, options_.dtype);  // the one-device path, as before
+  else weights_.place(layer_device_, head_device_, options_.dtype);
   const int64_t q_out = config_.n_heads * config_.head_dim, kv_out = config_.n_kv_heads * config_.head_dim;
   for (LayerWeights& w : weights_.layers) {
     FusedProjections f;
@@ -80,13 +119,19 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
     w.w_up = f.w_gate_up.narrow(0, config_.ffn, config_.ffn);
     fused_.push_back(std::move(f));
   }
-  inv_freq_ = rope_inv_freq(config_);
+  at::Tensor inv_freq = rope_inv_freq(config_);
   // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
-  if (weights_.rope_freq_factors.defined()) inv_freq_ = inv_freq_ / weights_.rope_freq_factors.to(at::kCPU);
-  inv_freq_ = inv_freq_.to(options_.device);
-  if (options_.device.is_cpu()) cpu::set_blas_threads(options_.fused_cpu_kernels ? 1 : at::get_num_threads());
+  if (weights_.rope_freq_factors.defined()) inv_freq = inv_freq / weights_.rope_freq_factors.to(at::kCPU);
+  // One copy per device, shared by that device's layers.
+  std::vector<at::Tensor> per_device;
+  for (const at::Device& d : devices_) per_device.push_back(inv_freq.to(d));
+  for (const at::Device& d : layer_device_)
+    inv_freq_.push_back(per_device[static_cast<size_t>(std::find(devices_.begin(), devices_.end(), d) - devices_.begin())]);
+  bool any_cpu = false, any_cuda = false;
+  for (const at::Device& d : devices_) any_cpu |= d.is_cpu(), any_cuda |= d.is_cuda();
+  if (any_cpu) cpu::set_blas_threads(options_.fused_cpu_kernels ? 1 : at::get_num_threads());
   if (options_.attention_chunk_floats <= 0)
-    options_.attention_chunk_floats = options_.device.is_cuda() ? int64_t{1} << 28 : int64_t{1} << 24;
+    options_.attention_chunk_floats = any_cuda ? int64_t{1} << 28 : int64_t{1} << 24;
 }
 
 KVCache Transformer::make_cache() const { return KVCache(n_layers()); }
@@ -142,8 +187,8 @@ at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) 
   return weight * normed.to(x.scalar_type());
 }
 
-std::pair<at::Tensor, at::Tensor> Transformer::rope_tables(const at::Tensor& positions) const {
-  at::Tensor freqs = positions.to(options_.device, at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);  // [T, d/2]
+std::pair<at::Tensor, at::Tensor> Transformer::rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const {
+  at::Tensor freqs = positions.to(inv_freq.device(), at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
   at::Tensor emb = at::cat({freqs, freqs}, -1);                                                          // [T, d]
   return {emb.cos().to(options_.dtype), emb.sin().to(options_.dtype)};
 }
@@ -252,9 +297,15 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   return chunked_attention(layer, q, k, v, past, tap);
 }
 
-at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tensor& positions, KVCache& cache,
+at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::Tensor& positions_in, KVCache& cache,
                                   LayerTap* tap) const {
   const LayerWeights& w = weights_.layers.at(layer);
+  // A layer split moves the hidden states (and position ids) at block boundaries, here, so no
+  // caller needs to know where a layer lives. On one device both are no-ops (no copy).
+  const at::Device device = layer_device_[static_cast<size_t>(layer)];
+  const at::Tensor x = x_in.device() == device ? x_in : x_in.to(device);
+  const at::Tensor positions = positions_in.device() == device ? positions_in : positions_in.to(device);
+  const at::Tensor& inv_freq = inv_freq_[static_cast<size_t>(layer)];
   const FusedProjections& f = fused_.at(layer);
   const int64_t T = x.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
   require(positions.numel() == T, "run_layer: one position id per token is required");
@@ -267,7 +318,7 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
     if (f.bqkv.defined()) qkv.add_(f.bqkv);
     // RoPE in place on the queries and keys, which sit side by side in each row of qkv.
     RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
-    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq_.unsqueeze(0);  // [T, d/2]
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
     at::Tensor cos = freqs.cos(), sin = freqs.sin();
     cpu::rope_in_place(qkv.data_ptr<float>(), qkv.stride(0), T, H + Hkv, d, cos.data_ptr<float>(),
                        sin.data_ptr<float>());
@@ -278,7 +329,7 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
   at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
   at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
   if (!fused) {
-    auto [cos, sin] = rope_tables(positions);
+    auto [cos, sin] = rope_tables(positions, inv_freq);
     q = apply_rope(q, cos, sin);
     k = apply_rope(k, cos, sin);
   }
@@ -321,7 +372,7 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x, const at::Tens
 }
 
 at::Tensor Transformer::logits(const at::Tensor& hidden) const {
-  at::Tensor h = rms_norm(hidden, weights_.final_norm);
+  at::Tensor h = rms_norm(hidden.device() == head_device_ ? hidden : hidden.to(head_device_), weights_.final_norm);
   if (fused_cpu(h)) return linear_cpu(h, weights_.lm_head);
   return at::linear(h, weights_.lm_head).to(at::kFloat);
 }

@@ -48,6 +48,12 @@ class LayerTap {
 
 struct RuntimeOptions {
   at::Device device = at::kCPU;
+  // Layer split over several devices (config model.devices, e.g. cuda:0 + cuda:1), for models that
+  // do not fit one: contiguous blocks of layers per device (split_layers), the embedding on the
+  // first, the final norm and LM head on the last; hidden states move at block boundaries inside
+  // run_layer / logits, so every caller (capture, pipelines, decoding) works unchanged. Empty = all
+  // on `device`; otherwise `device` is taken to be devices.front().
+  std::vector<at::Device> devices;
   at::ScalarType dtype = at::kFloat;
   // Explicit attention processes this many query rows at a time per layer so that one chunk's
   // scores hold at most this many floats (H · rows · S). 0 = pick by device: 16M floats (64 MiB)
@@ -66,6 +72,12 @@ class Transformer {
   const ModelConfig& config() const { return config_; }
   const RuntimeOptions& options() const { return options_; }
   int n_layers() const { return static_cast<int>(config_.n_layers); }
+  // Where layer l's weights and KV cache live, and where the LM head lives (the last device of a
+  // split; options().device otherwise). Tensors a layer returns are on its device.
+  at::Device layer_device(int layer) const { return layer_device_.at(layer); }
+  at::Device head_device() const { return head_device_; }
+  // Every distinct device the model uses, in layer order (one entry unless split).
+  const std::vector<at::Device>& devices() const { return devices_; }
 
   // Token ids [T] (int64, any device) → hidden states [T, hidden] in the compute dtype.
   at::Tensor embed(const at::Tensor& ids) const;
@@ -82,8 +94,9 @@ class Transformer {
 
   KVCache make_cache() const;
   // RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied): a tap can
-  // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics).
-  const at::Tensor& rope_frequencies() const { return inv_freq_; }
+  // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics). On the first device
+  // (a split model holds the same values on each).
+  const at::Tensor& rope_frequencies() const { return inv_freq_.front(); }
 
  private:
   bool fused_cpu(const at::Tensor& x) const;
@@ -91,7 +104,7 @@ class Transformer {
   void linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const;
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
-  std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions) const;
+  std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const;
   at::Tensor attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
                        LayerTap* tap) const;
   at::Tensor chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -110,8 +123,18 @@ class Transformer {
   ModelWeights weights_;
   std::vector<FusedProjections> fused_;
   RuntimeOptions options_;
-  at::Tensor inv_freq_;  // [head_dim/2] fp32 on device
+  std::vector<at::Device> layer_device_, devices_;
+  at::Device head_device_ = at::kCPU;
+  std::vector<at::Tensor> inv_freq_;  // per layer: [head_dim/2] fp32 on the layer's device (shared per device)
 };
+
+// The layer split of a model over `n_devices` devices (layer → device index, non-decreasing, so
+// each device holds one contiguous block): balanced by parameter bytes, counting the embedding
+// on the first device and the final norm + LM head on the last. Torch-free arithmetic on the
+// config's shapes, so random-weight models can be made in place, block by block.
+std::vector<int> split_layers(const ModelConfig& config, int n_devices);
+// Per layer, the device it runs on under `options` (all options.device when not split).
+std::vector<at::Device> layer_devices(const ModelConfig& config, const RuntimeOptions& options);
 
 // Parse "cpu" | "cuda" | "cuda:N" and "fp32" | "bf16" | "fp16" (claa::Error on anything else).
 at::Device parse_device(const std::string& name);

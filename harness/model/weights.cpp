@@ -82,6 +82,26 @@ void ModelWeights::to(at::Device device, at::ScalarType dtype) {
   }
 }
 
+void ModelWeights::place(const std::vector<at::Device>& layer_devices, at::Device head_device, at::ScalarType dtype) {
+  require(layer_devices.size() == layers.size(), "weights: one device per layer is required");
+  auto move = [&](at::Tensor& t, at::Device device) {
+    if (t.defined()) t = t.to(device, dtype).contiguous();
+  };
+  const at::Device first = layer_devices.empty() ? head_device : layer_devices.front();
+  bool tied = lm_head.defined() && lm_head.is_same(embed);
+  move(embed, first);
+  move(final_norm, head_device);
+  if (tied) lm_head = embed.device() == head_device ? embed : embed.to(head_device);
+  else move(lm_head, head_device);
+  if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(at::kCPU, at::kFloat);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerWeights& l = layers[i];
+    for (at::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.w_gate,
+                          &l.w_up, &l.w_down})
+      move(*t, layer_devices[i]);
+  }
+}
+
 ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
   ModelWeights w;
   const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
@@ -156,32 +176,45 @@ ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
 }
 
 ModelWeights random_weights(const ModelConfig& c, uint64_t seed, at::Device device, at::ScalarType dtype) {
-  // Generated directly on the target device: an 8B-shaped model would take minutes on the CPU.
+  return random_weights(c, seed, std::vector<at::Device>(static_cast<size_t>(c.n_layers), device), device, dtype);
+}
+
+ModelWeights random_weights(const ModelConfig& c, uint64_t seed, const std::vector<at::Device>& layer_devices,
+                            at::Device head_device, at::ScalarType dtype) {
+  // Generated directly on the target device: an 8B-shaped model would take minutes on the CPU
+  // (and a 70B one fits only split over several GPUs).
+  require(static_cast<int64_t>(layer_devices.size()) == c.n_layers, "random weights: one device per layer is required");
   at::manual_seed(seed);
-  auto options = at::TensorOptions().device(device).dtype(dtype);
-  auto normal = [&](std::vector<int64_t> shape) { return at::randn(shape, options).mul_(0.02); };
-  auto ones = [&](std::vector<int64_t> shape) { return at::ones(shape, options); };
+  auto normal = [&](std::vector<int64_t> shape, at::Device device) {
+    return at::randn(shape, at::TensorOptions().device(device).dtype(dtype)).mul_(0.02);
+  };
+  auto ones = [&](std::vector<int64_t> shape, at::Device device) {
+    return at::ones(shape, at::TensorOptions().device(device).dtype(dtype));
+  };
+  const at::Device first = layer_devices.empty() ? head_device : layer_devices.front();
   const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
   ModelWeights w;
-  w.embed = normal({c.vocab, D});
-  w.final_norm = ones({D});
-  w.lm_head = c.tied_embeddings ? w.embed : normal({c.vocab, D});
+  w.embed = normal({c.vocab, D}, first);
+  w.final_norm = ones({D}, head_device);
+  w.lm_head = c.tied_embeddings ? (first == head_device ? w.embed : w.embed.to(head_device))
+                                : normal({c.vocab, D}, head_device);
   for (int64_t i = 0; i < c.n_layers; ++i) {
+    const at::Device d = layer_devices[static_cast<size_t>(i)];
     LayerWeights l;
-    l.attn_norm = ones({D});
-    l.ffn_norm = ones({D});
-    l.wq = normal({q_out, D});
-    l.wk = normal({kv_out, D});
-    l.wv = normal({kv_out, D});
-    l.wo = normal({D, q_out});
+    l.attn_norm = ones({D}, d);
+    l.ffn_norm = ones({D}, d);
+    l.wq = normal({q_out, D}, d);
+    l.wk = normal({kv_out, D}, d);
+    l.wv = normal({kv_out, D}, d);
+    l.wo = normal({D, q_out}, d);
     if (c.qkv_bias) {
-      l.bq = normal({q_out});
-      l.bk = normal({kv_out});
-      l.bv = normal({kv_out});
+      l.bq = normal({q_out}, d);
+      l.bk = normal({kv_out}, d);
+      l.bv = normal({kv_out}, d);
     }
-    l.w_gate = normal({c.ffn, D});
-    l.w_up = normal({c.ffn, D});
-    l.w_down = normal({D, c.ffn});
+    l.w_gate = normal({c.ffn, D}, d);
+    l.w_up = normal({c.ffn, D}, d);
+    l.w_down = normal({D, c.ffn}, d);
     w.layers.push_back(std::move(l));
   }
   return w;

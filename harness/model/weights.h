@@ -29,12 +29,21 @@ struct ModelWeights {
 
   // Move every tensor to `device` and cast floating tensors to `dtype`.
   void to(at::Device device, at::ScalarType dtype);
+  // The same for a layer split: layer l to layer_devices[l], the embedding to the first layer's
+  // device, the final norm and LM head to `head_device` (a tied head is copied there when that
+  // is another device: the copy costs memory, but no matrix crosses devices per token).
+  void place(const std::vector<at::Device>& layer_devices, at::Device head_device, at::ScalarType dtype);
 };
 
 ModelWeights load_gguf_weights(const GgufFile& gguf, const ModelConfig& config);
 ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& config);
 // Seeded N(0, 0.02) weights (norms = 1) for speed benchmarks of arbitrary shapes, made on `device`.
 ModelWeights random_weights(const ModelConfig& config, uint64_t seed, at::Device device, at::ScalarType dtype);
+// Layer split: each tensor made on its device (layer_devices as in ModelWeights::place), in the
+// same order and from the same seed, so a split over CPU devices equals the single-device model.
+// (Each CUDA device has its own generator, so a split over GPUs draws other values.)
+ModelWeights random_weights(const ModelConfig& config, uint64_t seed, const std::vector<at::Device>& layer_devices,
+                            at::Device head_device, at::ScalarType dtype);
 
 // Inverse of llama.cpp's convert_hf_to_gguf permute() for q_proj/k_proj rows, which reorders
 // each head's rows from HF's half-split layout to interleaved pairs. Input/output [n_head*head_dim, in].

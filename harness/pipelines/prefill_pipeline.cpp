@@ -158,7 +158,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
     }
     if (l == c.prune_layer) {
       at::Tensor idx = keep_window_plus_top(scores->combined.to(device), n, budget, W);
-      x = x.index_select(0, idx);
+      x = x.index_select(0, idx.to(x.device()));  // x is on layer l's device under a split
       pos = pos.index_select(0, idx);  // original position ids travel with their tokens
       kept = idx;
       if (scores->rows.values.defined()) {

@@ -61,11 +61,21 @@ void read_choice(const json& obj, const char* key, std::string& out, const std::
 
 void parse_model(const json& j, ModelSection& m, Problems& p) {
   if (!j.is_object()) return p.add("model", "must be an object");
-  check_keys(j, {"path", "device", "dtype", "threads"}, "model", p);
+  check_keys(j, {"path", "device", "devices", "dtype", "threads"}, "model", p);
   read(j, "path", m.path, "model", p);
   read(j, "device", m.device, "model", p);
-  if (m.device != "cpu" && m.device != "cuda" && m.device.rfind("cuda:", 0) != 0)
-    p.add("model.device", "'" + m.device + "' is not cpu, cuda or cuda:N");
+  auto valid_device = [](const std::string& d) {
+    if (d == "cpu" || d == "cuda") return true;
+    if (d.rfind("cuda:", 0) != 0 || d.size() == 5) return false;
+    return d.find_first_not_of("0123456789", 5) == std::string::npos;
+  };
+  if (!valid_device(m.device)) p.add("model.device", "'" + m.device + "' is not cpu, cuda or cuda:N");
+  read(j, "devices", m.devices, "model", p);
+  if (j.contains("devices") && j["devices"].is_array() && m.devices.empty())
+    p.add("model.devices", "must list at least one device (or be left out)");
+  for (size_t i = 0; i < m.devices.size(); ++i)
+    if (!valid_device(m.devices[i]))
+      p.add("model.devices[" + std::to_string(i) + "]", "'" + m.devices[i] + "' is not cpu, cuda or cuda:N");
   read_choice(j, "dtype", m.dtype, {"fp32", "bf16", "fp16"}, "model", p);
   read(j, "threads", m.threads, "model", p);
 }

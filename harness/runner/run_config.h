@@ -16,6 +16,9 @@ namespace claa {
 struct ModelSection {
   std::string path = "smollm2-135m";
   std::string device = "cpu";
+  // Layer split over several devices (["cuda:0", "cuda:1"], or ["cpu", "cpu"] for tests): when
+  // set, it replaces `device`. Under mpirun, cuda indices count from the rank's own group of GPUs.
+  std::vector<std::string> devices;
   std::string dtype = "fp32";
   int threads = 0;
 };

@@ -1,6 +1,7 @@
 #include "harness/runner/runner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <ATen/Parallel.h>
 #include <filesystem>
@@ -252,12 +253,14 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
   RunIdentity identity{c.resolved, fmt::format("{}/{}", o.shard_index, o.shard_count), "", ""};
   if (o.resume) check_resume(dir, previous, identity);
   ResultsFile results(dir + "/samples.jsonl", o.resume);
-  identity.model_fingerprint = model_fingerprint(resolve_model(c.model.path));
+  identity.model_fingerprint =
+      o.model_fingerprint.empty() ? model_fingerprint(resolve_model(c.model.path)) : o.model_fingerprint;
   if (o.resume) check_resume(dir, previous, identity);
 
   at::set_num_threads(c.model.threads > 0 ? c.model.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   RuntimeOptions runtime;
   runtime.device = parse_device(c.model.device);
+  for (const std::string& d : c.model.devices) runtime.devices.push_back(parse_device(d));
   runtime.dtype = parse_dtype(c.model.dtype);
   LoadedModel m = load_model(c.model.path, runtime);
   auto tok = model_tokenizer(m);
@@ -278,7 +281,16 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
   // A resumed run keeps the run.json it was checked against (its start date, its provenance).
   if (previous.is_null()) {
     nlohmann::json run = {{"config", c.resolved}, {"shard", identity.shard}, {"samples", mine.size()}};
-    run.update(provenance(m, c.model.device, c.model.dtype));
+    // A layer split records its devices; "device" stays one name where they are all alike ("cpu"
+    // for a CPU split), so CPU-only tolerances of `claa check` still apply.
+    std::string device = c.model.device;
+    if (!c.model.devices.empty()) {
+      device = c.model.devices.front();
+      for (const std::string& d : c.model.devices)
+        if (d != c.model.devices.front()) device = fmt::format("{}", fmt::join(c.model.devices, ","));
+    }
+    run.update(provenance(m, device, c.model.dtype));
+    if (!c.model.devices.empty()) run["devices"] = c.model.devices;
     run["dataset_samples"] = identity.samples_fingerprint;
     run["dataset_files"] = dataset_files(c);
     write_file_atomically(dir + "/run.json", run.dump(2) + "\n");

@@ -16,6 +16,9 @@ struct RunOptions {
   int shard_index = 0, shard_count = 1;
   int64_t limit = 0;      // > 0: at most this many samples (after sharding)
   bool reports = true;
+  // The model file's hash when the caller has computed it already (the MPI ranks compare theirs
+  // before running); "" = hash it here. A 70B checkpoint takes minutes to hash.
+  std::string model_fingerprint;
 };
 
 // Parses "i/n" (0 <= i < n).

@@ -40,4 +40,14 @@ void cuda_reset_peak(const at::Device& device) {
 #endif
 }
 
+int64_t cuda_peak_bytes(const std::vector<at::Device>& devices) {
+  int64_t sum = 0;
+  for (const at::Device& d : devices) sum += cuda_peak_bytes(d);
+  return sum;
+}
+
+void cuda_reset_peak(const std::vector<at::Device>& devices) {
+  for (const at::Device& d : devices) cuda_reset_peak(d);
+}
+
 }  // namespace claa

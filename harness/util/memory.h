@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace claa {
 
@@ -13,5 +14,8 @@ int64_t current_rss_bytes();  // /proc/self/statm
 // Peak bytes allocated on a CUDA device since the last reset; 0 without CUDA support.
 int64_t cuda_peak_bytes(const at::Device& device);
 void cuda_reset_peak(const at::Device& device);
+// The same over every device of a layer split (the sum of each device's peak).
+int64_t cuda_peak_bytes(const std::vector<at::Device>& devices);
+void cuda_reset_peak(const std::vector<at::Device>& devices);
 
 }  // namespace claa
