@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "harness/model/cpu_blas.h"
 #include "harness/model/simd_exp.h"
 
 #include "harness/util/error.h"
@@ -15,10 +16,16 @@ namespace claa::cpu {
 
 namespace {
 
-// Block sizes: a query block's packed rows, scores and output accumulator (64 rows × d) and a key
-// block (d × 128 transposed keys + 128 value rows) together stay within L2 (512 KiB here).
+// Block sizes of claa's own micro-kernels: a query block's packed rows, scores and output
+// accumulator (64 rows × d) and a key block (d × 128 transposed keys + 128 value rows) together
+// stay within L2 (512 KiB here).
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 128;
+// With BLAS products (cpu_blas.h) larger blocks pay off: OpenBLAS sgemm on one thread of dev-2c
+// reached 63 GFLOP/s for 128 × 256 scores (k = 64) and 77 for 128 × 64 outputs (k = 256), against
+// 54 and 68 at 64 × 128; scores 128 KiB + one key and one value block of 64 KiB each fit L2.
+constexpr int64_t kBlasQueryBlock = 128;
+constexpr int64_t kBlasKeyBlock = 256;
 constexpr int64_t kRowTile = 4;   // query rows per micro-kernel tile (the row count is padded to it)
 constexpr int64_t kColTile = 16;  // keys (or output features) per tile: two 8-float AVX registers
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -59,6 +66,8 @@ float exp_sum_portable(float* x, int64_t n, float shift) {
   for (int64_t j = 0; j < n; ++j) sum += (x[j] = std::exp(x[j] - shift));
   return sum;
 }
+
+float max_portable(const float* x, int64_t n) { return *std::max_element(x, x + n); }
 
 #ifdef CLAA_X86_SIMD
 // ---- Micro-kernels, AVX2 + FMA (compiled for those instructions only inside these functions) --
@@ -149,20 +158,40 @@ CLAA_AVX2 float exp_sum_avx2(float* x, int64_t n, float shift) {
   for (; j < n; ++j) sum += (x[j] = std::exp(x[j] - shift));
   return sum;
 }
+
+CLAA_AVX2 float max_avx2(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(kNegInf);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + j));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  float best = *std::max_element(lanes, lanes + 8);
+  for (; j < n; ++j) best = std::max(best, x[j]);
+  return best;
+}
 #endif  // CLAA_X86_SIMD
 
 struct Kernels {
   void (*scores)(const float*, const float*, int64_t, int64_t, int64_t, float*);
   void (*accumulate)(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*);
   float (*exp_sum)(float*, int64_t, float);
+  float (*max)(const float*, int64_t);
 };
 
 Kernels kernels_for(Isa isa) {
 #ifdef CLAA_X86_SIMD
-  if (isa == Isa::Avx2Fma) return {scores_avx2, accumulate_avx2, exp_sum_avx2};
+  if (isa == Isa::Avx2Fma) return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2};
 #endif
-  return {scores_portable, accumulate_portable, exp_sum_portable};
+  return {scores_portable, accumulate_portable, exp_sum_portable, max_portable};
 }
+
+// How one call runs: the element-wise kernels, who computes the two products (BLAS, or claa's
+// micro-kernels on packed keys) and the block sizes that suit that choice.
+struct Plan {
+  Kernels k;
+  bool blas = false;
+  int64_t q_block = kQueryBlock, k_block = kKeyBlock;
+};
 
 // Keys of one KV head, transposed per key block: block b holds d rows of kKeyBlock keys
 // (zero-padded), so the score kernel reads contiguous key vectors for each feature t.
@@ -177,35 +206,49 @@ void pack_keys(const AttentionArgs& a, int64_t kv_head, float* packed) {
   }
 }
 
-// Per-thread working memory for one query block.
+// Per-thread working memory for one query block; score rows are plan.k_block floats apart.
 struct Scratch {
   std::vector<float> q, scores, acc, row_max, row_sum;
-  explicit Scratch(int64_t d)
-      : q(kQueryBlock * d), scores(kQueryBlock * kKeyBlock), acc(kQueryBlock * d), row_max(kQueryBlock),
-        row_sum(kQueryBlock) {}
+  Scratch(const Plan& p, int64_t d)
+      : q(p.q_block * d), scores(p.q_block * p.k_block), acc(p.q_block * d), row_max(p.q_block), row_sum(p.q_block) {}
 };
 
 // Scores of the query block against key block `kb`, scaled, causally masked: row r (query
 // `first_row` + r) sees keys up to index past + first_row + r.
-void block_scores(const Kernels& k, const AttentionArgs& a, const Scratch& s, const float* packed_keys, int64_t kb,
-                  int64_t rows, int64_t padded_rows, int64_t first_row, float* scores) {
-  const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, j0 = kb * kKeyBlock;
-  const int64_t cols = std::min(kKeyBlock, a.n_keys - j0);
-  k.scores(s.q.data(), packed_keys + kb * d * kKeyBlock, padded_rows, round_up(cols, kColTile), d, scores);
+void block_scores(const Plan& p, const AttentionArgs& a, const Scratch& s, const float* keys, int64_t kb, int64_t rows,
+                  int64_t padded_rows, int64_t first_row, float* scores) {
+  const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, j0 = kb * p.k_block;
+  const int64_t cols = std::min(p.k_block, a.n_keys - j0);
+  if (p.blas)  // `keys` = this KV head's rows: scores = q · K[j0 : j0 + cols]ᵀ
+    sgemm(/*b_transposed=*/true, rows, cols, d, s.q.data(), d, keys + j0 * a.k_row_stride, a.k_row_stride, 0.0f,
+          scores, p.k_block);
+  else  // `keys` = this KV head's packed blocks
+    p.k.scores(s.q.data(), keys + kb * d * kKeyBlock, padded_rows, round_up(cols, kColTile), d, scores);
   for (int64_t r = 0; r < rows; ++r) {
     // Keys after `last` (inside this block) are in the query's future or beyond the cache.
     const int64_t last = std::clamp<int64_t>(past + first_row + r - j0, -1, cols - 1);
-    float* row = scores + r * kKeyBlock;
-    std::fill(row + last + 1, row + kKeyBlock, kNegInf);
+    float* row = scores + r * p.k_block;
+    std::fill(row + last + 1, row + p.k_block, kNegInf);
   }
 }
 
-void attend_query_block(const Kernels& k, const AttentionArgs& a, int64_t head, int64_t qb, const float* packed_keys,
-                        Scratch& s, float* column_sums) {
+// acc[r] += Σ_j p[r][j] · v[j0 + j] over the block's `cols` keys.
+void block_accumulate(const Plan& p, const AttentionArgs& a, const float* probs, const float* v, int64_t kb,
+                      int64_t rows, int64_t padded_rows, int64_t cols, float* acc) {
+  const float* vb = v + kb * p.k_block * a.v_row_stride;
+  if (p.blas)
+    sgemm(/*b_transposed=*/false, rows, a.head_dim, cols, probs, p.k_block, vb, a.v_row_stride, 1.0f, acc, a.head_dim);
+  else
+    p.k.accumulate(probs, vb, a.v_row_stride, padded_rows, cols, a.head_dim, acc);
+}
+
+void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t head, int64_t qb, const float* keys, Scratch& s,
+                        float* column_sums) {
   const int64_t d = a.head_dim, past = a.n_keys - a.n_queries;
   const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
-  const int64_t first_row = qb * kQueryBlock, rows = std::min(kQueryBlock, a.n_queries - first_row);
-  const int64_t padded_rows = round_up(rows, kRowTile);
+  const int64_t first_row = qb * p.q_block, rows = std::min(p.q_block, a.n_queries - first_row);
+  // claa's micro-kernels work on whole row tiles; BLAS takes any row count.
+  const int64_t padded_rows = p.blas ? rows : round_up(rows, kRowTile);
   // Scale folded into the packed queries; padding rows are zero (their results are discarded).
   std::fill(s.q.begin(), s.q.end(), 0.0f);
   for (int64_t r = 0; r < rows; ++r) {
@@ -216,26 +259,25 @@ void attend_query_block(const Kernels& k, const AttentionArgs& a, int64_t head, 
   std::fill(s.row_max.begin(), s.row_max.end(), kNegInf);
   std::fill(s.row_sum.begin(), s.row_sum.end(), 0.0f);
   // Causal: the block's last query sees keys [0, past + first_row + rows − 1].
-  const int64_t key_blocks = (past + first_row + rows + kKeyBlock - 1) / kKeyBlock;
+  const int64_t key_blocks = (past + first_row + rows + p.k_block - 1) / p.k_block;
   const float* v = a.v + kv_head * a.v_head_stride;
   float* scores = s.scores.data();
 
   for (int64_t kb = 0; kb < key_blocks; ++kb) {
-    block_scores(k, a, s, packed_keys, kb, rows, padded_rows, first_row, scores);
-    const int64_t cols = std::min(kKeyBlock, a.n_keys - kb * kKeyBlock);
+    block_scores(p, a, s, keys, kb, rows, padded_rows, first_row, scores);
+    const int64_t cols = std::min(p.k_block, a.n_keys - kb * p.k_block);
     // Online softmax: rescale what was accumulated under the old row maximum.
     for (int64_t r = 0; r < rows; ++r) {
-      float* row = scores + r * kKeyBlock;
-      const float block_max = *std::max_element(row, row + cols);
-      const float new_max = std::max(s.row_max[r], block_max);
+      float* row = scores + r * p.k_block;
+      const float new_max = std::max(s.row_max[r], p.k.max(row, cols));
       const float correction = std::exp(s.row_max[r] - new_max);  // 0 on the first block
-      s.row_sum[r] = s.row_sum[r] * correction + k.exp_sum(row, cols, new_max);
+      s.row_sum[r] = s.row_sum[r] * correction + p.k.exp_sum(row, cols, new_max);
       s.row_max[r] = new_max;
       if (correction != 1.0f)
         for (int64_t t = 0; t < d; ++t) s.acc[r * d + t] *= correction;
     }
-    for (int64_t r = rows; r < padded_rows; ++r) std::fill(scores + r * kKeyBlock, scores + (r + 1) * kKeyBlock, 0.0f);
-    k.accumulate(scores, v + kb * kKeyBlock * a.v_row_stride, a.v_row_stride, padded_rows, cols, d, s.acc.data());
+    for (int64_t r = rows; r < padded_rows; ++r) std::fill(scores + r * p.k_block, scores + (r + 1) * p.k_block, 0.0f);
+    block_accumulate(p, a, scores, v, kb, rows, padded_rows, cols, s.acc.data());
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* dst = a.out + head * a.out_head_stride + (first_row + r) * a.out_row_stride;
@@ -247,15 +289,32 @@ void attend_query_block(const Kernels& k, const AttentionArgs& a, int64_t head, 
   // H2O: the final probabilities need each row's final max and sum, so recompute the scores.
   float* col = column_sums + kv_head * a.n_keys;
   for (int64_t kb = 0; kb < key_blocks; ++kb) {
-    block_scores(k, a, s, packed_keys, kb, rows, padded_rows, first_row, scores);
-    const int64_t j0 = kb * kKeyBlock, cols = std::min(kKeyBlock, a.n_keys - j0);
+    block_scores(p, a, s, keys, kb, rows, padded_rows, first_row, scores);
+    const int64_t j0 = kb * p.k_block, cols = std::min(p.k_block, a.n_keys - j0);
     for (int64_t r = 0; r < rows; ++r) {
-      float* row = scores + r * kKeyBlock;
-      k.exp_sum(row, cols, s.row_max[r]);
+      float* row = scores + r * p.k_block;
+      p.k.exp_sum(row, cols, s.row_max[r]);
       const float inv = 1.0f / s.row_sum[r];
       for (int64_t j = 0; j < cols; ++j) col[j0 + j] += row[j] * inv;
     }
   }
+}
+
+Isa usable_isa(const AttentionArgs& a) {
+  // The AVX2 tiles cover 16 features at a time; other widths take the portable path.
+  if (a.isa == Isa::Avx2Fma && (a.head_dim % kColTile != 0 || best_isa() != Isa::Avx2Fma)) return Isa::Portable;
+  return a.isa;
+}
+
+Plan make_plan(const AttentionArgs& a) {
+  Plan p;
+  p.k = kernels_for(usable_isa(a));
+  if (a.blas_products && sgemm_available()) {
+    p.blas = true;
+    p.q_block = kBlasQueryBlock;
+    p.k_block = kBlasKeyBlock;
+  }
+  return p;
 }
 
 }  // namespace
@@ -274,32 +333,34 @@ void causal_attention(const AttentionArgs& a) {
   require(a.n_heads > 0 && a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0, "attention: bad head counts");
   require(a.n_keys >= a.n_queries && a.n_queries > 0, "attention: needs at least as many keys as queries");
   const int64_t d = a.head_dim, Hkv = a.n_kv_heads;
-  // The AVX2 tiles cover 16 features at a time; other widths take the portable path.
-  Isa isa = a.isa;
-  if (isa == Isa::Avx2Fma && (d % kColTile != 0 || best_isa() != Isa::Avx2Fma)) isa = Isa::Portable;
-  const Kernels kernels = kernels_for(isa);
+  const Plan plan = make_plan(a);
 
-  const int64_t key_blocks = (a.n_keys + kKeyBlock - 1) / kKeyBlock, packed_per_head = key_blocks * d * kKeyBlock;
+  // claa's score micro-kernel reads keys packed per block; BLAS reads the cache rows in place.
+  const int64_t key_blocks = (a.n_keys + kKeyBlock - 1) / kKeyBlock;
+  const int64_t packed_per_head = plan.blas ? 0 : key_blocks * d * kKeyBlock;
   std::vector<float> packed(Hkv * packed_per_head);
-  at::parallel_for(0, Hkv, 1, [&](int64_t b, int64_t e) {
-    for (int64_t g = b; g < e; ++g) pack_keys(a, g, packed.data() + g * packed_per_head);
-  });
+  if (!plan.blas)
+    at::parallel_for(0, Hkv, 1, [&](int64_t b, int64_t e) {
+      for (int64_t g = b; g < e; ++g) pack_keys(a, g, packed.data() + g * packed_per_head);
+    });
+  auto keys_of = [&](int64_t kv_head) {
+    return plan.blas ? a.k + kv_head * a.k_head_stride : packed.data() + kv_head * packed_per_head;
+  };
 
   // Work items are (query block, head) pairs, heaviest (latest, causally longest) first; thread i
   // takes items i, i + P, i + 2P, ... which balances the triangular cost across threads.
-  const int64_t query_blocks = (a.n_queries + kQueryBlock - 1) / kQueryBlock;
+  const int64_t query_blocks = (a.n_queries + plan.q_block - 1) / plan.q_block;
   const int64_t items = query_blocks * a.n_heads;
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), items));
   // Column sums are accumulated per worker and added up at the end (no atomics in the hot loop).
   std::vector<float> partial_sums(a.column_sums ? workers * Hkv * a.n_keys : 0, 0.0f);
   at::parallel_for(0, workers, 1, [&](int64_t b, int64_t e) {
-    Scratch scratch(d);
+    Scratch scratch(plan, d);
     for (int64_t w = b; w < e; ++w) {
       float* sums = a.column_sums ? partial_sums.data() + w * Hkv * a.n_keys : nullptr;
       for (int64_t item = w; item < items; item += workers) {
         const int64_t qb = query_blocks - 1 - item / a.n_heads, head = item % a.n_heads;
-        const int64_t kv_head = head / (a.n_heads / Hkv);
-        attend_query_block(kernels, a, head, qb, packed.data() + kv_head * packed_per_head, scratch, sums);
+        attend_query_block(plan, a, head, qb, keys_of(head / (a.n_heads / Hkv)), scratch, sums);
       }
     }
   });

@@ -2,9 +2,10 @@
 // blocks of rows, keys in blocks of columns, with an online softmax, so no N×N matrix is ever
 // stored and causally invisible key blocks are skipped. Threads split heads × query blocks.
 //
-// Two code paths with the same algorithm: AVX2+FMA micro-kernels (chosen at run time when the
-// CPU has them and head_dim is a multiple of 16) and a portable scalar one. Both are tested
-// against plain LibTorch ops (tests/model/test_cpu_attention.cpp).
+// The two products per block come from OpenBLAS's sgemm when the process has it (blas_products) or
+// from claa's own micro-kernels; the softmax and the micro-kernels have an AVX2+FMA path (chosen at
+// run time when the CPU has it and head_dim is a multiple of 16) and a portable scalar one. Every
+// combination is tested against plain LibTorch ops (tests/model/test_cpu_attention.cpp).
 //
 // Raw pointers and strides instead of tensors keep this header free of torch.
 #pragma once
@@ -39,6 +40,10 @@ struct AttentionArgs {
   float* column_sums = nullptr;
 
   Isa isa = Isa::Portable;
+  // Compute q·Kᵀ and P·V block by block with the process's OpenBLAS sgemm (cpu_blas.h) when it has
+  // one, instead of claa's own micro-kernels: ~2× faster on dev-2c (docs/benchmarks.md). The
+  // softmax stays claa's (`isa`). Ignored without OpenBLAS.
+  bool blas_products = false;
 };
 
 // out = softmax(causal(q·kᵀ·scale))·v per head, query head h using KV head h / (H / H_kv) (GQA).

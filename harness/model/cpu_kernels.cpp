@@ -2,10 +2,10 @@
 
 #include <ATen/Parallel.h>
 
-#include <dlfcn.h>
-
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <vector>
 
 #include "harness/model/cpu_attention.h"
 #include "harness/model/simd_exp.h"
@@ -70,12 +70,16 @@ CLAA_AVX2 void silu_mul_row_avx2(const float* g, const float* u, int64_t n, floa
 
 void set_portable_only(bool portable) { portable_only = portable; }
 
-bool set_blas_threads(int threads) {
-  using SetThreads = void (*)(int);
-  static const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (set == nullptr) return false;
-  set(threads);
-  return true;
+int parallel_width() {
+  const int64_t threads = at::get_num_threads();
+  std::vector<std::atomic<bool>> used(static_cast<size_t>(threads));
+  // One item per thread, grain 1: every thread of the region gets one index when the region is parallel.
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+    used[static_cast<size_t>(std::min<int64_t>(at::get_thread_num(), threads - 1))] = true;
+  });
+  int width = 0;
+  for (const auto& u : used) width += u ? 1 : 0;
+  return width;
 }
 
 void rms_norm(const float* x, int64_t x_stride, const float* weight, int64_t rows, int64_t dim, float eps, float* out,

@@ -26,13 +26,11 @@ void rope_in_place(float* x, int64_t x_stride, int64_t rows, int64_t heads, int6
 // (the fused gate/up projection's output), silu(g) = g / (1 + e^−g).
 void silu_mul(const float* gate_up, int64_t gate_up_stride, int64_t rows, int64_t ffn, float* out, int64_t out_stride);
 
-// OpenBLAS (Debian's LibTorch BLAS) keeps its own pthread pool next to ATen's OpenMP pool; after
-// each GEMM its workers spin-wait while OpenMP threads run the next kernels, so on a machine with
-// few cores the two pools fight. The fused CPU path therefore runs BLAS single-threaded and splits
-// each GEMM over ATen's threads itself (Transformer::linear_cpu). Sets OpenBLAS's thread count
-// when the process has OpenBLAS loaded (looked up at run time); returns false otherwise (MKL
-// builds run single-threaded inside ATen's parallel regions by themselves).
-bool set_blas_threads(int threads);
+// How many threads an at::parallel_for region in claa's own code really uses at the current
+// at::get_num_threads(). ATen's parallel_for is an inline template: compiled without -fopenmp it
+// runs every range on one thread without a word (CMakeLists.txt links OpenMP for that reason), so
+// `claa bench` prints this and a test checks it.
+int parallel_width();
 
 // Force the portable loops (tests compare both paths); default: AVX2+FMA when available.
 void set_portable_only(bool portable);

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "harness/model/cpu_attention.h"
+#include "harness/model/cpu_blas.h"
 #include "harness/model/cpu_kernels.h"
 #include "harness/util/error.h"
 
@@ -265,6 +266,7 @@ at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, c
   a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   a.column_sums = column_sums.defined() ? column_sums.data_ptr<float>() : nullptr;
   a.isa = cpu::best_isa();
+  a.blas_products = true;  // when the process has OpenBLAS (Debian's LibTorch); claa's kernels otherwise
   cpu::causal_attention(a);
   if (column_sums.defined()) tap->on_attention_column_sums(layer, column_sums);
   return out.transpose(0, 1);  // [H, T, d] view

@@ -1,14 +1,17 @@
 // The fused CPU attention kernel (harness/model/cpu_attention.h) against plain LibTorch ops:
 // explicit scores, causal mask, softmax, probabilities · values, and the H2O column sums, for GQA,
 // prompts with and without an earlier cache, several query/key blocks, odd sizes, strided inputs,
-// and both the AVX2 and the portable path. Tolerance: 1e-5 absolute on outputs (unit-scale
+// both the AVX2 and the portable path, each with claa's micro-kernels and with OpenBLAS's sgemm
+// for the products (when the process has OpenBLAS, as Debian's LibTorch does). Tolerance: 1e-5 absolute on outputs (unit-scale
 // values), 1e-5 relative on column sums; the two differ only in summation order and exp rounding.
 #include <ATen/ATen.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <limits>
 
 #include "harness/model/cpu_attention.h"
+#include "harness/model/cpu_blas.h"
 #include "tests/catch.h"
 
 namespace {
@@ -33,7 +36,8 @@ Reference reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& 
 }
 
 // Runs the kernel on q given as a [T, H, d] buffer viewed as [H, T, d] (as the model passes it).
-Reference fused(const at::Tensor& q_thd, const at::Tensor& k, const at::Tensor& v, claa::cpu::Isa isa, bool sums) {
+Reference fused(const at::Tensor& q_thd, const at::Tensor& k, const at::Tensor& v, claa::cpu::Isa isa, bool sums,
+                bool blas) {
   const int64_t T = q_thd.size(0), H = q_thd.size(1), d = q_thd.size(2), Hkv = k.size(0), S = k.size(1);
   at::Tensor q = q_thd.transpose(0, 1);
   at::Tensor out = at::full({H, T, d}, std::nanf(""));
@@ -59,8 +63,15 @@ Reference fused(const at::Tensor& q_thd, const at::Tensor& k, const at::Tensor& 
   a.scale = static_cast<float>(1.0 / std::sqrt(double(d)));
   a.column_sums = sums ? col.data_ptr<float>() : nullptr;
   a.isa = isa;
+  a.blas_products = blas;
   claa::cpu::causal_attention(a);
   return {out, col};
+}
+
+// claa's own products always; OpenBLAS's sgemm too where the process has it.
+std::vector<bool> blas_modes() {
+  if (claa::cpu::sgemm_available()) return {false, true};
+  return {false};
 }
 
 }  // namespace
@@ -73,6 +84,7 @@ TEST_CASE("Fused CPU attention matches explicit softmax attention", "[model][att
       {9, 3, 1, 300, 64},    // one decode step
       {4, 2, 45, 19, 24},    // head_dim not a multiple of 16: portable path even when AVX2 asked
       {8, 2, 130, 5, 128},   // Llama-8B head_dim
+      {3, 1, 300, 260, 64},  // several BLAS blocks (128 queries, 256 keys) with a past that is not block-aligned
   };
   std::vector<claa::cpu::Isa> isas = {claa::cpu::Isa::Portable};
   if (claa::cpu::best_isa() == claa::cpu::Isa::Avx2Fma) isas.push_back(claa::cpu::Isa::Avx2Fma);
@@ -85,16 +97,19 @@ TEST_CASE("Fused CPU attention matches explicit softmax attention", "[model][att
     at::Tensor v = at::randn({c.kv_heads, S + 3, c.head_dim}).narrow(1, 0, S);
     Reference want = reference(q.transpose(0, 1), k, v, c.past);
     for (claa::cpu::Isa isa : isas) {
-      INFO("H " << c.heads << " H_kv " << c.kv_heads << " T " << c.queries << " past " << c.past << " d "
-                << c.head_dim << " isa " << claa::cpu::isa_name(isa));
-      Reference got = fused(q, k, v, isa, /*sums=*/true);
-      double out_err = (got.out - want.out).abs().max().item<double>();
-      double sum_err = ((got.column_sums - want.column_sums).abs() / (want.column_sums.abs() + 1e-3)).max().item<double>();
-      INFO("max |Δout| " << out_err << ", max relative |Δcolumn sum| " << sum_err);
-      CHECK(out_err <= 1e-5);
-      CHECK(sum_err <= 1e-5);
-      // Without column sums the output is the same.
-      CHECK(fused(q, k, v, isa, /*sums=*/false).out.equal(got.out));
+      for (bool blas : blas_modes()) {
+        INFO("H " << c.heads << " H_kv " << c.kv_heads << " T " << c.queries << " past " << c.past << " d "
+                  << c.head_dim << " isa " << claa::cpu::isa_name(isa) << (blas ? " + sgemm" : ""));
+        Reference got = fused(q, k, v, isa, /*sums=*/true, blas);
+        double out_err = (got.out - want.out).abs().max().item<double>();
+        double sum_err =
+            ((got.column_sums - want.column_sums).abs() / (want.column_sums.abs() + 1e-3)).max().item<double>();
+        INFO("max |Δout| " << out_err << ", max relative |Δcolumn sum| " << sum_err);
+        CHECK(out_err <= 1e-5);
+        CHECK(sum_err <= 1e-5);
+        // Without column sums the output is the same.
+        CHECK(fused(q, k, v, isa, /*sums=*/false, blas).out.equal(got.out));
+      }
     }
   }
 }
@@ -105,8 +120,29 @@ TEST_CASE("Fused CPU attention handles extreme scores without overflow", "[model
   at::Tensor q = at::randn({40, 2, 16}) * 30, k = at::randn({1, 40, 16}) * 30, v = at::randn({1, 40, 16});
   Reference want = reference(q.transpose(0, 1), k, v, 0);
   for (claa::cpu::Isa isa : {claa::cpu::Isa::Portable, claa::cpu::best_isa()}) {
-    Reference got = fused(q, k, v, isa, true);
-    CHECK(got.out.isfinite().all().item<bool>());
-    CHECK((got.out - want.out).abs().max().item<double>() <= 1e-4);
+    for (bool blas : blas_modes()) {
+      Reference got = fused(q, k, v, isa, true, blas);
+      CHECK(got.out.isfinite().all().item<bool>());
+      CHECK((got.out - want.out).abs().max().item<double>() <= 1e-4);
+    }
   }
+}
+
+TEST_CASE("The Debian LibTorch process finds OpenBLAS's sgemm and it multiplies correctly", "[model][attention]") {
+  // On Debian's LibTorch (what CI builds against) OpenBLAS is loaded, so the fast path must be found;
+  // a LibTorch with MKL inside (pip, the GPU build) uses claa's own products instead.
+#if TORCH_VERSION_MAJOR < 2
+  REQUIRE(claa::cpu::sgemm_available());  // Debian's libtorch-dev 1.13 runs on OpenBLAS
+#endif
+  if (!claa::cpu::sgemm_available()) {
+    WARN("no OpenBLAS in this process: attention uses claa's own products");
+    return;
+  }
+  at::manual_seed(5);
+  at::Tensor a = at::randn({5, 7}), b = at::randn({7, 3}), bt = at::randn({3, 7}), c = at::randn({5, 3});
+  at::Tensor got = c.clone();
+  claa::cpu::sgemm(false, 5, 3, 7, a.data_ptr<float>(), 7, b.data_ptr<float>(), 3, 1.0f, got.data_ptr<float>(), 3);
+  CHECK((got - (at::mm(a, b) + c)).abs().max().item<double>() <= 1e-5);
+  claa::cpu::sgemm(true, 5, 3, 7, a.data_ptr<float>(), 7, bt.data_ptr<float>(), 7, 0.0f, got.data_ptr<float>(), 3);
+  CHECK((got - at::mm(a, bt.t())).abs().max().item<double>() <= 1e-5);
 }

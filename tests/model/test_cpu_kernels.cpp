@@ -2,6 +2,7 @@
 // replace, on both the AVX2 and the portable path. Tolerances: RMSNorm and SiLU·up 2e-6 relative
 // (summation order, exp rounding); RoPE exactly equal (same operations per element).
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "harness/model/cpu_attention.h"
 #include "harness/model/cpu_kernels.h"
@@ -61,4 +62,14 @@ TEST_CASE("Fused CPU RMSNorm RoPE and SwiGLU match the ATen ops", "[model][kerne
       CHECK(((act - want_act).abs() / (want_act.abs() + 1e-3)).max().item<double>() <= 2e-6);
     }
   }
+}
+
+// Regression guard: at::parallel_for compiled into claa's code without OpenMP ran every kernel on
+// one thread (the fused CPU path kept 1.01 of 2 cores busy). parallel_width() runs in claa_lib.
+TEST_CASE("claa's parallel regions use every ATen thread", "[model][kernels]") {
+  const int before = at::get_num_threads();
+  at::set_num_threads(3);
+  const int width = claa::cpu::parallel_width();
+  at::set_num_threads(before);
+  CHECK(width == 3);
 }
