@@ -21,11 +21,13 @@ namespace {
 // stay within L2 (512 KiB here).
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 128;
+constexpr int64_t kStackedRows = 192;  // a GQA group's heads together (G = 3: 64 rows each)
 // With BLAS products (cpu_blas.h) larger blocks pay off: OpenBLAS sgemm on one thread of dev-2c
 // reached 63 GFLOP/s for 128 × 256 scores (k = 64) and 77 for 128 × 64 outputs (k = 256), against
 // 54 and 68 at 64 × 128; scores 128 KiB + one key and one value block of 64 KiB each fit L2.
 constexpr int64_t kBlasQueryBlock = 128;
 constexpr int64_t kBlasKeyBlock = 256;
+constexpr int64_t kBlasStackedRows = 384;
 constexpr int64_t kRowTile = 4;   // query rows per micro-kernel tile (the row count is padded to it)
 constexpr int64_t kColTile = 16;  // keys (or output features) per tile: two 8-float AVX registers
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -190,7 +192,8 @@ Kernels kernels_for(Isa isa) {
 struct Plan {
   Kernels k;
   bool blas = false;
-  int64_t q_block = kQueryBlock, k_block = kKeyBlock;
+  int64_t q_block = kQueryBlock, k_block = kKeyBlock;  // query rows per head, keys per block
+  int64_t stacked_rows = kQueryBlock;                  // G · q_block: the rows of one work item
 };
 
 // Keys of one KV head, transposed per key block: block b holds d rows of kKeyBlock keys
@@ -206,54 +209,69 @@ void pack_keys(const AttentionArgs& a, int64_t kv_head, float* packed) {
   }
 }
 
-// Per-thread working memory for one query block; score rows are plan.k_block floats apart.
+// Per-thread working memory for one work item: the query block of every head of one KV group,
+// stacked (row i = head i / rows of the group, query first_row + i % rows); score rows are
+// plan.k_block floats apart.
 struct Scratch {
   std::vector<float> q, scores, acc, row_max, row_sum;
   Scratch(const Plan& p, int64_t d)
-      : q(p.q_block * d), scores(p.q_block * p.k_block), acc(p.q_block * d), row_max(p.q_block), row_sum(p.q_block) {}
+      : q(p.stacked_rows * d), scores(p.stacked_rows * p.k_block), acc(p.stacked_rows * d), row_max(p.stacked_rows),
+        row_sum(p.stacked_rows) {}
 };
 
-// Scores of the query block against key block `kb`, scaled, causally masked: row r (query
-// `first_row` + r) sees keys up to index past + first_row + r.
+// One work item: the G query heads sharing KV head `kv_head`, queries [first_row, first_row + rows).
+// Keys of block `kb` that any query of the block [first_row, first_row + rows) sees: the block's
+// last query sees keys up to past + first_row + rows − 1, so the causally invisible tail of the
+// diagonal block is never computed.
+int64_t block_cols(const Plan& p, const AttentionArgs& a, int64_t kb, int64_t first_row, int64_t rows) {
+  const int64_t past = a.n_keys - a.n_queries, j0 = kb * p.k_block;
+  return std::min(p.k_block, past + first_row + rows - j0);
+}
+
+// Scores of the stacked query rows against key block `kb`, scaled, causally masked: stacked row i
+// (query first_row + i % rows) sees keys up to index past + first_row + i % rows.
 void block_scores(const Plan& p, const AttentionArgs& a, const Scratch& s, const float* keys, int64_t kb, int64_t rows,
-                  int64_t padded_rows, int64_t first_row, float* scores) {
+                  int64_t stacked, int64_t padded, int64_t first_row, float* scores) {
   const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, j0 = kb * p.k_block;
-  const int64_t cols = std::min(p.k_block, a.n_keys - j0);
+  const int64_t cols = block_cols(p, a, kb, first_row, rows);
   if (p.blas)  // `keys` = this KV head's rows: scores = q · K[j0 : j0 + cols]ᵀ
-    sgemm(/*b_transposed=*/true, rows, cols, d, s.q.data(), d, keys + j0 * a.k_row_stride, a.k_row_stride, 0.0f,
+    sgemm(/*b_transposed=*/true, stacked, cols, d, s.q.data(), d, keys + j0 * a.k_row_stride, a.k_row_stride, 0.0f,
           scores, p.k_block);
   else  // `keys` = this KV head's packed blocks
-    p.k.scores(s.q.data(), keys + kb * d * kKeyBlock, padded_rows, round_up(cols, kColTile), d, scores);
-  for (int64_t r = 0; r < rows; ++r) {
+    p.k.scores(s.q.data(), keys + kb * d * kKeyBlock, padded, round_up(cols, kColTile), d, scores);
+  for (int64_t i = 0; i < stacked; ++i) {
     // Keys after `last` (inside this block) are in the query's future or beyond the cache.
-    const int64_t last = std::clamp<int64_t>(past + first_row + r - j0, -1, cols - 1);
-    float* row = scores + r * p.k_block;
+    const int64_t last = std::clamp<int64_t>(past + first_row + i % rows - j0, -1, cols - 1);
+    float* row = scores + i * p.k_block;
     std::fill(row + last + 1, row + p.k_block, kNegInf);
   }
 }
 
-// acc[r] += Σ_j p[r][j] · v[j0 + j] over the block's `cols` keys.
+// acc[i] += Σ_j probs[i][j] · v[j0 + j] over the block's `cols` keys.
 void block_accumulate(const Plan& p, const AttentionArgs& a, const float* probs, const float* v, int64_t kb,
-                      int64_t rows, int64_t padded_rows, int64_t cols, float* acc) {
+                      int64_t stacked, int64_t padded, int64_t cols, float* acc) {
   const float* vb = v + kb * p.k_block * a.v_row_stride;
   if (p.blas)
-    sgemm(/*b_transposed=*/false, rows, a.head_dim, cols, probs, p.k_block, vb, a.v_row_stride, 1.0f, acc, a.head_dim);
+    sgemm(/*b_transposed=*/false, stacked, a.head_dim, cols, probs, p.k_block, vb, a.v_row_stride, 1.0f, acc,
+          a.head_dim);
   else
-    p.k.accumulate(probs, vb, a.v_row_stride, padded_rows, cols, a.head_dim, acc);
+    p.k.accumulate(probs, vb, a.v_row_stride, padded, cols, a.head_dim, acc);
 }
 
-void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t head, int64_t qb, const float* keys, Scratch& s,
-                        float* column_sums) {
-  const int64_t d = a.head_dim, past = a.n_keys - a.n_queries;
-  const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
+// The G heads of a KV group go through each key block together: one product of G·rows query rows
+// per block (larger, better-shaped GEMMs, and each key/value block is read once for the group).
+void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t kv_head, int64_t qb, const float* keys,
+                        Scratch& s, float* column_sums) {
+  const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, G = a.n_heads / a.n_kv_heads;
   const int64_t first_row = qb * p.q_block, rows = std::min(p.q_block, a.n_queries - first_row);
+  const int64_t stacked = G * rows;
   // claa's micro-kernels work on whole row tiles; BLAS takes any row count.
-  const int64_t padded_rows = p.blas ? rows : round_up(rows, kRowTile);
+  const int64_t padded = p.blas ? stacked : round_up(stacked, kRowTile);
   // Scale folded into the packed queries; padding rows are zero (their results are discarded).
   std::fill(s.q.begin(), s.q.end(), 0.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* src = a.q + head * a.q_head_stride + (first_row + r) * a.q_row_stride;
-    for (int64_t t = 0; t < d; ++t) s.q[r * d + t] = src[t] * a.scale;
+  for (int64_t i = 0; i < stacked; ++i) {
+    const float* src = a.q + (kv_head * G + i / rows) * a.q_head_stride + (first_row + i % rows) * a.q_row_stride;
+    for (int64_t t = 0; t < d; ++t) s.q[i * d + t] = src[t] * a.scale;
   }
   std::fill(s.acc.begin(), s.acc.end(), 0.0f);
   std::fill(s.row_max.begin(), s.row_max.end(), kNegInf);
@@ -264,37 +282,37 @@ void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t head, int
   float* scores = s.scores.data();
 
   for (int64_t kb = 0; kb < key_blocks; ++kb) {
-    block_scores(p, a, s, keys, kb, rows, padded_rows, first_row, scores);
-    const int64_t cols = std::min(p.k_block, a.n_keys - kb * p.k_block);
+    block_scores(p, a, s, keys, kb, rows, stacked, padded, first_row, scores);
+    const int64_t cols = block_cols(p, a, kb, first_row, rows);
     // Online softmax: rescale what was accumulated under the old row maximum.
-    for (int64_t r = 0; r < rows; ++r) {
-      float* row = scores + r * p.k_block;
-      const float new_max = std::max(s.row_max[r], p.k.max(row, cols));
-      const float correction = std::exp(s.row_max[r] - new_max);  // 0 on the first block
-      s.row_sum[r] = s.row_sum[r] * correction + p.k.exp_sum(row, cols, new_max);
-      s.row_max[r] = new_max;
+    for (int64_t i = 0; i < stacked; ++i) {
+      float* row = scores + i * p.k_block;
+      const float new_max = std::max(s.row_max[i], p.k.max(row, cols));
+      const float correction = std::exp(s.row_max[i] - new_max);  // 0 on the first block
+      s.row_sum[i] = s.row_sum[i] * correction + p.k.exp_sum(row, cols, new_max);
+      s.row_max[i] = new_max;
       if (correction != 1.0f)
-        for (int64_t t = 0; t < d; ++t) s.acc[r * d + t] *= correction;
+        for (int64_t t = 0; t < d; ++t) s.acc[i * d + t] *= correction;
     }
-    for (int64_t r = rows; r < padded_rows; ++r) std::fill(scores + r * p.k_block, scores + (r + 1) * p.k_block, 0.0f);
-    block_accumulate(p, a, scores, v, kb, rows, padded_rows, cols, s.acc.data());
+    for (int64_t i = stacked; i < padded; ++i) std::fill(scores + i * p.k_block, scores + (i + 1) * p.k_block, 0.0f);
+    block_accumulate(p, a, scores, v, kb, stacked, padded, cols, s.acc.data());
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    float* dst = a.out + head * a.out_head_stride + (first_row + r) * a.out_row_stride;
-    const float inv = 1.0f / s.row_sum[r];
-    for (int64_t t = 0; t < d; ++t) dst[t] = s.acc[r * d + t] * inv;
+  for (int64_t i = 0; i < stacked; ++i) {
+    float* dst = a.out + (kv_head * G + i / rows) * a.out_head_stride + (first_row + i % rows) * a.out_row_stride;
+    const float inv = 1.0f / s.row_sum[i];
+    for (int64_t t = 0; t < d; ++t) dst[t] = s.acc[i * d + t] * inv;
   }
 
   if (column_sums == nullptr) return;
   // H2O: the final probabilities need each row's final max and sum, so recompute the scores.
   float* col = column_sums + kv_head * a.n_keys;
   for (int64_t kb = 0; kb < key_blocks; ++kb) {
-    block_scores(p, a, s, keys, kb, rows, padded_rows, first_row, scores);
-    const int64_t j0 = kb * p.k_block, cols = std::min(p.k_block, a.n_keys - j0);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* row = scores + r * p.k_block;
-      p.k.exp_sum(row, cols, s.row_max[r]);
-      const float inv = 1.0f / s.row_sum[r];
+    block_scores(p, a, s, keys, kb, rows, stacked, padded, first_row, scores);
+    const int64_t j0 = kb * p.k_block, cols = block_cols(p, a, kb, first_row, rows);
+    for (int64_t i = 0; i < stacked; ++i) {
+      float* row = scores + i * p.k_block;
+      p.k.exp_sum(row, cols, s.row_max[i]);
+      const float inv = 1.0f / s.row_sum[i];
       for (int64_t j = 0; j < cols; ++j) col[j0 + j] += row[j] * inv;
     }
   }
@@ -309,11 +327,13 @@ Isa usable_isa(const AttentionArgs& a) {
 Plan make_plan(const AttentionArgs& a) {
   Plan p;
   p.k = kernels_for(usable_isa(a));
-  if (a.blas_products && sgemm_available()) {
-    p.blas = true;
-    p.q_block = kBlasQueryBlock;
-    p.k_block = kBlasKeyBlock;
-  }
+  p.blas = a.blas_products && sgemm_available();
+  if (p.blas) p.k_block = kBlasKeyBlock;
+  // Rows per head so that a group's stacked block holds about the target row count.
+  const int64_t G = a.n_heads / a.n_kv_heads, target = p.blas ? kBlasStackedRows : kStackedRows;
+  const int64_t cap = p.blas ? kBlasQueryBlock : kQueryBlock;
+  p.q_block = std::clamp<int64_t>(target / G / kRowTile * kRowTile, kRowTile, cap);
+  p.stacked_rows = G * p.q_block;
   return p;
 }
 
@@ -347,10 +367,10 @@ void causal_attention(const AttentionArgs& a) {
     return plan.blas ? a.k + kv_head * a.k_head_stride : packed.data() + kv_head * packed_per_head;
   };
 
-  // Work items are (query block, head) pairs, heaviest (latest, causally longest) first; thread i
-  // takes items i, i + P, i + 2P, ... which balances the triangular cost across threads.
+  // Work items are (query block, KV group) pairs, heaviest (latest, causally longest) first;
+  // thread i takes items i, i + P, i + 2P, ... which balances the triangular cost across threads.
   const int64_t query_blocks = (a.n_queries + plan.q_block - 1) / plan.q_block;
-  const int64_t items = query_blocks * a.n_heads;
+  const int64_t items = query_blocks * Hkv;
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), items));
   // Column sums are accumulated per worker and added up at the end (no atomics in the hot loop).
   std::vector<float> partial_sums(a.column_sums ? workers * Hkv * a.n_keys : 0, 0.0f);
@@ -359,8 +379,8 @@ void causal_attention(const AttentionArgs& a) {
     for (int64_t w = b; w < e; ++w) {
       float* sums = a.column_sums ? partial_sums.data() + w * Hkv * a.n_keys : nullptr;
       for (int64_t item = w; item < items; item += workers) {
-        const int64_t qb = query_blocks - 1 - item / a.n_heads, head = item % a.n_heads;
-        attend_query_block(plan, a, head, qb, keys_of(head / (a.n_heads / Hkv)), scratch, sums);
+        const int64_t qb = query_blocks - 1 - item / Hkv, kv_head = item % Hkv;
+        attend_query_block(plan, a, kv_head, qb, keys_of(kv_head), scratch, sums);
       }
     }
   });
