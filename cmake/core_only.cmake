@@ -67,7 +67,12 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     target_include_directories(fuzz_run_config PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     target_compile_options(fuzz_run_config PRIVATE -fsanitize=fuzzer)
     target_link_options(fuzz_run_config PRIVATE -fsanitize=fuzzer)
+    # That library was compiled by GCC with -fopenmp (GOMP_* calls) and, when MPI was found, calls MPI:
+    # link GCC's OpenMP runtime by name (clang's -fopenmp would bring libomp) and the MPI libraries.
+    find_library(CLAA_GOMP_LIBRARY NAMES gomp libgomp.so.1 REQUIRED)
+    set(MPI_CXX_SKIP_MPICXX ON)
+    find_package(MPI COMPONENTS CXX QUIET)
     target_link_libraries(fuzz_run_config PRIVATE "${CLAA_MAIN_BUILD_DIR}/libclaa_lib.a" ${TORCH_LIBRARIES}
-                          fmt::fmt ${PCRE2_LIBRARY})
+                          fmt::fmt ${PCRE2_LIBRARY} ${CLAA_GOMP_LIBRARY} ${MPI_CXX_LIBRARIES})
   endif()
 endif()

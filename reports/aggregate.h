@@ -49,12 +49,10 @@ struct HeuristicRecord {
   std::vector<LayerRecord> layers;
 };
 
-struct SampleRecord {
-  std::string id, task, dataset, category;
-  std::string where;  // "FILE:LINE", for error messages
+struct SampleRecord : record::RecordHeader {
   int64_t prompt_tokens = 0;
   bool empty_answer = false;
-  double score = 0.0, max_score = 100.0;
+  double score = 0.0;
   std::vector<double> keep_rates;
   std::vector<HeuristicRecord> heuristics;  // empty for empty answers
   bool has_timing = false;  // from the record's "timing" or RUN_DIR/timings.jsonl

@@ -56,18 +56,11 @@ HeuristicRecord parse_heuristic(const std::string& name, const json& j, size_t n
 }  // namespace
 
 SampleRecord parse_sample(const json& j, const std::string& where) {
-  const record::RecordHeader head = record::parse_header(j, where);
   SampleRecord s;
-  s.where = where;
-  s.id = head.id;
-  s.task = head.task;
-  s.dataset = head.dataset;
-  s.category = head.category;
+  static_cast<record::RecordHeader&>(s) = record::parse_header(j, where);
   s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
   s.empty_answer = j.value("empty_answer", false);
   s.score = number(j, "score", where);
-  s.max_score = j.contains("max_score") ? number(j, "max_score", where) : 100.0;
-  require(s.max_score > 0, where + ": 'max_score' must be positive");
   s.keep_rates = numbers(j, "keep_rates", where);
   if (j.contains("timing")) {
     const json& t = j["timing"];

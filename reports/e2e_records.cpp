@@ -37,16 +37,9 @@ bool is_e2e_record(const json& j) {
 }
 
 E2eSample parse_e2e_sample(const json& j, const std::string& where) {
-  const record::RecordHeader head = record::parse_header(j, where);
   E2eSample s;
-  s.where = where;
-  s.id = head.id;
-  s.task = head.task;
-  s.dataset = head.dataset;
-  s.category = head.category;
+  static_cast<record::RecordHeader&>(s) = record::parse_header(j, where);
   s.prompt_tokens = integer(j, "prompt_tokens", where);
-  s.max_score = j.contains("max_score") ? number(j, "max_score", where) : 100.0;
-  require(s.max_score > 0, where + ": 'max_score' must be positive");
   const json& results = field(j, "results", where);
   require(results.is_array() && !results.empty(), where + ": 'results' is not a non-empty list");
   std::set<std::pair<std::string, double>> seen;

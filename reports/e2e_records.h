@@ -20,10 +20,8 @@ struct E2eResult {
   int64_t kept_tokens = 0, cache_bytes = 0;
 };
 
-struct E2eSample {
-  std::string id, task, dataset, category, where;
+struct E2eSample : record::RecordHeader {
   int64_t prompt_tokens = 0;
-  double max_score = 100.0;
   std::vector<E2eResult> results;
 };
 

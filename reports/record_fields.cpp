@@ -80,6 +80,9 @@ RecordHeader parse_header(const json& j, const std::string& where) {
   require(!h.dataset.empty(), where + ": missing field 'dataset' (and 'task')");
   if (h.task.empty()) h.task = h.dataset;
   h.category = category_of(j, h.task, where);
+  h.where = where;
+  h.max_score = j.contains("max_score") ? number(j, "max_score", where) : 100.0;
+  require(h.max_score > 0, where + ": 'max_score' must be positive");
   return h;
 }
 

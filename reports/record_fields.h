@@ -31,10 +31,13 @@ double number(const nlohmann::json& j, const char* key, const std::string& where
 std::vector<double> numbers(const nlohmann::json& j, const char* key, const std::string& where);
 int64_t integer(const nlohmann::json& j, const char* key, const std::string& where);  // 0 when absent
 std::string text(const nlohmann::json& j, const char* key, const std::string& where, const std::string& fallback = "");
-// The identity every record starts with: id, task, dataset (defaults to the task, and the task to
-// the dataset) and category. claa::Error "WHERE: ..." when the record is not an object or lacks them.
+// What every record starts with, in either mode: id, task, dataset (defaults to the task, and the
+// task to the dataset), category, the task's max score (default 100) and where it was read.
+// claa::Error "WHERE: ..." when the record is not an object, lacks them or has a max score ≤ 0.
 struct RecordHeader {
   std::string id, task, dataset, category;
+  std::string where;  // "FILE:LINE", for error messages
+  double max_score = 100.0;
 };
 RecordHeader parse_header(const nlohmann::json& j, const std::string& where);
 // Category written by the runner; older runs may lack it, so fall back to LongBench's table, then "Other".

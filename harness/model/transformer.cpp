@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "harness/model/cpu_attention.h"
+#include "harness/model/cpu_attention_args.h"
 #include "harness/model/cpu_blas.h"
 #include "harness/model/cpu_kernels.h"
 #include "harness/util/error.h"
@@ -245,27 +246,9 @@ at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, c
   at::Tensor column_sums;
   if (tap != nullptr && tap->wants_column_sums(layer)) column_sums = at::zeros({Hkv, S}, q.options());
 
-  cpu::AttentionArgs a;
-  a.q = q.data_ptr<float>();
-  a.q_head_stride = q.stride(0);
-  a.q_row_stride = q.stride(1);
-  a.k = k.data_ptr<float>();
-  a.k_head_stride = k.stride(0);
-  a.k_row_stride = k.stride(1);
-  a.v = v.data_ptr<float>();
-  a.v_head_stride = v.stride(0);
-  a.v_row_stride = v.stride(1);
-  a.out = out.data_ptr<float>();
-  a.out_head_stride = d;
-  a.out_row_stride = H * d;
-  a.n_heads = H;
-  a.n_kv_heads = Hkv;
-  a.n_queries = T;
-  a.n_keys = S;
-  a.head_dim = d;
-  a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  // `out` viewed as [H, T, d]: head stride d, row stride H·d.
+  cpu::AttentionArgs a = cpu::attention_args(q, k, v, out.transpose(0, 1));
   a.column_sums = column_sums.defined() ? column_sums.data_ptr<float>() : nullptr;
-  a.isa = cpu::best_isa();
   a.blas_products = true;  // when the process has OpenBLAS (Debian's LibTorch); claa's kernels otherwise
   cpu::causal_attention(a);
   if (column_sums.defined()) tap->on_attention_column_sums(layer, column_sums);

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "harness/model/cpu_attention.h"
+#include "harness/model/cpu_attention_args.h"
 #include "harness/model/cpu_blas.h"
 #include "tests/catch.h"
 
@@ -42,25 +43,7 @@ Reference fused(const at::Tensor& q_thd, const at::Tensor& k, const at::Tensor& 
   at::Tensor q = q_thd.transpose(0, 1);
   at::Tensor out = at::full({H, T, d}, std::nanf(""));
   at::Tensor col = at::zeros({Hkv, S});
-  claa::cpu::AttentionArgs a;
-  a.q = q.data_ptr<float>();
-  a.q_head_stride = q.stride(0);
-  a.q_row_stride = q.stride(1);
-  a.k = k.data_ptr<float>();
-  a.k_head_stride = k.stride(0);
-  a.k_row_stride = k.stride(1);
-  a.v = v.data_ptr<float>();
-  a.v_head_stride = v.stride(0);
-  a.v_row_stride = v.stride(1);
-  a.out = out.data_ptr<float>();
-  a.out_head_stride = out.stride(0);
-  a.out_row_stride = out.stride(1);
-  a.n_heads = H;
-  a.n_kv_heads = Hkv;
-  a.n_queries = T;
-  a.n_keys = S;
-  a.head_dim = d;
-  a.scale = static_cast<float>(1.0 / std::sqrt(double(d)));
+  claa::cpu::AttentionArgs a = claa::cpu::attention_args(q, k, v, out);
   a.column_sums = sums ? col.data_ptr<float>() : nullptr;
   a.isa = isa;
   a.blas_products = blas;
