@@ -4,6 +4,8 @@
 #   tools/device_session.sh run     parity (CUDA bf16/fp32 vs the HF fp32 fixture), HF's own bf16
 #                                   error, and the prefill / capture benchmarks
 #   tools/device_session.sh ttft    TTFT of every pipeline (8B shapes) + HF transformers' SDPA prefill
+#   tools/device_session.sh tests   build claa_tests against LibTorch 2.x and run the whole suite
+#                                   (CUDA parity tests included; needs the model's second half .dev/m_ab)
 # Outputs go to $OUT (the device tool's return folder) or ./device-out.
 set -uo pipefail
 OUT=${OUT:-$PWD/device-out}
@@ -109,11 +111,28 @@ stage_findings() {
   tar -C /tmp -czf "$OUT/findings.tgz" findings_rank.jsonl findings_e2e.jsonl
 }
 
+# The test suite on the GPU machine: the LibTorch 2.x build (MKL inside, so the CPU attention takes
+# claa's own products instead of OpenBLAS's) and the CUDA tests that skip on a CPU-only machine.
+stage_tests() {
+  mkdir -p /root/claa-model
+  # The model in three ~33 MB parts (.dev/p_00..02, one per call next to the 18 MB tree), or two halves.
+  for p in .dev/p_0*; do [ -f "$p" ] && cp "$p" /root/claa-model/; done
+  if [ ! -f "$MODEL" ] && [ -f /root/claa-model/p_02 ]; then cat /root/claa-model/p_0? > "$MODEL"; fi
+  [ -f "$MODEL" ] || cat /root/claa-model/m_aa .dev/m_ab > "$MODEL"
+  sha256sum "$MODEL"
+  ninja -C $BUILD claa claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  # Two OpenMP threads per test: 12 tests × 16 spinning threads each on 16 cores made every CPU
+  # model test time out (2026-11-29).
+  (cd $BUILD && OMP_NUM_THREADS=2 timeout 480 ctest -j 8 --timeout 450 > "$OUT/ctest.log" 2>&1)
+  grep -E "tests passed|Failed|\*\*\*" "$OUT/ctest.log" | head -40
+}
+
 case "${1:-}" in
+  tests) stage_tests ;;
   findings) stage_findings ;;
   e2e) stage_e2e ;;
   build) stage_build ;;
   run) stage_run ;;
   ttft) stage_ttft ;;
-  *) echo "usage: $0 build|run|ttft|e2e|findings"; exit 2 ;;
+  *) echo "usage: $0 build|tests|run|ttft|e2e|findings"; exit 2 ;;
 esac

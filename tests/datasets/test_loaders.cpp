@@ -67,7 +67,7 @@ TEST_CASE("own-format records report bad fields", "[datasets][jsonl]") {
   CHECK(sample_to_json(sample_from_json(j)) == j);
   j["evidence"] = nlohmann::json::array({nlohmann::json::array({0, 9})});
   std::string path = write_temp("claa_bad_sample.jsonl", j.dump() + "\n");
-  CHECK_THROWS_WITH(load_jsonl_samples(path), Catch::Matchers::Contains(path + ":1: field 'evidence'"));
+  CHECK_THROWS_WITH(load_jsonl_samples(path), Catch::Contains(path + ":1: field 'evidence'"));
 }
 
 TEST_CASE("LongBench prompts render the verbatim dataset2prompt.json templates", "[datasets][longbench]") {
