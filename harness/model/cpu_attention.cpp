@@ -36,10 +36,11 @@ int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // ---- Micro-kernels, portable versions -------------------------------------------------------
 // scores[r][j] = Σ_t q[r][t] · kt[t][j] for r < rows, j < cols; q rows contiguous (d floats),
-// kt is one packed key block, d rows of kKeyBlock floats, scores rows kKeyBlock floats.
-void scores_portable(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores) {
+// kt is one packed key block, d rows of kKeyBlock floats, scores rows `ld` floats apart.
+void scores_portable(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores,
+                     int64_t ld) {
   for (int64_t r = 0; r < rows; ++r) {
-    float* s = scores + r * kKeyBlock;
+    float* s = scores + r * ld;
     std::fill(s, s + cols, 0.0f);
     for (int64_t t = 0; t < d; ++t) {
       const float a = q[r * d + t];
@@ -49,13 +50,14 @@ void scores_portable(const float* q, const float* kt, int64_t rows, int64_t cols
   }
 }
 
-// acc[r][:] += Σ_{j < n} p[r][j] · v[j][:], v rows `v_stride` apart, acc rows d floats.
-void accumulate_portable(const float* p, const float* v, int64_t v_stride, int64_t rows, int64_t n, int64_t d,
-                         float* acc) {
+// acc[r][:] += Σ_{j < n} p[r][j] · v[j][:], p rows `ld` floats apart, v rows `v_stride` apart,
+// acc rows d floats.
+void accumulate_portable(const float* p, int64_t ld, const float* v, int64_t v_stride, int64_t rows, int64_t n,
+                         int64_t d, float* acc) {
   for (int64_t r = 0; r < rows; ++r) {
     float* o = acc + r * d;
     for (int64_t j = 0; j < n; ++j) {
-      const float w = p[r * kKeyBlock + j];
+      const float w = p[r * ld + j];
       const float* vr = v + j * v_stride;
       for (int64_t t = 0; t < d; ++t) o[t] += w * vr[t];
     }
@@ -71,9 +73,15 @@ float exp_sum_portable(float* x, int64_t n, float shift) {
 
 float max_portable(const float* x, int64_t n) { return *std::max_element(x, x + n); }
 
+// y[j] += a · x[j] for j < n.
+void axpy_portable(float a, const float* x, int64_t n, float* y) {
+  for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
+}
+
 #ifdef CLAA_X86_SIMD
 // ---- Micro-kernels, AVX2 + FMA (compiled for those instructions only inside these functions) --
-CLAA_AVX2 void scores_avx2(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores) {
+CLAA_AVX2 void scores_avx2(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores,
+                           int64_t ld) {
   // A 4 × 16 register tile: per t, two key vectors are loaded once and used by four rows.
   for (int64_t r = 0; r < rows; r += kRowTile) {
     const float* q0 = q + r * d;
@@ -95,24 +103,24 @@ CLAA_AVX2 void scores_avx2(const float* q, const float* kt, int64_t rows, int64_
         a30 = _mm256_fmadd_ps(b, k0, a30);
         a31 = _mm256_fmadd_ps(b, k1, a31);
       }
-      float* s = scores + r * kKeyBlock + j;
+      float* s = scores + r * ld + j;
       _mm256_storeu_ps(s, a00);
       _mm256_storeu_ps(s + 8, a01);
-      _mm256_storeu_ps(s + kKeyBlock, a10);
-      _mm256_storeu_ps(s + kKeyBlock + 8, a11);
-      _mm256_storeu_ps(s + 2 * kKeyBlock, a20);
-      _mm256_storeu_ps(s + 2 * kKeyBlock + 8, a21);
-      _mm256_storeu_ps(s + 3 * kKeyBlock, a30);
-      _mm256_storeu_ps(s + 3 * kKeyBlock + 8, a31);
+      _mm256_storeu_ps(s + ld, a10);
+      _mm256_storeu_ps(s + ld + 8, a11);
+      _mm256_storeu_ps(s + 2 * ld, a20);
+      _mm256_storeu_ps(s + 2 * ld + 8, a21);
+      _mm256_storeu_ps(s + 3 * ld, a30);
+      _mm256_storeu_ps(s + 3 * ld + 8, a31);
     }
   }
 }
 
-CLAA_AVX2 void accumulate_avx2(const float* p, const float* v, int64_t v_stride, int64_t rows, int64_t n, int64_t d,
-                               float* acc) {
+CLAA_AVX2 void accumulate_avx2(const float* p, int64_t ld, const float* v, int64_t v_stride, int64_t rows, int64_t n,
+                               int64_t d, float* acc) {
   // A 4 × 16 tile of the output accumulator stays in registers while j runs over the key block.
   for (int64_t r = 0; r < rows; r += kRowTile) {
-    const float* p0 = p + r * kKeyBlock;
+    const float* p0 = p + r * ld;
     for (int64_t c = 0; c < d; c += kColTile) {
       float* o = acc + r * d + c;
       __m256 a00 = _mm256_loadu_ps(o), a01 = _mm256_loadu_ps(o + 8);
@@ -125,13 +133,13 @@ CLAA_AVX2 void accumulate_avx2(const float* p, const float* v, int64_t v_stride,
         __m256 b = _mm256_broadcast_ss(p0 + j);
         a00 = _mm256_fmadd_ps(b, v0, a00);
         a01 = _mm256_fmadd_ps(b, v1, a01);
-        b = _mm256_broadcast_ss(p0 + kKeyBlock + j);
+        b = _mm256_broadcast_ss(p0 + ld + j);
         a10 = _mm256_fmadd_ps(b, v0, a10);
         a11 = _mm256_fmadd_ps(b, v1, a11);
-        b = _mm256_broadcast_ss(p0 + 2 * kKeyBlock + j);
+        b = _mm256_broadcast_ss(p0 + 2 * ld + j);
         a20 = _mm256_fmadd_ps(b, v0, a20);
         a21 = _mm256_fmadd_ps(b, v1, a21);
-        b = _mm256_broadcast_ss(p0 + 3 * kKeyBlock + j);
+        b = _mm256_broadcast_ss(p0 + 3 * ld + j);
         a30 = _mm256_fmadd_ps(b, v0, a30);
         a31 = _mm256_fmadd_ps(b, v1, a31);
       }
@@ -171,20 +179,28 @@ CLAA_AVX2 float max_avx2(const float* x, int64_t n) {
   for (; j < n; ++j) best = std::max(best, x[j]);
   return best;
 }
+
+CLAA_AVX2 void axpy_avx2(float a, const float* x, int64_t n, float* y) {
+  const __m256 av = _mm256_set1_ps(a);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(y + j, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+  for (; j < n; ++j) y[j] += a * x[j];
+}
 #endif  // CLAA_X86_SIMD
 
 struct Kernels {
-  void (*scores)(const float*, const float*, int64_t, int64_t, int64_t, float*);
-  void (*accumulate)(const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*);
+  void (*scores)(const float*, const float*, int64_t, int64_t, int64_t, float*, int64_t);
+  void (*accumulate)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, int64_t, float*);
   float (*exp_sum)(float*, int64_t, float);
   float (*max)(const float*, int64_t);
+  void (*axpy)(float, const float*, int64_t, float*);
 };
 
 Kernels kernels_for(Isa isa) {
 #ifdef CLAA_X86_SIMD
-  if (isa == Isa::Avx2Fma) return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2};
+  if (isa == Isa::Avx2Fma) return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2, axpy_avx2};
 #endif
-  return {scores_portable, accumulate_portable, exp_sum_portable, max_portable};
+  return {scores_portable, accumulate_portable, exp_sum_portable, max_portable, axpy_portable};
 }
 
 // How one call runs: the element-wise kernels, who computes the two products (BLAS, or claa's
@@ -210,16 +226,28 @@ void pack_keys(const AttentionArgs& a, int64_t kv_head, float* packed) {
 }
 
 // Per-thread working memory for one work item: the query block of every head of one KV group,
-// stacked (row i = head i / rows of the group, query first_row + i % rows); score rows are
-// plan.k_block floats apart.
+// stacked (row i = head i / rows of the group, query first_row + i % rows). Score rows are `ld`
+// floats apart: one key block wide, or — when H2O's column sums are wanted — as wide as all keys,
+// so every block's probabilities stay until the rows' final softmax statistics are known.
 struct Scratch {
+  int64_t ld = 0, max_blocks = 0;
   std::vector<float> q, scores, acc, row_max, row_sum;
-  Scratch(const Plan& p, int64_t d)
-      : q(p.stacked_rows * d), scores(p.stacked_rows * p.k_block), acc(p.stacked_rows * d), row_max(p.stacked_rows),
-        row_sum(p.stacked_rows) {}
+  std::vector<float> block_max;  // [stacked_rows × max_blocks]: each row's running max after each block
+  Scratch(const Plan& p, const AttentionArgs& a) {
+    const int64_t d = a.head_dim;
+    max_blocks = (a.n_keys + p.k_block - 1) / p.k_block;
+    ld = a.column_sums ? max_blocks * p.k_block : p.k_block;
+    q.resize(p.stacked_rows * d);
+    scores.resize(p.stacked_rows * ld);
+    acc.resize(p.stacked_rows * d);
+    row_max.resize(p.stacked_rows);
+    row_sum.resize(p.stacked_rows);
+    if (a.column_sums) block_max.resize(p.stacked_rows * max_blocks);
+  }
+  // Where key block kb's scores go: their own columns when all blocks are kept, else the one block.
+  float* block(int64_t kb, int64_t k_block) { return scores.data() + (ld == k_block ? 0 : kb * k_block); }
 };
 
-// One work item: the G query heads sharing KV head `kv_head`, queries [first_row, first_row + rows).
 // Keys of block `kb` that any query of the block [first_row, first_row + rows) sees: the block's
 // last query sees keys up to past + first_row + rows − 1, so the causally invisible tail of the
 // diagonal block is never computed.
@@ -228,34 +256,46 @@ int64_t block_cols(const Plan& p, const AttentionArgs& a, int64_t kb, int64_t fi
   return std::min(p.k_block, past + first_row + rows - j0);
 }
 
-// Scores of the stacked query rows against key block `kb`, scaled, causally masked: stacked row i
-// (query first_row + i % rows) sees keys up to index past + first_row + i % rows.
-void block_scores(const Plan& p, const AttentionArgs& a, const Scratch& s, const float* keys, int64_t kb, int64_t rows,
-                  int64_t stacked, int64_t padded, int64_t first_row, float* scores) {
+// Scores of the stacked query rows against key block `kb` into `scores` (rows `ld` apart), scaled,
+// causally masked: stacked row i (query first_row + i % rows) sees keys up to past + first_row + i % rows.
+void block_scores(const Plan& p, const AttentionArgs& a, const float* q, const float* keys, int64_t kb, int64_t rows,
+                  int64_t stacked, int64_t padded, int64_t first_row, float* scores, int64_t ld) {
   const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, j0 = kb * p.k_block;
   const int64_t cols = block_cols(p, a, kb, first_row, rows);
   if (p.blas)  // `keys` = this KV head's rows: scores = q · K[j0 : j0 + cols]ᵀ
-    sgemm(/*b_transposed=*/true, stacked, cols, d, s.q.data(), d, keys + j0 * a.k_row_stride, a.k_row_stride, 0.0f,
-          scores, p.k_block);
+    sgemm(/*b_transposed=*/true, stacked, cols, d, q, d, keys + j0 * a.k_row_stride, a.k_row_stride, 0.0f, scores, ld);
   else  // `keys` = this KV head's packed blocks
-    p.k.scores(s.q.data(), keys + kb * d * kKeyBlock, padded, round_up(cols, kColTile), d, scores);
+    p.k.scores(q, keys + kb * d * kKeyBlock, padded, round_up(cols, kColTile), d, scores, ld);
   for (int64_t i = 0; i < stacked; ++i) {
     // Keys after `last` (inside this block) are in the query's future or beyond the cache.
     const int64_t last = std::clamp<int64_t>(past + first_row + i % rows - j0, -1, cols - 1);
-    float* row = scores + i * p.k_block;
-    std::fill(row + last + 1, row + p.k_block, kNegInf);
+    float* row = scores + i * ld;
+    std::fill(row + last + 1, row + cols, kNegInf);
   }
 }
 
 // acc[i] += Σ_j probs[i][j] · v[j0 + j] over the block's `cols` keys.
-void block_accumulate(const Plan& p, const AttentionArgs& a, const float* probs, const float* v, int64_t kb,
+void block_accumulate(const Plan& p, const AttentionArgs& a, const float* probs, int64_t ld, const float* v, int64_t kb,
                       int64_t stacked, int64_t padded, int64_t cols, float* acc) {
   const float* vb = v + kb * p.k_block * a.v_row_stride;
   if (p.blas)
-    sgemm(/*b_transposed=*/false, stacked, a.head_dim, cols, probs, p.k_block, vb, a.v_row_stride, 1.0f, acc,
-          a.head_dim);
+    sgemm(/*b_transposed=*/false, stacked, a.head_dim, cols, probs, ld, vb, a.v_row_stride, 1.0f, acc, a.head_dim);
   else
-    p.k.accumulate(probs, vb, a.v_row_stride, padded, cols, a.head_dim, acc);
+    p.k.accumulate(probs, ld, vb, a.v_row_stride, padded, cols, a.head_dim, acc);
+}
+
+// H2O: column sums of the final probabilities softmax(s)[i][j] = e^(s_ij − M_i) / L_i. Block kb's
+// stored values are e^(s_ij − m_i(kb)) with the running max after that block, so each row adds
+// them times e^(m_i(kb) − M_i) / L_i — no second score pass.
+void add_column_sums(const Plan& p, const AttentionArgs& a, const Scratch& s, int64_t key_blocks, int64_t first_row,
+                     int64_t rows, int64_t stacked, float* col) {
+  for (int64_t kb = 0; kb < key_blocks; ++kb) {
+    const int64_t j0 = kb * p.k_block, cols = block_cols(p, a, kb, first_row, rows);
+    for (int64_t i = 0; i < stacked; ++i) {
+      const float factor = std::exp(s.block_max[i * s.max_blocks + kb] - s.row_max[i]) / s.row_sum[i];
+      p.k.axpy(factor, s.scores.data() + i * s.ld + j0, cols, col + j0);
+    }
+  }
 }
 
 // The G heads of a KV group go through each key block together: one product of G·rows query rows
@@ -279,43 +319,32 @@ void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t kv_head, 
   // Causal: the block's last query sees keys [0, past + first_row + rows − 1].
   const int64_t key_blocks = (past + first_row + rows + p.k_block - 1) / p.k_block;
   const float* v = a.v + kv_head * a.v_head_stride;
-  float* scores = s.scores.data();
 
   for (int64_t kb = 0; kb < key_blocks; ++kb) {
-    block_scores(p, a, s, keys, kb, rows, stacked, padded, first_row, scores);
+    float* scores = s.block(kb, p.k_block);
+    block_scores(p, a, s.q.data(), keys, kb, rows, stacked, padded, first_row, scores, s.ld);
     const int64_t cols = block_cols(p, a, kb, first_row, rows);
     // Online softmax: rescale what was accumulated under the old row maximum.
     for (int64_t i = 0; i < stacked; ++i) {
-      float* row = scores + i * p.k_block;
+      float* row = scores + i * s.ld;
       const float new_max = std::max(s.row_max[i], p.k.max(row, cols));
       const float correction = std::exp(s.row_max[i] - new_max);  // 0 on the first block
       s.row_sum[i] = s.row_sum[i] * correction + p.k.exp_sum(row, cols, new_max);
       s.row_max[i] = new_max;
+      if (column_sums != nullptr) s.block_max[i * s.max_blocks + kb] = new_max;
       if (correction != 1.0f)
         for (int64_t t = 0; t < d; ++t) s.acc[i * d + t] *= correction;
     }
-    for (int64_t i = stacked; i < padded; ++i) std::fill(scores + i * p.k_block, scores + (i + 1) * p.k_block, 0.0f);
-    block_accumulate(p, a, scores, v, kb, stacked, padded, cols, s.acc.data());
+    for (int64_t i = stacked; i < padded; ++i) std::fill(scores + i * s.ld, scores + i * s.ld + p.k_block, 0.0f);
+    block_accumulate(p, a, scores, s.ld, v, kb, stacked, padded, cols, s.acc.data());
   }
   for (int64_t i = 0; i < stacked; ++i) {
     float* dst = a.out + (kv_head * G + i / rows) * a.out_head_stride + (first_row + i % rows) * a.out_row_stride;
     const float inv = 1.0f / s.row_sum[i];
     for (int64_t t = 0; t < d; ++t) dst[t] = s.acc[i * d + t] * inv;
   }
-
-  if (column_sums == nullptr) return;
-  // H2O: the final probabilities need each row's final max and sum, so recompute the scores.
-  float* col = column_sums + kv_head * a.n_keys;
-  for (int64_t kb = 0; kb < key_blocks; ++kb) {
-    block_scores(p, a, s, keys, kb, rows, stacked, padded, first_row, scores);
-    const int64_t j0 = kb * p.k_block, cols = block_cols(p, a, kb, first_row, rows);
-    for (int64_t i = 0; i < stacked; ++i) {
-      float* row = scores + i * p.k_block;
-      p.k.exp_sum(row, cols, s.row_max[i]);
-      const float inv = 1.0f / s.row_sum[i];
-      for (int64_t j = 0; j < cols; ++j) col[j0 + j] += row[j] * inv;
-    }
-  }
+  if (column_sums != nullptr)
+    add_column_sums(p, a, s, key_blocks, first_row, rows, stacked, column_sums + kv_head * a.n_keys);
 }
 
 Isa usable_isa(const AttentionArgs& a) {
@@ -375,7 +404,7 @@ void causal_attention(const AttentionArgs& a) {
   // Column sums are accumulated per worker and added up at the end (no atomics in the hot loop).
   std::vector<float> partial_sums(a.column_sums ? workers * Hkv * a.n_keys : 0, 0.0f);
   at::parallel_for(0, workers, 1, [&](int64_t b, int64_t e) {
-    Scratch scratch(plan, d);
+    Scratch scratch(plan, a);
     for (int64_t w = b; w < e; ++w) {
       float* sums = a.column_sums ? partial_sums.data() + w * Hkv * a.n_keys : nullptr;
       for (int64_t item = w; item < items; item += workers) {
