@@ -36,7 +36,8 @@ struct AttentionArgs {
   float scale = 1.0f;  // usually 1/√d
 
   // Optional H2O column sums [H_kv, S] (row stride n_keys): adds Σ over the G query heads of the
-  // group and all T queries of softmax(q·K·scale). Costs a second pass over the scores.
+  // group and all T queries of softmax(q·K·scale). Computed from the same pass: each worker keeps
+  // its work item's probabilities (G·rows × S floats) until the rows' final max and sum are known.
   float* column_sums = nullptr;
 
   Isa isa = Isa::Portable;
