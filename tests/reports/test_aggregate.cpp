@@ -10,39 +10,21 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "harness/util/error.h"
 #include "reports/aggregate.h"
 #include "reports/report_writers.h"
 #include "tests/catch.h"
+#include "tests/reports/reports_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace claa;
+using claa::test::slurp;
+using claa::test::TempDir;
 
 namespace {
 
 const std::string kRun = source_path("tests/fixtures/reports/small_run");
-
-// A fresh, empty directory under /tmp, removed when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / fmt::format("claa_test_{}_{}", name, getpid())) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 const ScopeAggregate& scope(const RunAggregate& agg, const std::string& label) {
   for (const ScopeAggregate& s : agg.scopes)

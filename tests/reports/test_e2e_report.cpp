@@ -13,39 +13,22 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "harness/util/error.h"
 #include "reports/e2e_report.h"
 #include "reports/run_reports.h"
 #include "tests/catch.h"
+#include "tests/reports/reports_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace claa;
+using claa::test::slurp;
+using claa::test::TempDir;
 
 namespace {
 
 const std::string kE2eRun = source_path("tests/fixtures/reports/e2e_run");
 const std::string kRankRun = source_path("tests/fixtures/reports/small_run");
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / fmt::format("claa_test_e2e_{}_{}", name, getpid())) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string first_line(const fs::path& p) {
   std::ifstream in(p);
