@@ -25,5 +25,8 @@ if [ "$cases" != "$registered" ]; then
        "(a test name with ';' is split by CTest; rename it)" >&2
   exit 1
 fi
-ctest --output-on-failure -j"$(nproc)" "$@"
+# Tests run nproc at a time, each with OpenMP threads on every core: busy-waiting OpenMP threads of one
+# test then steal the cores of the other. Passive waiting measured 13.6 s -> 9.8 s for two concurrent
+# 1K prefills on 2 cores (results do not depend on the wait policy).
+OMP_WAIT_POLICY=passive ctest --output-on-failure -j"$(nproc)" "$@"
 "$ROOT/scripts/run_sanitizer_tests.sh"  # ASan+UBSan tests and fuzzing; its last line sums both up
