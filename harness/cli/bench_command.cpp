@@ -104,15 +104,16 @@ void run_prefill_bench(const PrefillBenchArgs& a) {
   double median = seconds[seconds.size() / 2];
   double mean = std::accumulate(seconds.begin(), seconds.end(), 0.0) / seconds.size();
 
+  const int width = cpu::parallel_width();  // threads a parallel region really gets
   nlohmann::json j = {{"model", m.source.kind == "random" ? "random:" + m.source.path : m.source.path},
                       {"device", a.model.device}, {"dtype", a.model.dtype}, {"threads", at::get_num_threads()},
-                      {"parallel_width", cpu::parallel_width()},
+                      {"parallel_width", width},
                       {"tokens", a.tokens}, {"runs", a.runs}, {"median_seconds", median}, {"mean_seconds", mean},
                       {"tokens_per_second", a.tokens / median}, {"peak_rss_bytes", peak_rss_bytes()},
                       {"rss_before_load_bytes", rss_before}, {"rss_after_load_bytes", rss_weights},
                       {"cuda_peak_bytes", cuda_peak_bytes(model.devices())}, {"cuda_weights_bytes", cuda_after_load}};
-  if (cpu::parallel_width() < at::get_num_threads())
-    fmt::print("warning: claa's parallel regions use {} of {} threads (built without OpenMP?)\n", cpu::parallel_width(),
+  if (width < at::get_num_threads())
+    fmt::print("warning: claa's parallel regions use {} of {} threads (built without OpenMP?)\n", width,
                at::get_num_threads());
   fmt::print("prefill {} tokens on {} {} ({} threads): median {:.3f} s, mean {:.3f} s over {} runs → {:.0f} tok/s\n",
              a.tokens, a.model.device, a.model.dtype, at::get_num_threads(), median, mean, a.runs, a.tokens / median);
