@@ -1,27 +1,14 @@
-// Shared helpers for the report tests: a temporary folder and whole-file reads.
+// Shared helpers for the report tests: a temporary folder (temp_dir.h) and whole-file reads.
 #pragma once
-
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
-namespace claa::test {
+#include "tests/temp_dir.h"
 
-// A fresh, empty directory under the system temp folder (name + pid), removed when the test ends.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() / ("claa_test_" + name + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+namespace claa::test {
 
 // The whole file as bytes ("" when it cannot be opened).
 inline std::string slurp(const std::filesystem::path& p) {

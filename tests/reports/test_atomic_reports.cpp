@@ -16,6 +16,7 @@
 #include "harness/util/error.h"
 #include "reports/run_reports.h"
 #include "tests/catch.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -37,8 +38,7 @@ std::map<std::string, std::string> reports_of(const std::string& dir) {
 // A copy of the small fixture run with its reports written, then one sample dropped so the next
 // report differs from the current one.
 std::string run_with_reports(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("claa_atomic_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
+  fs::path dir = claa::test::fresh_temp_path("atomic_" + name);
   fs::create_directories(dir);
   fs::copy_file(source_path("tests/fixtures/reports/small_run/run.json"), dir / "run.json");
   fs::copy_file(source_path("tests/fixtures/reports/small_run/samples.jsonl"), dir / "samples.jsonl");

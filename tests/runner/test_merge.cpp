@@ -9,6 +9,7 @@
 #include "harness/runner/merge.h"
 #include "harness/util/error.h"
 #include "tests/catch.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -35,8 +36,7 @@ std::string read_all(const std::string& path) {
 }  // namespace
 
 TEST_CASE("merge joins shards in run order, each sample once", "[runner][merge]") {
-  const std::string root = (fs::temp_directory_path() / ("claa_merge_" + std::to_string(getpid()))).string();
-  fs::remove_all(root);
+  const std::string root = claa::test::fresh_temp_path("merge").string();
   const std::string a = shard(root, "a", {0, 2, 4}), b = shard(root, "b", {1, 3});
   CHECK(claa::merge_shards({a, b}, root + "/out") == 5);
   std::string expected;
@@ -53,5 +53,5 @@ TEST_CASE("merge joins shards in run order, each sample once", "[runner][merge]"
 
   const std::string c = shard(root, "c", {3});
   CHECK_THROWS_WITH(claa::merge_shards({a, b, c}, root + "/out2"), Catch::Contains("sample s3 appears in both " + b + " and " + c));
-  fs::remove_all(root);
+  claa::test::remove_tree(root);
 }

@@ -21,6 +21,7 @@
 
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -58,11 +59,7 @@ std::string joined(const std::vector<std::string>& args) {
   return s;
 }
 
-std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("claa_mpi_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
+std::string fresh_dir(const std::string& name) { return claa::test::fresh_temp_path("mpi_" + name).string(); }
 
 // configs/ci.json at 512/640 prompt tokens (half CI's time), one thread per process: CPU results
 // are byte-identical only between runs with the same thread count (ATen's parallel reductions

@@ -11,16 +11,13 @@
 #include "harness/runner/run_folder.h"
 #include "harness/util/error.h"
 #include "tests/catch.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("claa_folder_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
+std::string fresh_dir(const std::string& name) { return claa::test::fresh_temp_path("folder_" + name).string(); }
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path);

@@ -15,6 +15,7 @@
 #include "harness/runner/run_folder.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -32,11 +33,7 @@ int run_cli(const std::string& args, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("claa_guard_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
+std::string fresh_dir(const std::string& name) { return claa::test::fresh_temp_path("guard_" + name).string(); }
 
 const std::string kConfig = source_path("configs/ci.json");
 

@@ -16,6 +16,7 @@
 
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -41,11 +42,7 @@ size_t line_count(const std::string& path) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("claa_run_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
+std::string fresh_dir(const std::string& name) { return claa::test::fresh_temp_path("run_" + name).string(); }
 
 const std::string& complete_run() {  // one uninterrupted run shared by the test cases
   static std::string dir;

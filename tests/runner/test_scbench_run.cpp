@@ -11,6 +11,7 @@
 
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -45,8 +46,7 @@ std::string write_config(const std::string& dir, const std::string& mode) {
 
 TEST_CASE("SCBench fixture end to end: per-turn records and report rows", "[runner][scbench][model]") {
   default_model_path();  // fail clearly when setup has not fetched the model
-  const std::string dir = (fs::temp_directory_path() / ("claa_scb_run_" + std::to_string(getpid()))).string();
-  fs::remove_all(dir);
+  const std::string dir = claa::test::fresh_temp_path("scb_run").string();
   std::string out;
   REQUIRE(run_cli("run " + write_config(dir, "rank") + " --out " + dir, out) == 0);
   INFO(out);

@@ -20,6 +20,7 @@
 #include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
 #include "tests/catch.h"
+#include "tests/temp_dir.h"
 
 using namespace claa;
 
@@ -287,7 +288,7 @@ TEST_CASE("tokenizer.json with a tokenizer_config.json beside it", "[tokenizer]"
     bad << "{ not json";
   }
   CHECK_THROWS_AS(Tokenizer::from_hf_json((dir / "tokenizer.json").string()), Error);
-  fs::remove_all(dir);
+  claa::test::remove_tree(dir);
 }
 
 TEST_CASE("encode is thread-safe (shared word cache)", "[tokenizer]") {
