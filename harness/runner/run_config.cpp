@@ -2,6 +2,7 @@
 #include "harness/runner/run_config_text.h"
 
 #include <fstream>
+#include <utility>
 #include <sstream>
 
 #include "datasets/dataset_spec.h"
@@ -276,29 +277,32 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   return c;
 }
 
-void validate_run_config_text(const std::string& text, const std::vector<std::string>& overrides,
-                              const std::string& source) {
+namespace {
+
+// The config's JSON (text or stream) with the --set overrides applied; one-line error when malformed.
+template <typename Input>
+json config_json(Input&& input, const std::vector<std::string>& overrides, const std::string& source) {
   json j;
   try {
-    j = json::parse(text);
+    j = json::parse(std::forward<Input>(input));
   } catch (const json::exception& e) {
     throw Error(source + ": malformed JSON (" + std::string(e.what()) + ")");
   }
   apply_overrides(j, overrides);
-  (void)parse_run_config(j, source);
+  return j;
+}
+
+}  // namespace
+
+void validate_run_config_text(const std::string& text, const std::vector<std::string>& overrides,
+                              const std::string& source) {
+  (void)parse_run_config(config_json(text, overrides, source), source);
 }
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path);
   require(in.good(), path + ": cannot read the config");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(path + ": malformed JSON (" + std::string(e.what()) + ")");
-  }
-  apply_overrides(j, overrides);
-  return parse_run_config(j, path);
+  return parse_run_config(config_json(in, overrides, path), path);
 }
 
 }  // namespace claa
