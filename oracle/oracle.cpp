@@ -13,8 +13,8 @@ void OracleOptions::validate() const {
   require(pool_kernel >= 0 && pool_rows_before_max >= 0, "oracle pool kernels must be non-negative");
 }
 
-OracleAccumulator::OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options)
-    : n_layers_(n_layers), n_prompt_(n_prompt), options_(std::move(options)) {
+OracleAccumulator::OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options, at::Device device)
+    : n_layers_(n_layers), n_prompt_(n_prompt), options_(std::move(options)), device_(device) {
   options_.validate();
   auto reduce_of = [](const std::string& name) {
     return name == "max" ? Reduce::Max : name == "mean" ? Reduce::Mean : Reduce::Sum;
@@ -31,40 +31,63 @@ at::Tensor OracleAccumulator::head_reduce(const at::Tensor& probs) const {
   return p.sum(0);
 }
 
+void OracleAccumulator::reserve_steps(int64_t steps) {
+  const int64_t have = static_cast<int64_t>(layers_seen_.size());
+  if (steps <= have) return;
+  const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat).device(device_);
+  at::Tensor more = at::zeros({steps - have, n_prompt_}, f32);
+  step_agg_ = step_agg_.defined() ? at::cat({step_agg_, more}, 0) : more;
+  layers_seen_.resize(static_cast<size_t>(steps), 0);
+  if (!per_layer_sum_.defined()) per_layer_sum_ = at::zeros({n_layers_, n_prompt_}, f32);
+}
+
+void OracleAccumulator::add_steps(int layer, int64_t first_step, const at::Tensor& probs) {
+  require(probs.dim() == 3 && probs.size(2) == n_prompt_, "oracle: attention rows must be [S, H, N]");
+  require(layer >= 0 && layer < n_layers_ && first_step >= 0, "oracle: layer or step out of range");
+  const int64_t count = probs.size(0);
+  if (count == 0) return;
+  reserve_steps(first_step + count);
+  // [S, H, N] → [S, N]: the reduction over heads of each step (head_reduce works on [H, N]).
+  at::Tensor rows = head_reduce(probs.transpose(0, 1)).to(device_);
+  per_layer_sum_[layer].add_(rows.sum(0));
+  at::Tensor agg = step_agg_.narrow(0, first_step, count);
+  if (layer_reduce_ == Reduce::Max)
+    at::maximum_out(agg, agg, rows);
+  else
+    agg.add_(rows);
+  for (int64_t t = first_step; t < first_step + count; ++t) ++layers_seen_[static_cast<size_t>(t)];
+}
+
 void OracleAccumulator::add(int layer, const at::Tensor& probs) {
   require(probs.dim() == 2 && probs.size(1) == n_prompt_, "oracle: attention rows must be [H, N]");
-  at::Tensor row = head_reduce(probs).to(at::kCPU);
-  if (!per_layer_sum_.defined()) {
-    per_layer_sum_ = at::zeros({n_layers_, n_prompt_}, at::kFloat);
-    sum_over_steps_ = at::zeros({n_prompt_}, at::kFloat);
-  }
-  per_layer_sum_[layer].add_(row);
-  if (layers_in_step_ == 0) {
-    step_agg_ = row.clone();
-  } else if (layer_reduce_ == Reduce::Max) {
-    step_agg_ = at::maximum(step_agg_, row);
-  } else {
-    step_agg_.add_(row);
-  }
-  ++layers_in_step_;
+  add_steps(layer, current_step_, probs.unsqueeze(0));
 }
 
 void OracleAccumulator::end_step() {
-  require(layers_in_step_ > 0, "oracle: a step ended without any layer");
-  if (layer_reduce_ == Reduce::Mean) step_agg_.div_(layers_in_step_);
-  sum_over_steps_.add_(step_agg_);
-  layers_in_step_ = 0;
-  ++steps_;
+  require(static_cast<int64_t>(layers_seen_.size()) > current_step_ && layers_seen_[current_step_] > 0,
+          "oracle: a step ended without any layer");
+  ++current_step_;
+}
+
+at::Tensor OracleAccumulator::summed_over_steps() const {
+  require(!layers_seen_.empty(), "oracle: no answer step was recorded");
+  for (int seen : layers_seen_)
+    require(seen == n_layers_, "oracle: a step is missing layers (" + std::to_string(seen) + " of " +
+                                   std::to_string(n_layers_) + ")");
+  at::Tensor total = step_agg_.sum(0);
+  if (layer_reduce_ == Reduce::Mean) total.div_(n_layers_);
+  return total;
 }
 
 at::Tensor OracleAccumulator::oracle() const {
-  require(steps_ > 0, "oracle: no answer step was recorded");
-  return avg_pool_last(sum_over_steps_ / static_cast<double>(steps_), options_.pool_kernel);
+  const double steps = static_cast<double>(layers_seen_.size());
+  return avg_pool_last(summed_over_steps() / steps, options_.pool_kernel);
 }
 
 at::Tensor OracleAccumulator::per_layer() const {
-  require(steps_ > 0, "oracle: no answer step was recorded");
-  return avg_pool_last(per_layer_sum_ / static_cast<double>(steps_), options_.pool_kernel);
+  summed_over_steps();  // the same completeness check
+  const double steps = static_cast<double>(layers_seen_.size());
+  return avg_pool_last(per_layer_sum_ / steps, options_.pool_kernel);
 }
 
 }  // namespace claa

@@ -6,12 +6,15 @@
 //   O[j]       = mean over t of peak[t,j], then pool(O, 13)  (skipped when N < 13)
 //
 // Queries t are the last prompt position and every fed-back answer token. The accumulator is fed
-// one (step, layer) attention row block at a time, so nothing of size L·H·T·N is ever held:
-// memory is O(N) for the running max of the current step plus O(L·N) for the per-layer oracle.
+// per layer, one step or a block of consecutive steps at a time (the capture hands it step 0 from
+// the prefill and all answer steps of a layer at once, from one batched pass over the answer), so
+// nothing of size L·H·T·N is ever held: memory is O(T·N) for each step's running aggregate over
+// layers plus O(L·N) for the per-layer oracle.
 #pragma once
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -29,16 +32,22 @@ struct OracleOptions {
 
 class OracleAccumulator {
  public:
-  OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options);
+  // The sums live on `device` (the model's in rank mode, so a GPU run never waits for a host copy
+  // per layer and step; the CPU otherwise).
+  OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options, at::Device device = at::kCPU);
 
-  // Attention of one answer step at one layer over the prompt keys: probs [H, N], rows summing
-  // to 1 (callers renormalise when their softmax also covered answer keys). Layers of a step may
-  // arrive in any order; call end_step() after the last layer of each step.
+  // Attention over the prompt keys at one layer for the consecutive steps first_step,
+  // first_step + 1, ...: probs [S, H, N], rows summing to 1 (callers renormalise when their softmax
+  // also covered answer keys). Steps and layers may arrive in any order, each (step, layer) once;
+  // every step must have all layers before oracle() / per_layer().
+  void add_steps(int layer, int64_t first_step, const at::Tensor& probs);
+  // One step at a time: probs [H, N] for the current step; end_step() after its last layer.
   void add(int layer, const at::Tensor& probs);
   void end_step();
 
-  int64_t steps() const { return steps_; }
-  // O: [N] fp32 (pooled). Throws if no step was recorded.
+  // Steps with at least one layer (for add/end_step users: the steps ended so far).
+  int64_t steps() const { return std::max<int64_t>(static_cast<int64_t>(layers_seen_.size()), current_step_); }
+  // O: [N] fp32 (pooled), on the accumulator's device. Throws if no step was recorded.
   at::Tensor oracle() const;
   // Per-layer oracle (step 4 without the aggregation over layers): [L, N] fp32 (pooled).
   at::Tensor per_layer() const;
@@ -50,11 +59,15 @@ class OracleAccumulator {
   int n_layers_;
   int64_t n_prompt_;
   OracleOptions options_;
-  at::Tensor step_agg_;   // [N] this step's aggregate over the layers seen so far
-  int layers_in_step_ = 0;
-  at::Tensor sum_over_steps_;   // [N]
-  at::Tensor per_layer_sum_;    // [L, N]
-  int64_t steps_ = 0;
+  at::Device device_;
+  // Grows to cover the highest step seen. A max over layers starts from 0, which is exact because
+  // attention probabilities are non-negative (and NaN still propagates through at::maximum).
+  void reserve_steps(int64_t steps);
+  at::Tensor step_agg_;              // [steps, N] each step's aggregate over the layers seen so far
+  std::vector<int> layers_seen_;     // per step
+  at::Tensor per_layer_sum_;         // [L, N]
+  int64_t current_step_ = 0;         // add()/end_step()
+  at::Tensor summed_over_steps() const;  // Σ_t peak[t, :] (checks that every step is complete)
 };
 
 }  // namespace claa

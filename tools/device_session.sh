@@ -4,6 +4,9 @@
 #   tools/device_session.sh run     parity (CUDA bf16/fp32 vs the HF fp32 fixture), HF's own bf16
 #                                   error, and the prefill / capture benchmarks
 #   tools/device_session.sh ttft    TTFT of every pipeline (8B shapes) + HF transformers' SDPA prefill
+#   tools/device_session.sh diag    build claa + claa_tests, the report tests, capture benchmark with
+#                                   GPU-resident vs host captures (keeps the model's first half)
+#   tools/device_session.sh capture build claa, capture benchmark at 8K / 32K / 128K (8B shapes)
 #   tools/device_session.sh tests   build claa_tests against LibTorch 2.x and run the whole suite
 #                                   (CUDA parity tests included; needs the model's second half .dev/m_ab)
 # Outputs go to $OUT (the device tool's return folder) or ./device-out.
@@ -117,18 +120,57 @@ stage_tests() {
   mkdir -p /root/claa-model
   # The model in three ~33 MB parts (.dev/p_00..02, one per call next to the 18 MB tree), or two halves.
   for p in .dev/p_0*; do [ -f "$p" ] && cp "$p" /root/claa-model/; done
+  if [ -f .dev/american-english ]; then mkdir -p /usr/share/dict && cp .dev/american-english /usr/share/dict/; fi
+  if [ -d .dev/haystack ]; then mkdir -p ~/.cache/claa/haystack && cp .dev/haystack/* ~/.cache/claa/haystack/; fi
   if [ ! -f "$MODEL" ] && [ -f /root/claa-model/p_02 ]; then cat /root/claa-model/p_0? > "$MODEL"; fi
   [ -f "$MODEL" ] || cat /root/claa-model/m_aa .dev/m_ab > "$MODEL"
   sha256sum "$MODEL"
   ninja -C $BUILD claa claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
   # Two OpenMP threads per test: 12 tests × 16 spinning threads each on 16 cores made every CPU
   # model test time out (2026-11-29).
-  (cd $BUILD && OMP_NUM_THREADS=2 timeout 480 ctest -j 8 --timeout 450 > "$OUT/ctest.log" 2>&1)
+  (cd $BUILD && OMP_NUM_THREADS=2 timeout 540 ctest -j 8 --timeout 450 --output-on-failure > "$OUT/ctest.log" 2>&1)
   grep -E "tests passed|Failed|\*\*\*" "$OUT/ctest.log" | head -40
+}
+
+# Issue 12 item 4: `bench capture` with the captures kept on the GPU (default) and on the host
+# (--host-capture, the path before) side by side, medians of 3 pairs; and the report tests that
+# ended with SIGSEGV at pc 0 (pip libtorch.so's std::filesystem::remove_all, tools/segv_trace.c).
+stage_diag() {
+  mkdir -p /root/claa-model && for p in .dev/m_a?; do [ -f "$p" ] && cp "$p" /root/claa-model/; done
+  stage_build || return 1
+  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  nm -D --defined-only "$(python3 -c 'import torch,os; print(os.path.dirname(torch.__file__))')/lib/libtorch.so" | grep -c filesystem
+  $BUILD/claa_tests "[reports],[tests]" 2>&1 | tail -3
+  local H=fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency
+  for n in 8192 32768 131040; do  # 131040 + 32 new tokens = the 128K context
+    local runs=3; [ $n = 131040 ] && runs=1
+    $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens $n --new-tokens 32 --heuristics $H --runs $runs --json "$OUT/capture_dev_$n.json"
+    [ -n "${HOST_TOO:-}" ] && $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens $n --new-tokens 32 --heuristics $H --runs $runs --host-capture --json "$OUT/capture_host_$n.json"
+  done 2>&1 | grep -v "^  " | tee "$OUT/capture.txt"
+}
+
+# Issue 12 item 4 after the batched answer pass: `bench capture` only (no test build).
+stage_capture() {
+  stage_build || return 1
+  local H=fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency
+  for n in 8192 32768 131040; do
+    local runs=3; [ $n = 131040 ] && runs=1
+    $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens $n --new-tokens 32 --heuristics $H --runs $runs --json "$OUT/capture_dev_$n.json"
+  done 2>&1 | grep -v "^  " | tee "$OUT/capture.txt"
+}
+
+# Single tests with their output, on the model assembled from the two halves (the first left by diag).
+stage_one() {
+  mkdir -p /root/claa-model
+  [ -f "$MODEL" ] || cat /root/claa-model/m_aa .dev/m_ab > "$MODEL"
+  for t in "$@"; do OMP_NUM_THREADS=2 $BUILD/claa_tests "$t" 2>&1 | tail -60; done
 }
 
 case "${1:-}" in
   tests) stage_tests ;;
+  diag) stage_diag ;;
+  capture) stage_capture ;;
+  one) shift; stage_one "$@" ;;
   findings) stage_findings ;;
   e2e) stage_e2e ;;
   build) stage_build ;;

@@ -1,6 +1,7 @@
 #include "harness/capture/capture.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -12,59 +13,36 @@ namespace claa {
 
 namespace {
 
-// The LayerTap that sees the prefill (T = N queries) and each decode step (T = 1): the prefill
-// quantities come from PrefillCaptureTap (the same code the pipelines run), the answer steps feed
-// the oracle (and Speculative Prefill's self-draft score).
+// The LayerTap of the generation: the prefill quantities come from PrefillCaptureTap (the same code
+// the pipelines run), and the last prompt query's attention is the oracle's step 0. Decode steps are
+// not observed: they run the model's fast attention, and the answer's attention is taken afterwards
+// in one batched pass (AnswerTap).
 class CaptureTap : public LayerTap {
  public:
-  CaptureTap(const ModelConfig& config, int64_t n_prompt, const CaptureOptions& options, CaptureResult& out,
-             const at::Tensor& rope_inv_freq)
-      : config_(config), n_(n_prompt), options_(options),
-        prefill_(config, n_prompt, options.window, needs_of(options), at::kCPU, out, rope_inv_freq), out_(out),
-        oracle_(static_cast<int>(config.n_layers), n_prompt, options.oracle) {
-    if (options.spec_lookahead > 0) {
-      OracleOptions spec;  // method.md §2: pool rows (7), max over layers and heads, mean over steps
-      spec.pool_kernel = 0;
-      spec.pool_rows_before_max = options.spec_pool;
-      spec_.emplace(static_cast<int>(config.n_layers), n_prompt, spec);
-    }
-  }
+  CaptureTap(const ModelConfig& config, int64_t n_prompt, const CaptureOptions& options, at::Device device,
+             CaptureResult& out, const at::Tensor& rope_inv_freq, OracleAccumulator& oracle,
+             OracleAccumulator* spec)
+      : config_(config), n_(n_prompt),
+        prefill_(config, n_prompt, options.window, needs_of(options), device, out, rope_inv_freq),
+        oracle_(oracle), spec_(spec) {}
 
   void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys, const at::Tensor& positions) override {
-    decoding_ = q.size(1) == 1 && keys.size(1) > n_;
-    if (decoding_) return;
-    require(q.size(1) == n_ && keys.size(1) == n_, "capture: the prompt must be prefilled in one pass");
+    prefilling_ = q.size(1) == n_ && keys.size(1) == n_;
+    if (!prefilling_) return;
     prefill_.on_attention_inputs(layer, q, keys, positions);
-    add_answer_step(layer, prefill_.last_attention());
+    const at::Tensor& last = prefill_.last_attention();  // [H, N]
+    oracle_.add_steps(layer, 0, last.unsqueeze(0));
+    if (spec_) spec_->add_steps(layer, 0, last.unsqueeze(0));
   }
-
   void on_attention_values(int layer, const at::Tensor& values) override {
-    if (!decoding_) prefill_.on_attention_values(layer, values);
+    if (prefilling_) prefill_.on_attention_values(layer, values);
   }
-
-  // Decoding needs each answer token's probabilities (oracle); the prefill only H2O's column sums.
-  bool wants_probabilities(int) const override { return decoding_; }
-  bool wants_column_sums(int layer) const override { return !decoding_ && prefill_.wants_column_sums(layer); }
-
-  void on_attention_probs(int layer, int64_t, const at::Tensor& probs) override {
-    // probs [H_kv, G, 1, S] over prompt + answer keys: renormalise over the N prompt keys.
-    at::Tensor p = probs.reshape({config_.n_heads, -1}).narrow(1, 0, n_);
-    add_answer_step(layer, p / p.sum(-1, true));
-  }
-
+  bool wants_column_sums(int layer) const override { return prefilling_ && prefill_.wants_column_sums(layer); }
   void on_attention_column_sums(int layer, const at::Tensor& sums) override {
     prefill_.on_attention_column_sums(layer, sums);
   }
-
-  void finish() {
+  void complete_layers() {
     for (int l = 0; l < static_cast<int>(config_.n_layers); ++l) prefill_.complete_layer(l);
-    out_.oracle = oracle_.oracle();
-    out_.oracle_per_layer = oracle_.per_layer();
-    out_.oracle_steps = oracle_.steps();
-    if (spec_) {
-      out_.spec_scores = spec_->oracle();
-      out_.spec_steps = spec_->steps();
-    }
   }
 
  private:
@@ -72,27 +50,46 @@ class CaptureTap : public LayerTap {
     CaptureNeeds needs = CaptureNeeds::all_but_observed();
     needs.observed = o.observed_attention;
     needs |= o.extra;
+    needs.last_query = true;  // the oracle's step 0
     return needs;
-  }
-
-  void add_answer_step(int layer, const at::Tensor& probs) {
-    oracle_.add(layer, probs);
-    bool spec_step = spec_ && spec_->steps() < options_.spec_lookahead;
-    if (spec_step) spec_->add(layer, probs);
-    if (layer == config_.n_layers - 1) {
-      oracle_.end_step();
-      if (spec_step) spec_->end_step();
-    }
   }
 
   const ModelConfig& config_;
   int64_t n_;
-  const CaptureOptions& options_;
   PrefillCaptureTap prefill_;
-  CaptureResult& out_;
-  OracleAccumulator oracle_;
-  std::optional<OracleAccumulator> spec_;
-  bool decoding_ = false;
+  OracleAccumulator& oracle_;
+  OracleAccumulator* spec_;
+  bool prefilling_ = false;
+};
+
+// The fed-back answer tokens run again, all at once, over the prompt's KV cache: the same queries
+// as the greedy decode steps (teacher forcing on the answer the model produced), so their softmax
+// rows are the oracle's steps 1..T−1 (method.md §1 step 2), up to float reassociation. One
+// explicit attention per layer over T−1 query rows replaces T−1 single-row ones.
+class AnswerTap : public LayerTap {
+ public:
+  AnswerTap(const ModelConfig& config, int64_t n_prompt, OracleAccumulator& oracle, OracleAccumulator* spec,
+            int64_t spec_steps)
+      : n_heads_(config.n_heads), n_(n_prompt), oracle_(oracle), spec_(spec), spec_steps_(spec_steps) {}
+
+  bool wants_probabilities(int) const override { return true; }
+  void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override {
+    // probs [H_kv, G, c, S] over prompt + answer keys → [c, H, N], renormalised over the N prompt keys.
+    const int64_t c = probs.size(2);
+    at::Tensor p = probs.reshape({n_heads_, c, -1}).narrow(2, 0, n_).transpose(0, 1);
+    p = p / p.sum(-1, true);
+    const int64_t first_step = 1 + query_begin;  // step 0 is the last prompt query
+    oracle_.add_steps(layer, first_step, p);
+    // Speculative Prefill's look-ahead: only the first spec_steps steps (step 0 included).
+    const int64_t spec_rows = std::clamp<int64_t>(spec_steps_ - first_step, 0, c);
+    if (spec_ && spec_rows > 0) spec_->add_steps(layer, first_step, p.narrow(0, 0, spec_rows));
+  }
+
+ private:
+  int64_t n_heads_, n_;
+  OracleAccumulator& oracle_;
+  OracleAccumulator* spec_;
+  int64_t spec_steps_;
 };
 
 }  // namespace
@@ -259,13 +256,46 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
   out.window = options.window;
   out.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
   out.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
-  CaptureTap tap(model.config(), n, options, out, model.rope_frequencies());
+  const at::Device device = options.on_model_device ? model.options().device : at::Device(at::kCPU);
+  const int n_layers = static_cast<int>(model.config().n_layers);
+  OracleAccumulator oracle(n_layers, n, options.oracle, device);
+  std::optional<OracleAccumulator> spec;
+  if (options.spec_lookahead > 0) {
+    OracleOptions o;  // method.md §2: pool rows (7), max over layers and heads, mean over steps
+    o.pool_kernel = 0;
+    o.pool_rows_before_max = options.spec_pool;
+    spec.emplace(n_layers, n, o, device);
+  }
+  OracleAccumulator* spec_ptr = spec ? &*spec : nullptr;
 
+  // 1. Prefill (captures + oracle step 0) and the greedy answer, decoded as fast as a plain run.
+  CaptureTap tap(model.config(), n, options, device, out, model.rope_frequencies(), oracle, spec_ptr);
   GenerationOptions gen;
   gen.max_new_tokens = options.max_new_tokens;
   gen.eos_ids = options.eos_ids;
+  gen.keep_cache = true;
   GenerationResult r = generate(model, prompt_ids, gen, &tap);
-  tap.finish();
+  tap.complete_layers();
+
+  // 2. The fed-back answer tokens (all but the last generated one) again, over the prompt's cache.
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t fed = static_cast<int64_t>(r.tokens.size()) - 1;
+  if (fed > 0) {
+    AnswerTap answer(model.config(), n, oracle, spec_ptr, options.spec_lookahead);
+    r.cache.truncate(n);
+    std::vector<int64_t> ids(r.tokens.begin(), r.tokens.end() - 1);
+    model.forward(at::tensor(ids, at::kLong), at::arange(n, n + fed, at::kLong), r.cache, &answer);
+  }
+  out.oracle = oracle.oracle();
+  out.oracle_per_layer = oracle.per_layer();
+  out.oracle_steps = oracle.steps();
+  if (spec) {
+    out.spec_scores = spec->oracle();
+    out.spec_steps = spec->steps();
+  }
+  synchronize(model);
+  out.answer_pass_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
   out.answer_tokens = r.tokens;
   out.stopped_by_eos = r.stopped_by_eos;
   out.empty_answer = r.stopped_by_eos && r.tokens.size() == 1;

@@ -18,8 +18,11 @@
 //                           μ'·k/√d and ½·kᵀΣ'k/d for every prompt key k
 //   value_norms   [H_kv, N] ‖v‖ (Expected Attention's value-norm rescaling)
 //
-// The oracle (and Speculative Prefill's self-draft score) is accumulated online during decoding
-// from the attention probabilities of each fed-back token, renormalised over the prompt keys.
+// The oracle (and Speculative Prefill's self-draft score) is accumulated from the attention
+// probabilities of the last prompt query (in the prefill) and of each fed-back answer token,
+// renormalised over the prompt keys. The answer is decoded like a plain run (fast attention, no
+// probabilities); the fed-back tokens then run once more, together, over the prompt's KV cache,
+// which yields every answer step's probabilities from one explicit attention per layer.
 // Memory: O(L·H·N) for the captures + O(L·N) for the oracle; no per-head N×N matrix survives a
 // query chunk.
 #pragma once
@@ -68,11 +71,15 @@ struct CaptureOptions {
   CaptureNeeds extra;               // asked for by heuristics (configure_capture) beyond the defaults
   int64_t max_new_tokens = 32;
   std::vector<int64_t> eos_ids;
+  // Where the captures and the oracle are kept: the model's device (default; on a GPU the heuristics
+  // then score there and only the final [N] rankings cross to the host, issue 12) or the CPU
+  // (false: O(L·H·N) of GPU memory saved, at the cost of host-side scoring).
+  bool on_model_device = true;
 };
 
 struct LayerCapture {
-  // fp32; on the CPU after capture_prompt, on the model's device inside a pipeline. Undefined when
-  // not needed.
+  // fp32; on the model's device (on the CPU after capture_prompt when
+  // CaptureOptions::on_model_device is false). Undefined when not needed.
   at::Tensor window_attn, last_dots, last_attn, key_norms, observed;
   std::vector<std::pair<int, at::Tensor>> window_sums;  // (W', [H, N]) for the extra windows
   at::Tensor expected_mean, expected_cov, value_norms;
@@ -93,7 +100,8 @@ struct CaptureResult {
   at::Tensor spec_scores;       // [N] self-draft Speculative Prefill (undefined when off)
   at::Tensor rope_inv_freq;     // [d/2] the model's RoPE inverse frequencies (Expected Attention)
   int64_t spec_steps = 0;
-  double prefill_seconds = 0, decode_seconds = 0;
+  double prefill_seconds = 0, decode_seconds = 0;  // the greedy generation's (as a plain run's)
+  double answer_pass_seconds = 0;  // the batched pass over the fed-back answer tokens + the oracle
 
   // Σ over the last w prompt queries' attention at `layer`, [H, N]: window_attn when w is the
   // capture's window, else the matching window_sums entry (claa::Error when it was not captured).

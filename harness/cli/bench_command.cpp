@@ -138,6 +138,8 @@ struct CaptureBenchArgs {
   int64_t new_tokens = 32;
   std::string heuristics;  // default: all registered
   std::string json_path;
+  bool host_capture = false;  // CaptureOptions::on_model_device = false (the pre-issue-12 path)
+  int runs = 1;               // plain/rank pairs; medians reported
 };
 
 struct PhaseFigures {
@@ -177,25 +179,52 @@ void run_capture_bench(const CaptureBenchArgs& a) {
   gen.max_new_tokens = a.new_tokens;
   CaptureOptions cap;
   cap.max_new_tokens = a.new_tokens;
+  cap.on_model_device = !a.host_capture;
   for (const auto& h : heuristics) h->configure_capture(cap);
 
   generate(model, std::vector<int64_t>(ids.begin(), ids.begin() + std::min<int64_t>(64, a.tokens)), gen);  // warm-up
-  PhaseFigures plain = measure(device, [&] { generate(model, ids, gen); });
-  double capture_seconds = 0;
-  PhaseFigures ranked = measure(device, [&] {
-    auto t0 = std::chrono::steady_clock::now();
-    CaptureResult c = capture_prompt(model, ids, cap);
-    capture_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    EvalOptions eval;
-    for (const auto& h : heuristics) evaluate_heuristic(*h, c, eval);
-  });
+  // --runs pairs, plain then rank, medians reported (the first GPU run of a process also pays the
+  // caching allocator's growth).
+  std::vector<PhaseFigures> plains, rankeds;
+  std::vector<double> captures;
+  std::vector<HeuristicEval> evals;
+  GenerationResult last_plain;  // the last run's prefill / decode split, printed for both paths
+  CaptureResult last_capture;
+  for (int run = 0; run < a.runs; ++run) {
+    plains.push_back(measure(device, [&] { last_plain = generate(model, ids, gen); }));
+    rankeds.push_back(measure(device, [&] {
+      auto t0 = std::chrono::steady_clock::now();
+      CaptureResult c = capture_prompt(model, ids, cap);
+      captures.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      EvalOptions eval;
+      evals.clear();
+      for (const auto& h : heuristics) evals.push_back(evaluate_heuristic(*h, c, eval));
+      last_capture = std::move(c);
+    }));
+  }
+  auto median_of = [](std::vector<PhaseFigures> v) {
+    std::sort(v.begin(), v.end(), [](const PhaseFigures& x, const PhaseFigures& y) { return x.seconds < y.seconds; });
+    return v[v.size() / 2];
+  };
+  const PhaseFigures plain = median_of(plains), ranked = median_of(rankeds);
+  std::sort(captures.begin(), captures.end());
+  const double capture_seconds = captures[captures.size() / 2];
   double overhead = ranked.seconds / plain.seconds - 1.0;
   fmt::print("{} tokens + {} new on {} {}: plain generate {:.2f} s, capture+oracle+{} heuristics {:.2f} s "
              "(overhead {:+.1f}%)\n",
              a.tokens, a.new_tokens, a.model.device, a.model.dtype, plain.seconds, heuristics.size(), ranked.seconds,
              overhead * 100);
-  fmt::print("of which capture (prefill + answer + oracle) {:.2f} s, scoring + metrics {:.2f} s\n", capture_seconds,
-             ranked.seconds - capture_seconds);
+  fmt::print("of which capture (prefill + answer + oracle, kept on the {}) {:.2f} s, scoring + metrics {:.2f} s\n",
+             a.host_capture ? "host" : "model's device", capture_seconds, ranked.seconds - capture_seconds);
+  fmt::print("last run: plain prefill {:.3f} s + decode {:.3f} s; capture prefill {:.3f} s + decode {:.3f} s + "
+             "answer pass {:.3f} s\n",
+             last_plain.prefill_seconds, last_plain.decode_seconds, last_capture.prefill_seconds,
+             last_capture.decode_seconds, last_capture.answer_pass_seconds);
+  nlohmann::json per_heuristic = nlohmann::json::object();
+  for (const HeuristicEval& e : evals) {
+    fmt::print("  {:<20} score {:.3f} s, compare {:.3f} s\n", e.name, e.score_seconds, e.compare_seconds);
+    per_heuristic[e.name] = {{"score_seconds", e.score_seconds}, {"compare_seconds", e.compare_seconds}};
+  }
   const char* what = device.is_cuda() ? "peak GPU memory" : "peak RSS";
   fmt::print("{}: plain {:.0f} MiB, rank {:.0f} MiB\n", what, plain.peak_bytes / 1048576.0,
              ranked.peak_bytes / 1048576.0);
@@ -203,7 +232,14 @@ void run_capture_bench(const CaptureBenchArgs& a) {
     nlohmann::json j = {{"tokens", a.tokens}, {"new_tokens", a.new_tokens}, {"device", a.model.device},
                         {"dtype", a.model.dtype}, {"plain_seconds", plain.seconds}, {"rank_seconds", ranked.seconds}, {"capture_seconds", capture_seconds},
                         {"overhead", overhead}, {"plain_peak_bytes", plain.peak_bytes},
-                        {"rank_peak_bytes", ranked.peak_bytes}, {"heuristics", heuristics.size()}};
+                        {"rank_peak_bytes", ranked.peak_bytes}, {"heuristics", heuristics.size()},
+                        {"host_capture", a.host_capture}, {"runs", a.runs},
+                        {"last_plain_prefill_seconds", last_plain.prefill_seconds},
+                        {"last_plain_decode_seconds", last_plain.decode_seconds},
+                        {"last_capture_prefill_seconds", last_capture.prefill_seconds},
+                        {"last_capture_decode_seconds", last_capture.decode_seconds},
+                        {"last_capture_answer_pass_seconds", last_capture.answer_pass_seconds},
+                        {"per_heuristic", per_heuristic}};
     std::ofstream(a.json_path) << j.dump(2) << "\n";
   }
 }
@@ -258,6 +294,11 @@ void register_bench_command(CLI::App& app) {
   capture->add_option("--new-tokens", cargs->new_tokens, "answer length (EOS ignored)")->capture_default_str();
   capture->add_option("--heuristics", cargs->heuristics, "comma-separated (default: all)");
   capture->add_option("--json", cargs->json_path, "also write the figures to this JSON file");
+  capture->add_option("--runs", cargs->runs, "timed plain/rank pairs (medians reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  capture->add_flag("--host-capture", cargs->host_capture,
+                    "keep the captures on the CPU and score there (the path before issue 12; saves GPU memory)");
   capture->callback([cargs] { run_capture_bench(*cargs); });
 
   register_ttft_command(*bench);

@@ -61,6 +61,7 @@ GenerationResult generate(const Transformer& model, const std::vector<int64_t>& 
     next = model.logits(h).squeeze(0).argmax().item<int64_t>();
   }
   result.decode_seconds = seconds_since(t1);
+  if (options.keep_cache) result.cache = std::move(cache);
   return result;
 }
 

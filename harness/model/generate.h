@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "harness/model/kv_cache.h"
 #include "harness/model/transformer.h"
 
 namespace claa {
@@ -15,6 +16,7 @@ namespace claa {
 struct GenerationOptions {
   int64_t max_new_tokens = 32;
   std::vector<int64_t> eos_ids;
+  bool keep_cache = false;  // hand the KV cache back in GenerationResult::cache
 };
 
 struct GenerationResult {
@@ -23,6 +25,7 @@ struct GenerationResult {
   at::Tensor first_logits;       // fp32 [vocab] at the last prompt position (CPU)
   double prefill_seconds = 0;    // time to first token (prefill + first argmax)
   double decode_seconds = 0;
+  KVCache cache;                 // prompt + fed-back answer tokens, when options.keep_cache
 };
 
 // Runs the prompt through `model`. `tap` (optional) observes the prefill and every decode step;

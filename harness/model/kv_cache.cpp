@@ -55,6 +55,10 @@ void KVCache::clear(int layer) {
   layers_.at(layer) = Layer{};
 }
 
+void KVCache::truncate(int64_t length) {
+  for (Layer& l : layers_) l.length = std::min(l.length, length);
+}
+
 int64_t KVCache::live_bytes() const {
   int64_t bytes = 0;
   for (const Layer& l : layers_) {

@@ -27,6 +27,9 @@ class KVCache {
   void keep_per_head(int layer, const at::Tensor& index);
   // Drop all entries of a layer.
   void clear(int layer);
+  // Forget every entry at and after `length` in every layer (the next append writes there): the
+  // capture re-runs the fed-back answer tokens over the prompt's cache this way.
+  void truncate(int64_t length);
   // Bytes held by live entries (not capacity), over all layers.
   int64_t live_bytes() const;
   int n_layers() const { return static_cast<int>(layers_.size()); }

@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <chrono>
+
 #include "harness/pipelines/selection.h"
 
 namespace claa {
@@ -45,6 +47,7 @@ std::vector<int64_t> pyramid_counts(const BudgetAllocation& a, const std::vector
 }  // namespace
 
 HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& capture, const EvalOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
   HeuristicScores scores = h.score({capture, options.sample_seed, options.prompt_ids, options.model});
   HeuristicEval e;
   e.name = h.name();
@@ -54,6 +57,7 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
   const int64_t n_layers = static_cast<int64_t>(scores.combined.size());
   std::vector<std::vector<float>> rankings;
   for (const at::Tensor& r : scores.combined) rankings.push_back(to_float_vector(r));
+  const auto t1 = std::chrono::steady_clock::now();
   std::vector<std::vector<float>> layer_oracles;
   if (options.per_layer_oracle)
     for (int64_t l = 0; l < n_layers; ++l) layer_oracles.push_back(to_float_vector(capture.oracle_per_layer[l]));
@@ -81,6 +85,9 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
   });
   for (int64_t l = distinct; l < n_layers; ++l) e.layers[l] = e.layers[0];
   if (h.online()) e.diagnostics = diagnose(h, capture, options, rankings);
+  const auto t2 = std::chrono::steady_clock::now();
+  e.score_seconds = std::chrono::duration<double>(t1 - t0).count();
+  e.compare_seconds = std::chrono::duration<double>(t2 - t1).count();
   return e;
 }
 

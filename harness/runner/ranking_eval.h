@@ -21,6 +21,9 @@ struct HeuristicEval {
   std::vector<RankingMetrics> layers;            // vs the oracle, one per layer
   std::vector<RankingMetrics> vs_layer_oracle;   // vs the per-layer oracle (when requested)
   std::vector<BudgetDiagnostics> diagnostics;    // aggregate heuristics (CLAA): which rows win the budget
+  // Wall time of the two halves (claa bench capture): scoring, with the rankings copied to the
+  // host, and the comparisons with the oracle (metrics + diagnostics). Not part of the records.
+  double score_seconds = 0, compare_seconds = 0;
 };
 
 struct EvalOptions {
