@@ -11,15 +11,15 @@ namespace claa {
 namespace {
 
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> names = {"full",      "fastkv",      "claa", "oracle", "fastkv_style",
-                                                 "gemfilter", "specprefill"};
+  static const std::vector<std::string> names = {"full",      "fastkv",      "claa",   "oracle", "fastkv_style",
+                                                 "gemfilter", "specprefill", "lazyllm"};
   return names;
 }
 
 // The heuristic each method selects with when the config names none.
 std::string default_heuristic(const std::string& method) {
   if (method == "fastkv" || method == "claa" || method == "oracle" || method == "gemfilter" ||
-      method == "specprefill")
+      method == "specprefill" || method == "lazyllm")
     return method;
   return "";
 }
@@ -48,7 +48,7 @@ PipelineConfig PipelineConfig::resolved(int n_layers) const {
 void PipelineConfig::validate() const {
   require(std::find(method_names().begin(), method_names().end(), method) != method_names().end(),
           with_hint("unknown prefill method '" + method + "'", method, method_names()) +
-              "; methods: full, fastkv, claa, oracle, fastkv_style, gemfilter, specprefill");
+              "; methods: full, fastkv, claa, oracle, fastkv_style, gemfilter, specprefill, lazyllm");
   require(method != "fastkv_style" || !heuristic.empty(),
           "prefill method 'fastkv_style' needs a selection: \"heuristic\": NAME or {\"name\": NAME, \"params\": {...}}");
   if (!heuristic.empty() && heuristic != "oracle") {
@@ -62,12 +62,15 @@ void PipelineConfig::validate() const {
   require(keep > 0 && keep <= 1, "keep rate must be in (0, 1]");
   require(window >= 1 && pool >= 0 && gemfilter_pool >= 0 && spec_pool >= 0, "pipeline: bad window or pool size");
   require(claa_n >= 1 && spec_lookahead >= 1 && spec_chunk >= 0, "pipeline: claa_n, spec_lookahead must be >= 1");
+  require(!stages.empty(), "pipeline stages: at least one pruning stage");
+  for (double f : stages) require(f > 0 && f < 1, "pipeline stages are fractions of the depth in (0, 1)");
 }
 
 PipelineKind PipelineConfig::kind() const {
   if (method == "full") return PipelineKind::Full;
   if (method == "gemfilter") return PipelineKind::GemFilter;
   if (method == "specprefill") return PipelineKind::SpecPrefill;
+  if (method == "lazyllm") return PipelineKind::Progressive;
   return PipelineKind::FastKVStyle;
 }
 
@@ -83,6 +86,9 @@ nlohmann::json PipelineConfig::selection_params() const {
   if (h == "claa") p = {{"n", claa_n}, {"pool", pool}};
   if (h == "gemfilter") p = {{"pool", gemfilter_pool}};
   if (h == "specprefill") p = {{"lookahead", spec_lookahead}, {"pool", spec_pool}};
+  // Each stage ranks by its own layer's last-token attention over the alive tokens: the worst
+  // percentile over earlier stages (rank mode's simulation of the pruning) is the architecture here.
+  if (h == "lazyllm" && method == "lazyllm") p = {{"stages", nlohmann::json::array()}};
   for (auto it = heuristic_params.begin(); it != heuristic_params.end(); ++it) p[it.key()] = it.value();
   return p;
 }
@@ -97,7 +103,8 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
   static const std::vector<std::string> keys = {"method",        "label",          "heuristic",   "cache_scores",
                                                 "keep",          "window",         "pool",        "prune_layer",
                                                 "filter_layer",  "claa_n",         "first_compressed_layer",
-                                                "gemfilter_pool", "spec_lookahead", "spec_pool",   "spec_chunk"};
+                                                "gemfilter_pool", "spec_lookahead", "spec_pool",   "spec_chunk",
+                                                "stages"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
       throw Error(with_hint("unknown pipeline setting '" + it.key() + "'", it.key(), keys));
@@ -125,6 +132,7 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
     c.spec_lookahead = j.value("spec_lookahead", c.spec_lookahead);
     c.spec_pool = j.value("spec_pool", c.spec_pool);
     c.spec_chunk = j.value("spec_chunk", c.spec_chunk);
+    c.stages = j.value("stages", c.stages);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("pipeline setting has the wrong type (") + e.what() + ")");
   }
@@ -140,6 +148,7 @@ nlohmann::json to_json(const PipelineConfig& c) {
   if (!c.label.empty()) j["label"] = c.label;
   if (!c.heuristic.empty()) j["heuristic"] = {{"name", c.heuristic}, {"params", c.selection_params()}};
   if (!c.cache_scores.empty()) j["cache_scores"] = c.cache_scores;
+  if (c.kind() == PipelineKind::Progressive) j["stages"] = c.stages;
   return j;
 }
 

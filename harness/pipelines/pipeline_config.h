@@ -15,6 +15,9 @@
 //   fastkv_style  FastKV architecture                            any heuristic: "heuristic" is required
 //   gemfilter     restart on the kept tokens, renumbered         gemfilter {pool: gemfilter_pool}
 //   specprefill   prefill only the kept tokens, original pos.    specprefill {lookahead, pool}
+//   lazyllm       progressive: at each stage layer ⌊f·L⌋ the     lazyllm {stages: []} (the stage
+//                 alive tokens are ranked and pruned, C at the   layer's last-token attention,
+//                 last stage; original positions kept           over the alive tokens)
 //
 // Any method takes "heuristic": "NAME" or {"name": NAME, "params": {...}} to swap its ranking, and
 // "label" to name the variant in reports (labels must be unique within a run).
@@ -23,10 +26,11 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace claa {
 
-enum class PipelineKind { Full, FastKVStyle, GemFilter, SpecPrefill };
+enum class PipelineKind { Full, FastKVStyle, GemFilter, SpecPrefill, Progressive };
 
 // Which scores compress each layer's decode cache per KV head in the FastKV architecture.
 enum class CacheScores {
@@ -51,6 +55,9 @@ struct PipelineConfig {
   int spec_lookahead = 8;       // Speculative Prefill look-ahead tokens k (self-draft)
   int spec_pool = 7;
   int spec_chunk = 0;           // 0 = token-level top-C; 64 = keep whole 64-token chunks
+  // LazyLLM's pruning stages as fractions of the depth (stage layer ⌊f·L⌋), each in (0, 1); the
+  // tokens alive after stage i of S: max(C, ⌈N · keep^(i/S)⌉), and C after the last stage.
+  std::vector<double> stages = {0.25, 0.5, 0.75};
 
   // Fill the -1 / "" defaults for a model of `n_layers` layers.
   PipelineConfig resolved(int n_layers) const;

@@ -1,6 +1,7 @@
 #include "harness/pipelines/prefill_pipeline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <optional>
 
@@ -223,6 +224,62 @@ PrefillOutcome prefill_specprefill(const Transformer& model, const std::vector<i
   return finish(model, std::move(cache), hidden, last_kept + 1, idx, pos);
 }
 
+// The layers at which the progressive pipeline prunes: ⌊f·L⌋ per stage, sorted, each once.
+std::vector<int> stage_layers(const std::vector<double>& stages, int n_layers) {
+  std::vector<int> layers;
+  for (double f : stages) layers.push_back(std::clamp(static_cast<int>(std::floor(f * n_layers)), 0, n_layers - 1));
+  std::sort(layers.begin(), layers.end());
+  layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+  return layers;
+}
+
+// LazyLLM (Fu et al. 2024, arXiv 2407.14057, §3.2–3.3; no public code): progressive pruning during
+// the prefill. At stage layer l_i the tokens still alive are ranked by the selection heuristic at
+// that layer, computed over the alive tokens only (by default the last token's attention averaged
+// over the heads), and the top ones survive: max(C, ⌈N · keep^(i/S)⌉) after stage i < S and C after
+// the last stage S, the last W prompt tokens always kept (the forced window of every FastKV-style method; it holds the query
+// token LazyLLM always keeps). Pruned tokens are not computed in later layers, so each layer's KV
+// cache holds the tokens alive at that layer; original position ids travel with their tokens.
+// LazyLLM's aux cache (reviving pruned tokens for later decode steps) is not modelled: the prompt's
+// pruned states are never recomputed here. The geometric schedule is this project's choice (the
+// paper gives percentiles per stage without one rule); `stages` sets the layers.
+PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
+                                   const PipelineConfig& c, const PipelineInputs& inputs) {
+  const int64_t n = ids.size(0), W = c.window, budget = budget_tokens(c.keep, n, c.window);
+  const at::Device device = model.options().device;
+  const std::unique_ptr<Heuristic> heuristic = make_heuristic(c.heuristic, c.selection_params());
+  require(heuristic->online(), "lazyllm pipeline: the stage ranking '" + c.heuristic +
+                                   "' needs a full capture; pick one computed from a single layer");
+  const std::vector<int> stages = stage_layers(c.stages, model.n_layers());
+  KVCache cache = model.make_cache();
+  at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device)), kept = at::arange(n, long_on(device));
+  size_t next_stage = 0;
+  for (int l = 0; l < model.n_layers(); ++l) {
+    if (next_stage >= stages.size() || l != stages[next_stage]) {
+      x = model.run_layer(l, x, pos, cache);
+      continue;
+    }
+    // The alive tokens are this stage's whole "prompt": the tap captures layer l over them.
+    const int64_t alive = x.size(0);
+    CaptureResult seen = empty_capture(model, alive, c.window);
+    PrefillCaptureTap tap(model.config(), alive, c.window, heuristic->needs(), device, seen, model.rope_frequencies());
+    x = model.run_layer(l, x, pos, cache, &tap);
+    tap.complete_layer(l);
+    ++next_stage;
+    const double share = std::pow(c.keep, static_cast<double>(next_stage) / static_cast<double>(stages.size()));
+    const int64_t target = next_stage == stages.size()
+                               ? budget
+                               : std::max(budget, static_cast<int64_t>(std::ceil(share * static_cast<double>(n) - 1e-9)));
+    if (target >= alive) continue;
+    at::Tensor scores = heuristic->score_layer({seen, inputs.sample_seed, &prompt, &model}, l).combined;
+    at::Tensor idx = keep_window_plus_top(scores.to(device), alive, target, W).to(x.device());
+    x = x.index_select(0, idx);
+    pos = pos.index_select(0, idx.to(pos.device()));
+    kept = kept.index_select(0, idx.to(kept.device()));
+  }
+  return finish(model, std::move(cache), x, n, kept, pos);
+}
+
 }  // namespace
 
 PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const PipelineConfig& config,
@@ -236,6 +293,7 @@ PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>&
     case PipelineKind::Full: return prefill_full(model, ids);
     case PipelineKind::GemFilter: return prefill_gemfilter(model, prompt_ids, ids, c, inputs);
     case PipelineKind::SpecPrefill: return prefill_specprefill(model, prompt_ids, ids, c, inputs);
+    case PipelineKind::Progressive: return prefill_progressive(model, prompt_ids, ids, c, inputs);
     case PipelineKind::FastKVStyle: break;
   }
   return prefill_selective(model, prompt_ids, ids, c, inputs);

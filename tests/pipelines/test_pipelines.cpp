@@ -40,7 +40,7 @@ TEST_CASE("keep = 1.0 reproduces the full-KV answer for every method", "[pipelin
   claa::PipelineInputs inputs;
   inputs.oracle = oracle_of(ids);
   claa::GenerationResult full = claa::generate(model, ids, answer_options());
-  for (const char* method : {"full", "fastkv", "claa", "oracle", "gemfilter", "specprefill"}) {
+  for (const char* method : {"full", "fastkv", "claa", "oracle", "gemfilter", "specprefill", "lazyllm"}) {
     INFO("method " << method);
     claa::PipelineConfig c;
     c.method = method;
