@@ -94,54 +94,118 @@ int64_t merge_sort_inversions(std::vector<float>& v) {
   return inversions;
 }
 
-// Precomputed orders of both vectors, shared by the top-k metrics.
-struct Prepared {
-  size_t n = 0;
-  std::vector<int64_t> order_h, order_o;
-  std::vector<double> prefix_mass_h, prefix_mass_o;  // Σ gain over the first i of each order
-  std::vector<double> prefix_dcg_h, prefix_dcg_o;    // Σ gain / log2(rank+2) over the first i
-  std::vector<int64_t> prefix_common;                // |topi(h) ∩ topi(O)| for i = 0..n
-  std::vector<int64_t> pos_h, pos_o;                  // each index's place in order_h / order_o
+// Average ranks of the first n values (1-based, ties share the mean of their positions).
+std::vector<double> average_ranks_prefix(const std::vector<float>& values, size_t n) {
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return values[i] < values[j]; });
+  std::vector<double> ranks(n);
+  for (size_t start = 0; start < n;) {
+    size_t end = start + 1;
+    while (end < n && values[order[end]] == values[order[start]]) ++end;
+    // Positions start..end-1 (0-based) share rank mean(start+1 .. end) = (start + end + 1) / 2.
+    const double rank = 0.5 * static_cast<double>(start + end + 1);
+    for (size_t i = start; i < end; ++i) ranks[order[i]] = rank;
+    start = end;
+  }
+  return ranks;
+}
 
-  Prepared(const std::vector<float>& h, const std::vector<float>& o) : n(cut_length(h, o)) {
+// scipy.stats.spearmanr: Pearson correlation of the average ranks (scipy/stats/_stats_py.py).
+RankCorr pearson_of_ranks(const std::vector<double>& ra, const std::vector<double>& rb, size_t n) {
+  const double mean_rank = 0.5 * static_cast<double>(n + 1);  // exact for average ranks
+  long double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const long double da = ra[i] - mean_rank, db = rb[i] - mean_rank;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (saa == 0 || sbb == 0) return {0.0, true};  // a constant vector
+  const double rho = static_cast<double>(sab / std::sqrt(saa * sbb));
+  return {std::clamp(rho, -1.0, 1.0), false};
+}
+
+}  // namespace
+
+// The oracle cut to its first n values, with everything the comparisons need from it alone.
+struct OraclePrefix {
+  size_t n = 0;
+  int64_t nonfinite = 0;
+  bool has_nan = false;
+  std::vector<double> ranks;                    // average ranks (Spearman); empty when has_nan
+  std::vector<int64_t> order, pos;              // ranking order; each index's place in it
+  std::vector<double> prefix_mass, prefix_dcg;  // Σ gain over the first i of the order; / log2(i+2)
+
+  OraclePrefix(const std::vector<float>& o, size_t length) : n(length) {
+    nonfinite = static_cast<int64_t>(std::count_if(o.begin(), o.begin() + static_cast<ptrdiff_t>(n),
+                                                   [](float x) { return !std::isfinite(x); }));
+    has_nan = any_nan(o, n);
+    if (!has_nan) ranks = average_ranks_prefix(o, n);
+    order = ranking_order_prefix(o, n);
+    pos.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) pos[order[i]] = static_cast<int64_t>(i);
+    prefix_mass.assign(n + 1, 0.0);
+    prefix_dcg.assign(n + 1, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      const double g = gain(o[order[i]]);
+      prefix_mass[i + 1] = prefix_mass[i] + g;
+      prefix_dcg[i + 1] = prefix_dcg[i] + g / std::log2(static_cast<double>(i) + 2.0);
+    }
+  }
+};
+
+OracleRanking::OracleRanking(std::vector<float> oracle) : values_(std::move(oracle)) {}
+OracleRanking::~OracleRanking() = default;
+
+const OraclePrefix& OracleRanking::prefix(size_t n) const {
+  require(n <= values_.size(), "oracle prefix longer than the oracle");
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_ptr<OraclePrefix>& p = prefixes_[n];
+  if (!p) p = std::make_unique<OraclePrefix>(values_, n);
+  return *p;
+}
+
+namespace {
+
+// The heuristic's side of the top-k metrics against a prepared oracle prefix.
+struct Prepared {
+  const OraclePrefix& oracle;
+  size_t n = 0;
+  std::vector<int64_t> order_h, pos_h;
+  std::vector<double> prefix_mass_h, prefix_dcg_h;  // Σ oracle gain over the first i of h's order; / log2(i+2)
+  std::vector<int64_t> prefix_common;                // |topi(h) ∩ topi(O)| for i = 0..n
+
+  Prepared(const std::vector<float>& h, const std::vector<float>& o, const OraclePrefix& op) : oracle(op), n(op.n) {
     order_h = ranking_order_prefix(h, n);
-    order_o = ranking_order_prefix(o, n);
     prefix_mass_h.assign(n + 1, 0.0);
-    prefix_mass_o.assign(n + 1, 0.0);
     prefix_dcg_h.assign(n + 1, 0.0);
-    prefix_dcg_o.assign(n + 1, 0.0);
     for (size_t i = 0; i < n; ++i) {
       const double discount = std::log2(static_cast<double>(i) + 2.0);
-      const double gh = gain(o[order_h[i]]), go = gain(o[order_o[i]]);
+      const double gh = gain(o[order_h[i]]);
       prefix_mass_h[i + 1] = prefix_mass_h[i] + gh;
-      prefix_mass_o[i + 1] = prefix_mass_o[i] + go;
       prefix_dcg_h[i + 1] = prefix_dcg_h[i] + gh / discount;
-      prefix_dcg_o[i + 1] = prefix_dcg_o[i] + go / discount;
     }
     // Index j is in both top-i sets iff max(pos_h[j], pos_o[j]) < i: histogram that maximum.
     pos_h.assign(n, 0);
-    pos_o.assign(n, 0);
     std::vector<int64_t> first_shared_at(n + 1, 0);
-    for (size_t i = 0; i < n; ++i) {
-      pos_h[order_h[i]] = static_cast<int64_t>(i);
-      pos_o[order_o[i]] = static_cast<int64_t>(i);
-    }
-    for (size_t j = 0; j < n; ++j) ++first_shared_at[std::max(pos_h[j], pos_o[j]) + 1];
+    for (size_t i = 0; i < n; ++i) pos_h[order_h[i]] = static_cast<int64_t>(i);
+    for (size_t j = 0; j < n; ++j) ++first_shared_at[std::max(pos_h[j], op.pos[j]) + 1];
     prefix_common.assign(n + 1, 0);
     for (size_t i = 1; i <= n; ++i) prefix_common[i] = prefix_common[i - 1] + first_shared_at[i];
   }
 
   double recall(int64_t k) const { return static_cast<double>(prefix_common[k]) / static_cast<double>(k); }
-  double mass_recall(int64_t k) const { return safe_ratio(prefix_mass_h[k], prefix_mass_o[k]); }
+  double mass_recall(int64_t k) const { return safe_ratio(prefix_mass_h[k], oracle.prefix_mass[k]); }
   // The heuristic keeps kh tokens, the oracle's set is its top k.
   double recall(int64_t kh, int64_t k) const {
     if (kh == k) return recall(k);
     int64_t common = 0;
-    for (size_t j = 0; j < n; ++j) common += pos_h[j] < kh && pos_o[j] < k;
+    for (size_t j = 0; j < n; ++j) common += pos_h[j] < kh && oracle.pos[j] < k;
     return static_cast<double>(common) / static_cast<double>(k);
   }
-  double mass_recall(int64_t kh, int64_t k) const { return safe_ratio(prefix_mass_h[kh], prefix_mass_o[k]); }
-  double ndcg(int64_t k) const { return safe_ratio(prefix_dcg_h[k], prefix_dcg_o[k]); }
+  double mass_recall(int64_t kh, int64_t k) const { return safe_ratio(prefix_mass_h[kh], oracle.prefix_mass[k]); }
+  double ndcg(int64_t k) const { return safe_ratio(prefix_dcg_h[k], oracle.prefix_dcg[k]); }
 };
 
 // Evidence spans merged into sorted, disjoint ranges; validates them.
@@ -186,40 +250,12 @@ std::vector<char> selection_mask(const std::vector<int64_t>& order, int64_t k, s
 // Rank correlations
 // ---------------------------------------------------------------------------------------------
 
-std::vector<double> average_ranks(const std::vector<float>& values) {
-  const size_t n = values.size();
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return values[i] < values[j]; });
-  std::vector<double> ranks(n);
-  for (size_t start = 0; start < n;) {
-    size_t end = start + 1;
-    while (end < n && values[order[end]] == values[order[start]]) ++end;
-    // Positions start..end-1 (0-based) share rank mean(start+1 .. end) = (start + end + 1) / 2.
-    const double rank = 0.5 * static_cast<double>(start + end + 1);
-    for (size_t i = start; i < end; ++i) ranks[order[i]] = rank;
-    start = end;
-  }
-  return ranks;
-}
+std::vector<double> average_ranks(const std::vector<float>& values) { return average_ranks_prefix(values, values.size()); }
 
-// scipy.stats.spearmanr: Pearson correlation of the average ranks (scipy/stats/_stats_py.py).
 RankCorr spearman_ex(const std::vector<float>& a, const std::vector<float>& b) {
   const size_t n = cut_length(a, b);
   if (n < 2 || any_nan(a, n) || any_nan(b, n)) return {0.0, true};
-  const std::vector<double> ra = average_ranks(std::vector<float>(a.begin(), a.begin() + n));
-  const std::vector<double> rb = average_ranks(std::vector<float>(b.begin(), b.begin() + n));
-  const double mean_rank = 0.5 * static_cast<double>(n + 1);  // exact for average ranks
-  long double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const long double da = ra[i] - mean_rank, db = rb[i] - mean_rank;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (saa == 0 || sbb == 0) return {0.0, true};  // a constant vector
-  const double rho = static_cast<double>(sab / std::sqrt(saa * sbb));
-  return {std::clamp(rho, -1.0, 1.0), false};
+  return pearson_of_ranks(average_ranks_prefix(a, n), average_ranks_prefix(b, n), n);
 }
 
 double spearman(const std::vector<float>& a, const std::vector<float>& b) { return spearman_ex(a, b).value; }
@@ -293,17 +329,20 @@ int64_t budget_count(double keep, int64_t n) {
 
 double recall_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k) {
   require_k(k, cut_length(heuristic, oracle));
-  return Prepared(heuristic, oracle).recall(k);
+  const OraclePrefix op(oracle, cut_length(heuristic, oracle));
+  return Prepared(heuristic, oracle, op).recall(k);
 }
 
 double mass_recall_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k) {
   require_k(k, cut_length(heuristic, oracle));
-  return Prepared(heuristic, oracle).mass_recall(k);
+  const OraclePrefix op(oracle, cut_length(heuristic, oracle));
+  return Prepared(heuristic, oracle, op).mass_recall(k);
 }
 
 double ndcg_at_k(const std::vector<float>& heuristic, const std::vector<float>& oracle, int64_t k) {
   require_k(k, cut_length(heuristic, oracle));
-  return Prepared(heuristic, oracle).ndcg(k);
+  const OraclePrefix op(oracle, cut_length(heuristic, oracle));
+  return Prepared(heuristic, oracle, op).ndcg(k);
 }
 
 double evidence_recall_at_k(const std::vector<float>& heuristic, int64_t k, const TokenSpans& evidence) {
@@ -316,28 +355,30 @@ double evidence_recall_at_k(const std::vector<float>& heuristic, int64_t k, cons
 namespace {
 
 // kept: the heuristic's count per keep rate, or empty for k itself.
-RankingMetrics compare(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+RankingMetrics compare(const std::vector<float>& heuristic, const OracleRanking& oracle_ranking,
                        const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
                        const TokenSpans& evidence_spans) {
+  const std::vector<float>& oracle = oracle_ranking.values();
   const size_t n = cut_length(heuristic, oracle);
   require(n >= 1, "compare_rankings needs non-empty heuristic and oracle vectors");
+  const OraclePrefix& op = oracle_ranking.prefix(n);
   RankingMetrics m;
   m.length = static_cast<int64_t>(n);
-  auto count_nonfinite = [n](const std::vector<float>& v) {
-    return static_cast<int64_t>(std::count_if(v.begin(), v.begin() + static_cast<ptrdiff_t>(n),
-                                              [](float x) { return !std::isfinite(x); }));
-  };
-  m.nonfinite = count_nonfinite(heuristic);
-  m.oracle_nonfinite = count_nonfinite(oracle);
+  m.nonfinite = static_cast<int64_t>(std::count_if(heuristic.begin(), heuristic.begin() + static_cast<ptrdiff_t>(n),
+                                                   [](float x) { return !std::isfinite(x); }));
+  m.oracle_nonfinite = op.nonfinite;
   if (!m.finite()) return m;
-  const RankCorr rho = spearman_ex(heuristic, oracle), tau = kendall_tau_b_ex(heuristic, oracle);
+  const RankCorr rho = n < 2 || any_nan(heuristic, n) || op.has_nan
+                           ? RankCorr{0.0, true}
+                           : pearson_of_ranks(average_ranks_prefix(heuristic, n), op.ranks, n);
+  const RankCorr tau = kendall_tau_b_ex(heuristic, oracle);
   m.spearman = rho.value;
   m.kendall = tau.value;
   m.spearman_degenerate = rho.degenerate;
   m.kendall_degenerate = tau.degenerate;
   m.degenerate = rho.degenerate || tau.degenerate;
 
-  const Prepared prepared(heuristic, oracle);
+  const Prepared prepared(heuristic, oracle, op);
   const TokenSpans merged = merge_spans(evidence_spans);
   for (size_t i = 0; i < keep_rates.size(); ++i) {
     const int64_t k = metric_k(keep_rates[i], m.length);
@@ -354,16 +395,27 @@ RankingMetrics compare(const std::vector<float>& heuristic, const std::vector<fl
 
 }  // namespace
 
-RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+RankingMetrics compare_rankings(const std::vector<float>& heuristic, const OracleRanking& oracle,
                                 const std::vector<double>& keep_rates, const TokenSpans& evidence_spans) {
   return compare(heuristic, oracle, keep_rates, {}, evidence_spans);
+}
+
+RankingMetrics compare_rankings(const std::vector<float>& heuristic, const std::vector<float>& oracle,
+                                const std::vector<double>& keep_rates, const TokenSpans& evidence_spans) {
+  return compare(heuristic, OracleRanking(oracle), keep_rates, {}, evidence_spans);
+}
+
+RankingMetrics compare_rankings_allocated(const std::vector<float>& heuristic, const OracleRanking& oracle,
+                                          const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
+                                          const TokenSpans& evidence_spans) {
+  require(kept.size() == keep_rates.size(), "compare_rankings_allocated: one kept count per keep rate");
+  return compare(heuristic, oracle, keep_rates, kept, evidence_spans);
 }
 
 RankingMetrics compare_rankings_allocated(const std::vector<float>& heuristic, const std::vector<float>& oracle,
                                           const std::vector<double>& keep_rates, const std::vector<int64_t>& kept,
                                           const TokenSpans& evidence_spans) {
-  require(kept.size() == keep_rates.size(), "compare_rankings_allocated: one kept count per keep rate");
-  return compare(heuristic, oracle, keep_rates, kept, evidence_spans);
+  return compare_rankings_allocated(heuristic, OracleRanking(oracle), keep_rates, kept, evidence_spans);
 }
 
 }  // namespace claa

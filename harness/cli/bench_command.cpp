@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <numeric>
+#include <random>
 #include <sstream>
 #include <sys/resource.h>
 
@@ -26,6 +27,7 @@
 #include "harness/util/error.h"
 #include "harness/util/memory.h"
 #include "harness/util/op_profile.h"
+#include "reports/metrics.h"
 
 namespace claa {
 
@@ -272,6 +274,35 @@ void run_tokenizer_bench(const std::string& model, const std::string& file, size
              text.size() / 1e6, tokens, mb_per_s, tokens / seconds);
 }
 
+// `claa bench metrics`: the host-side ranking comparisons of rank mode, `layers` random rankings of
+// `tokens` entries against one random oracle on one thread: the oracle prepared per comparison
+// (compare_rankings with a vector) and once for all layers (OracleRanking, what ranking_eval does).
+void run_metrics_bench(int64_t tokens, int layers) {
+  require(tokens >= 2 && layers >= 1, "bench metrics: --tokens must be at least 2 and --layers at least 1");
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  auto random_vector = [&] {
+    std::vector<float> v(static_cast<size_t>(tokens));
+    for (float& x : v) x = uniform(rng);
+    return v;
+  };
+  const std::vector<float> oracle = random_vector();
+  std::vector<std::vector<float>> rankings;
+  for (int l = 0; l < layers; ++l) rankings.push_back(random_vector());
+  const std::vector<double> keep = {0.1, 0.2, 0.4};
+  auto per_comparison_ms = [&](auto&& compare) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const std::vector<float>& r : rankings) compare(r);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1000.0 / layers;
+  };
+  const double each = per_comparison_ms([&](const std::vector<float>& r) { compare_rankings(r, oracle, keep); });
+  const OracleRanking prepared(oracle);
+  const double shared = per_comparison_ms([&](const std::vector<float>& r) { compare_rankings(r, prepared, keep); });
+  fmt::print("{} layers x {} tokens, one thread: {:.1f} ms per comparison with the oracle prepared each time, "
+             "{:.1f} ms with it prepared once\n",
+             layers, tokens, each, shared);
+}
+
 }  // namespace
 
 void register_bench_command(CLI::App& app) {
@@ -302,6 +333,13 @@ void register_bench_command(CLI::App& app) {
   capture->callback([cargs] { run_capture_bench(*cargs); });
 
   register_ttft_command(*bench);
+
+  auto* metrics = bench->add_subcommand("metrics", "rank mode's ranking comparisons (Spearman, Kendall, top-k) per layer");
+  auto mtokens = std::make_shared<int64_t>(32768);
+  auto mlayers = std::make_shared<int>(32);
+  metrics->add_option("--tokens,-t", *mtokens, "ranking length")->capture_default_str();
+  metrics->add_option("--layers", *mlayers, "rankings compared with one oracle")->capture_default_str();
+  metrics->callback([mtokens, mlayers] { run_metrics_bench(*mtokens, *mlayers); });
 
   auto* tok = bench->add_subcommand("tokenizer", "tokenizer throughput (MB/s, tokens/s) on ~1 MB of English text");
   auto model = std::make_shared<std::string>(kDefaultModelAlias);

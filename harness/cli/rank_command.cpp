@@ -110,6 +110,7 @@ void run_rank(const RankArgs& a) {
                         {"answer_tokens", capture.answer_tokens}, {"empty_answer", capture.empty_answer},
                         {"oracle_steps", capture.oracle_steps}, {"keep_rates", keep_rates},
                         {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds},
+                        {"answer_pass_seconds", capture.answer_pass_seconds},
                         {"peak_rss_bytes", peak_rss_bytes()}};
   if (capture.empty_answer) {
     fmt::print("empty answer (the first token was EOS): no oracle, nothing scored\n");

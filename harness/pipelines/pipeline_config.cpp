@@ -29,6 +29,36 @@ std::string with_hint(const std::string& message, const std::string& word, const
   return message + (hint.empty() ? "" : " (did you mean '" + hint + "'?)");
 }
 
+// The integer settings, each once: JSON key and member. Reading, the list of known keys and the
+// record written by to_json all come from this table, so they cannot drift apart.
+struct IntField {
+  const char* key;
+  int PipelineConfig::*member;
+};
+const std::vector<IntField>& int_fields() {
+  static const std::vector<IntField> fields = {
+      {"window", &PipelineConfig::window},
+      {"pool", &PipelineConfig::pool},
+      {"prune_layer", &PipelineConfig::prune_layer},
+      {"filter_layer", &PipelineConfig::filter_layer},
+      {"claa_n", &PipelineConfig::claa_n},
+      {"first_compressed_layer", &PipelineConfig::first_compressed_layer},
+      {"gemfilter_pool", &PipelineConfig::gemfilter_pool},
+      {"spec_lookahead", &PipelineConfig::spec_lookahead},
+      {"spec_pool", &PipelineConfig::spec_pool},
+      {"spec_chunk", &PipelineConfig::spec_chunk}};
+  return fields;
+}
+
+const std::vector<std::string>& setting_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k = {"method", "label", "heuristic", "cache_scores", "keep", "stages"};
+    for (const IntField& f : int_fields()) k.emplace_back(f.key);
+    return k;
+  }();
+  return keys;
+}
+
 }  // namespace
 
 PipelineConfig PipelineConfig::resolved(int n_layers) const {
@@ -100,11 +130,7 @@ int64_t budget_tokens(double keep, int64_t n, int window) {
 
 PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
   require(j.is_object(), "pipeline settings must be a JSON object");
-  static const std::vector<std::string> keys = {"method",        "label",          "heuristic",   "cache_scores",
-                                                "keep",          "window",         "pool",        "prune_layer",
-                                                "filter_layer",  "claa_n",         "first_compressed_layer",
-                                                "gemfilter_pool", "spec_lookahead", "spec_pool",   "spec_chunk",
-                                                "stages"};
+  const std::vector<std::string>& keys = setting_keys();
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
       throw Error(with_hint("unknown pipeline setting '" + it.key() + "'", it.key(), keys));
@@ -122,17 +148,8 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
     }
     c.cache_scores = j.value("cache_scores", c.cache_scores);
     c.keep = j.value("keep", c.keep);
-    c.window = j.value("window", c.window);
-    c.pool = j.value("pool", c.pool);
-    c.prune_layer = j.value("prune_layer", c.prune_layer);
-    c.filter_layer = j.value("filter_layer", c.filter_layer);
-    c.claa_n = j.value("claa_n", c.claa_n);
-    c.first_compressed_layer = j.value("first_compressed_layer", c.first_compressed_layer);
-    c.gemfilter_pool = j.value("gemfilter_pool", c.gemfilter_pool);
-    c.spec_lookahead = j.value("spec_lookahead", c.spec_lookahead);
-    c.spec_pool = j.value("spec_pool", c.spec_pool);
-    c.spec_chunk = j.value("spec_chunk", c.spec_chunk);
     c.stages = j.value("stages", c.stages);
+    for (const IntField& f : int_fields()) c.*f.member = j.value(f.key, c.*f.member);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("pipeline setting has the wrong type (") + e.what() + ")");
   }
@@ -141,10 +158,8 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
 }
 
 nlohmann::json to_json(const PipelineConfig& c) {
-  nlohmann::json j = {{"method", c.method}, {"keep", c.keep}, {"window", c.window}, {"pool", c.pool},
-                      {"prune_layer", c.prune_layer}, {"filter_layer", c.filter_layer}, {"claa_n", c.claa_n},
-                      {"first_compressed_layer", c.first_compressed_layer}, {"gemfilter_pool", c.gemfilter_pool},
-                      {"spec_lookahead", c.spec_lookahead}, {"spec_pool", c.spec_pool}, {"spec_chunk", c.spec_chunk}};
+  nlohmann::json j = {{"method", c.method}, {"keep", c.keep}};
+  for (const IntField& f : int_fields()) j[f.key] = c.*f.member;
   if (!c.label.empty()) j["label"] = c.label;
   if (!c.heuristic.empty()) j["heuristic"] = {{"name", c.heuristic}, {"params", c.selection_params()}};
   if (!c.cache_scores.empty()) j["cache_scores"] = c.cache_scores;

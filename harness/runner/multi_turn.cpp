@@ -33,7 +33,8 @@ std::vector<Rankings> context_rankings(const TurnContext& ctx, const CaptureResu
 nlohmann::json compare_layers(const Rankings& rankings, const std::vector<float>& oracle,
                               const std::vector<double>& keep_rates) {
   nlohmann::json layers = nlohmann::json::array();
-  for (const std::vector<float>& r : rankings) layers.push_back(to_json(compare_rankings(r, oracle, keep_rates)));
+  const OracleRanking prepared(oracle);  // the oracle's sorts once for every layer
+  for (const std::vector<float>& r : rankings) layers.push_back(to_json(compare_rankings(r, prepared, keep_rates)));
   return layers;
 }
 

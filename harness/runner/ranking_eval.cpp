@@ -53,7 +53,8 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
   e.name = h.name();
   e.note = scores.note;
   e.layer_independent = scores.layer_independent;
-  const std::vector<float> oracle = to_float_vector(capture.oracle);
+  // The oracle's side of the comparisons (its sorts) is prepared once for every layer (metrics.h).
+  const OracleRanking oracle(to_float_vector(capture.oracle));
   const int64_t n_layers = static_cast<int64_t>(scores.combined.size());
   std::vector<std::vector<float>> rankings;
   for (const at::Tensor& r : scores.combined) rankings.push_back(to_float_vector(r));
@@ -71,7 +72,7 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& captur
   at::parallel_for(0, distinct, 1, [&](int64_t begin, int64_t end) {
     for (int64_t l = begin; l < end; ++l) {
       if (allocation.kind == BudgetAllocation::Kind::Pyramid) {
-        const int64_t length = static_cast<int64_t>(std::min(rankings[l].size(), oracle.size()));
+        const int64_t length = static_cast<int64_t>(std::min(rankings[l].size(), oracle.values().size()));
         e.layers[l] = compare_rankings_allocated(rankings[l], oracle, options.keep_rates,
                                                  pyramid_counts(allocation, options.keep_rates, length, static_cast<int>(l),
                                                                 static_cast<int>(n_layers)),

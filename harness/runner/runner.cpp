@@ -95,7 +95,9 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
                         {"stopped_by_eos", capture.stopped_by_eos}, {"score", score_sample(s, text)},
                         {"max_score", sample_max_score(s)}, {"oracle_steps", capture.oracle_steps},
                         {"keep_rates", c.keep_rates}};
-  timing = {{"id", s.id}, {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds}};
+  // answer_pass_seconds: the oracle's batched pass over the fed-back answer (capture.h).
+  timing = {{"id", s.id}, {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds},
+            {"answer_pass_seconds", capture.answer_pass_seconds}};
   // Multi-turn samples (SCBench): the top-level fields describe turn 1; "turns" holds every turn.
   if (!s.follow_ups.empty())
     rec["turns"] = evaluate_turns({c, model, tok, chat, stops, heuristics, seed_of(s.id)}, s, prompt, ids, capture);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -242,4 +243,41 @@ TEST_CASE("aggregation helpers", "[metrics]") {
   CHECK(s.max == 0.5);
   CHECK(near(s.sem, s.stddev / std::sqrt(3.0)));
   CHECK_THROWS_AS(claa::summarize({}), claa::Error);
+}
+
+TEST_CASE("a prepared OracleRanking shared by many comparisons gives scipy's values", "[metrics][golden]") {
+  // ranking_eval prepares the oracle once per heuristic and compares every layer with it, from
+  // several threads; heuristics of N − W entries cut it to a shorter prefix.
+  const nlohmann::json fixture = load_fixture("tests/fixtures/metrics/rank_goldens.json");
+  for (const auto& c : fixture["cases"]) {
+    INFO("case " << c["name"].get<std::string>());
+    const std::vector<float> h = floats(c["heuristic"]), o = floats(c["oracle"]);
+    const std::vector<double> keep = c["keep_rates"].get<std::vector<double>>();
+    TokenSpans spans;
+    for (const auto& s : c["evidence_spans"]) spans.emplace_back(s[0].get<int64_t>(), s[1].get<int64_t>());
+    const claa::OracleRanking shared(o);
+    std::vector<float> shorter(h.begin(), h.end() - (h.size() > 3 ? 2 : 0));
+    std::vector<claa::RankingMetrics> got(4), cut(4);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        got[t] = claa::compare_rankings(h, shared, keep, spans);
+        cut[t] = claa::compare_rankings(shorter, shared, keep);
+      });
+    for (std::thread& t : threads) t.join();
+    const claa::RankingMetrics alone = claa::compare_rankings(shorter, o, keep);
+    for (int t = 0; t < 4; ++t) {
+      CHECK(near(got[t].spearman, c["spearman"].get<double>()));
+      CHECK(near(got[t].kendall, c["kendall"].get<double>()));
+      CHECK(got[t].spearman_degenerate == c["spearman_degenerate"].get<bool>());
+      check_all_near(got[t].recall, c["recall"]);
+      check_all_near(got[t].mass_recall, c["mass_recall"]);
+      check_all_near(got[t].ndcg, c["ndcg"]);
+      check_all_near(got[t].evidence_recall, c["evidence_recall"]);
+      CHECK(cut[t].length == alone.length);
+      CHECK(cut[t].spearman == alone.spearman);  // the same arithmetic: bit-identical
+      CHECK(cut[t].recall == alone.recall);
+      CHECK(cut[t].ndcg == alone.ndcg);
+    }
+  }
 }
