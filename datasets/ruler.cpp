@@ -27,6 +27,17 @@ int ruler_max_new_tokens(const std::string& task) {
   throw Error("unknown RULER task '" + task + "'");
 }
 
+std::vector<Sample> fit_ruler_samples(const FitRequest& req, const SampleMaker& make, const Tokenizer& tok,
+                                      const std::optional<ChatTemplate>& chat) {
+  const int budget = ruler_max_new_tokens(req.task);
+  auto with_budget = [&](size_t index, int64_t n) {
+    Sample s = make(index, n);
+    s.max_new_tokens = budget;
+    return s;
+  };
+  return fit_samples(req, with_budget, tok, chat);
+}
+
 std::vector<Sample> generate_ruler(const std::string& task, const Tokenizer& tok,
                                    const std::optional<ChatTemplate>& chat, const RulerOptions& o) {
   require(is_ruler_task(task), "unknown RULER task '" + task + "' (see `claa datasets list`)");

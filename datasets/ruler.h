@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/length_fit.h"
 #include "datasets/sample.h"
 #include "datasets/text_sources.h"
 #include "harness/tokenizer/chat_template.h"
@@ -30,6 +31,11 @@ const std::vector<std::string>& ruler_tasks();
 bool is_ruler_task(const std::string& task);
 // Output budget (tokens_to_generate): niah 128, vt 30, cwe 120, fwe 50, qa 32.
 int ruler_max_new_tokens(const std::string& task);
+
+// fit_samples (length_fit.h) for the RULER task req.task: every sample made gets that task's output
+// budget before it is measured, so prompt + budget fits req.length.
+std::vector<Sample> fit_ruler_samples(const FitRequest& req, const SampleMaker& make, const Tokenizer& tok,
+                                      const std::optional<ChatTemplate>& chat);
 
 std::vector<Sample> generate_ruler(const std::string& task, const Tokenizer& tok,
                                    const std::optional<ChatTemplate>& chat, const RulerOptions& options);

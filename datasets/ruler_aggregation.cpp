@@ -204,14 +204,7 @@ std::vector<Sample> generate_ruler_vt(const Tokenizer& tok, const std::optional<
                                       const RulerOptions& o) {
   FitRequest req{"vt", o.length, o.samples};
   req.first_guess = o.length / 30;
-  return fit_samples(
-      req,
-      [&](size_t i, int64_t n) {
-        Sample s = make_vt(derive_seed(o.seed, i), n);
-        s.max_new_tokens = ruler_max_new_tokens("vt");
-        return s;
-      },
-      tok, chat);
+  return fit_ruler_samples(req, [&](size_t i, int64_t n) { return make_vt(derive_seed(o.seed, i), n); }, tok, chat);
 }
 
 std::vector<Sample> generate_ruler_cwe(const Tokenizer& tok, const std::optional<ChatTemplate>& chat,
@@ -221,14 +214,8 @@ std::vector<Sample> generate_ruler_cwe(const Tokenizer& tok, const std::optional
   req.min_n = 11;
   req.max_n = static_cast<int64_t>(words.size());
   req.first_guess = std::max<int64_t>(11, o.length / 25);
-  return fit_samples(
-      req,
-      [&](size_t i, int64_t n) {
-        Sample s = make_cwe(derive_seed(o.seed, i), n, o.length, words);
-        s.max_new_tokens = ruler_max_new_tokens("cwe");
-        return s;
-      },
-      tok, chat);
+  return fit_ruler_samples(
+      req, [&](size_t i, int64_t n) { return make_cwe(derive_seed(o.seed, i), n, o.length, words); }, tok, chat);
 }
 
 std::vector<Sample> generate_ruler_fwe(const Tokenizer& tok, const std::optional<ChatTemplate>& chat,
@@ -236,14 +223,7 @@ std::vector<Sample> generate_ruler_fwe(const Tokenizer& tok, const std::optional
   FitRequest req{"fwe", o.length, o.samples};
   req.min_n = 40;
   req.first_guess = std::max<int64_t>(40, o.length / 3);
-  return fit_samples(
-      req,
-      [&](size_t i, int64_t n) {
-        Sample s = make_fwe(derive_seed(o.seed, i), n);
-        s.max_new_tokens = ruler_max_new_tokens("fwe");
-        return s;
-      },
-      tok, chat);
+  return fit_ruler_samples(req, [&](size_t i, int64_t n) { return make_fwe(derive_seed(o.seed, i), n); }, tok, chat);
 }
 
 }  // namespace claa

@@ -201,15 +201,8 @@ std::vector<Sample> generate_ruler_niah(const std::string& task, const Tokenizer
   FitRequest req{task, o.length, o.samples};
   req.min_n = static_cast<int64_t>(c.k * c.v);
   req.first_guess = c.haystack == "essay" ? o.length * 3 / 5 : o.length / 25;
-  const int budget = ruler_max_new_tokens(task);
-  return fit_samples(
-      req,
-      [&](size_t i, int64_t n) {
-        Sample s = make_niah(c, derive_seed(o.seed, i), n, words, essay);
-        s.max_new_tokens = budget;
-        return s;
-      },
-      tok, chat);
+  return fit_ruler_samples(
+      req, [&](size_t i, int64_t n) { return make_niah(c, derive_seed(o.seed, i), n, words, essay); }, tok, chat);
 }
 
 }  // namespace claa

@@ -162,14 +162,8 @@ std::vector<Sample> generate_ruler_qa(const std::string& task, const Tokenizer& 
   req.min_n = static_cast<int64_t>(max_gold);
   req.max_n = static_cast<int64_t>(d.docs.size());
   req.first_guess = std::max<int64_t>(req.min_n, o.length / 200);
-  return fit_samples(
-      req,
-      [&](size_t i, int64_t n) {
-        Sample s = make_qa(d, i, derive_seed(o.seed, i), n);
-        s.max_new_tokens = ruler_max_new_tokens(task);
-        return s;
-      },
-      tok, chat);
+  return fit_ruler_samples(
+      req, [&](size_t i, int64_t n) { return make_qa(d, i, derive_seed(o.seed, i), n); }, tok, chat);
 }
 
 }  // namespace claa
