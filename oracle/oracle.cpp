@@ -69,25 +69,23 @@ void OracleAccumulator::end_step() {
   ++current_step_;
 }
 
-at::Tensor OracleAccumulator::summed_over_steps() const {
+void OracleAccumulator::require_complete() const {
   require(!layers_seen_.empty(), "oracle: no answer step was recorded");
   for (int seen : layers_seen_)
     require(seen == n_layers_, "oracle: a step is missing layers (" + std::to_string(seen) + " of " +
                                    std::to_string(n_layers_) + ")");
-  at::Tensor total = step_agg_.sum(0);
-  if (layer_reduce_ == Reduce::Mean) total.div_(n_layers_);
-  return total;
 }
 
 at::Tensor OracleAccumulator::oracle() const {
-  const double steps = static_cast<double>(layers_seen_.size());
-  return avg_pool_last(summed_over_steps() / steps, options_.pool_kernel);
+  require_complete();
+  at::Tensor total = step_agg_.sum(0);  // Σ_t peak[t, :]
+  if (layer_reduce_ == Reduce::Mean) total.div_(n_layers_);
+  return avg_pool_last(total / static_cast<double>(steps()), options_.pool_kernel);
 }
 
 at::Tensor OracleAccumulator::per_layer() const {
-  summed_over_steps();  // the same completeness check
-  const double steps = static_cast<double>(layers_seen_.size());
-  return avg_pool_last(per_layer_sum_ / steps, options_.pool_kernel);
+  require_complete();
+  return avg_pool_last(per_layer_sum_ / static_cast<double>(steps()), options_.pool_kernel);
 }
 
 }  // namespace claa

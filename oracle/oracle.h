@@ -14,7 +14,6 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -45,8 +44,9 @@ class OracleAccumulator {
   void add(int layer, const at::Tensor& probs);
   void end_step();
 
-  // Steps with at least one layer (for add/end_step users: the steps ended so far).
-  int64_t steps() const { return std::max<int64_t>(static_cast<int64_t>(layers_seen_.size()), current_step_); }
+  // Steps with at least one layer (add/end_step users: end_step() refuses an empty step, so these
+  // are the steps added so far).
+  int64_t steps() const { return static_cast<int64_t>(layers_seen_.size()); }
   // O: [N] fp32 (pooled), on the accumulator's device. Throws if no step was recorded.
   at::Tensor oracle() const;
   // Per-layer oracle (step 4 without the aggregation over layers): [L, N] fp32 (pooled).
@@ -67,7 +67,7 @@ class OracleAccumulator {
   std::vector<int> layers_seen_;     // per step
   at::Tensor per_layer_sum_;         // [L, N]
   int64_t current_step_ = 0;         // add()/end_step()
-  at::Tensor summed_over_steps() const;  // Σ_t peak[t, :] (checks that every step is complete)
+  void require_complete() const;  // claa::Error unless there are steps and each has every layer
 };
 
 }  // namespace claa

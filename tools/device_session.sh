@@ -141,6 +141,11 @@ stage_diag() {
   ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
   nm -D --defined-only "$(python3 -c 'import torch,os; print(os.path.dirname(torch.__file__))')/lib/libtorch.so" | grep -c filesystem
   $BUILD/claa_tests "[reports],[tests]" 2>&1 | tail -3
+  capture_benchmarks
+}
+
+# `bench capture` at 8K / 32K / 128K, 9 heuristics; HOST_TOO=1 adds the --host-capture runs.
+capture_benchmarks() {
   local H=fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency
   for n in 8192 32768 131040; do  # 131040 + 32 new tokens = the 128K context
     local runs=3; [ $n = 131040 ] && runs=1
@@ -152,11 +157,7 @@ stage_diag() {
 # Issue 12 item 4 after the batched answer pass: `bench capture` only (no test build).
 stage_capture() {
   stage_build || return 1
-  local H=fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency
-  for n in 8192 32768 131040; do
-    local runs=3; [ $n = 131040 ] && runs=1
-    $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens $n --new-tokens 32 --heuristics $H --runs $runs --json "$OUT/capture_dev_$n.json"
-  done 2>&1 | grep -v "^  " | tee "$OUT/capture.txt"
+  capture_benchmarks
 }
 
 # Single tests with their output, on the model assembled from the two halves (the first left by diag).

@@ -237,9 +237,10 @@ std::vector<int> stage_layers(const std::vector<double>& stages, int n_layers) {
 // the prefill. At stage layer l_i the tokens still alive are ranked by the selection heuristic at
 // that layer, computed over the alive tokens only (by default the last token's attention averaged
 // over the heads), and the top ones survive: max(C, ⌈N · keep^(i/S)⌉) after stage i < S and C after
-// the last stage S, the last W prompt tokens always kept (the forced window of every FastKV-style method; it holds the query
-// token LazyLLM always keeps). Pruned tokens are not computed in later layers, so each layer's KV
-// cache holds the tokens alive at that layer; original position ids travel with their tokens.
+// the last stage S, the last W prompt tokens always kept (the forced window of every FastKV-style
+// method; it holds the query token LazyLLM always keeps). Pruned tokens are not computed in later
+// layers, so each layer's KV cache holds the tokens alive at that layer; original position ids
+// travel with their tokens (and, being prompt indices, also say which tokens were kept).
 // LazyLLM's aux cache (reviving pruned tokens for later decode steps) is not modelled: the prompt's
 // pruned states are never recomputed here. The geometric schedule is this project's choice (the
 // paper gives percentiles per stage without one rule); `stages` sets the layers.
@@ -252,7 +253,7 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
                                    "' needs a full capture; pick one computed from a single layer");
   const std::vector<int> stages = stage_layers(c.stages, model.n_layers());
   KVCache cache = model.make_cache();
-  at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device)), kept = at::arange(n, long_on(device));
+  at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device));
   size_t next_stage = 0;
   for (int l = 0; l < model.n_layers(); ++l) {
     if (next_stage >= stages.size() || l != stages[next_stage]) {
@@ -275,9 +276,8 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
     at::Tensor idx = keep_window_plus_top(scores.to(device), alive, target, W).to(x.device());
     x = x.index_select(0, idx);
     pos = pos.index_select(0, idx.to(pos.device()));
-    kept = kept.index_select(0, idx.to(kept.device()));
   }
-  return finish(model, std::move(cache), x, n, kept, pos);
+  return finish(model, std::move(cache), x, n, pos, pos);
 }
 
 }  // namespace
