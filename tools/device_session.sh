@@ -7,6 +7,10 @@
 #   tools/device_session.sh diag    build claa + claa_tests, the report tests, capture benchmark with
 #                                   GPU-resident vs host captures (keeps the model's first half)
 #   tools/device_session.sh capture build claa, capture benchmark at 8K / 32K / 128K (8B shapes)
+#   tools/device_session.sh kernels build claa + claa_tests, the CUDA kernel tests, per-op-kind profiles of
+#                                   8B-shaped prefills (fused vs plain ATen layers) at 10K and 128K
+#   tools/device_session.sh peer    claa bench prefill vs HF transformers' SDPA prefill at 10K / 32K / 128K
+#                                   (time and peak memory, one call; after `kernels` on the same machine)
 #   tools/device_session.sh tests   build claa_tests against LibTorch 2.x and run the whole suite
 #                                   (CUDA parity tests included; needs the model's second half .dev/m_ab)
 # Outputs go to $OUT (the device tool's return folder) or ./device-out.
@@ -28,6 +32,8 @@ stage_build() {
   local pcre=()
   [ -f /usr/include/pcre2.h ] || pcre=(-DPCRE2_INCLUDE_DIR=$PWD/.dev/pcre2/include -DPCRE2_LIBRARY=$PWD/.dev/pcre2/lib/libpcre2-8.a)
   # The GPU image has fmt 12 headers without a usable library: use fmt header-only there.
+  # The GPU's architecture for LibTorch's CUDA flags (claa's kernels are built with them), not detected.
+  export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
   cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY=1 \
     -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')" "${pcre[@]}" \
     > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; return 1; }
@@ -144,6 +150,72 @@ stage_diag() {
   capture_benchmarks
 }
 
+# Issue 18: claa's fused CUDA kernels checked against the unfused ops, then one prefill per op kind.
+stage_kernels() {
+  stage_build || return 1
+  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  grep -E "claa:" "$OUT/cmake.log"
+  $BUILD/claa_tests "[kernels]" 2>&1 | tail -4
+  for k in fused aten; do
+    timeout 120 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens 10240 --warmups 2 --runs 5 \
+      --gpu-kernels $k --profile --json "$OUT/prefill_10k_$k.json" > "$OUT/profile_10k_$k.txt" 2>&1
+    head -3 "$OUT/profile_10k_$k.txt"; sed -n '/op kind/,$p' "$OUT/profile_10k_$k.txt"
+  done
+  timeout 150 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens 131072 --warmups 1 --runs 1 \
+    --profile --json "$OUT/prefill_128k_fused.json" > "$OUT/profile_128k_fused.txt" 2>&1
+  head -3 "$OUT/profile_128k_fused.txt"; sed -n '/op kind/,$p' "$OUT/profile_128k_fused.txt"
+}
+
+# Issue 18's judged figures: claa and HF transformers' SDPA prefill side by side in one call.
+stage_peer() {
+  for n in 10240 32768; do
+    timeout 100 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 2 --runs 5 \
+      --json "$OUT/claa_prefill_$n.json" | grep -E "prefill|peak"
+  done
+  timeout 100 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens 131072 --warmups 1 --runs 3 \
+    --json "$OUT/claa_prefill_131072.json" | grep -E "prefill|peak"
+  timeout 100 python3 tools/hf_ttft.py --config $R --tokens 10240 32768 --warmups 2 --runs 5 --out "$OUT/hf_prefill.json" 2>&1 | grep -v -i warn
+  timeout 120 python3 tools/hf_ttft.py --config $R --tokens 131072 --warmups 1 --runs 3 --out "$OUT/hf_prefill_131072.json" 2>&1 | grep -v -i warn
+}
+
+# Issue 18, second call: kernel tests, shared vs repeated GQA heads in SDPA (probe and whole
+# prefills), and the pipelines' TTFT at 10K after the full prefill got faster.
+stage_ab() {
+  stage_build || return 1
+  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  $BUILD/claa_tests "[kernels]" 2>&1 | tail -3
+  timeout 90 python3 tools/gpu_attention_probe.py --gqa-only --tokens 32768 131072 --out "$OUT" 2>&1 | grep -v -i warn | cut -c1-400
+  for n in 32768 131072; do
+    for kv in shared repeated; do
+      timeout 80 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 1 \
+        --runs $([ $n -gt 100000 ] && echo 2 || echo 5) --sdpa-kv $kv --json "$OUT/prefill_${n}_$kv.json" | grep -E "prefill|peak" | sed "s/^/[$kv] /"
+    done
+  done
+  timeout 120 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens 10240 --methods full,fastkv,claa,gemfilter \
+    --keep 0.1 --json "$OUT/ttft_8b_10k.json"
+}
+
+# Issue 18, checks after the changes: build, kernel tests and TTFT at 10K (keeps the model's first
+# half on the machine), then `verify_model`: parity with the HF fp32 fixture and the CUDA, parity
+# and HF-reference tests on the SmolLM2 model (needs .dev/m_ab).
+stage_verify() {
+  mkdir -p /root/claa-model && for p in .dev/m_a?; do [ -f "$p" ] && cp "$p" /root/claa-model/; done
+  stage_build || return 1
+  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  $BUILD/claa_tests "[kernels]" 2>&1 | tail -2
+  timeout 120 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens 10240 --methods full,fastkv,claa,gemfilter \
+    --keep 0.1 --json "$OUT/ttft_8b_10k.json"
+}
+stage_verify_model() {
+  cat /root/claa-model/m_aa .dev/m_ab > "$MODEL" && sha256sum "$MODEL"
+  for t in bf16 fp32; do
+    python3 tools/device_parity.py --claa $B --model "$MODEL" --device cuda --dtype $t --out "$OUT/parity_cuda_$t.json" 2>&1 | tail -4
+  done
+  (cd $BUILD && OMP_NUM_THREADS=2 timeout 400 ctest -j 8 --timeout 300 -R "cuda|CUDA|GPU|parity|HF|transformers|reference|Fused" \
+     --output-on-failure > "$OUT/ctest_gpu.log" 2>&1)
+  grep -E "tests passed|Failed|\*\*\*|Total Test" "$OUT/ctest_gpu.log" | head -30
+}
+
 # `bench capture` at 8K / 32K / 128K, 9 heuristics; HOST_TOO=1 adds the --host-capture runs.
 capture_benchmarks() {
   local H=fastkv,gemfilter,claa,specprefill,tova,knorm,streamingllm,random,recency
@@ -177,5 +249,10 @@ case "${1:-}" in
   build) stage_build ;;
   run) stage_run ;;
   ttft) stage_ttft ;;
-  *) echo "usage: $0 build|tests|run|ttft|e2e|findings"; exit 2 ;;
+  kernels) stage_kernels ;;
+  peer) stage_peer ;;
+  ab) stage_ab ;;
+  verify) stage_verify ;;
+  verify_model) stage_verify_model ;;
+  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|diag|capture|one"; exit 2 ;;
 esac

@@ -34,6 +34,8 @@ def main():
         times = []
         with torch.no_grad():
             for i in range(args.warmups + args.runs):
+                if i == args.warmups:
+                    torch.cuda.reset_peak_memory_stats()
                 torch.cuda.synchronize()
                 t0 = time.perf_counter()
                 out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
@@ -45,10 +47,11 @@ def main():
         times.sort()
         trimmed = times[1:-1] if len(times) > 2 else times
         row = {"tokens": n, "ttft_ms": 1000 * sum(trimmed) / len(trimmed), "median_ms": 1000 * times[len(times) // 2],
+               "peak_bytes": torch.cuda.max_memory_allocated(),
                "transformers": __import__("transformers").__version__, "torch": torch.__version__}
         results.append(row)
-        print(f"HF transformers SDPA prefill, {n} tokens: {row['ttft_ms']:.1f} ms (median {row['median_ms']:.1f})",
-              flush=True)
+        print(f"HF transformers SDPA prefill, {n} tokens: {row['ttft_ms']:.1f} ms (median {row['median_ms']:.1f}), "
+              f"peak {row['peak_bytes'] / 2**30:.2f} GiB", flush=True)
     if args.out:
         json.dump(results, open(args.out, "w"), indent=1)
 

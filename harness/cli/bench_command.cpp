@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <ATen/Parallel.h>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -67,14 +69,16 @@ void print_prefill_profile(const Transformer& model, const at::Tensor& ids, cons
   double cpu0 = process_cpu_seconds();
   std::vector<OpTime> ops;
   double wall = 0;
+  const bool gpu = model.options().device.is_cuda();
   {
-    OpProfile profile;
+    // On a GPU each outermost operator is timed between two device waits (op_profile.h).
+    OpProfile profile(gpu ? std::function<void()>([&model] { synchronize(model); }) : std::function<void()>());
     wall = run_prefill_once(model, ids, positions);
     ops = profile.totals();
   }
   double cpu = process_cpu_seconds() - cpu0;
-  fmt::print("profile of one prefill: wall {:.3f} s, CPU {:.3f} s ({:.2f} cores busy on average)\n", wall, cpu,
-             cpu / wall);
+  fmt::print("profile of one prefill{}: wall {:.3f} s, CPU {:.3f} s ({:.2f} cores busy on average)\n",
+             gpu ? " (device waits around every operator)" : "", wall, cpu, cpu / wall);
   fmt::print("{:<28} {:>10} {:>7} {:>8}\n", "operator (outermost)", "seconds", "share", "calls");
   double listed = 0;
   for (const OpTime& op : ops) {
@@ -82,6 +86,15 @@ void print_prefill_profile(const Transformer& model, const at::Tensor& ids, cons
     fmt::print("{:<28} {:>10.3f} {:>6.1f}% {:>8}\n", op.name, op.seconds, 100 * op.seconds / wall, op.calls);
   }
   fmt::print("{:<28} {:>10.3f} {:>6.1f}%\n", "(outside operators)", wall - listed, 100 * (wall - listed) / wall);
+  std::map<std::string, std::pair<double, int64_t>> kinds;  // kind → seconds, calls
+  for (const OpTime& op : ops) {
+    auto& k = kinds[op_kind(op.name)];
+    k.first += op.seconds;
+    k.second += op.calls;
+  }
+  fmt::print("{:<28} {:>10} {:>7} {:>8}\n", "op kind", "seconds", "share", "calls");
+  for (const auto& [kind, k] : kinds)
+    fmt::print("{:<28} {:>10.4f} {:>6.1f}% {:>8}\n", kind, k.first, 100 * k.first / wall, k.second);
 }
 
 void run_prefill_bench(const PrefillBenchArgs& a) {

@@ -21,6 +21,14 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
                      "CPU fp32 layers: fused kernels, or plain ATen ops with explicit chunked attention")
       ->check(CLI::IsMember({"fused", "aten"}))
       ->capture_default_str();
+  command.add_option("--gpu-kernels", gpu_kernels,
+                     "GPU layers: claa's fused CUDA kernels (where built), or plain ATen ops")
+      ->check(CLI::IsMember({"fused", "aten"}))
+      ->capture_default_str();
+  command.add_option("--sdpa-kv", sdpa_kv,
+                     "GPU attention with GQA: KV heads shared by their query heads, or repeated per query head")
+      ->check(CLI::IsMember({"shared", "repeated"}))
+      ->capture_default_str();
   if (allow_random_weights) {
     command.add_option("--random-weights", random_weights,
                        "build the model from an HF-style config.json with seeded random weights");
@@ -40,6 +48,8 @@ RuntimeOptions ModelOptions::runtime() const {
   }
   r.dtype = parse_dtype(dtype);
   r.fused_cpu_kernels = cpu_kernels == "fused";
+  r.fused_gpu_kernels = gpu_kernels == "fused";
+  r.sdpa_repeat_kv = sdpa_kv == "repeated";
   return r;
 }
 

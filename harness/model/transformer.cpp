@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "harness/model/cpu_attention.h"
 #include "harness/model/cpu_attention_args.h"
 #include "harness/model/cpu_blas.h"
 #include "harness/model/cpu_kernels.h"
+#include "harness/model/cuda_kernels.h"
 #include "harness/util/error.h"
 
 // torch::scaled_dot_product_attention exists from LibTorch 2.0; enable_gqa from 2.5.
@@ -175,9 +177,14 @@ at::Tensor Transformer::linear_cpu(const at::Tensor& x, const at::Tensor& w) con
   return out;
 }
 
+bool Transformer::fused_gpu(const at::Tensor& x) const {
+  return options_.fused_gpu_kernels && cuda::supports(x);
+}
+
 at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) const {
+  RECORD_FUNCTION("claa::rms_norm", std::vector<c10::IValue>());
+  if (fused_gpu(x) && x.dim() == 2 && x.stride(-1) == 1) return cuda::rms_norm(x, weight, config_.rms_eps);
   if (fused_cpu(x) && x.stride(-1) == 1 && x.dim() == 2) {
-    RECORD_FUNCTION("claa::rms_norm", std::vector<c10::IValue>());
     at::Tensor out = at::empty(x.sizes(), x.options());
     cpu::rms_norm(x.data_ptr<float>(), x.stride(0), weight.data_ptr<float>(), x.size(0), x.size(1),
                   static_cast<float>(config_.rms_eps), out.data_ptr<float>(), out.stride(0));
@@ -270,9 +277,12 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
       auto opts = at::TensorOptions().dtype(at::kLong).device(q.device());
       mask = at::arange(S, opts).unsqueeze(0) <= (at::arange(T, opts) + past).unsqueeze(1);
     }
-    at::Tensor out = at::scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0),
+    const int64_t groups = q.size(0) / k.size(0);
+    const bool repeat = options_.sdpa_repeat_kv && groups > 1;
+    const at::Tensor ks = repeat ? k.repeat_interleave(groups, 0) : k, vs = repeat ? v.repeat_interleave(groups, 0) : v;
+    at::Tensor out = at::scaled_dot_product_attention(q.unsqueeze(0), ks.unsqueeze(0), vs.unsqueeze(0),
                                                       mask.defined() ? std::optional<at::Tensor>(mask) : std::nullopt,
-                                                      0.0, causal, std::nullopt, /*enable_gqa=*/true);
+                                                      0.0, causal, std::nullopt, /*enable_gqa=*/!repeat);
     return out.squeeze(0);
   }
 #endif
@@ -280,6 +290,77 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   if (fused_cpu(q) && !want_probs_cpu)
     return fused_cpu_attention(layer, q, k, v, tap);
   return chunked_attention(layer, q, k, v, past, tap);
+}
+
+at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const {
+  const FusedProjections& f = fused_.at(layer);
+  const at::Tensor& inv_freq = inv_freq_[static_cast<size_t>(layer)];
+  const int64_t T = h.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
+  if (fused_cpu(h)) {
+    at::Tensor qkv = linear_cpu(h, f.wqkv);
+    if (f.bqkv.defined()) qkv.add_(f.bqkv);
+    // RoPE in place on the queries and keys, which sit side by side in each row of qkv.
+    RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
+    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
+    at::Tensor cos = freqs.cos(), sin = freqs.sin();
+    cpu::rope_in_place(qkv.data_ptr<float>(), qkv.stride(0), T, H + Hkv, d, cos.data_ptr<float>(),
+                       sin.data_ptr<float>());
+    return qkv;
+  }
+  at::Tensor qkv = at::linear(h, f.wqkv, f.bqkv);
+  RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
+  if (fused_gpu(h)) {
+    cuda::rope_in_place(qkv, H + Hkv, d, positions.to(at::kLong).contiguous(), inv_freq);
+    return qkv;
+  }
+  auto [cos, sin] = rope_tables(positions, inv_freq);
+  at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);  // [H, T, d]
+  at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
+  q.copy_(apply_rope(q, cos, sin));
+  k.copy_(apply_rope(k, cos, sin));
+  return qkv;
+}
+
+at::Tensor Transformer::add_attention_output(const at::Tensor& x, const at::Tensor& attn_rows,
+                                             const at::Tensor& wo) const {
+  if (fused_cpu(x)) {
+    at::Tensor out = x.clone();
+    linear_cpu_into(out, attn_rows, wo, /*accumulate=*/true);  // the residual add inside the GEMM
+    return out;
+  }
+  // On the GPU the residual is the GEMM's C operand (beta = 1): one pass fewer than x + linear.
+  if (fused_gpu(x)) return at::addmm(x, attn_rows, wo.t());
+  return x + at::linear(attn_rows, wo);
+}
+
+void Transformer::add_mlp(int layer, at::Tensor& out) const {
+  const LayerWeights& w = weights_.layers.at(layer);
+  const at::Tensor& w_gate_up = fused_.at(layer).w_gate_up;
+  const int64_t T = out.size(0), ffn = config_.ffn;
+  const int64_t limit = options_.mlp_chunk_rows > 0 ? options_.mlp_chunk_rows : std::max<int64_t>(T, 1);
+  const int64_t chunks = (T + limit - 1) / limit, rows = chunks > 0 ? (T + chunks - 1) / chunks : 0;
+  for (int64_t begin = 0; begin < T; begin += rows) {
+    at::Tensor part = out.narrow(0, begin, std::min(rows, T - begin));  // rows of `out`, written in place
+    at::Tensor gate_up = fused_cpu(part) ? linear_cpu(rms_norm(part, w.ffn_norm), w_gate_up)
+                                         : at::linear(rms_norm(part, w.ffn_norm), w_gate_up);  // [n, 2·ffn]
+    at::Tensor act;
+    {
+      RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());  // the scope ends at the brace
+      if (fused_cpu(part)) {
+        act = at::empty({part.size(0), ffn}, part.options());
+        cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), part.size(0), ffn, act.data_ptr<float>(),
+                      act.stride(0));
+      } else if (fused_gpu(part)) {
+        act = cuda::silu_mul(gate_up);
+      } else {
+        act = at::silu(gate_up.narrow(1, 0, ffn)).mul_(gate_up.narrow(1, ffn, ffn));
+      }
+    }
+    gate_up = at::Tensor();  // freed before the down projection's GEMM
+    if (fused_cpu(part)) linear_cpu_into(part, act, w.w_down, /*accumulate=*/true);
+    else if (fused_gpu(part)) part.addmm_(act, w.w_down.t());
+    else part.add_(at::linear(act, w.w_down));
+  }
 }
 
 at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::Tensor& positions_in, KVCache& cache,
@@ -290,37 +371,20 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   const at::Device device = layer_device_[static_cast<size_t>(layer)];
   const at::Tensor x = x_in.device() == device ? x_in : x_in.to(device);
   const at::Tensor positions = positions_in.device() == device ? positions_in : positions_in.to(device);
-  const at::Tensor& inv_freq = inv_freq_[static_cast<size_t>(layer)];
-  const FusedProjections& f = fused_.at(layer);
   const int64_t T = x.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
   require(positions.numel() == T, "run_layer: one position id per token is required");
 
-  const bool fused = fused_cpu(x);
-  at::Tensor h = rms_norm(x, w.attn_norm);
-  at::Tensor qkv;  // [T, (H + 2·H_kv)·d]
-  if (fused) {
-    qkv = linear_cpu(h, f.wqkv);
-    if (f.bqkv.defined()) qkv.add_(f.bqkv);
-    // RoPE in place on the queries and keys, which sit side by side in each row of qkv.
-    RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
-    at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
-    at::Tensor cos = freqs.cos(), sin = freqs.sin();
-    cpu::rope_in_place(qkv.data_ptr<float>(), qkv.stride(0), T, H + Hkv, d, cos.data_ptr<float>(),
-                       sin.data_ptr<float>());
-  } else {
-    qkv = at::linear(h, f.wqkv, f.bqkv);
-  }
-  at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);  // [H, T, d]
+  at::Tensor qkv = project_qkv(layer, rms_norm(x, w.attn_norm), positions);  // [T, (H + 2·H_kv)·d]
+  at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);       // [H, T, d]
   at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
   at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
-  if (!fused) {
-    auto [cos, sin] = rope_tables(positions, inv_freq);
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
-  }
 
   const int64_t past = cache.length(layer);
-  auto [keys, values] = cache.append(layer, k, v);
+  at::Tensor keys, values;
+  {
+    RECORD_FUNCTION("claa::kv_append", std::vector<c10::IValue>());
+    std::tie(keys, values) = cache.append(layer, k, v);
+  }
   if (tap != nullptr) {
     tap->on_attention_inputs(layer, q, keys, positions);
     tap->on_attention_values(layer, values);
@@ -331,27 +395,11 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
     RECORD_FUNCTION("claa::attention", std::vector<c10::IValue>());
     attn = attention(layer, q, keys, values, past, tap);
   }
+  qkv = q = k = v = at::Tensor();  // the cache holds its own copy of k and v
 
-  at::Tensor attn_rows = attn.transpose(0, 1).reshape({T, H * d});
-  at::Tensor out, act;
-  if (fused) {
-    // Residual adds inside the GEMMs, SwiGLU in one pass.
-    out = x.clone();
-    linear_cpu_into(out, attn_rows, w.wo, /*accumulate=*/true);
-    at::Tensor gate_up = linear_cpu(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
-    act = at::empty({T, config_.ffn}, x.options());
-    {
-      RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());  // the scope ends at the brace
-      cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), T, config_.ffn, act.data_ptr<float>(),
-                    act.stride(0));
-    }
-    linear_cpu_into(out, act, w.w_down, /*accumulate=*/true);
-  } else {
-    out = x + at::linear(attn_rows, w.wo);
-    at::Tensor gate_up = at::linear(rms_norm(out, w.ffn_norm), f.w_gate_up);  // [T, 2·ffn]
-    act = at::silu(gate_up.narrow(1, 0, config_.ffn)).mul_(gate_up.narrow(1, config_.ffn, config_.ffn));
-    out = out + at::linear(act, w.w_down);
-  }
+  at::Tensor out = add_attention_output(x, attn.transpose(0, 1).reshape({T, H * d}), w.wo);
+  attn = at::Tensor();
+  add_mlp(layer, out);
   if (tap != nullptr) tap->on_layer_output(layer, out);
   return out;
 }

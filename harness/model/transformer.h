@@ -63,6 +63,18 @@ struct RuntimeOptions {
   // instead of plain ATen ops and the explicit chunked attention, which stay for other devices
   // and dtypes, for taps that need probabilities, and as the reference in tests.
   bool fused_cpu_kernels = true;
+  // GPU layers through claa's fused CUDA kernels (harness/model/cuda_kernels.h: RMSNorm, RoPE,
+  // SiLU·up) and residual adds inside the GEMMs, where the build has them; false = the plain
+  // ATen ops (the comparison and reference path).
+  bool fused_gpu_kernels = true;
+  // The MLP runs over at most this many rows at a time, so its [rows, 2·ffn] and [rows, ffn]
+  // activations stay bounded for long prompts (128K rows of Llama-3.1-8B: 7 GiB + 3.5 GiB at once,
+  // 0.9 + 0.45 GiB in 16K-row chunks). Chunks are equal in size; 0 = no chunking.
+  int64_t mlp_chunk_rows = 16384;
+  // GPU attention (SDPA, which picks cuDNN's kernel on the H200) for GQA models: the KV heads
+  // shared by their query heads (enable_gqa), or repeated to one per query head first (a
+  // transient copy of the layer's keys and values). A switch for measuring both (`--sdpa-kv`).
+  bool sdpa_repeat_kv = false;
 };
 
 class Transformer {
@@ -100,10 +112,18 @@ class Transformer {
 
  private:
   bool fused_cpu(const at::Tensor& x) const;
+  bool fused_gpu(const at::Tensor& x) const;
   at::Tensor linear_cpu(const at::Tensor& x, const at::Tensor& w) const;
   void linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const;
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
+  // The fused q|k|v projection of h [T, hidden] with RoPE applied to its query and key heads:
+  // [T, (H + 2·H_kv)·d].
+  at::Tensor project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const;
+  // x + attn_rows · w_oᵀ (a new tensor; x is left alone).
+  at::Tensor add_attention_output(const at::Tensor& x, const at::Tensor& attn_rows, const at::Tensor& wo) const;
+  // out += MLP(ffn_norm(out)) in place, row chunk by row chunk (RuntimeOptions::mlp_chunk_rows).
+  void add_mlp(int layer, at::Tensor& out) const;
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const;
   at::Tensor attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
                        LayerTap* tap) const;

@@ -139,7 +139,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
   KVCache cache = model.make_cache();
   at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device)), kept = at::arange(n, long_on(device));
   std::vector<at::Tensor> cache_kept(model.n_layers());
-  std::optional<BudgetDiagnostics> diagnostics;
+  std::optional<PrefillOutcome::SelectionRows> selection_rows;
   for (int l = 0; l < model.n_layers(); ++l) {
     if (l > c.prune_layer) {
       x = model.run_layer(l, x, pos, cache);
@@ -155,22 +155,22 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
                                      : rows_per_kv_head(scores->per_head, Hkv);
       at::Tensor per_head = keep_window_plus_top_per_row(rows, n, layer_cache_budget(allocation, budget, n, W, l, model.n_layers()), W);
       cache.keep_per_head(l, per_head);
-      cache_kept[l] = per_head.to(at::kCPU);
+      cache_kept[l] = per_head;  // to the host after the prefill: a copy here would stall the device each layer
     }
     if (l == c.prune_layer) {
       at::Tensor idx = keep_window_plus_top(scores->combined.to(device), n, budget, W);
       x = x.index_select(0, idx.to(x.device()));  // x is on layer l's device under a split
       pos = pos.index_select(0, idx);  // original position ids travel with their tokens
       kept = idx;
-      if (scores->rows.values.defined()) {
-        at::Tensor free_slots = idx.narrow(0, 0, budget - W);  // the forced window belongs to no row
-        diagnostics = diagnose_rows(scores->rows, l, {c.keep}, {free_slots}, inputs.evidence);
-      }
+      if (scores->rows.values.defined())  // the forced window belongs to no row
+        selection_rows = PrefillOutcome::SelectionRows{scores->rows, idx.narrow(0, 0, budget - W), l, c.keep};
     }
   }
   PrefillOutcome out = finish(model, std::move(cache), x, n, kept, pos);
+  out.selection_rows = std::move(selection_rows);
+  for (at::Tensor& t : cache_kept)
+    if (t.defined()) t = t.to(at::kCPU);
   out.cache_kept = std::move(cache_kept);
-  out.diagnostics = std::move(diagnostics);
   return out;
 }
 
@@ -297,6 +297,13 @@ PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>&
     case PipelineKind::FastKVStyle: break;
   }
   return prefill_selective(model, prompt_ids, ids, c, inputs);
+}
+
+std::optional<BudgetDiagnostics> budget_diagnostics(const PrefillOutcome& p,
+                                                    const std::vector<std::pair<int64_t, int64_t>>& evidence) {
+  if (!p.selection_rows) return std::nullopt;
+  const PrefillOutcome::SelectionRows& s = *p.selection_rows;
+  return diagnose_rows(s.rows, s.layer, {s.keep}, {s.free_slots}, evidence);
 }
 
 std::vector<int64_t> decode_greedy(const Transformer& model, PrefillOutcome& p, const GenerationOptions& options) {

@@ -30,19 +30,31 @@ struct PrefillOutcome {
   // undefined tensor where the layer caches every token it processed.
   std::vector<at::Tensor> cache_kept;
   int64_t cache_bytes = 0;     // decode cache after prefill
-  // FastKV-style selection by a heuristic that aggregates rows (CLAA): which rows won the C − W
-  // free slots at l_p (row_diagnostics.h).
-  std::optional<BudgetDiagnostics> diagnostics;
+  // FastKV-style selection by a heuristic that aggregates rows (CLAA): its rows at l_p and the
+  // C − W free slots they competed for. Evaluation, not part of the method: budget_diagnostics()
+  // turns them into the report's diagnostics after the prefill, outside any TTFT timing (inside
+  // the prefill they cost CLAA 20 ms of host work at 10K tokens on the H200, 2026-11-29).
+  struct SelectionRows {
+    LayerScores::Rows rows;
+    at::Tensor free_slots;  // prompt indices (the forced window excluded)
+    int layer = -1;
+    double keep = 0;
+  };
+  std::optional<SelectionRows> selection_rows;
 };
 
 struct PipelineInputs {
   at::Tensor oracle;         // [N] ranking for the oracle selection (from a full capture of the same prompt)
   uint64_t sample_seed = 0;  // per-sample seed for seeded heuristics (random), as in rank mode
-  std::vector<std::pair<int64_t, int64_t>> evidence;  // gold token spans, for the budget diagnostics
 };
 
 PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const PipelineConfig& config,
                            const PipelineInputs& inputs = {});
+
+// Which rows won the free slots at l_p (row_diagnostics.h), given the gold token spans; nothing
+// for selections without rows.
+std::optional<BudgetDiagnostics> budget_diagnostics(const PrefillOutcome& prefill,
+                                                    const std::vector<std::pair<int64_t, int64_t>>& evidence);
 
 // Greedy decoding after any prefill; stops at EOS (included) or max_new_tokens.
 std::vector<int64_t> decode_greedy(const Transformer& model, PrefillOutcome& prefill, const GenerationOptions& options);

@@ -160,10 +160,11 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   GenerationOptions gen;
   gen.max_new_tokens = s.max_new_tokens;
   gen.eos_ids = stops;
-  PipelineInputs inputs{full.oracle, seed_of(s.id), {}};
+  PipelineInputs inputs{full.oracle, seed_of(s.id)};
+  std::vector<std::pair<int64_t, int64_t>> evidence;  // gold token spans, for the budget diagnostics
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)
-      inputs.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
+      evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
   for (const PipelineConfig& base : c.e2e_methods) {
     for (double keep : c.keep_rates) {
       PipelineConfig pc = base;
@@ -173,7 +174,7 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
       std::string answer = answer_text(decode_greedy(model, p, gen));
       nlohmann::json result = {{"method", pc.resolved(model.n_layers()).label}, {"keep", keep}, {"answer", answer},
                                {"score", score_sample(s, answer)}, {"kept_tokens", kept}, {"cache_bytes", cache_bytes}};
-      if (p.diagnostics) result["diagnostics"] = to_json(*p.diagnostics);
+      if (auto d = budget_diagnostics(p, evidence)) result["diagnostics"] = to_json(*d);
       results.push_back(result);
     }
   }

@@ -3,9 +3,15 @@
 // observers. Nested operators count towards the outermost one on their thread (aten::linear
 // includes its addmm; operators run by worker threads count towards the caller's), so the totals
 // add up to at most the wall time. Only the thread that creates the OpProfile is observed. For `claa bench prefill --profile`.
+//
+// On a GPU an operator returns before its kernels finish; given a `synchronize` function, the
+// profile waits for the device before and after each outermost operator, so each one's time is
+// its kernels' time (the waits remove the CPU/GPU overlap: the profiled run is slower than an
+// unprofiled one, and only the split between operators is meant to be read).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,7 +25,7 @@ struct OpTime {
 
 class OpProfile {
  public:
-  OpProfile();
+  explicit OpProfile(std::function<void()> synchronize = {});
   ~OpProfile();
   OpProfile(const OpProfile&) = delete;
   OpProfile& operator=(const OpProfile&) = delete;
@@ -30,5 +36,10 @@ class OpProfile {
  private:
   uint64_t handle_;
 };
+
+// The kind of work an operator name stands for, for the per-kind table of `bench prefill
+// --profile` (issue 18): "GEMM", "attention", "norms", "RoPE", "activation", "KV cache", "copies
+// and casts", "embedding", or "other".
+std::string op_kind(const std::string& name);
 
 }  // namespace claa

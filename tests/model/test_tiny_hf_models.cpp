@@ -55,3 +55,26 @@ TEST_CASE("Shipped 8B config describes Llama-3.1-8B", "[model]") {
   CHECK(c.parameter_count() > 7'900'000'000);
   CHECK(c.parameter_count() < 8'100'000'000);
 }
+
+TEST_CASE("MLP row chunks leave the logits unchanged", "[model][hf]") {
+  // RuntimeOptions::mlp_chunk_rows bounds the MLP's activations on long prompts; every row's
+  // result is the same whichever chunk computes it (fused CPU kernels and plain ATen ops).
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 23; ++i) ids.push_back((i * 37 + 11) % 90);  // the tiny models have 96 tokens
+  for (bool fused : {true, false}) {
+    INFO((fused ? "fused" : "aten") << " CPU kernels");
+    at::Tensor logits[2];
+    for (int64_t chunk : {0, 5}) {
+      claa::RuntimeOptions o;
+      o.fused_cpu_kernels = fused;
+      o.mlp_chunk_rows = chunk;
+      claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/llama3"), o);
+      claa::KVCache cache = m.model->make_cache();
+      at::Tensor hidden = m.model->forward(at::tensor(ids, at::kLong), at::arange(23, at::kLong), cache);
+      logits[chunk == 0 ? 0 : 1] = m.model->logits(hidden);
+    }
+    REQUIRE(logits[0].sizes() == logits[1].sizes());
+    // fp32 sums: OpenBLAS may block a GEMM of another row count differently.
+    CHECK((logits[0] - logits[1]).abs().max().item<double>() <= 2e-5);
+  }
+}
