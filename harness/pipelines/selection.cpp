@@ -24,9 +24,16 @@ at::Tensor keep_window_plus_top(const at::Tensor& scores, int64_t n, int64_t c, 
 }
 
 at::Tensor keep_window_plus_top_per_row(const at::Tensor& rows, int64_t n, int64_t c, int64_t window) {
-  std::vector<at::Tensor> kept;
-  for (int64_t r = 0; r < rows.size(0); ++r) kept.push_back(keep_window_plus_top(rows[r], n, c, window));
-  return at::stack(kept, 0);
+  require(c >= window && c <= n, "selection: budget must cover the window and fit the prompt");
+  // keep_window_plus_top for every row at once: one segmented sort per step instead of a sort per
+  // row (the pipelines call this at every compressed layer; on a GPU the per-row sorts were
+  // hundreds of small kernels per prefill). Same stable order, so the same tokens.
+  const int64_t candidates = std::min<int64_t>(rows.size(1), n - window);
+  at::Tensor order = std::get<1>(
+      at::sort(rows.narrow(1, 0, candidates).to(at::kFloat), /*stable=*/true, /*dim=*/1, /*descending=*/true));
+  at::Tensor top = std::get<0>(at::sort(order.narrow(1, 0, c - window), /*dim=*/1));
+  at::Tensor tail = at::arange(n - window, n, at::TensorOptions().dtype(at::kLong).device(rows.device()));
+  return at::cat({top, tail.unsqueeze(0).expand({rows.size(0), window})}, 1);
 }
 
 at::Tensor top_chunks_sorted(const at::Tensor& scores, int64_t c, int64_t chunk) {

@@ -92,6 +92,11 @@ TEST_CASE("Selection breaks ties towards the lower index and returns prompt orde
   CHECK(at::equal(claa::keep_window_plus_top(s, 6, 3, 2), at::tensor(std::vector<int64_t>{1, 4, 5}, at::kLong)));
   // Chunks of 2: means {3, 2.5, 3.5} → chunk 2 (4,5) then chunk 0 (0,1), cut at 3 tokens.
   CHECK(at::equal(claa::top_chunks_sorted(s, 3, 2), at::tensor(std::vector<int64_t>{0, 4, 5}, at::kLong)));
+  // Per row (the decode-cache rule): each row as keep_window_plus_top alone, ties to the lower index.
+  at::Tensor rows = at::tensor(std::vector<float>{1, 5, 5, 0, 5, 2, /**/ 3, 3, 0, 3, 9, 9, /**/ 0, 0, 0, 0, 0, 0},
+                               at::kFloat).view({3, 6});
+  at::Tensor want = at::tensor(std::vector<int64_t>{1, 2, 4, 5, /**/ 0, 1, 4, 5, /**/ 0, 1, 4, 5}, at::kLong).view({3, 4});
+  CHECK(at::equal(claa::keep_window_plus_top_per_row(rows, 6, 4, 2), want));
 }
 
 TEST_CASE("Pipeline settings are validated", "[pipelines]") {
