@@ -1,5 +1,6 @@
 // Ranking-quality metrics (method.md §3). See metrics.h for the conventions.
 #include "reports/metrics.h"
+#include "reports/evidence_spans.h"
 
 #include <algorithm>
 #include <cmath>
@@ -207,42 +208,6 @@ struct Prepared {
   double mass_recall(int64_t kh, int64_t k) const { return safe_ratio(prefix_mass_h[kh], oracle.prefix_mass[k]); }
   double ndcg(int64_t k) const { return safe_ratio(prefix_dcg_h[k], oracle.prefix_dcg[k]); }
 };
-
-// Evidence spans merged into sorted, disjoint ranges; validates them.
-TokenSpans merge_spans(const TokenSpans& spans) {
-  TokenSpans sorted;
-  for (const auto& [begin, end] : spans) {
-    require(begin >= 0 && end >= begin,
-            "bad evidence span [" + std::to_string(begin) + ", " + std::to_string(end) + ")");
-    if (end > begin) sorted.emplace_back(begin, end);
-  }
-  std::sort(sorted.begin(), sorted.end());
-  TokenSpans merged;
-  for (const auto& span : sorted) {
-    if (!merged.empty() && span.first <= merged.back().second)
-      merged.back().second = std::max(merged.back().second, span.second);
-    else
-      merged.push_back(span);
-  }
-  return merged;
-}
-
-// Share of the (merged) evidence tokens selected by `selected` (a mask over the cut length).
-double evidence_share(const std::vector<char>& selected, const TokenSpans& merged) {
-  int64_t total = 0, hit = 0;
-  const auto n = static_cast<int64_t>(selected.size());
-  for (const auto& [begin, end] : merged) {
-    total += end - begin;
-    for (int64_t j = begin; j < std::min(end, n); ++j) hit += selected[j] ? 1 : 0;  // beyond the cut: missed
-  }
-  return static_cast<double>(hit) / static_cast<double>(total);
-}
-
-std::vector<char> selection_mask(const std::vector<int64_t>& order, int64_t k, size_t n) {
-  std::vector<char> mask(n, 0);
-  for (int64_t i = 0; i < k; ++i) mask[order[i]] = 1;
-  return mask;
-}
 
 }  // namespace
 

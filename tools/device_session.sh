@@ -178,23 +178,6 @@ stage_peer() {
   timeout 120 python3 tools/hf_ttft.py --config $R --tokens 131072 --warmups 1 --runs 3 --out "$OUT/hf_prefill_131072.json" 2>&1 | grep -v -i warn
 }
 
-# Issue 18, second call: kernel tests, shared vs repeated GQA heads in SDPA (probe and whole
-# prefills), and the pipelines' TTFT at 10K after the full prefill got faster.
-stage_ab() {
-  stage_build || return 1
-  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
-  $BUILD/claa_tests "[kernels]" 2>&1 | tail -3
-  timeout 90 python3 tools/gpu_attention_probe.py --gqa-only --tokens 32768 131072 --out "$OUT" 2>&1 | grep -v -i warn | cut -c1-400
-  for n in 32768 131072; do
-    for kv in shared repeated; do
-      timeout 80 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 1 \
-        --runs $([ $n -gt 100000 ] && echo 2 || echo 5) --sdpa-kv $kv --json "$OUT/prefill_${n}_$kv.json" | grep -E "prefill|peak" | sed "s/^/[$kv] /"
-    done
-  done
-  timeout 120 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens 10240 --methods full,fastkv,claa,gemfilter \
-    --keep 0.1 --json "$OUT/ttft_8b_10k.json"
-}
-
 # Issue 18, checks after the changes: build, kernel tests and TTFT at 10K (keeps the model's first
 # half on the machine), then `verify_model`: parity with the HF fp32 fixture and the CUDA, parity
 # and HF-reference tests on the SmolLM2 model (needs .dev/m_ab).
@@ -251,7 +234,6 @@ case "${1:-}" in
   ttft) stage_ttft ;;
   kernels) stage_kernels ;;
   peer) stage_peer ;;
-  ab) stage_ab ;;
   verify) stage_verify ;;
   verify_model) stage_verify_model ;;
   *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|diag|capture|one"; exit 2 ;;

@@ -287,6 +287,7 @@ void run_tokenizer_bench(const std::string& model, const std::string& file, size
   double seconds = text.size() / 1e6 / mb_per_s;
   fmt::print("tokenized {:.2f} MB into {} tokens: {:.1f} MB/s, {:.0f} tokens/s (one thread, cold cache, mean of 3)\n",
              text.size() / 1e6, tokens, mb_per_s, tokens / seconds);
+  fmt::print("peak RSS {:.0f} MiB\n", peak_rss_bytes() / 1048576.0);
 }
 
 // `claa bench metrics`: the host-side ranking comparisons of rank mode, `layers` random rankings of
@@ -316,6 +317,7 @@ void run_metrics_bench(int64_t tokens, int layers) {
   fmt::print("{} layers x {} tokens, one thread: {:.1f} ms per comparison with the oracle prepared each time, "
              "{:.1f} ms with it prepared once\n",
              layers, tokens, each, shared);
+  fmt::print("peak RSS {:.0f} MiB\n", peak_rss_bytes() / 1048576.0);
 }
 
 }  // namespace

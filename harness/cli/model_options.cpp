@@ -25,10 +25,6 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
                      "GPU layers: claa's fused CUDA kernels (where built), or plain ATen ops")
       ->check(CLI::IsMember({"fused", "aten"}))
       ->capture_default_str();
-  command.add_option("--sdpa-kv", sdpa_kv,
-                     "GPU attention with GQA: KV heads shared by their query heads, or repeated per query head")
-      ->check(CLI::IsMember({"shared", "repeated"}))
-      ->capture_default_str();
   if (allow_random_weights) {
     command.add_option("--random-weights", random_weights,
                        "build the model from an HF-style config.json with seeded random weights");
@@ -49,7 +45,6 @@ RuntimeOptions ModelOptions::runtime() const {
   r.dtype = parse_dtype(dtype);
   r.fused_cpu_kernels = cpu_kernels == "fused";
   r.fused_gpu_kernels = gpu_kernels == "fused";
-  r.sdpa_repeat_kv = sdpa_kv == "repeated";
   return r;
 }
 

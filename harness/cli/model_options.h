@@ -18,7 +18,6 @@ struct ModelOptions {
   std::string dtype = "fp32";
   int threads = 0;  // 0 = all cores
   std::string cpu_kernels = "fused";  // fused | aten (the plain ATen ops and chunked attention, for comparisons)
-  std::string sdpa_kv = "shared";      // shared | repeated (GQA keys/values for the GPU attention)
   std::string gpu_kernels = "fused";  // fused | aten (claa's CUDA kernels, or the plain ATen ops, for comparisons)
 
   void add_to(CLI::App& command, bool allow_random_weights);

@@ -71,10 +71,6 @@ struct RuntimeOptions {
   // activations stay bounded for long prompts (128K rows of Llama-3.1-8B: 7 GiB + 3.5 GiB at once,
   // 0.9 + 0.45 GiB in 16K-row chunks). Chunks are equal in size; 0 = no chunking.
   int64_t mlp_chunk_rows = 16384;
-  // GPU attention (SDPA, which picks cuDNN's kernel on the H200) for GQA models: the KV heads
-  // shared by their query heads (enable_gqa), or repeated to one per query head first (a
-  // transient copy of the layer's keys and values). A switch for measuring both (`--sdpa-kv`).
-  bool sdpa_repeat_kv = false;
 };
 
 class Transformer {
