@@ -15,6 +15,7 @@ where HF transformers' own prefill spends its time, measured rather than assumed
 3. HF transformers' prefill at 10K under torch.profiler: GPU kernel time per kind, and the
    attention kernel it picks (the peer claa is compared with).
 Writes DIR/attention.json, DIR/gemm.json, DIR/hf_profile.json and prints a summary.
+With --gemm-rows N...: the GEMMs alone, plain and with the residual in the GEMM (DIR/gemm_rows.json).
 With --gqa-only: shared vs repeated KV heads alone, alternating, with the kernels each launches
 (DIR/gqa.json).
 """
@@ -136,6 +137,29 @@ def probe_gemm(n=10240):
     return rows
 
 
+def probe_gemm_residual(rows_list):
+    """The layer's GEMMs at several row counts, as claa runs them: plain (F.linear) and with the
+    residual as the GEMM's C operand (torch.addmm(x, a, w.t()), in place for the MLP's down
+    projection), to see whether beta = 1 costs the GEMM speed."""
+    shapes = {"qkv": (4096, 6144), "o": (4096, 4096), "gate_up": (4096, 28672), "down": (14336, 4096)}
+    rows = []
+    for n in rows_list:
+        for name, (k_in, n_out) in shapes.items():
+            x = torch.randn(n, k_in, device="cuda", dtype=torch.bfloat16)
+            w = torch.randn(n_out, k_in, device="cuda", dtype=torch.bfloat16) * 0.02
+            r = torch.randn(n, n_out, device="cuda", dtype=torch.bfloat16)
+            flops = 2 * n * k_in * n_out
+            row = {"gemm": name, "m": n, "linear_tflops": flops / time_ms(lambda: F.linear(x, w), 2, 5) / 1e9}
+            if name in ("o", "down"):
+                row["addmm_tflops"] = flops / time_ms(lambda: torch.addmm(r, x, w.t()), 2, 5) / 1e9
+                row["addmm_inplace_tflops"] = flops / time_ms(lambda: r.addmm_(x, w.t()), 2, 5) / 1e9
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            del x, w, r
+        torch.cuda.empty_cache()
+    return rows
+
+
 def kernel_kind(name):
     low = name.lower()
     if any(s in low for s in ("flash", "fmha", "cudnn", "attention", "sdpa")):
@@ -188,8 +212,12 @@ def main():
     ap.add_argument("--config", default="configs/models/llama-3.1-8b.json")
     ap.add_argument("--skip-hf", action="store_true")
     ap.add_argument("--gqa-only", action="store_true", help="only the shared vs repeated KV comparison")
+    ap.add_argument("--gemm-rows", type=int, nargs="*", help="only the GEMMs (plain and residual) at these row counts")
     a = ap.parse_args()
     print(torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name())
+    if a.gemm_rows:
+        json.dump(probe_gemm_residual(a.gemm_rows), open(f"{a.out}/gemm_rows.json", "w"), indent=1)
+        return
     if a.gqa_only:
         json.dump(probe_gqa(a.tokens), open(f"{a.out}/gqa.json", "w"), indent=1)
         return
