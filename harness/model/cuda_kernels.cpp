@@ -25,7 +25,12 @@ launch::DType dtype_of(const at::Tensor& x) {
 }
 
 void check(const char* error, const char* kernel) {
-  if (error != nullptr) throw Error(std::string("claa CUDA kernel ") + kernel + ": " + error);
+  if (error == nullptr) return;
+  std::string message = std::string("claa CUDA kernel ") + kernel + ": " + error;
+  // Built for other GPUs (the architectures come from TORCH_CUDA_ARCH_LIST at configure time).
+  if (message.find("no kernel image") != std::string::npos)
+    message += " (rebuild with TORCH_CUDA_ARCH_LIST set to this GPU's compute capability, or run with --gpu-kernels aten)";
+  throw Error(message);
 }
 
 void* stream_of(const at::Tensor& x) { return c10::cuda::getCurrentCUDAStream(x.device().index()).stream(); }

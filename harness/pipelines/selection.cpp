@@ -29,6 +29,7 @@ at::Tensor keep_window_plus_top_per_row(const at::Tensor& rows, int64_t n, int64
   // row (the pipelines call this at every compressed layer; on a GPU the per-row sorts were
   // hundreds of small kernels per prefill). Same stable order, so the same tokens.
   const int64_t candidates = std::min<int64_t>(rows.size(1), n - window);
+  require(c - window <= candidates, "selection: k out of range");
   at::Tensor order = std::get<1>(
       at::sort(rows.narrow(1, 0, candidates).to(at::kFloat), /*stable=*/true, /*dim=*/1, /*descending=*/true));
   at::Tensor top = std::get<0>(at::sort(order.narrow(1, 0, c - window), /*dim=*/1));

@@ -54,7 +54,7 @@ __device__ float block_sum(float v) {
 
 // One block per row. The second pass re-reads the row from L1/L2 (a 4096-wide bf16 row is 8 KiB).
 template <typename T, bool kPacked>
-__global__ void rms_norm_kernel(const T* __restrict__ x, int64_t x_stride, const T* __restrict__ w,
+__global__ void __launch_bounds__(1024) rms_norm_kernel(const T* __restrict__ x, int64_t x_stride, const T* __restrict__ w,
                                 T* __restrict__ out, int64_t out_stride, int64_t cols, float eps) {
   const T* row = x + blockIdx.x * x_stride;
   T* dst = out + blockIdx.x * out_stride;
@@ -104,9 +104,11 @@ __global__ void rope_kernel(T* __restrict__ x, int64_t x_stride, int heads, int 
   for (int h = lane; h < heads; h += lanes) {
     T* v = row + static_cast<int64_t>(h) * head_dim;
     const float x1 = to_f(v[i]), x2 = to_f(v[i + half]);
-    // q·cos + rotate_half(q)·sin with rotate_half(q) = (−x2, x1).
-    v[i] = from_f<T>(round_to<T>(x1 * c) + round_to<T>(-x2 * s));
-    v[i + half] = from_f<T>(round_to<T>(x2 * c) + round_to<T>(x1 * s));
+    // q·cos + rotate_half(q)·sin with rotate_half(q) = (−x2, x1). Explicitly rounded products and
+    // sums: in fp32 (where round_to is the identity) nvcc would otherwise contract them into an FMA,
+    // which ATen's separate multiply and add do not do.
+    v[i] = from_f<T>(__fadd_rn(round_to<T>(__fmul_rn(x1, c)), round_to<T>(__fmul_rn(-x2, s))));
+    v[i + half] = from_f<T>(__fadd_rn(round_to<T>(__fmul_rn(x2, c)), round_to<T>(__fmul_rn(x1, s))));
   }
 }
 
@@ -147,7 +149,7 @@ const char* launched() {
 template <typename T>
 const char* rms_norm_t(const void* x, int64_t x_stride, const void* w, void* out, int64_t out_stride, int64_t rows,
                        int64_t cols, float eps, cudaStream_t stream) {
-  if (rows == 0) return nullptr;
+  if (rows == 0 || cols == 0) return nullptr;
   constexpr int n = Pack<T>::n;
   const bool packed = cols % n == 0 && x_stride % n == 0 && out_stride % n == 0 && aligned16(x) && aligned16(w) &&
                       aligned16(out);
@@ -166,7 +168,7 @@ template <typename T>
 const char* rope_t(void* x, int64_t x_stride, int64_t rows, int64_t heads, int64_t head_dim, const int64_t* positions,
                    const float* inv_freq, cudaStream_t stream) {
   if (rows == 0 || heads == 0) return nullptr;
-  if (head_dim % 2 != 0 || head_dim > 1024) return "rope: head_dim must be even and at most 1024";
+  if (head_dim <= 0 || head_dim % 2 != 0 || head_dim > 1024) return "rope: head_dim must be even, in [2, 1024]";
   const int half = static_cast<int>(head_dim / 2);
   // Up to 256 threads: as many lanes of `half` threads as there are heads.
   int lanes = static_cast<int>(heads < 256 / half ? heads : 256 / half);
