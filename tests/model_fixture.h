@@ -2,7 +2,9 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "harness/model/model_loader.h"
@@ -20,4 +22,12 @@ inline const claa::LoadedModel& default_model() {
   static std::unique_ptr<claa::LoadedModel> model;
   if (!model) model = std::make_unique<claa::LoadedModel>(claa::load_model(default_model_path(), claa::RuntimeOptions{}));
   return *model;
+}
+
+// HF transformers' reference outputs for the tiny llama3 / qwen2 / mistral models
+// (tests/fixtures/model/tiny/, tools/make_tiny_models.py).
+inline nlohmann::json tiny_model_reference() {
+  std::ifstream in(source_path("tests/fixtures/model/tiny/reference.json"));
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
 }

@@ -340,28 +340,29 @@ void Transformer::add_mlp(int layer, at::Tensor& out) const {
   const LayerWeights& w = weights_.layers.at(layer);
   const at::Tensor& w_gate_up = fused_.at(layer).w_gate_up;
   const int64_t T = out.size(0), ffn = config_.ffn;
+  const bool cpu_kernels = fused_cpu(out), gpu_kernels = fused_gpu(out);
   const int64_t limit = options_.mlp_chunk_rows > 0 ? options_.mlp_chunk_rows : std::max<int64_t>(T, 1);
   const int64_t chunks = (T + limit - 1) / limit, rows = chunks > 0 ? (T + chunks - 1) / chunks : 0;
   for (int64_t begin = 0; begin < T; begin += rows) {
     at::Tensor part = out.narrow(0, begin, std::min(rows, T - begin));  // rows of `out`, written in place
-    at::Tensor gate_up = fused_cpu(part) ? linear_cpu(rms_norm(part, w.ffn_norm), w_gate_up)
-                                         : at::linear(rms_norm(part, w.ffn_norm), w_gate_up);  // [n, 2·ffn]
+    at::Tensor gate_up = cpu_kernels ? linear_cpu(rms_norm(part, w.ffn_norm), w_gate_up)
+                                     : at::linear(rms_norm(part, w.ffn_norm), w_gate_up);  // [n, 2·ffn]
     at::Tensor act;
     {
       RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());  // the scope ends at the brace
-      if (fused_cpu(part)) {
+      if (cpu_kernels) {
         act = at::empty({part.size(0), ffn}, part.options());
         cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), part.size(0), ffn, act.data_ptr<float>(),
                       act.stride(0));
-      } else if (fused_gpu(part)) {
+      } else if (gpu_kernels) {
         act = cuda::silu_mul(gate_up);
       } else {
         act = at::silu(gate_up.narrow(1, 0, ffn)).mul_(gate_up.narrow(1, ffn, ffn));
       }
     }
     gate_up = at::Tensor();  // freed before the down projection's GEMM
-    if (fused_cpu(part)) linear_cpu_into(part, act, w.w_down, /*accumulate=*/true);
-    else if (fused_gpu(part)) part.addmm_(act, w.w_down.t());  // rounds once, as in add_attention_output
+    if (cpu_kernels) linear_cpu_into(part, act, w.w_down, /*accumulate=*/true);
+    else if (gpu_kernels) part.addmm_(act, w.w_down.t());  // rounds once, as in add_attention_output
     else part.add_(at::linear(act, w.w_down));
   }
 }

@@ -16,18 +16,14 @@ at::Tensor top_k_sorted(const at::Tensor& scores, int64_t k) {
 }
 
 at::Tensor keep_window_plus_top(const at::Tensor& scores, int64_t n, int64_t c, int64_t window) {
-  require(c >= window && c <= n, "selection: budget must cover the window and fit the prompt");
-  int64_t candidates = std::min<int64_t>(scores.numel(), n - window);
-  at::Tensor top = top_k_sorted(scores.narrow(0, 0, candidates), c - window);
-  at::Tensor tail = at::arange(n - window, n, at::TensorOptions().dtype(at::kLong).device(scores.device()));
-  return at::cat({top.to(at::kLong), tail});
+  return keep_window_plus_top_per_row(scores.reshape({1, -1}), n, c, window)[0];
 }
 
 at::Tensor keep_window_plus_top_per_row(const at::Tensor& rows, int64_t n, int64_t c, int64_t window) {
   require(c >= window && c <= n, "selection: budget must cover the window and fit the prompt");
-  // keep_window_plus_top for every row at once: one segmented sort per step instead of a sort per
-  // row (the pipelines call this at every compressed layer; on a GPU the per-row sorts were
-  // hundreds of small kernels per prefill). Same stable order, so the same tokens.
+  // Every row at once: one segmented sort per step instead of a sort per row (the pipelines call
+  // this at every compressed layer; on a GPU per-row sorts were hundreds of small kernels per
+  // prefill). A stable descending sort keeps equal scores in index order: ties go to the lower index.
   const int64_t candidates = std::min<int64_t>(rows.size(1), n - window);
   require(c - window <= candidates, "selection: k out of range");
   at::Tensor order = std::get<1>(

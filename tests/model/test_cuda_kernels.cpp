@@ -12,7 +12,6 @@
 // rounding (seen on the H200: 1.49 fp16 ulps in 3 of 100,000 elements, 2026-11-29).
 #include <ATen/ATen.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/model/cuda_kernels.h"
@@ -21,6 +20,7 @@
 #include "harness/pipelines/selection.h"
 #include "harness/util/error.h"
 #include "tests/catch.h"
+#include "tests/model_fixture.h"
 
 namespace {
 
@@ -162,9 +162,7 @@ TEST_CASE("Per-head decode-cache selection on the GPU equals the CPU one", "[pip
 
 TEST_CASE("Fused CUDA layers match HF transformers on the tiny HF models", "[model][kernels][cuda][hf]") {
   if (skip_without_kernels()) return;
-  std::ifstream in(source_path("tests/fixtures/model/tiny/reference.json"));
-  REQUIRE(in.good());
-  nlohmann::json ref = nlohmann::json::parse(in);
+  const nlohmann::json ref = tiny_model_reference();
   for (const char* kind : {"llama3", "qwen2", "mistral"}) {
     INFO("model " << kind);
     const nlohmann::json& e = ref[kind];

@@ -1,17 +1,15 @@
 // HF-folder loading (config.json + safetensors, sharded or not; bf16/fp16/fp32) and the
 // architecture variants: Llama-3.1 rope_scaling "llama3", Qwen2 q/k/v biases with tied
 // embeddings, Mistral. Reference: HF transformers' own fp32 outputs (tools/make_tiny_models.py).
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/model/generate.h"
 #include "harness/model/model_loader.h"
 #include "tests/catch.h"
+#include "tests/model_fixture.h"
 
 TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model][hf]") {
-  std::ifstream in(source_path("tests/fixtures/model/tiny/reference.json"));
-  REQUIRE(in.good());
-  nlohmann::json ref = nlohmann::json::parse(in);
+  const nlohmann::json ref = tiny_model_reference();
   for (const char* kind : {"llama3", "qwen2", "mistral"}) {
     INFO("model " << kind);
     const nlohmann::json& e = ref[kind];
