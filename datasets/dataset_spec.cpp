@@ -54,14 +54,16 @@ std::vector<Sample> load_dataset(const DatasetSpec& spec, const DatasetOptions& 
     return generate_niah_grid(*tok, chat, g);
   }
   require(spec.kind == "ruler", "unknown dataset kind '" + spec.kind + "'");
-  RulerOptions r;
-  r.length = o.length;
-  r.samples = o.samples;
-  r.seed = o.seed;
-  r.haystack_dir = o.haystack_dir;
-  r.squad_path = o.squad_path;
-  r.hotpotqa_path = o.hotpotqa_path;
-  return generate_ruler(spec.arg, *tok, chat, r);
+  return generate_ruler(spec.arg, *tok, chat, o);  // the RulerOptions part of the options
+}
+
+std::vector<std::string> dataset_input_paths(const DatasetSpec& spec, const DatasetOptions& o) {
+  std::vector<std::string> paths;
+  if (spec.kind == "ruler" || spec.kind == "niah") paths.push_back(o.haystack_dir.empty() ? default_haystack_dir() : o.haystack_dir);
+  else paths.push_back(spec.arg);  // the jsonl file or the benchmark's folder / file
+  for (const std::string& p : {o.squad_path, o.hotpotqa_path})
+    if (!p.empty()) paths.push_back(p);
+  return paths;
 }
 
 std::vector<std::string> dataset_catalog() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "datasets/jsonl_io.h"
+#include "datasets/ruler.h"
 #include "datasets/sample.h"
 #include "harness/tokenizer/chat_template.h"
 #include "harness/tokenizer/tokenizer.h"
@@ -22,18 +23,20 @@ struct DatasetSpec {
 };
 DatasetSpec parse_dataset_spec(const std::string& spec);
 
-struct DatasetOptions {
-  int64_t length = 4096;  // generators: prompt + output budget
-  size_t samples = 1;     // RULER samples; niah depths (evenly spread) when niah_depths is empty
-  uint64_t seed = 42;
-  std::string haystack_dir;
-  std::string squad_path, hotpotqa_path;
+// The generators' options (RulerOptions: length = prompt + output budget, samples, seed, the essay / SQuAD /
+// HotpotQA files; `samples` also counts the niah depths, evenly spread, when niah_depths is empty) and the
+// needle grid's and the loaders' own. Run configs hold one per dataset section (run_config.h).
+struct DatasetOptions : RulerOptions {
   std::vector<int64_t> niah_lengths;  // empty = {length}
   std::vector<double> niah_depths;
   int trec_max_new_tokens = 64;
   int max_turns = 5;  // SCBench: turns per sample (its --max_turns default)
   OnError on_error = OnError::Stop;
 };
+
+// The files a dataset reads (its jsonl file or benchmark folder, the essay haystack, SQuAD / HotpotQA),
+// for the run's provenance; the essay folder is the default one when the options leave it empty.
+std::vector<std::string> dataset_input_paths(const DatasetSpec& spec, const DatasetOptions& options);
 
 // Generators need the tokenizer (and the chat template) to fit lengths; loaders ignore them.
 std::vector<Sample> load_dataset(const DatasetSpec& spec, const DatasetOptions& options, const Tokenizer* tok,

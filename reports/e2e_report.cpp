@@ -20,11 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 ReportPage e2e_page(const E2eAggregate& agg, const std::vector<PlotFile>& plots) {
-  ReportPage page;
-  page.title = "claa report (e2e)";
-  page.preamble = e2e_report_preamble(agg);
-  page.sections = e2e_report_sections(agg);
-  page.plots = plots;
+  ReportPage page("claa report (e2e)", e2e_report_preamble(agg), e2e_report_sections(agg), plots);
   page.figures = ReportPage::Figures::AfterFirstSection;  // the plot right after the tables it draws
   page.align_numbers = true;
   page.reference_row = "Full KV";

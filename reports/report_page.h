@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reports/report_writers.h"
@@ -12,6 +13,13 @@
 namespace claa {
 
 struct ReportPage {
+  ReportPage(std::string title_, std::vector<std::string> preamble_, std::vector<ReportSection> sections_,
+             std::vector<PlotFile> plots_)
+      : title(std::move(title_)),
+        preamble(std::move(preamble_)),
+        sections(std::move(sections_)),
+        plots(std::move(plots_)) {}
+
   std::string title;                   // "claa report", "claa report (e2e)"
   std::vector<std::string> preamble;   // bullet list under the title (provenance, counts)
   std::vector<ReportSection> sections;

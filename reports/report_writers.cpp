@@ -125,11 +125,7 @@ std::string layers_csv(const RunAggregate& agg) {
 namespace {
 
 ReportPage rank_page(const RunAggregate& agg, const std::vector<PlotFile>& plots) {
-  ReportPage page;
-  page.title = "claa report";
-  page.preamble = report_preamble(agg);
-  page.sections = report_sections(agg);
-  page.plots = plots;
+  ReportPage page("claa report", report_preamble(agg), report_sections(agg), plots);
   page.files_markdown =
       "- `summary.json`: every aggregate (per scope × heuristic × layer × metric: mean, stderr, n).\n"
       "- `layers.csv`: the same per-layer numbers as a flat table (scope, heuristic, layer, metric, mean, stderr, n).\n"

@@ -18,9 +18,10 @@ Usage: python3 tools/make_benchmark_goldens.py
 """
 import json
 import re
-import string
 from collections import Counter
 from pathlib import Path
+
+from squad_normalize import normalize_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests/fixtures/datasets/benchmark_scorer_cases.json"
@@ -42,23 +43,7 @@ def extract_answer(response):
 
 
 # ---- OpenBMB/InfiniteBench src/compute_scores.py ----
-def normalize_answer(s: str) -> str:
-    """Lower text and remove punctuation, articles and extra whitespace."""
-
-    def remove_articles(text):
-        return re.sub(r"\b(a|an|the)\b", " ", text)
-
-    def white_space_fix(text):
-        return " ".join(text.split())
-
-    def remove_punc(text):
-        exclude = set(string.punctuation)
-        return "".join(ch for ch in text if ch not in exclude)
-
-    def lower(text):
-        return text.lower()
-
-    return white_space_fix(remove_articles(remove_punc(lower(s))))
+# normalize_answer: the SQuAD copy both benchmarks share (tools/squad_normalize.py).
 
 
 def f1_score(prediction, ground_truth) -> tuple:

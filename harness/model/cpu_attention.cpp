@@ -80,77 +80,63 @@ void axpy_portable(float a, const float* x, int64_t n, float* y) {
 
 #ifdef CLAA_X86_SIMD
 // ---- Micro-kernels, AVX2 + FMA (compiled for those instructions only inside these functions) --
+// A 4 × 16 register tile: kRowTile rows of two 8-float registers, kept in registers by both kernels.
+struct Tile4x16 {
+  __m256 row[kRowTile][2];
+};
+
+#define CLAA_AVX2_INLINE CLAA_AVX2 inline __attribute__((always_inline))
+
+CLAA_AVX2_INLINE Tile4x16 load_tile(const float* src, int64_t ld) {
+  Tile4x16 t;
+  for (int64_t i = 0; i < kRowTile; ++i) {
+    t.row[i][0] = _mm256_loadu_ps(src + i * ld);
+    t.row[i][1] = _mm256_loadu_ps(src + i * ld + 8);
+  }
+  return t;
+}
+
+CLAA_AVX2_INLINE void store_tile(const Tile4x16& t, float* dst, int64_t ld) {
+  for (int64_t i = 0; i < kRowTile; ++i) {
+    _mm256_storeu_ps(dst + i * ld, t.row[i][0]);
+    _mm256_storeu_ps(dst + i * ld + 8, t.row[i][1]);
+  }
+}
+
+// t.row[i] += a[i · a_stride] · (x0, x1) for the tile's rows: one broadcast, two FMAs a row.
+CLAA_AVX2_INLINE void fma_tile(Tile4x16& t, const float* a, int64_t a_stride, __m256 x0, __m256 x1) {
+  for (int64_t i = 0; i < kRowTile; ++i) {
+    const __m256 b = _mm256_broadcast_ss(a + i * a_stride);
+    t.row[i][0] = _mm256_fmadd_ps(b, x0, t.row[i][0]);
+    t.row[i][1] = _mm256_fmadd_ps(b, x1, t.row[i][1]);
+  }
+}
+
 CLAA_AVX2 void scores_avx2(const float* q, const float* kt, int64_t rows, int64_t cols, int64_t d, float* scores,
                            int64_t ld) {
-  // A 4 × 16 register tile: per t, two key vectors are loaded once and used by four rows.
+  // Per t, two key vectors are loaded once and used by the tile's four query rows.
   for (int64_t r = 0; r < rows; r += kRowTile) {
-    const float* q0 = q + r * d;
     for (int64_t j = 0; j < cols; j += kColTile) {
-      __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      Tile4x16 acc{};
       const float* k = kt + j;
-      for (int64_t t = 0; t < d; ++t, k += kKeyBlock) {
-        const __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + 8);
-        __m256 b = _mm256_broadcast_ss(q0 + t);
-        a00 = _mm256_fmadd_ps(b, k0, a00);
-        a01 = _mm256_fmadd_ps(b, k1, a01);
-        b = _mm256_broadcast_ss(q0 + d + t);
-        a10 = _mm256_fmadd_ps(b, k0, a10);
-        a11 = _mm256_fmadd_ps(b, k1, a11);
-        b = _mm256_broadcast_ss(q0 + 2 * d + t);
-        a20 = _mm256_fmadd_ps(b, k0, a20);
-        a21 = _mm256_fmadd_ps(b, k1, a21);
-        b = _mm256_broadcast_ss(q0 + 3 * d + t);
-        a30 = _mm256_fmadd_ps(b, k0, a30);
-        a31 = _mm256_fmadd_ps(b, k1, a31);
-      }
-      float* s = scores + r * ld + j;
-      _mm256_storeu_ps(s, a00);
-      _mm256_storeu_ps(s + 8, a01);
-      _mm256_storeu_ps(s + ld, a10);
-      _mm256_storeu_ps(s + ld + 8, a11);
-      _mm256_storeu_ps(s + 2 * ld, a20);
-      _mm256_storeu_ps(s + 2 * ld + 8, a21);
-      _mm256_storeu_ps(s + 3 * ld, a30);
-      _mm256_storeu_ps(s + 3 * ld + 8, a31);
+      for (int64_t t = 0; t < d; ++t, k += kKeyBlock)
+        fma_tile(acc, q + r * d + t, d, _mm256_loadu_ps(k), _mm256_loadu_ps(k + 8));
+      store_tile(acc, scores + r * ld + j, ld);
     }
   }
 }
 
 CLAA_AVX2 void accumulate_avx2(const float* p, int64_t ld, const float* v, int64_t v_stride, int64_t rows, int64_t n,
                                int64_t d, float* acc) {
-  // A 4 × 16 tile of the output accumulator stays in registers while j runs over the key block.
+  // The output tile stays in registers while j runs over the key block.
   for (int64_t r = 0; r < rows; r += kRowTile) {
-    const float* p0 = p + r * ld;
     for (int64_t c = 0; c < d; c += kColTile) {
       float* o = acc + r * d + c;
-      __m256 a00 = _mm256_loadu_ps(o), a01 = _mm256_loadu_ps(o + 8);
-      __m256 a10 = _mm256_loadu_ps(o + d), a11 = _mm256_loadu_ps(o + d + 8);
-      __m256 a20 = _mm256_loadu_ps(o + 2 * d), a21 = _mm256_loadu_ps(o + 2 * d + 8);
-      __m256 a30 = _mm256_loadu_ps(o + 3 * d), a31 = _mm256_loadu_ps(o + 3 * d + 8);
+      Tile4x16 out = load_tile(o, d);
       const float* vr = v + c;
-      for (int64_t j = 0; j < n; ++j, vr += v_stride) {
-        const __m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + 8);
-        __m256 b = _mm256_broadcast_ss(p0 + j);
-        a00 = _mm256_fmadd_ps(b, v0, a00);
-        a01 = _mm256_fmadd_ps(b, v1, a01);
-        b = _mm256_broadcast_ss(p0 + ld + j);
-        a10 = _mm256_fmadd_ps(b, v0, a10);
-        a11 = _mm256_fmadd_ps(b, v1, a11);
-        b = _mm256_broadcast_ss(p0 + 2 * ld + j);
-        a20 = _mm256_fmadd_ps(b, v0, a20);
-        a21 = _mm256_fmadd_ps(b, v1, a21);
-        b = _mm256_broadcast_ss(p0 + 3 * ld + j);
-        a30 = _mm256_fmadd_ps(b, v0, a30);
-        a31 = _mm256_fmadd_ps(b, v1, a31);
-      }
-      _mm256_storeu_ps(o, a00);
-      _mm256_storeu_ps(o + 8, a01);
-      _mm256_storeu_ps(o + d, a10);
-      _mm256_storeu_ps(o + d + 8, a11);
-      _mm256_storeu_ps(o + 2 * d, a20);
-      _mm256_storeu_ps(o + 2 * d + 8, a21);
-      _mm256_storeu_ps(o + 3 * d, a30);
-      _mm256_storeu_ps(o + 3 * d + 8, a31);
+      for (int64_t j = 0; j < n; ++j, vr += v_stride)
+        fma_tile(out, p + r * ld + j, ld, _mm256_loadu_ps(vr), _mm256_loadu_ps(vr + 8));
+      store_tile(out, o, d);
     }
   }
 }

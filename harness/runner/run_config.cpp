@@ -1,8 +1,11 @@
 #include "harness/runner/run_config.h"
 #include "harness/runner/run_config_text.h"
 
+#include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <utility>
+#include <variant>
 #include <sstream>
 
 #include "datasets/dataset_spec.h"
@@ -50,14 +53,33 @@ void read(const json& obj, const char* key, T& out, const std::string& where, Pr
   }
 }
 
+void check_choice(const std::string& value, const char* key, const std::vector<std::string>& choices,
+                  const std::string& where, Problems& p) {
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+  std::string hint = did_you_mean(value, choices);
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  p.add(where + "." + key,
+        "'" + value + "' is not one of " + list + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+}
+
 void read_choice(const json& obj, const char* key, std::string& out, const std::vector<std::string>& choices,
                  const std::string& where, Problems& p) {
   read(obj, key, out, where, p);
-  if (std::find(choices.begin(), choices.end(), out) != choices.end()) return;
-  std::string hint = did_you_mean(out, choices);
-  std::string list;
-  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
-  p.add(where + "." + key, "'" + out + "' is not one of " + list + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  check_choice(out, key, choices, where, p);
+}
+
+// Where one key of a plain config object goes; a list of them is also the list of the keys allowed.
+struct Field {
+  const char* key;
+  std::variant<std::string*, int*, int64_t*, uint64_t*, std::vector<int64_t>*, std::vector<double>*> target;
+};
+
+void read_fields(const json& obj, std::initializer_list<Field> fields, const std::string& where, Problems& p) {
+  std::vector<std::string> keys;
+  for (const Field& f : fields) keys.emplace_back(f.key);
+  check_keys(obj, keys, where, p);
+  for (const Field& f : fields) std::visit([&](auto* target) { read(obj, f.key, *target, where, p); }, f.target);
 }
 
 void parse_model(const json& j, ModelSection& m, Problems& p) {
@@ -83,28 +105,26 @@ void parse_model(const json& j, ModelSection& m, Problems& p) {
 
 DatasetSection parse_dataset(const json& j, const std::string& where, Problems& p) {
   DatasetSection d;
+  DatasetOptions& o = d.options;
   if (j.is_string()) {
     d.spec = j.get<std::string>();
   } else if (!j.is_object()) {
     p.add(where, "must be a spec string or an object");
     return d;
   } else {
-    check_keys(j, {"spec", "length", "samples", "seed", "haystack", "squad", "hotpotqa", "niah_lengths",
-                   "niah_depths", "trec_max_new_tokens", "max_new_tokens", "max_turns", "on_error"},
-               where, p);
-    read(j, "spec", d.spec, where, p);
-    read(j, "length", d.length, where, p);
-    read(j, "samples", d.samples, where, p);
-    read(j, "seed", d.seed, where, p);
-    read(j, "haystack", d.haystack, where, p);
-    read(j, "squad", d.squad, where, p);
-    read(j, "hotpotqa", d.hotpotqa, where, p);
-    read(j, "niah_lengths", d.niah_lengths, where, p);
-    read(j, "niah_depths", d.niah_depths, where, p);
-    read(j, "trec_max_new_tokens", d.trec_max_new_tokens, where, p);
-    read(j, "max_new_tokens", d.max_new_tokens, where, p);
-    read(j, "max_turns", d.max_turns, where, p);
-    read_choice(j, "on_error", d.on_error, {"stop", "skip"}, where, p);
+    auto samples = static_cast<int64_t>(o.samples);  // read signed, so that a negative count is reported
+    std::string on_error = "stop";
+    read_fields(j,
+                {{"spec", &d.spec}, {"length", &o.length}, {"samples", &samples}, {"seed", &o.seed},
+                 {"haystack", &o.haystack_dir}, {"squad", &o.squad_path}, {"hotpotqa", &o.hotpotqa_path},
+                 {"niah_lengths", &o.niah_lengths}, {"niah_depths", &o.niah_depths},
+                 {"trec_max_new_tokens", &o.trec_max_new_tokens}, {"max_new_tokens", &d.max_new_tokens},
+                 {"max_turns", &o.max_turns}, {"on_error", &on_error}},
+                where, p);
+    check_choice(on_error, "on_error", {"stop", "skip"}, where, p);
+    o.on_error = on_error == "skip" ? OnError::Skip : OnError::Stop;
+    if (samples < 1) p.add(where + ".samples", "must be at least 1");
+    o.samples = static_cast<size_t>(std::max<int64_t>(samples, 1));
   }
   if (d.spec.empty()) p.add(where + ".spec", "is required (e.g. \"ruler:niah_single_1\")");
   else {
@@ -114,10 +134,9 @@ DatasetSection parse_dataset(const json& j, const std::string& where, Problems& 
       p.add(where + ".spec", e.what());
     }
   }
-  if (d.length < 64) p.add(where + ".length", "must be at least 64 tokens");
-  if (d.samples < 1) p.add(where + ".samples", "must be at least 1");
+  if (o.length < 64) p.add(where + ".length", "must be at least 64 tokens");
   if (d.max_new_tokens < 0) p.add(where + ".max_new_tokens", "must be positive (or 0 for the task's budget)");
-  if (d.max_turns < 1) p.add(where + ".max_turns", "must be at least 1");
+  if (o.max_turns < 1) p.add(where + ".max_turns", "must be at least 1");
   return d;
 }
 

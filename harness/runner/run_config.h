@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/dataset_spec.h"
 #include "harness/capture/capture.h"
 #include "harness/pipelines/pipeline_config.h"
 
@@ -24,18 +25,12 @@ struct ModelSection {
 };
 
 struct DatasetSection {
-  std::string spec;          // "ruler:niah_single_1", "niah", "longbench:DIR", "scbench:DIR", ... "jsonl:FILE"
-  int64_t length = 4096;
-  int64_t samples = 10;
-  uint64_t seed = 42;
-  std::string haystack;      // essay folder ("" = the setup script's default)
-  std::string squad, hotpotqa;
-  std::vector<int64_t> niah_lengths;
-  std::vector<double> niah_depths;
-  int trec_max_new_tokens = 64;
-  int max_new_tokens = 0;    // > 0 overrides the task's output budget
-  int max_turns = 5;         // SCBench: turns per sample
-  std::string on_error = "stop";
+  DatasetSection() { options.samples = 10; }  // a config's default: ten samples per dataset
+
+  std::string spec;        // "ruler:niah_single_1", "niah", "longbench:DIR", "scbench:DIR", ... "jsonl:FILE"
+  DatasetOptions options;  // keys length, samples, seed, haystack, squad, hotpotqa, niah_*, trec_max_new_tokens,
+                           // max_turns, on_error
+  int max_new_tokens = 0;  // > 0 overrides the task's output budget
 };
 
 struct HeuristicSection {

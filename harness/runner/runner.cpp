@@ -19,7 +19,6 @@
 #include "harness/runner/run_folder.h"
 #include "harness/tokenizer/tokenizer.h"
 #include "harness/util/atomic_file.h"
-#include "harness/util/cache_paths.h"
 #include "harness/util/error.h"
 #include "harness/util/fingerprint.h"
 #include "harness/runner/ranking_eval.h"
@@ -40,22 +39,10 @@ struct Item {
 std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std::optional<ChatTemplate>& chat) {
   std::vector<Item> items;
   for (const DatasetSection& d : c.datasets) {
-    DatasetOptions o;
-    o.length = d.length;
-    o.samples = static_cast<size_t>(d.samples);
-    o.seed = d.seed;
-    o.haystack_dir = d.haystack.empty() ? haystack_cache_dir() : d.haystack;
-    o.squad_path = d.squad;
-    o.hotpotqa_path = d.hotpotqa;
-    o.niah_lengths = d.niah_lengths;
-    o.niah_depths = d.niah_depths;
-    o.trec_max_new_tokens = d.trec_max_new_tokens;
-    o.max_turns = d.max_turns;
-    o.on_error = d.on_error == "skip" ? OnError::Skip : OnError::Stop;
-    std::vector<Sample> samples = load_dataset(parse_dataset_spec(d.spec), o, &tok, chat);
+    std::vector<Sample> samples = load_dataset(parse_dataset_spec(d.spec), d.options, &tok, chat);
     for (Sample& s : samples) {
       if (d.max_new_tokens > 0) s.max_new_tokens = d.max_new_tokens;
-      std::string name = dataset_label(d.spec, d.length, s);
+      std::string name = dataset_label(d.spec, d.options.length, s);
       items.push_back({std::move(s), std::move(name), static_cast<int64_t>(items.size())});
     }
   }
@@ -191,23 +178,15 @@ std::string samples_fingerprint(const std::vector<Item>& items) {
   return fingerprint_text(h);
 }
 
-// The data files each dataset reads (a jsonl file, a LongBench folder, the essay haystack, SQuAD /
-// HotpotQA files) with their hashes, for run.json.
+// The data files each dataset reads (dataset_input_paths: a jsonl file, a benchmark folder, the essay
+// haystack, SQuAD / HotpotQA files) with their hashes, for run.json.
 nlohmann::json dataset_files(const RunConfig& c) {
   nlohmann::json out = nlohmann::json::array();
   for (const DatasetSection& d : c.datasets) {
-    const DatasetSpec spec = parse_dataset_spec(d.spec);
-    std::vector<std::string> paths;
-    if (spec.kind == "jsonl" || spec.kind == "longbench" || spec.kind == "longbench_v2" || spec.kind == "infinitebench" ||
-        spec.kind == "scbench")
-      paths.push_back(spec.arg);
-    if (spec.kind == "ruler" || spec.kind == "niah") paths.push_back(d.haystack.empty() ? haystack_cache_dir() : d.haystack);
-    for (const std::string& p : {d.squad, d.hotpotqa})
-      if (!p.empty()) paths.push_back(p);
     nlohmann::json files = nlohmann::json::object();
-    for (const std::string& p : paths)
+    for (const std::string& p : dataset_input_paths(parse_dataset_spec(d.spec), d.options))
       if (std::filesystem::exists(p)) files[p] = path_fingerprint(p);
-    out.push_back({{"spec", d.spec}, {"length", d.length}, {"files", files}});
+    out.push_back({{"spec", d.spec}, {"length", d.options.length}, {"files", files}});
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // Where claa keeps what scripts/setup.sh fetches: one rule for every kind of cached file, used by
-// the model loader, the dataset generators, the runner and the tests alike.
+// the model loader, the dataset generators (and their input list, dataset_spec.h) and the tests alike.
 //
 //   models:   $CLAA_MODEL_DIR,    else $XDG_CACHE_HOME/claa/models,   else $HOME/.cache/claa/models
 //   haystack: $CLAA_HAYSTACK_DIR, else $XDG_CACHE_HOME/claa/haystack, else $HOME/.cache/claa/haystack

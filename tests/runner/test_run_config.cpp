@@ -19,7 +19,8 @@ TEST_CASE("A valid config resolves defaults", "[runner][config]") {
                                                            "heuristics": ["claa", {"name": "claa", "label": "claa_n8", "params": {"n": 8}}]})"),
                                   "t");
   REQUIRE(c.datasets.size() == 1);
-  CHECK(c.datasets[0].samples == 10);
+  CHECK(c.datasets[0].options.samples == 10);
+  CHECK(c.datasets[0].options.length == 1024);
   REQUIRE(c.heuristics.size() == 2);
   CHECK(c.heuristics[1].label == "claa_n8");
   CHECK(c.heuristics[1].params["n"] == 8);
