@@ -59,8 +59,10 @@ std::vector<Sample> load_dataset(const DatasetSpec& spec, const DatasetOptions& 
 
 std::vector<std::string> dataset_input_paths(const DatasetSpec& spec, const DatasetOptions& o) {
   std::vector<std::string> paths;
-  if (spec.kind == "ruler" || spec.kind == "niah") paths.push_back(o.haystack_dir.empty() ? default_haystack_dir() : o.haystack_dir);
-  else paths.push_back(spec.arg);  // the jsonl file or the benchmark's folder / file
+  if (spec.kind == "ruler" || spec.kind == "niah")
+    paths.push_back(o.haystack_dir.empty() ? default_haystack_dir() : o.haystack_dir);
+  else
+    paths.push_back(spec.arg);  // the jsonl file or the benchmark's folder / file
   for (const std::string& p : {o.squad_path, o.hotpotqa_path})
     if (!p.empty()) paths.push_back(p);
   return paths;

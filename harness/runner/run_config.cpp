@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
+#include <sstream>
 #include <utility>
 #include <variant>
-#include <sstream>
 
 #include "datasets/dataset_spec.h"
 #include "harness/util/error.h"
@@ -115,11 +115,19 @@ DatasetSection parse_dataset(const json& j, const std::string& where, Problems& 
     auto samples = static_cast<int64_t>(o.samples);  // read signed, so that a negative count is reported
     std::string on_error = "stop";
     read_fields(j,
-                {{"spec", &d.spec}, {"length", &o.length}, {"samples", &samples}, {"seed", &o.seed},
-                 {"haystack", &o.haystack_dir}, {"squad", &o.squad_path}, {"hotpotqa", &o.hotpotqa_path},
-                 {"niah_lengths", &o.niah_lengths}, {"niah_depths", &o.niah_depths},
-                 {"trec_max_new_tokens", &o.trec_max_new_tokens}, {"max_new_tokens", &d.max_new_tokens},
-                 {"max_turns", &o.max_turns}, {"on_error", &on_error}},
+                {{"spec", &d.spec},
+                 {"length", &o.length},
+                 {"samples", &samples},
+                 {"seed", &o.seed},
+                 {"haystack", &o.haystack_dir},
+                 {"squad", &o.squad_path},
+                 {"hotpotqa", &o.hotpotqa_path},
+                 {"niah_lengths", &o.niah_lengths},
+                 {"niah_depths", &o.niah_depths},
+                 {"trec_max_new_tokens", &o.trec_max_new_tokens},
+                 {"max_new_tokens", &d.max_new_tokens},
+                 {"max_turns", &o.max_turns},
+                 {"on_error", &on_error}},
                 where, p);
     check_choice(on_error, "on_error", {"stop", "skip"}, where, p);
     o.on_error = on_error == "skip" ? OnError::Skip : OnError::Stop;
