@@ -25,6 +25,16 @@
 
 namespace claa {
 
+class Tokenizer;
+class ChatTemplate;
+
+// How the prompt's text became ids: for heuristics that write text of their own into the model
+// (KVzip's reconstruction request). chat is null for raw prompts.
+struct PromptFormat {
+  const Tokenizer* tokenizer = nullptr;
+  const ChatTemplate* chat = nullptr;
+};
+
 // What a heuristic is given. In a pipeline, capture.layers holds the layers processed so far
 // (layers after the current one are empty) and the answer fields are unset.
 struct HeuristicInput {
@@ -32,6 +42,7 @@ struct HeuristicInput {
   uint64_t sample_seed = 0;                        // per-sample seed (random baseline)
   const std::vector<int64_t>* prompt_ids = nullptr;  // the prompt (a draft model re-reads it)
   const Transformer* model = nullptr;                // the model that was captured
+  const PromptFormat* format = nullptr;              // the tokenizer and chat template (null when unknown)
 };
 
 // Scores for every layer. per_head[l] is [rows, N'] (rows = H_kv, or 1 for a single ranking);

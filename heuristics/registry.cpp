@@ -21,7 +21,8 @@
   X(pyramidkv)             \
   X(adakv)                 \
   X(lazyllm)               \
-  X(expected_attention)
+  X(expected_attention)    \
+  X(kvzip)
 
 namespace claa {
 

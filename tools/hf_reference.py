@@ -113,6 +113,20 @@ def load_model(gguf_path, dtype, device):
     return tok, model
 
 
+def cpu_reference_setup(description):
+    """The command line the CPU reference scripts share (--gguf, --out, --threads) and their model:
+    returns (args, tokenizer, model), the model eager fp32 on the CPU."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--gguf", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    tok, model = load_model(args.gguf, torch.float32, "cpu")
+    return args, tok, model
+
+
 def avg_pool(x: torch.Tensor, k: int) -> torch.Tensor:
     """method.md pool(): avg_pool1d, stride 1, padding k//2, zero padding counted."""
     if x.shape[-1] < k:

@@ -22,7 +22,6 @@ Writes tests/fixtures/model/breadth_reference.{json,f32}. CPU, a few minutes:
       --out tests/fixtures/model
 """
 
-import argparse
 import json
 import math
 import os
@@ -106,14 +105,7 @@ def expected_attention(model, layer, h, keys, values, n):
 
 @torch.no_grad()
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--gguf", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--threads", type=int, default=0)
-    args = ap.parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    tok, model = ref.load_model(args.gguf, torch.float32, "cpu")
+    args, tok, model = ref.cpu_reference_setup(__doc__)
     text = ref.PROMPTS["needle_a"]
     ids_list = tok(text, add_special_tokens=False)["input_ids"]
     n = len(ids_list)

@@ -89,10 +89,11 @@ void run_rank(const RankArgs& a) {
   auto tok = model_tokenizer(m);
   require(tok != nullptr, "this model has no tokenizer");
   std::string user = context + "\n\n" + a.question;
-  std::vector<int32_t> ids32 = a.no_chat ? tok->encode(user)
-                                         : build_chat_prompt(*tok, ChatTemplate::detect(tok->chat_template()),
-                                                             {{"user", user}}, true).ids;
+  std::optional<ChatTemplate> chat;
+  if (!a.no_chat) chat = ChatTemplate::detect(tok->chat_template());
+  std::vector<int32_t> ids32 = chat ? build_chat_prompt(*tok, *chat, {{"user", user}}, true).ids : tok->encode(user);
   std::vector<int64_t> ids(ids32.begin(), ids32.end());
+  const PromptFormat format{tok.get(), chat ? &*chat : nullptr};
 
   CaptureOptions options;
   options.window = a.window;
@@ -119,6 +120,7 @@ void run_rank(const RankArgs& a) {
     eval.keep_rates = keep_rates;
     eval.prompt_ids = &ids;
     eval.model = m.model.get();
+    eval.format = &format;
     eval.diagnostics_layers = {std::max(0, m.model->n_layers() / 2 - 1)};  // the pipelines' l_p
     std::vector<HeuristicEval> evals;
     nlohmann::json results = nlohmann::json::array();

@@ -16,6 +16,7 @@
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/synthetic_prompt.h"
+#include "harness/model/model_tokenizer.h"
 #include "harness/pipelines/prefill_pipeline.h"
 #include "harness/util/error.h"
 #include "harness/util/memory.h"
@@ -84,7 +85,10 @@ void run_ttft(const TtftArgs& a) {
   const Transformer& model = *m.model;
   require(a.tokens <= m.config.context, fmt::format("--tokens {} exceeds the model context {}", a.tokens, m.config.context));
   std::vector<int64_t> ids = synthetic_prompt(a.tokens, m.config.vocab);
+  const auto tok = model_tokenizer(m);            // null for random weights (KVzip then says it needs one)
+  const PromptFormat format{tok.get(), nullptr};  // the synthetic prompt is raw ids
   PipelineInputs inputs;
+  inputs.format = &format;
   if (std::find(methods.begin(), methods.end(), "oracle") != methods.end()) {
     CaptureOptions o;  // the oracle emulation's ranking comes from a full run; not part of its TTFT
     o.max_new_tokens = 8;

@@ -71,7 +71,7 @@ class Selection {
   }
 
  private:
-  HeuristicInput input() const { return {seen_, inputs_.sample_seed, &prompt_, &model_}; }
+  HeuristicInput input() const { return {seen_, inputs_.sample_seed, &prompt_, &model_, inputs_.format}; }
 
   std::optional<HeuristicScores> score_from_full_capture(const PipelineConfig& c) const {
     CaptureOptions options;
@@ -79,7 +79,7 @@ class Selection {
     options.max_new_tokens = c.spec_lookahead;  // enough for a look-ahead; EOS ignored as in the draft method
     heuristic_->configure_capture(options);
     CaptureResult full = capture_prompt(model_, prompt_, options);
-    return heuristic_->score({full, inputs_.sample_seed, &prompt_, &model_});
+    return heuristic_->score({full, inputs_.sample_seed, &prompt_, &model_, inputs_.format});
   }
 
   const Transformer& model_;
@@ -272,7 +272,7 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
                                ? budget
                                : std::max(budget, static_cast<int64_t>(std::ceil(share * static_cast<double>(n) - 1e-9)));
     if (target >= alive) continue;
-    at::Tensor scores = heuristic->score_layer({seen, inputs.sample_seed, &prompt, &model}, l).combined;
+    at::Tensor scores = heuristic->score_layer({seen, inputs.sample_seed, &prompt, &model, inputs.format}, l).combined;
     at::Tensor idx = keep_window_plus_top(scores.to(device), alive, target, W).to(x.device());
     x = x.index_select(0, idx);
     pos = pos.index_select(0, idx.to(pos.device()));

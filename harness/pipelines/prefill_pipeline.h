@@ -46,6 +46,7 @@ struct PrefillOutcome {
 struct PipelineInputs {
   at::Tensor oracle;         // [N] ranking for the oracle selection (from a full capture of the same prompt)
   uint64_t sample_seed = 0;  // per-sample seed for seeded heuristics (random), as in rank mode
+  const PromptFormat* format = nullptr;  // the prompt's tokenizer and chat template (KVzip)
 };
 
 PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const PipelineConfig& config,

@@ -21,8 +21,9 @@ using Rankings = std::vector<std::vector<float>>;  // [layer] → context-only r
 std::vector<Rankings> context_rankings(const TurnContext& ctx, const CaptureResult& capture,
                                        const std::vector<int64_t>& ids, TokenSpan span) {
   std::vector<Rankings> out;
+  const PromptFormat format{&ctx.tok, ctx.chat ? &*ctx.chat : nullptr};  // multi-turn samples are chats
   for (const auto& h : ctx.heuristics) {
-    HeuristicScores scores = h->score({capture, ctx.sample_seed, &ids, &ctx.model});
+    HeuristicScores scores = h->score({capture, ctx.sample_seed, &ids, &ctx.model, &format});
     Rankings r;
     for (const at::Tensor& layer : scores.combined) r.push_back(slice_ranking(to_float_vector(layer), span.first, span.second));
     out.push_back(std::move(r));

@@ -22,7 +22,8 @@ std::vector<BudgetDiagnostics> diagnose(const Heuristic& h, const CaptureResult&
   std::vector<BudgetDiagnostics> out;
   for (int layer : options.diagnostics_layers) {
     if (layer < 0 || layer >= static_cast<int>(rankings.size())) continue;
-    LayerScores s = h.score_layer({capture, options.sample_seed, options.prompt_ids, options.model}, layer);
+    LayerScores s =
+        h.score_layer({capture, options.sample_seed, options.prompt_ids, options.model, options.format}, layer);
     if (!s.rows.values.defined()) return out;  // not an aggregate over rows
     std::vector<at::Tensor> slots;
     for (double keep : options.keep_rates) {
@@ -48,7 +49,7 @@ std::vector<int64_t> pyramid_counts(const BudgetAllocation& a, const std::vector
 
 HeuristicEval evaluate_heuristic(const Heuristic& h, const CaptureResult& capture, const EvalOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  HeuristicScores scores = h.score({capture, options.sample_seed, options.prompt_ids, options.model});
+  HeuristicScores scores = h.score({capture, options.sample_seed, options.prompt_ids, options.model, options.format});
   HeuristicEval e;
   e.name = h.name();
   e.note = scores.note;

@@ -33,6 +33,7 @@ struct EvalOptions {
   uint64_t sample_seed = 0;
   const std::vector<int64_t>* prompt_ids = nullptr;  // for heuristics that rerun the prompt (draft models)
   const Transformer* model = nullptr;
+  const PromptFormat* format = nullptr;  // the prompt's tokenizer and chat template (KVzip)
   // Layers at which heuristics that aggregate rows (CLAA) get budget diagnostics (row_diagnostics.h).
   std::vector<int> diagnostics_layers;
 };

@@ -15,13 +15,13 @@
 #include "harness/runner/multi_turn.h"
 #include "harness/runner/progress.h"
 #include "harness/runner/provenance.h"
+#include "harness/runner/ranking_eval.h"
 #include "harness/runner/results_file.h"
 #include "harness/runner/run_folder.h"
 #include "harness/tokenizer/tokenizer.h"
 #include "harness/util/atomic_file.h"
 #include "harness/util/error.h"
 #include "harness/util/fingerprint.h"
-#include "harness/runner/ranking_eval.h"
 #include "reports/run_reports.h"
 
 namespace claa {
@@ -100,6 +100,8 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   eval.sample_seed = seed_of(s.id);
   eval.prompt_ids = &ids;
   eval.model = &model;
+  const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
+  eval.format = &format;
   eval.diagnostics_layers = c.diagnostics_layers;
   if (eval.diagnostics_layers.empty()) eval.diagnostics_layers = {std::max(0, model.n_layers() / 2 - 1)};
   for (const TokenSpan& span : prompt.evidence_token_spans)
@@ -147,7 +149,8 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   GenerationOptions gen;
   gen.max_new_tokens = s.max_new_tokens;
   gen.eos_ids = stops;
-  PipelineInputs inputs{full.oracle, seed_of(s.id)};
+  const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
+  PipelineInputs inputs{full.oracle, seed_of(s.id), &format};
   std::vector<std::pair<int64_t, int64_t>> evidence;  // gold token spans, for the budget diagnostics
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)

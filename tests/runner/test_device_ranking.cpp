@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/capture/capture.h"
+#include "harness/model/model_tokenizer.h"
 #include "harness/runner/ranking_eval.h"
+#include "harness/tokenizer/chat_template.h"
+#include "harness/tokenizer/tokenizer.h"
 #include "heuristics/heuristic.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
@@ -47,6 +50,12 @@ TEST_CASE("rank mode: GPU-resident captures give the host path's metrics", "[run
 
   claa::EvalOptions eval;
   eval.per_layer_oracle = true;
+  eval.prompt_ids = &ids;  // KVzip reruns the prompt (on the GPU model, for both paths alike)
+  eval.model = m.model.get();
+  const auto tok = claa::model_tokenizer(m);
+  const claa::ChatTemplate chat = claa::ChatTemplate::detect(tok->chat_template());
+  const claa::PromptFormat format{tok.get(), &chat};
+  eval.format = &format;
   int64_t correlations = 0, close = 0;
   auto same_correlation = [&](double a, double b) {
     ++correlations;
