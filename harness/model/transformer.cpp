@@ -210,7 +210,7 @@ at::Tensor Transformer::apply_rope(const at::Tensor& x, const at::Tensor& cos, c
 }
 
 at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                          int64_t past, LayerTap* tap) const {
+                                          int64_t past, const at::Tensor& key_mask, LayerTap* tap) const {
   const int64_t H = q.size(0), T = q.size(1), d = q.size(2);
   const int64_t Hkv = k.size(0), G = H / Hkv, S = k.size(1);
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
@@ -232,6 +232,9 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
     at::Tensor key_index = at::arange(visible, long_opts).unsqueeze(0);
     at::Tensor last_visible = (at::arange(c, long_opts) + (past + begin)).unsqueeze(1);
     scores.masked_fill_(key_index > last_visible, -std::numeric_limits<float>::infinity());
+    if (key_mask.defined())  // a ragged cache's padding, per KV head
+      scores.masked_fill_(key_mask.narrow(1, 0, visible).logical_not().view({Hkv, 1, 1, visible}),
+                          -std::numeric_limits<float>::infinity());
     at::Tensor probs = at::softmax(scores, -1);
     if (want_probs) tap->on_attention_probs(layer, begin, probs);
     if (want_sums) column_sums.narrow(1, 0, visible).add_(probs.sum({1, 2}));
@@ -263,7 +266,7 @@ at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, c
 }
 
 at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                  int64_t past, LayerTap* tap) const {
+                                  int64_t past, const at::Tensor& key_mask, LayerTap* tap) const {
 #ifdef CLAA_HAVE_SDPA
   // SDPA hides the probabilities: taps that need them (or their column sums) take the chunked path.
   const bool explicit_needed = tap != nullptr && (tap->wants_probabilities(layer) || tap->wants_column_sums(layer));
@@ -271,11 +274,15 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
     const int64_t T = q.size(1), S = k.size(1);
     at::Tensor mask;
     bool causal = false;
-    if (past == 0 && T == S) {
+    if (past == 0 && T == S && !key_mask.defined()) {
       causal = T > 1;
     } else if (T > 1) {
       auto opts = at::TensorOptions().dtype(at::kLong).device(q.device());
       mask = at::arange(S, opts).unsqueeze(0) <= (at::arange(T, opts) + past).unsqueeze(1);
+    }
+    if (key_mask.defined()) {  // [H_kv, S] → [H, T, S] with each query head under its KV head
+      const at::Tensor per_head = key_mask.repeat_interleave(q.size(0) / k.size(0), 0).unsqueeze(1);
+      mask = mask.defined() ? per_head.logical_and(mask.unsqueeze(0)) : per_head.expand({q.size(0), T, S});
     }
     // The backend is SDPA's own choice: on the H200 that is cuDNN's fused attention (560–620
     // TFLOP/s causal at 10K–128K), ahead of flash (330) and memory-efficient (177), and sharing
@@ -288,9 +295,8 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   }
 #endif
   const bool want_probs_cpu = tap != nullptr && tap->wants_probabilities(layer);
-  if (fused_cpu(q) && !want_probs_cpu)
-    return fused_cpu_attention(layer, q, k, v, tap);
-  return chunked_attention(layer, q, k, v, past, tap);
+  if (fused_cpu(q) && !want_probs_cpu && !key_mask.defined()) return fused_cpu_attention(layer, q, k, v, tap);
+  return chunked_attention(layer, q, k, v, past, key_mask, tap);
 }
 
 at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const {
@@ -397,7 +403,7 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   {
     // One named scope for `claa bench prefill --profile`, whichever path attention takes.
     RECORD_FUNCTION("claa::attention", std::vector<c10::IValue>());
-    attn = attention(layer, q, keys, values, past, tap);
+    attn = attention(layer, q, keys, values, past, cache.key_mask(layer), tap);
   }
   qkv = q = k = v = at::Tensor();  // the cache holds its own copy of k and v
 

@@ -121,10 +121,12 @@ class Transformer {
   // out += MLP(ffn_norm(out)) in place, row chunk by row chunk (RuntimeOptions::mlp_chunk_rows).
   void add_mlp(int layer, at::Tensor& out) const;
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const;
+  // key_mask [H_kv, S] bool (KVCache::key_mask; undefined = every key visible) hides a ragged cache's
+  // padding from its head on top of the causal mask.
   at::Tensor attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
-                       LayerTap* tap) const;
-  at::Tensor chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                               int64_t past, LayerTap* tap) const;
+                       const at::Tensor& key_mask, LayerTap* tap) const;
+  at::Tensor chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                               const at::Tensor& key_mask, LayerTap* tap) const;
   at::Tensor fused_cpu_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                  LayerTap* tap) const;
 

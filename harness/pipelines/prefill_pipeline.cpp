@@ -111,11 +111,30 @@ CaptureResult empty_capture(const Transformer& model, int64_t n, int window) {
 }
 
 // A layer's decode-cache budget: C, or PyramidKV's share of the C − W free slots plus the window.
-// AdaKV's per-head split needs per-head cache lengths, which the KV cache does not have (it would
-// need a key mask in attention): its caches keep C per head, its ranking still selects at l_p.
 int64_t layer_cache_budget(const BudgetAllocation& a, int64_t budget, int64_t n, int64_t window, int layer, int n_layers) {
   if (a.kind != BudgetAllocation::Kind::Pyramid) return budget;
   return window + pyramid_layer_budget(budget - window, n - window, layer, n_layers, a.beta);
+}
+
+// Keeps `budget` rows per KV head of layer l's cache by the per-head scores `rows` [H_kv, M] (window
+// forced), or, for a head-adaptive allocation (AdaKV, KVzip), H_kv·budget rows split unevenly over the
+// heads (keep_adaptive_per_head; the cache masks each head's padding). Returns the kept indices
+// [H_kv, max C_g], −1 past a head's count; left on the device (a copy here would stall it each layer).
+at::Tensor compress_layer_cache(KVCache& cache, int l, const at::Tensor& rows, const BudgetAllocation& allocation,
+                                int64_t budget, int64_t n, int64_t window) {
+  if (allocation.kind != BudgetAllocation::Kind::HeadAdaptive) {
+    at::Tensor per_head = keep_window_plus_top_per_row(rows, n, budget, window);
+    cache.keep_per_head(l, per_head);
+    return per_head;
+  }
+  const std::vector<at::Tensor> heads = keep_adaptive_per_head(rows, n, budget, window, allocation.alpha_safeguard);
+  cache.keep_ragged(l, heads);
+  int64_t widest = 0;
+  for (const at::Tensor& h : heads) widest = std::max(widest, h.numel());
+  at::Tensor kept = at::full({static_cast<int64_t>(heads.size()), widest}, -1, heads.front().options());
+  for (size_t g = 0; g < heads.size(); ++g)
+    kept[static_cast<int64_t>(g)].narrow(0, 0, heads[g].numel()).copy_(heads[g]);
+  return kept;
 }
 
 // FastKV, CLAA, the oracle emulation and any heuristic ("fastkv_style") share one architecture:
@@ -153,9 +172,8 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
     if (compress) {
       at::Tensor rows = fastkv_cache ? window_scores_from_attention(seen.layers[l].window_attn, Hkv, c.window, c.pool)
                                      : rows_per_kv_head(scores->per_head, Hkv);
-      at::Tensor per_head = keep_window_plus_top_per_row(rows, n, layer_cache_budget(allocation, budget, n, W, l, model.n_layers()), W);
-      cache.keep_per_head(l, per_head);
-      cache_kept[l] = per_head;  // to the host after the prefill: a copy here would stall the device each layer
+      cache_kept[l] = compress_layer_cache(cache, l, rows, allocation,
+                                           layer_cache_budget(allocation, budget, n, W, l, model.n_layers()), n, W);
     }
     if (l == c.prune_layer) {
       at::Tensor idx = keep_window_plus_top(scores->combined.to(device), n, budget, W);

@@ -26,8 +26,9 @@ struct PrefillOutcome {
   int64_t next_position = 0;   // position id of the first generated token
   at::Tensor kept;             // prompt indices propagated past the selection point (CPU int64)
   at::Tensor kept_positions;   // the position ids those tokens carried afterwards
-  // Per layer, the prompt indices each KV head's decode cache kept ([H_kv, C] CPU int64), or an
-  // undefined tensor where the layer caches every token it processed.
+  // Per layer, the prompt indices each KV head's decode cache kept ([H_kv, C] CPU int64; under a
+  // head-adaptive allocation [H_kv, max C_g] with −1 past a head's count), or an undefined tensor
+  // where the layer caches every token it processed.
   std::vector<at::Tensor> cache_kept;
   int64_t cache_bytes = 0;     // decode cache after prefill
   // FastKV-style selection by a heuristic that aggregates rows (CLAA): its rows at l_p and the
