@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/pipelines/prefill_pipeline.h"
-#include "heuristics/heuristic.h"
 #include "harness/runner/ranking_eval.h"
+#include "heuristics/heuristic.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 
@@ -99,4 +99,39 @@ TEST_CASE("The fastkv and claa presets are fastkv_style with their heuristics", 
     CHECK(at::equal(a.kept, b.kept));
     CHECK(at::equal(a.first_logits, b.first_logits));
   }
+}
+
+TEST_CASE("AdaKV's pipeline gives each KV head its own decode-cache budget", "[pipelines][cache]") {
+  const claa::Transformer& model = *default_model().model;
+  const std::vector<int64_t> ids = needle_prompt();
+  const int64_t n = static_cast<int64_t>(ids.size()), budget = claa::budget_tokens(0.1, n, 8);
+  const int64_t Hkv = model.config().n_kv_heads, d = model.config().head_dim;
+  claa::PrefillOutcome p = claa::run_prefill(
+      model, ids,
+      claa::pipeline_from_json(
+          {{"method", "fastkv_style"}, {"heuristic", "adakv"}, {"keep", 0.1}, {"cache_scores", "selection"}}));
+  int64_t kept_rows = 0, ragged_layers = 0;
+  for (int l = 0; l < model.n_layers(); ++l) {
+    INFO("layer " << l);
+    if (!p.cache_kept[l].defined()) {  // layers past l_p cache the C tokens they process
+      kept_rows += Hkv * budget;
+      continue;
+    }
+    // H_kv·C slots in all, split over the heads; every head keeps the window and at least its
+    // safeguard ⌊0.2·(C − W)⌋; −1 pads the shorter heads.
+    const at::Tensor k = p.cache_kept[l];
+    const at::Tensor counts = (k >= 0).sum(1);
+    CHECK(counts.sum().item<int64_t>() == Hkv * budget);
+    CHECK(counts.min().item<int64_t>() >= 8 + (budget - 8) / 5);
+    ragged_layers += counts.max().item<int64_t>() != counts.min().item<int64_t>();
+    kept_rows += counts.sum().item<int64_t>();
+    for (int64_t g = 0; g < Hkv; ++g) {
+      const at::Tensor row = k[g].narrow(0, 0, counts[g].item<int64_t>());
+      CHECK(row.narrow(0, row.numel() - 8, 8).equal(at::arange(n - 8, n, at::kLong)));  // the window, last
+    }
+  }
+  CHECK(ragged_layers > 0);  // the point: the heads' shares differ
+  // The reported cache size counts kept rows, not the padding.
+  const int64_t row_bytes = 2 * d * 4;
+  CHECK(p.cache_bytes == kept_rows * row_bytes);
 }
