@@ -142,8 +142,17 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   CaptureResult full = capture_prompt(model, ids, capture_options);
   std::string full_answer = answer_text(full.answer_tokens);
   nlohmann::json results = nlohmann::json::array();
-  results.push_back({{"method", "full"}, {"keep", 1.0}, {"answer", full_answer}, {"score", score_sample(s, full_answer)},
-                     {"kept_tokens", ids.size()}});
+  // Full KV's decode cache: every prompt token's key and value in every layer and KV head (what
+  // KVCache::live_bytes reports after a full prefill), so the report can put each method's cache beside it.
+  const ModelConfig& mc = model.config();
+  const int64_t full_cache_bytes = 2 * static_cast<int64_t>(ids.size()) * model.n_layers() * mc.n_kv_heads *
+                                   mc.head_dim * static_cast<int64_t>(c10::elementSize(model.options().dtype));
+  results.push_back({{"method", "full"},
+                     {"keep", 1.0},
+                     {"answer", full_answer},
+                     {"score", score_sample(s, full_answer)},
+                     {"kept_tokens", ids.size()},
+                     {"cache_bytes", full_cache_bytes}});
   timing = {{"id", s.id}, {"full_prefill_seconds", full.prefill_seconds}};
 
   GenerationOptions gen;

@@ -155,6 +155,15 @@ TEST_CASE("e2e mode runs every pipeline and matches its committed baseline", "[r
   INFO(out);
   CHECK(line_count(dir + "/samples.jsonl") == 3);
   CHECK(fs::exists(dir + "/report.md"));
+  // Full KV's record carries its cache (keys + values of every prompt token, 30 layers × 3 KV heads × 64
+  // dims, fp32), so the report sets every method's cache against it.
+  std::ifstream records(dir + "/samples.jsonl");
+  for (std::string line; std::getline(records, line);) {
+    const nlohmann::json rec = nlohmann::json::parse(line);
+    const nlohmann::json& full = rec["results"][0];
+    REQUIRE(full["method"] == "full");
+    CHECK(full["cache_bytes"].get<int64_t>() == 2 * rec["prompt_tokens"].get<int64_t>() * 30 * 3 * 64 * 4);
+  }
   CHECK(run_cli("check " + dir + " --baseline " + source_path("tests/baselines/ci_e2e.json"), &out) == 0);
   INFO(out);
   CHECK_THAT(out, Catch::Contains("check passed"));
