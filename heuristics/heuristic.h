@@ -91,6 +91,9 @@ class Heuristic {
   virtual void configure_capture(CaptureOptions&) const {}
   // True when score_layer(l) depends only on the prompt's prefill of layers 0..l.
   virtual bool online() const { return true; }
+  // False for offline heuristics that read nothing of the capture (KVzip reruns the model itself): a
+  // pipeline then skips the full capture it would otherwise make first.
+  virtual bool reads_capture() const { return true; }
   // One ranking repeated for every layer (SpecPrefill, random, recency, ...).
   virtual bool layer_independent() const { return false; }
   // How its selection splits the budget over layers / KV heads (uniform by default).

@@ -106,6 +106,7 @@ class KVzip : public Heuristic {
   std::string name() const override { return "kvzip"; }
   CaptureNeeds needs() const override { return {}; }
   bool online() const override { return false; }  // reconstructs the whole prompt after its prefill
+  bool reads_capture() const override { return false; }
   BudgetAllocation allocation() const override {
     BudgetAllocation a;
     a.kind = BudgetAllocation::Kind::HeadAdaptive;

@@ -40,8 +40,8 @@ PrefillOutcome prefill_full(const Transformer& model, const at::Tensor& ids) {
 }
 
 // The selection ranking of a pipeline: a registered heuristic — scored layer by layer from what
-// this prefill captures (online heuristics), or from a full capture made first (the others: its
-// cost is part of the prefill) — or the oracle ranking handed in.
+// this prefill captures (online heuristics), or from a full capture made first (the others, unless
+// they read no capture, like KVzip; the cost is part of the prefill) — or the oracle ranking handed in.
 class Selection {
  public:
   Selection(const Transformer& model, const std::vector<int64_t>& prompt, const PipelineConfig& c,
@@ -74,6 +74,7 @@ class Selection {
   HeuristicInput input() const { return {seen_, inputs_.sample_seed, &prompt_, &model_, inputs_.format}; }
 
   std::optional<HeuristicScores> score_from_full_capture(const PipelineConfig& c) const {
+    if (!heuristic_->reads_capture()) return heuristic_->score(input());  // nothing to capture first
     CaptureOptions options;
     options.window = std::min<int>(c.window, static_cast<int>(prompt_.size()) - 1);
     options.max_new_tokens = c.spec_lookahead;  // enough for a look-ahead; EOS ignored as in the draft method

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/model/model_tokenizer.h"
+#include "harness/pipelines/prefill_pipeline.h"
+#include "harness/pipelines/selection.h"
 #include "harness/runner/ranking_eval.h"
 #include "harness/tokenizer/chat_template.h"
 #include "harness/tokenizer/tokenizer.h"
@@ -118,4 +120,31 @@ TEST_CASE("KVzip on a raw prompt reconstructs all of it and keeps only the sinks
     CHECK(r.max().item<float>() <= 1.0f);
     CHECK(r.std().item<float>() > 1e-3f);
   }
+}
+
+TEST_CASE("KVzip drives the FastKV-style pipeline with its rank-mode ranking", "[pipelines][kvzip]") {
+  const claa::LoadedModel& m = default_model();
+  const auto tok = claa::model_tokenizer(m);
+  const claa::ChatTemplate chat = claa::ChatTemplate::detect(tok->chat_template());
+  const claa::PromptFormat format{tok.get(), &chat};
+  const KVzipReference ref;
+  const std::vector<int64_t> ids = ref.index["input_ids"].get<std::vector<int64_t>>();
+  const int64_t n = static_cast<int64_t>(ids.size()), budget = claa::budget_tokens(0.1, n, 8);
+  const nlohmann::json params = {{"chunk_size", 512}};
+  claa::PipelineInputs inputs;
+  inputs.format = &format;
+  const claa::PrefillOutcome p = claa::run_prefill(
+      *m.model, ids,
+      claa::pipeline_from_json(
+          {{"method", "fastkv_style"}, {"heuristic", {{"name", "kvzip"}, {"params", params}}}, {"keep", 0.1}}),
+      inputs);
+  // The tokens propagated at l_p = L/2 − 1 are the window plus the top C − W of KVzip's ranking there.
+  const claa::CaptureResult unused;
+  const claa::HeuristicScores s =
+      claa::make_heuristic("kvzip", params)->score({unused, 0, &ids, m.model.get(), &format});
+  const at::Tensor want = claa::keep_window_plus_top(s.combined[m.model->n_layers() / 2 - 1], n, budget, 8);
+  CHECK(at::equal(p.kept, want.cpu()));
+  CHECK_THROWS_WITH(
+      claa::run_prefill(*m.model, ids, claa::pipeline_from_json({{"method", "fastkv_style"}, {"heuristic", "kvzip"}})),
+      Catch::Contains("needs the model's tokenizer"));
 }
