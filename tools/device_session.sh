@@ -11,6 +11,8 @@
 #                                   8B-shaped prefills (fused vs plain ATen layers) at 10K and 128K
 #   tools/device_session.sh peer    claa bench prefill vs HF transformers' SDPA prefill at 10K / 32K / 128K
 #                                   (time and peak memory, one call; after `kernels` on the same machine)
+#   tools/device_session.sh breadth the peers' baselines, KVzip and AdaKV's ragged caches, rank + e2e on SmolLM2
+#                                   (after `build`; needs the model's second half .dev/m_ab)
 #   tools/device_session.sh tests   build claa_tests against LibTorch 2.x and run the whole suite
 #                                   (CUDA parity tests included; needs the model's second half .dev/m_ab)
 # Outputs go to $OUT (the device tool's return folder) or ./device-out.
@@ -150,6 +152,27 @@ stage_diag() {
   capture_benchmarks
 }
 
+# Issue 17: the peers' baselines with KVzip and AdaKV's ragged decode caches on SmolLM2, rank and e2e
+# modes (configs/breadth_baselines.json at 4K, 8 samples per task; e2e: six methods at keep 10% / 20%),
+# on the GPU in fp32. After `build` on the same machine (keeps the model's first half); needs .dev/m_ab.
+stage_breadth() {
+  # RULER's word list and essays travel with this call (the first one carries the model's first half).
+  if [ -f .dev/american-english ]; then mkdir -p /usr/share/dict && cp .dev/american-english /usr/share/dict/; fi
+  if [ -d .dev/haystack ]; then mkdir -p ~/.cache/claa/haystack && cp .dev/haystack/* ~/.cache/claa/haystack/; fi
+  cat /root/claa-model/m_aa .dev/m_ab > "$MODEL" && sha256sum "$MODEL"
+  local S=(--set model.path=$MODEL --set model.device=cuda --set datasets.0.samples=8 --set datasets.1.samples=8
+           --set datasets.2.samples=8)
+  local M='["full","fastkv","claa",{"method":"fastkv_style","label":"snapkv","heuristic":"snapkv","cache_scores":"selection"},'
+  M+='{"method":"fastkv_style","label":"adakv","heuristic":"adakv","cache_scores":"selection"},'
+  M+='{"method":"fastkv_style","label":"kvzip","heuristic":"kvzip","cache_scores":"selection"}]'
+  timeout 200 $B run configs/breadth_baselines.json "${S[@]}" --out /tmp/breadth_rank > "$OUT/breadth_rank.log" 2>&1
+  timeout 330 $B run configs/breadth_baselines.json "${S[@]}" --set mode=e2e --set "e2e.methods=$M" \
+    --set 'keep_rates=[0.1,0.2]' --out /tmp/breadth_e2e > "$OUT/breadth_e2e.log" 2>&1
+  tar -C /tmp -czf "$OUT/breadth.tgz" breadth_rank/report.md breadth_rank/summary.json breadth_rank/samples.jsonl \
+    breadth_e2e/report.md breadth_e2e/summary.json breadth_e2e/samples.jsonl
+  tail -2 "$OUT/breadth_rank.log" "$OUT/breadth_e2e.log"
+}
+
 # Issue 18: claa's fused CUDA kernels checked against the unfused ops, then one prefill per op kind.
 stage_kernels() {
   stage_build || return 1
@@ -236,5 +259,6 @@ case "${1:-}" in
   peer) stage_peer ;;
   verify) stage_verify ;;
   verify_model) stage_verify_model ;;
-  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|diag|capture|one"; exit 2 ;;
+  breadth) stage_breadth ;;
+  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|diag|capture|verify|verify_model|breadth|one"; exit 2 ;;
 esac
