@@ -227,10 +227,14 @@ struct Checker {
 CheckResult check_against_baseline(const json& baseline, const json& current, const CheckOptions& options) {
   Checker c;
   c.suggest = options.suggest;
-  // Both on the CPU: byte-identical runs, so anything beyond print precision is a real change.
+  // Both on the CPU: fp32 runs that differ only in rounding. On one host they are byte-identical;
+  // across hosts ATen's vector kernels (AVX2 vs AVX-512) and OpenBLAS's core type round differently,
+  // and near-tied key norms flip: configs/ci.json on a Sapphire Rapids host moved knorm's layer-0 ρ by
+  // 2e-4 against a baseline from an AVX2 host, and another thread count moves recall by 5e-4
+  // (docs/method.md §"Regression checks"). 1e-3 absorbs that and still catches any real change.
   const bool both_cpu = device_of(baseline) == "cpu" && device_of(current) == "cpu";
-  c.result.tol_rho = options.tol_rho.value_or(both_cpu ? 1e-4 : 0.02);
-  c.result.tol_recall = options.tol_recall.value_or(both_cpu ? 1e-4 : 0.02);
+  c.result.tol_rho = options.tol_rho.value_or(both_cpu ? 1e-3 : 0.02);
+  c.result.tol_recall = options.tol_recall.value_or(both_cpu ? 1e-3 : 0.02);
   c.result.tol_score = options.tol_score.value_or(both_cpu ? 1e-4 : 5.0);
   c.heuristics(baseline.at("heuristics"), current.at("heuristics"));
   c.scores(baseline.value("task_scores", json::object()), current.value("task_scores", json::object()));

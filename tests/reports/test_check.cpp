@@ -82,13 +82,17 @@ TEST_CASE("check: tolerances, and a rise beyond them fails like a drop", "[repor
 }
 
 TEST_CASE("check: two CPU runs are compared near-exactly unless a tolerance is given", "[reports][check]") {
-  json base = baseline_of(fixture_samples()), moved = baseline_of(shift_alpha_rho(0.001, 1));
+  json base = baseline_of(fixture_samples()), moved = baseline_of(shift_alpha_rho(0.002, 1));
   base["source"]["device"] = "cpu";
   moved["source"]["device"] = "cpu";
   const CheckResult exact = check_against_baseline(base, moved);
-  CHECK(exact.tol_rho == 1e-4);
+  CHECK(exact.tol_rho == 1e-3);
   REQUIRE(exact.regressions.size() == 1);
-  CHECK(exact.regressions[0] == "MOVED UP    alpha layer 1 spearman: 0.6000 → 0.6010 (Δ +0.0010, tolerance 0.0001)");
+  CHECK(exact.regressions[0] == "MOVED UP    alpha layer 1 spearman: 0.6000 → 0.6020 (Δ +0.0020, tolerance 0.001)");
+  // Rounding between hosts (2e-4 measured, docs/method.md) passes.
+  json rounded = baseline_of(shift_alpha_rho(0.0002, 1));
+  rounded["source"]["device"] = "cpu";
+  CHECK(check_against_baseline(base, rounded).passed());
   CheckOptions loose;
   loose.tol_rho = 0.02;
   CHECK(check_against_baseline(base, moved, loose).passed());
