@@ -2,13 +2,16 @@
 //  - a run killed mid-way and resumed (with a torn last line) holds every sample exactly once and
 //    is byte-identical to an uninterrupted run (CPU determinism);
 //  - `claa check` passes against the committed baseline and fails on a worsened copy.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -44,14 +47,39 @@ size_t line_count(const std::string& path) {
 
 std::string fresh_dir(const std::string& name) { return claa::test::fresh_temp_path("run_" + name).string(); }
 
-const std::string& complete_run() {  // one uninterrupted run shared by the test cases
+// What the shared run depends on: the binary (path, size, modification time), the config, the model.
+std::string complete_run_key(const std::string& config, const std::string& model) {
+  std::string key = read_all(config);
+  for (const std::string& path : {std::string(CLAA_BINARY), model})
+    key += path + std::to_string(fs::file_size(path)) +
+           std::to_string(fs::last_write_time(path).time_since_epoch().count());
+  return std::to_string(std::hash<std::string>{}(key));
+}
+
+// One uninterrupted run of configs/ci.json shared by the test cases. ctest runs each test case in
+// its own process, so the run is shared through the temp folder under a lock: the first process
+// makes it, the others wait for it and read it (none writes into it). The key ties it to this
+// binary, config and model, so a rebuilt binary never reads an older run.
+const std::string& complete_run() {
   static std::string dir;
-  if (dir.empty()) {
-    default_model_path();  // fail clearly when setup has not fetched the model
-    dir = fresh_dir("complete");
+  if (!dir.empty()) return dir;
+  const std::string config = source_path("configs/ci.json"), model = default_model_path();  // fails clearly without the model
+  const fs::path shared = fs::temp_directory_path() / ("claa_shared_ci_run_" + complete_run_key(config, model));
+  const int lock = ::open((shared.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
+  REQUIRE(lock >= 0);
+  REQUIRE(::flock(lock, LOCK_EX) == 0);  // released when the process ends, should a REQUIRE below fail
+  const fs::path done = shared.string() + ".done";
+  if (!fs::exists(done)) {
+    claa::test::remove_tree(shared);
     std::string out;
-    REQUIRE(run_cli("run " + source_path("configs/ci.json") + " --out " + dir, &out) == 0);
+    const int rc = run_cli("run " + config + " --out " + shared.string(), &out);
+    INFO(out);
+    REQUIRE(rc == 0);
+    std::ofstream(done) << "ok\n";
   }
+  ::flock(lock, LOCK_UN);
+  ::close(lock);
+  dir = shared.string();
   return dir;
 }
 
