@@ -63,7 +63,8 @@ std::string complete_run_key(const std::string& config, const std::string& model
 const std::string& complete_run() {
   static std::string dir;
   if (!dir.empty()) return dir;
-  const std::string config = source_path("configs/ci.json"), model = default_model_path();  // fails clearly without the model
+  const std::string config = source_path("configs/ci.json");
+  const std::string model = default_model_path();  // fails clearly when setup has not fetched the model
   const fs::path shared = fs::temp_directory_path() / ("claa_shared_ci_run_" + complete_run_key(config, model));
   const int lock = ::open((shared.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
   REQUIRE(lock >= 0);
