@@ -16,7 +16,7 @@ add_executable(claa_core_tests tests/test_main.cpp)
 target_link_libraries(claa_core_tests PRIVATE claa_core_test_objs)
 # Catch2's own implementation (26 s to compile under the sanitizers, the longest file) is not what
 # the sanitizers are here for: it is compiled without them (its allocations are still checked).
-set_source_files_properties(tests/test_main.cpp PROPERTIES COMPILE_OPTIONS "-O1;-fno-sanitize=address,undefined")
+set_source_files_properties(tests/test_main.cpp PROPERTIES COMPILE_OPTIONS "-O0;-fno-sanitize=address,undefined")
 enable_testing()
 include(Catch)
 catch_discover_tests(claa_core_tests WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} TEST_PREFIX "sanitized: ")

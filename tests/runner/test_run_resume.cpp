@@ -1,4 +1,4 @@
-// The main job end to end through the real CLI, on configs/ci.json (SmolLM2, RULER at 1K):
+// The main job end to end through the real CLI, on configs/ci.json (SmolLM2, RULER at 512 and 640 tokens):
 //  - a run killed mid-way and resumed (with a torn last line) holds every sample exactly once and
 //    is byte-identical to an uninterrupted run (CPU determinism);
 //  - `claa check` passes against the committed baseline and fails on a worsened copy.
