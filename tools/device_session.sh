@@ -11,6 +11,8 @@
 #                                   8B-shaped prefills (fused vs plain ATen layers) at 10K and 128K
 #   tools/device_session.sh peer    claa bench prefill vs HF transformers' SDPA prefill at 10K / 32K / 128K
 #                                   (time and peak memory, one call; after `kernels` on the same machine)
+#   tools/device_session.sh power   SM clock and board power during claa's and HF's prefills at 32K / 128K
+#                                   (after `build`; the H200 holds ~700 W, tools/power_trace.py sums it up)
 #   tools/device_session.sh breadth the peers' baselines, KVzip and AdaKV's ragged caches, rank + e2e on SmolLM2
 #                                   (after `build`; needs the model's second half .dev/m_ab)
 #   tools/device_session.sh tests   build claa_tests against LibTorch 2.x and run the whole suite
@@ -201,6 +203,28 @@ stage_peer() {
   timeout 120 python3 tools/hf_ttft.py --config $R --tokens 131072 --warmups 1 --runs 3 --out "$OUT/hf_prefill_131072.json" 2>&1 | grep -v -i warn
 }
 
+# Issue 18: SM clock and board power while claa's and HF transformers' prefills run (one call, after
+# `build`): nvidia-smi every 100 ms, each run's span marked in marks.txt (tools/power_trace.py reads both).
+stage_power() {
+  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  $BUILD/claa_tests "[kernels]" 2>&1 | tail -2
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 100 > "$OUT/clocks.csv" &
+  local smi=$!
+  mark() { echo "$1 $(date '+%Y/%m/%d %H:%M:%S.%3N')" >> "$OUT/marks.txt"; }
+  for n in 32768 131072; do
+    mark "claa_$n start"
+    timeout 150 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 1 --runs 3 \
+      --json "$OUT/claa_prefill_$n.json" | grep -E "prefill|peak"
+    mark "claa_$n end"
+    sleep 5
+    mark "hf_$n start"
+    timeout 150 python3 tools/hf_ttft.py --config $R --tokens $n --warmups 1 --runs 3 --out "$OUT/hf_prefill_$n.json" 2>&1 | grep -v -i warn
+    mark "hf_$n end"
+    sleep 5
+  done
+  kill $smi
+}
+
 # Issue 18, checks after the changes: build, kernel tests and TTFT at 10K (keeps the model's first
 # half on the machine), then `verify_model`: parity with the HF fp32 fixture and the CUDA, parity
 # and HF-reference tests on the SmolLM2 model (needs .dev/m_ab).
@@ -257,6 +281,7 @@ case "${1:-}" in
   ttft) stage_ttft ;;
   kernels) stage_kernels ;;
   peer) stage_peer ;;
+  power) stage_power ;;
   verify) stage_verify ;;
   verify_model) stage_verify_model ;;
   breadth) stage_breadth ;;

@@ -6,6 +6,7 @@
 // logits (max |Δ| ≤ 1e-3 over the reference's top 100) and the greedy answer (identical tokens).
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "harness/capture/capture.h"
@@ -38,12 +39,16 @@ claa::GenerationOptions answer_options(const json& constants) {
   return g;
 }
 
-// The oracle ranking of a prompt (method.md §1), for the oracle emulation.
-at::Tensor oracle_of(const std::vector<int64_t>& ids, const json& constants) {
+// The oracle ranking of a prompt (method.md §1), for the oracle emulation; captured once per prompt
+// (each prompt has a case per keep rate).
+at::Tensor oracle_of(const std::string& prompt, const std::vector<int64_t>& ids, const json& constants) {
+  static std::map<std::string, at::Tensor> captured;
+  auto found = captured.find(prompt);
+  if (found != captured.end()) return found->second;
   claa::CaptureOptions o;
   o.max_new_tokens = constants["max_new_tokens"].get<int64_t>();
   o.eos_ids = constants["eos"].get<std::vector<int64_t>>();
-  return claa::capture_prompt(*default_model().model, ids, o).oracle;
+  return captured[prompt] = claa::capture_prompt(*default_model().model, ids, o).oracle;
 }
 
 void check_logits(const at::Tensor& ours, const json& ref) {
@@ -72,7 +77,7 @@ void check_cases(const std::string& method) {
     config.method = method;
     config.keep = keep;
     claa::PipelineInputs inputs;
-    if (method == "oracle") inputs.oracle = oracle_of(ids, constants);
+    if (method == "oracle") inputs.oracle = oracle_of(prompt, ids, constants);
     claa::PrefillOutcome p = claa::run_prefill(model, ids, config, inputs);
 
     CHECK(p.kept.numel() == c["budget"].get<int64_t>());
