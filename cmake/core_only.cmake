@@ -36,8 +36,8 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   # whose 1.13 headers clang cannot compile in C++20. So this target links the full build's
   # libraries (CLAA_MAIN_BUILD_DIR, built by scripts/run_tests.sh first) and reaches the validator
   # through a torch-free header; coverage feedback then stops at that library (fuzz/README.md).
-  set(CLAA_MAIN_BUILD_DIR "" CACHE PATH "A full claa build whose libclaa_lib.a fuzz_run_config links")
-  if(CLAA_MAIN_BUILD_DIR AND EXISTS "${CLAA_MAIN_BUILD_DIR}/libclaa_lib.a")
+  set(CLAA_MAIN_BUILD_DIR "" CACHE PATH "A full claa build whose libclaa_lib.a and libclaa_core.a fuzz_run_config links")
+  if(CLAA_MAIN_BUILD_DIR AND EXISTS "${CLAA_MAIN_BUILD_DIR}/libclaa_lib.a" AND EXISTS "${CLAA_MAIN_BUILD_DIR}/libclaa_core.a")
     find_package(Torch REQUIRED)
     add_executable(fuzz_run_config fuzz/fuzz_run_config.cpp)
     target_include_directories(fuzz_run_config PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

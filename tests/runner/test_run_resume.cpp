@@ -66,9 +66,16 @@ const std::string& complete_run() {
   const std::string config = source_path("configs/ci.json");
   const std::string model = default_model_path();  // fails clearly when setup has not fetched the model
   const fs::path shared = fs::temp_directory_path() / ("claa_shared_ci_run_" + complete_run_key(config, model));
-  const int lock = ::open((shared.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
-  REQUIRE(lock >= 0);
-  REQUIRE(::flock(lock, LOCK_EX) == 0);  // released when the process ends, should a REQUIRE below fail
+  // Closing the descriptor releases the lock, also when a REQUIRE below throws (several test cases
+  // in one process would otherwise wait on each other); not inherited by the claa child process.
+  struct Lock {
+    int fd;
+    ~Lock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } lock{::open((shared.string() + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644)};
+  REQUIRE(lock.fd >= 0);
+  REQUIRE(::flock(lock.fd, LOCK_EX) == 0);
   const fs::path done = shared.string() + ".done";
   if (!fs::exists(done)) {
     claa::test::remove_tree(shared);
@@ -78,8 +85,6 @@ const std::string& complete_run() {
     REQUIRE(rc == 0);
     std::ofstream(done) << "ok\n";
   }
-  ::flock(lock, LOCK_UN);
-  ::close(lock);
   dir = shared.string();
   return dir;
 }
