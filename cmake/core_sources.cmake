@@ -3,8 +3,8 @@
 # generators, report writers and the run-folder guards, and the tests that need nothing else.
 #
 # Both builds use these lists. The full build compiles the core as its own library with a light
-# precompiled header (json + fmt, ~0.3 s to load) instead of the torch one, whose 380 MB take ~1.9 s
-# to load in every file that includes it (measured on 2 cores, GCC 12); the core-only build
+# precompiled header (json + fmt, ~0.5 s to load) instead of the torch one, whose 320 MB take ~1.5 s
+# to load in every file that includes it (an empty file, 2 cores, GCC 12); the core-only build
 # (cmake/core_only.cmake) compiles the same files under the sanitizers.
 
 set(CLAA_CORE_SOURCES

@@ -17,39 +17,19 @@ each timed alone (DIR/rates.json).
 """
 import argparse
 import json
-import statistics
 import subprocess
 import time
 
 import torch
 import torch.nn.functional as F
 
-H, HKV, D = 32, 8, 128
-
-
-def time_ms(fn, warmups=1, runs=5):
-    for _ in range(warmups):
-        fn()
-    times = []
-    for _ in range(runs):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.synchronize()
-        times.append(a.elapsed_time(b))
-    return statistics.median(times), times
+from gpu_attention_probe import D, H, attention_inputs, time_ms
 
 
 def cudnn(q, k, v, causal):
     """cuDNN attention with its log-sum-exp ([1, H, rows, 1], natural log); shares the KV heads."""
     r = torch.ops.aten._scaled_dot_product_cudnn_attention(q, k, v, None, True, 0.0, causal, False)
     return r[0], r[1]
-
-
-def inputs(n):
-    g = torch.Generator(device="cuda").manual_seed(n)
-    return tuple(torch.randn(1, h, n, D, device="cuda", dtype=torch.bfloat16, generator=g) for h in (H, HKV, HKV))
 
 
 def block_split(q, k, v, C, B, merge=True):
@@ -74,14 +54,14 @@ def block_split(q, k, v, C, B, merge=True):
 def probe_split(sizes, shapes):
     rows = []
     for n in sizes:
-        q, k, v = inputs(n)
+        q, k, v = attention_inputs(n, strided=False)
         flops = 2 * 2 * n * n / 2 * H * D
         whole = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
         reference = whole()
         runs = 8 if n > 100000 else 20
         for label in ("causal", "split", "causal again"):
             if label != "split":
-                ms, _ = time_ms(whole, runs=runs)
+                ms = time_ms(whole, warmups=1, runs=runs)
                 rows.append({"tokens": n, "what": label, "t0": time.time(), "ms": ms, "tflops": flops / ms / 1e9})
                 print(json.dumps(rows[-1]), flush=True)
                 continue
@@ -89,8 +69,8 @@ def probe_split(sizes, shapes):
                 if C > n // 2:
                     continue
                 err = float((block_split(q, k, v, C, B).float() - reference.float()).abs().max())
-                ms, _ = time_ms(lambda: block_split(q, k, v, C, B, merge=False), runs=runs)
-                merged, _ = time_ms(lambda: block_split(q, k, v, C, B), runs=3)
+                ms = time_ms(lambda: block_split(q, k, v, C, B, merge=False), warmups=1, runs=runs)
+                merged = time_ms(lambda: block_split(q, k, v, C, B), warmups=1, runs=3)
                 rows.append({"tokens": n, "what": "block split", "C": C, "B": B, "ms_attention_only": ms,
                              "tflops": flops / ms / 1e9, "ms_with_torch_merge": merged, "max_abs_diff": err})
                 print(json.dumps(rows[-1]), flush=True)
@@ -102,18 +82,18 @@ def probe_split(sizes, shapes):
 def probe_rates(sizes):
     rows = []
     for n in sizes:
-        q, k, v = inputs(n)
+        q, k, v = attention_inputs(n, strided=False)
         for C in (4096, 8192, 16384, 32768):
             if C > n // 2:
                 continue
             for L in sorted({C, n // 4, n // 2, n - C}):
                 if L < C:
                     continue
-                ms, _ = time_ms(lambda: cudnn(q[:, :, n - C:], k[:, :, :L], v[:, :, :L], False))
+                ms = time_ms(lambda: cudnn(q[:, :, n - C:], k[:, :, :L], v[:, :, :L], False), warmups=1)
                 rows.append({"tokens": n, "what": "rectangle", "q": C, "k": L, "ms": ms,
                              "tflops": 2 * 2 * C * L * H * D / ms / 1e9})
                 print(json.dumps(rows[-1]), flush=True)
-            ms, _ = time_ms(lambda: cudnn(q[:, :, :C], k[:, :, :C], v[:, :, :C], True))
+            ms = time_ms(lambda: cudnn(q[:, :, :C], k[:, :, :C], v[:, :, :C], True), warmups=1)
             rows.append({"tokens": n, "what": "causal diagonal", "q": C, "ms": ms, "tflops": 2 * C * C * H * D / ms / 1e9})
             print(json.dumps(rows[-1]), flush=True)
         del q, k, v

@@ -46,6 +46,11 @@ stage_build() {
 }
 
 B=$BUILD/claa
+
+# claa_tests against the machine's LibTorch (after stage_build); its errors, if any, on stdout.
+build_tests() {
+  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+}
 R=configs/models/llama-3.1-8b.json
 
 stage_run() {
@@ -148,7 +153,7 @@ stage_tests() {
 stage_diag() {
   mkdir -p /root/claa-model && for p in .dev/m_a?; do [ -f "$p" ] && cp "$p" /root/claa-model/; done
   stage_build || return 1
-  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  build_tests || return 1
   nm -D --defined-only "$(python3 -c 'import torch,os; print(os.path.dirname(torch.__file__))')/lib/libtorch.so" | grep -c filesystem
   $BUILD/claa_tests "[reports],[tests]" 2>&1 | tail -3
   capture_benchmarks
@@ -178,7 +183,7 @@ stage_breadth() {
 # Issue 18: claa's fused CUDA kernels checked against the unfused ops, then one prefill per op kind.
 stage_kernels() {
   stage_build || return 1
-  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  build_tests || return 1
   grep -E "claa:" "$OUT/cmake.log"
   $BUILD/claa_tests "[kernels]" 2>&1 | tail -4
   for k in fused aten; do
@@ -206,7 +211,7 @@ stage_peer() {
 # Issue 18: SM clock and board power while claa's and HF transformers' prefills run (one call, after
 # `build`): nvidia-smi every 100 ms, each run's span marked in marks.txt (tools/power_trace.py reads both).
 stage_power() {
-  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  build_tests || return 1
   $BUILD/claa_tests "[kernels]" 2>&1 | tail -2
   nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 100 > "$OUT/clocks.csv" &
   local smi=$!
@@ -231,7 +236,7 @@ stage_power() {
 stage_verify() {
   mkdir -p /root/claa-model && for p in .dev/m_a?; do [ -f "$p" ] && cp "$p" /root/claa-model/; done
   stage_build || return 1
-  ninja -C $BUILD claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
+  build_tests || return 1
   $BUILD/claa_tests "[kernels]" 2>&1 | tail -2
   timeout 120 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens 10240 --methods full,fastkv,claa,gemfilter \
     --keep 0.1 --json "$OUT/ttft_8b_10k.json"
