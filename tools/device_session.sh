@@ -11,6 +11,8 @@
 #                                   8B-shaped prefills (fused vs plain ATen layers) at 10K and 128K
 #   tools/device_session.sh peer    claa bench prefill vs HF transformers' SDPA prefill at 10K / 32K / 128K
 #                                   (time and peak memory, one call; after `kernels` on the same machine)
+#   tools/device_session.sh flash   FlashAttention-3: its tests, claa (FA3 / SDPA) vs HF prefill at 10K-128K
+#                                   with power logged, TTFT at 10K (after `build` with .dev/fa3_src)
 #   tools/device_session.sh power   SM clock and board power during claa's and HF's prefills at 32K / 128K
 #                                   (after `build`; the H200 holds ~700 W, tools/power_trace.py sums it up)
 #   tools/device_session.sh breadth the peers' baselines, KVzip and AdaKV's ragged caches, rank + e2e on SmolLM2
@@ -33,13 +35,15 @@ stage_build() {
   if [ -d .dev/haystack ]; then mkdir -p ~/.cache/claa/haystack && cp .dev/haystack/* ~/.cache/claa/haystack/; fi
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
   python3 -c 'import torch; print(torch.__version__, torch.version.cuda)' >> "$OUT/gpu.txt"
-  local pcre=()
+  local pcre=() fa3=()
   [ -f /usr/include/pcre2.h ] || pcre=(-DPCRE2_INCLUDE_DIR=$PWD/.dev/pcre2/include -DPCRE2_LIBRARY=$PWD/.dev/pcre2/lib/libpcre2-8.a)
+  # FlashAttention-3 from the sources tools/flash_attention/pack_sources.sh put in .dev/fa3_src.
+  [ -d .dev/fa3_src ] && fa3=(-DCLAA_FLASH_ATTENTION_DIR=$PWD/.dev/fa3_src/flash-attention -DCLAA_CUTLASS_DIR=$PWD/.dev/fa3_src/cutlass)
   # The GPU image has fmt 12 headers without a usable library: use fmt header-only there.
   # The GPU's architecture for LibTorch's CUDA flags (claa's kernels are built with them), not detected.
   export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
   cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY=1 \
-    -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')" "${pcre[@]}" \
+    -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')" "${pcre[@]}" "${fa3[@]}" \
     > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; return 1; }
   ninja -C $BUILD claa > "$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; return 1; }
   echo "build ok"; $BUILD/claa --help | head -3
@@ -230,6 +234,34 @@ stage_power() {
   kill $smi
 }
 
+# Issue 18: FlashAttention-3 (after `build` with .dev/fa3_src): its tests and the fused-layer tests,
+# then claa's prefill with FA3 (auto) and with SDPA (--gpu-attention sdpa) beside HF transformers' SDPA
+# prefill at 10K / 32K / 128K, SM clock and board power logged (tools/power_trace.py), and the TTFT
+# of the pipelines at 10K.
+stage_flash() {
+  build_tests || return 1
+  grep -E "claa:" "$OUT/cmake.log"
+  $BUILD/claa_tests "[flash],[kernels]" 2>&1 | tail -3
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 100 > "$OUT/clocks.csv" &
+  local smi=$!
+  mark() { echo "$1 $(date '+%Y/%m/%d %H:%M:%S.%3N')" >> "$OUT/marks.txt"; }
+  for n in 10240 32768 131072; do
+    local runs=(--warmups 2 --runs 5); [ $n = 131072 ] && runs=(--warmups 1 --runs 3)
+    for a in auto sdpa; do
+      mark "claa_${a}_$n start"
+      timeout 150 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n "${runs[@]}" \
+        --gpu-attention $a --json "$OUT/claa_${a}_prefill_$n.json" | grep -E "prefill|peak|attention"
+      mark "claa_${a}_$n end"
+    done
+    mark "hf_$n start"
+    timeout 150 python3 tools/hf_ttft.py --config $R --tokens $n "${runs[@]}" --out "$OUT/hf_prefill_$n.json" 2>&1 | grep -v -i warn
+    mark "hf_$n end"
+  done
+  kill $smi
+  timeout 120 $B bench ttft --random-weights $R --device cuda --dtype bf16 --tokens 10240 --methods full,fastkv,claa,gemfilter \
+    --keep 0.1 --json "$OUT/ttft_8b_10k.json"
+}
+
 # Issue 18, checks after the changes: build, kernel tests and TTFT at 10K (keeps the model's first
 # half on the machine), then `verify_model`: parity with the HF fp32 fixture and the CUDA, parity
 # and HF-reference tests on the SmolLM2 model (needs .dev/m_ab).
@@ -287,8 +319,9 @@ case "${1:-}" in
   kernels) stage_kernels ;;
   peer) stage_peer ;;
   power) stage_power ;;
+  flash) stage_flash ;;
   verify) stage_verify ;;
   verify_model) stage_verify_model ;;
   breadth) stage_breadth ;;
-  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|diag|capture|verify|verify_model|breadth|one"; exit 2 ;;
+  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|power|flash|diag|capture|verify|verify_model|breadth|one"; exit 2 ;;
 esac

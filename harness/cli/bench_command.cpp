@@ -128,11 +128,13 @@ void run_prefill_bench(const PrefillBenchArgs& a) {
                       {"tokens_per_second", a.tokens / median}, {"peak_rss_bytes", peak_rss_bytes()},
                       {"rss_before_load_bytes", rss_before}, {"rss_after_load_bytes", rss_weights},
                       {"cuda_peak_bytes", cuda_peak_bytes(model.devices())}, {"cuda_weights_bytes", cuda_after_load}};
+  j["attention"] = model.prefill_attention_name();
   if (width < at::get_num_threads())
     fmt::print("warning: claa's parallel regions use {} of {} threads (built without OpenMP?)\n", width,
                at::get_num_threads());
   fmt::print("prefill {} tokens on {} {} ({} threads): median {:.3f} s, mean {:.3f} s over {} runs → {:.0f} tok/s\n",
              a.tokens, a.model.device, a.model.dtype, at::get_num_threads(), median, mean, a.runs, a.tokens / median);
+  fmt::print("attention: {}\n", model.prefill_attention_name());
   if (device.is_cuda()) {
     fmt::print("peak GPU memory {:.2f} GiB (weights {:.2f} GiB)\n", cuda_peak_bytes(model.devices()) / 1073741824.0,
                cuda_after_load / 1073741824.0);

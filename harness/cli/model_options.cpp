@@ -25,6 +25,11 @@ void ModelOptions::add_to(CLI::App& command, bool allow_random_weights) {
                      "GPU layers: claa's fused CUDA kernels (where built), or plain ATen ops")
       ->check(CLI::IsMember({"fused", "aten"}))
       ->capture_default_str();
+  command
+      .add_option("--gpu-attention", gpu_attention,
+                  "GPU causal prefill attention: FlashAttention-3 where built and applicable (auto), or SDPA")
+      ->check(CLI::IsMember({"auto", "sdpa"}))
+      ->capture_default_str();
   if (allow_random_weights) {
     command.add_option("--random-weights", random_weights,
                        "build the model from an HF-style config.json with seeded random weights");
@@ -45,6 +50,7 @@ RuntimeOptions ModelOptions::runtime() const {
   r.dtype = parse_dtype(dtype);
   r.fused_cpu_kernels = cpu_kernels == "fused";
   r.fused_gpu_kernels = gpu_kernels == "fused";
+  r.flash_attention = gpu_attention == "auto";
   return r;
 }
 

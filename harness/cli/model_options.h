@@ -19,6 +19,7 @@ struct ModelOptions {
   int threads = 0;  // 0 = all cores
   std::string cpu_kernels = "fused";  // fused | aten (the plain ATen ops and chunked attention, for comparisons)
   std::string gpu_kernels = "fused";  // fused | aten (claa's CUDA kernels, or the plain ATen ops, for comparisons)
+  std::string gpu_attention = "auto";  // auto (FlashAttention-3 where built and applicable) | sdpa
 
   void add_to(CLI::App& command, bool allow_random_weights);
   RuntimeOptions runtime() const;

@@ -95,8 +95,7 @@ void run_ttft(const TtftArgs& a) {
     inputs.oracle = capture_prompt(model, ids, o).oracle;
   }
 
-  const std::string attention = model.options().device.is_cuda() ? "SDPA (LibTorch scaled_dot_product_attention)"
-                                                                  : "chunked explicit attention (CPU)";
+  const std::string attention = model.prefill_attention_name();
   fmt::print("TTFT, {} tokens, {} {} on {}, attention: {}; {} warm-ups, {} runs, mean without min/max\n", a.tokens,
              m.source.kind == "random" ? "random-weight " + m.source.path : m.source.path, a.model.dtype,
              a.model.device, attention, a.warmups, a.runs);

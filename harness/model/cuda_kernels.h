@@ -22,4 +22,15 @@ void rope_in_place(at::Tensor& x, int64_t heads, int64_t head_dim, const at::Ten
 // SwiGLU of the fused gate|up projection gate_up [T, 2F] → silu(gate) · up, [T, F].
 at::Tensor silu_mul(const at::Tensor& gate_up);
 
+// FlashAttention-3's Hopper kernel for a causal prefill (harness/model/cuda/flash_attention_hopper.h),
+// in builds configured with a flash-attention checkout (CLAA_FLASH_ATTENTION): true when it is built.
+bool flash_attention_built();
+// It takes this call: built, a compute-capability 9.0 GPU, bf16, head_dim 128, as many keys as
+// queries (no past, no mask: the caller checks those), each head vector contiguous and every
+// stride a multiple of 8 elements. q [H, T, d], k and v [H_kv, T, d], any row and head strides.
+bool flash_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+// Causal softmax(q·kᵀ/√d)·v → [H, T, d], a view of a [T, H, d] tensor (so the output projection
+// reads its rows without a copy).
+at::Tensor flash_attention_causal(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+
 }  // namespace claa::cuda

@@ -265,6 +265,17 @@ at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, c
   return out.transpose(0, 1);  // [H, T, d] view
 }
 
+std::string Transformer::prefill_attention_name() const {
+  if (!options_.device.is_cuda()) {
+    return options_.fused_cpu_kernels && options_.dtype == at::kFloat ? "claa's fused CPU attention"
+                                                                      : "chunked explicit attention (CPU)";
+  }
+  if (options_.flash_attention && cuda::flash_attention_built() && options_.dtype == at::kBFloat16 &&
+      config_.head_dim == 128)
+    return "FlashAttention-3 on compute capability 9.0, else SDPA (LibTorch scaled_dot_product_attention)";
+  return "SDPA (LibTorch scaled_dot_product_attention)";
+}
+
 at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   int64_t past, const at::Tensor& key_mask, LayerTap* tap) const {
 #ifdef CLAA_HAVE_SDPA
@@ -272,6 +283,11 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   const bool explicit_needed = tap != nullptr && (tap->wants_probabilities(layer) || tap->wants_column_sums(layer));
   if (q.is_cuda() && !explicit_needed) {
     const int64_t T = q.size(1), S = k.size(1);
+    const bool plain_causal = past == 0 && T == S && T > 1 && !key_mask.defined();
+    // FlashAttention-3 where built and the call fits it: 211 vs cuDNN's 253 ms for the 128K causal
+    // attention of Llama-3.1-8B on the H200 (docs/benchmarks.md §GPU prefill 7).
+    if (plain_causal && options_.flash_attention && cuda::flash_attention_applies(q, k, v))
+      return cuda::flash_attention_causal(q, k, v);
     at::Tensor mask;
     bool causal = false;
     if (past == 0 && T == S && !key_mask.defined()) {
@@ -284,7 +300,7 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
       const at::Tensor per_head = key_mask.repeat_interleave(q.size(0) / k.size(0), 0).unsqueeze(1);
       mask = mask.defined() ? per_head.logical_and(mask.unsqueeze(0)) : per_head.expand({q.size(0), T, S});
     }
-    // The backend is SDPA's own choice: on the H200 that is cuDNN's fused attention (560–620
+    // Otherwise the backend is SDPA's own choice: on the H200 that is cuDNN's fused attention (560–620
     // TFLOP/s causal at 10K–128K), ahead of flash (330) and memory-efficient (177), and sharing
     // the KV heads (enable_gqa) costs nothing against repeating them (docs/benchmarks.md,
     // tools/gpu_attention_probe.py).

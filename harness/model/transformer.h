@@ -67,6 +67,9 @@ struct RuntimeOptions {
   // SiLU·up) and residual adds inside the GEMMs, where the build has them; false = the plain
   // ATen ops (the comparison and reference path).
   bool fused_gpu_kernels = true;
+  // Causal prefill attention through FlashAttention-3's Hopper kernel where the build has it and
+  // the call fits it (cuda_kernels.h: flash_attention_applies); false = LibTorch's SDPA always.
+  bool flash_attention = true;
   // The MLP runs over at most this many rows at a time, so its [rows, 2·ffn] and [rows, ffn]
   // activations stay bounded for long prompts (128K rows of Llama-3.1-8B: 7 GiB + 3.5 GiB at once,
   // 0.9 + 0.45 GiB in 16K-row chunks). Chunks are equal in size; 0 = no chunking.
@@ -77,6 +80,8 @@ class Transformer {
  public:
   Transformer(ModelConfig config, ModelWeights weights, RuntimeOptions options);
 
+  // Which attention a causal prefill on this model's device runs, in words, for bench output.
+  std::string prefill_attention_name() const;
   const ModelConfig& config() const { return config_; }
   const RuntimeOptions& options() const { return options_; }
   int n_layers() const { return static_cast<int>(config_.n_layers); }
