@@ -107,14 +107,16 @@ at::Tensor silu_mul(const at::Tensor& gate_up) {
 bool flash_attention_built() { return true; }
 
 bool flash_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  auto vectors_aligned = [](const at::Tensor& t) {
-    // TMA reads 16-byte-aligned rows: contiguous head vectors, strides and base in 8-element steps.
-    return t.dim() == 3 && t.stride(2) == 1 && t.stride(1) % 8 == 0 && t.stride(0) % 8 == 0 &&
-           reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+  // [heads, rows, 128] bf16 on q's GPU; TMA reads 16-byte-aligned rows: contiguous head vectors,
+  // strides and base address in 8-element steps.
+  auto fits = [&q](const at::Tensor& t) {
+    return t.dim() == 3 && t.is_cuda() && t.device() == q.device() && t.scalar_type() == at::kBFloat16 &&
+           t.size(2) == 128 && t.size(0) >= 1 && t.size(1) >= 1 && t.stride(2) == 1 && t.stride(1) % 8 == 0 &&
+           t.stride(0) % 8 == 0 && reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
   };
-  if (!q.is_cuda() || q.scalar_type() != at::kBFloat16 || k.scalar_type() != at::kBFloat16 ||
-      v.scalar_type() != at::kBFloat16 || q.size(2) != 128 || k.size(1) != q.size(1) || v.size(1) != q.size(1) ||
-      q.size(0) % k.size(0) != 0 || !vectors_aligned(q) || !vectors_aligned(k) || !vectors_aligned(v))
+  if (!fits(q) || !fits(k) || !fits(v)) return false;
+  // As many keys as queries (no past), one value per key, whole groups of query heads per KV head.
+  if (k.size(1) != q.size(1) || v.size(1) != q.size(1) || v.size(0) != k.size(0) || q.size(0) % k.size(0) != 0)
     return false;
   const cudaDeviceProp* properties = at::cuda::getDeviceProperties(q.device().index());
   return properties->major == 9 && properties->minor == 0;

@@ -57,9 +57,9 @@ TEST_CASE("FlashAttention-3 causal prefill matches fp32 attention", "[model][ker
   at::manual_seed(11);
   auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
   const int64_t d = 128;
-  // GQA groups of 4 and 3; lengths off the kernel's 128-row tiles and on them.
-  for (auto [H, Hkv] : {std::pair<int64_t, int64_t>{8, 2}, {12, 4}}) {
-    for (int64_t T : {2, 129, 1000, 2048}) {
+  // GQA groups of 4 and 3, and one KV head per query head; lengths off the kernel's 128-row tiles and on them.
+  for (auto [H, Hkv] : {std::pair<int64_t, int64_t>{8, 2}, {12, 4}, {4, 4}}) {
+    for (int64_t T : {1, 2, 129, 1000, 2048}) {
       INFO(H << " query heads, " << Hkv << " KV heads, " << T << " tokens");
       // Queries: strided views of claa's fused q|k|v rows; keys and values as the KV cache holds
       // them, [H_kv, capacity, d] narrowed to T (head stride capacity·d).
@@ -87,9 +87,15 @@ TEST_CASE("FlashAttention-3 declines the calls outside its case", "[model][kerne
   CHECK(claa::cuda::flash_attention_applies(q, k, k));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q.to(at::kHalf), k.to(at::kHalf), k.to(at::kHalf)));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q.narrow(2, 0, 64), k.narrow(2, 0, 64), k.narrow(2, 0, 64)));
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q, k, k.narrow(2, 0, 64)));
   at::Tensor longer = at::randn({2, 101, 128}, bf16);  // keys beyond the queries (a past)
   CHECK_FALSE(claa::cuda::flash_attention_applies(q, longer, longer));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q.cpu(), k.cpu(), k.cpu()));
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q, k, k.cpu()));
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q[0], k[0], k[0]));                         // not [heads, rows, d]
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q, k, at::randn({1, 100, 128}, bf16)));     // values: other heads
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q, k.narrow(0, 0, 0), k.narrow(0, 0, 0)));  // no KV head
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q.narrow(1, 0, 0), k.narrow(1, 0, 0), k.narrow(1, 0, 0)));
   at::Tensor rows = at::randn({100, 4 * 128 + 4}, bf16);  // row stride 516: not 16-byte steps
   at::Tensor misaligned = rows.narrow(1, 0, 4 * 128).view({100, 4, 128}).transpose(0, 1);
   CHECK_FALSE(claa::cuda::flash_attention_applies(misaligned, k, k));

@@ -6,14 +6,16 @@ docs/benchmarks.md §GPU prefill 2) on this GPU, under the power limit a prefill
 
 (the library: tools/flash_attention/build_probe_lib.sh, claa's launcher behind a C entry point)
 
-Llama-3.1-8B shapes (32 query heads, 8 KV heads, d = 128, bf16), causal, one sequence:
+Llama-3.1-8B shapes (32 query heads, 8 KV heads, d = 128, bf16), causal, one sequence, laid out as
+claa's layer holds them (queries a strided view of the fused q|k|v rows, keys and values per head):
 1. agreement: FA3's and cuDNN's outputs against an fp32 reference at 2K tokens, and FA3 against
    cuDNN at each length;
-2. one attention call, CUDA events, median of 5 (3 at >= 64K), the two kernels alternating;
+2. each kernel alone on the same prepared inputs, CUDA events, median of 5 (3 at >= 64K), the two
+   kernels alternating;
 3. a prefill's sustained load: 32 "layers" back to back, each the layer's GEMMs (q|k|v, o,
-   gate|up in 16K-row chunks, down: claa's prefill, with one random layer's weights) and its
-   attention by one kernel or the other; whole-stack time per kernel, rounds alternating so that
-   both meet the same power state. The difference is what FA3 would save a claa prefill.
+   gate|up in 16K-row chunks, down: claa's prefill, with one random layer's weights), the KV copies
+   and the attention by one kernel or the other, its output as claa's o projection reads it;
+   whole-stack time per kernel, rounds alternating so that both meet the same power state.
 Writes DIR/fa3_vs_cudnn.json and prints a summary.
 """
 import argparse
@@ -39,30 +41,42 @@ class FA3:
         self.lib = ctypes.CDLL(lib_path)
         f = self.lib.claa_probe_fa3
         f.restype = ctypes.c_char_p
-        f.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_longlong] + [ctypes.c_void_p] * 3 + [ctypes.c_int] * 3 + \
-            [ctypes.c_float, ctypes.c_int, ctypes.c_void_p]
+        f.argtypes = ([ctypes.c_void_p, ctypes.c_longlong, ctypes.c_longlong] * 3 + [ctypes.c_void_p] * 3 +
+                      [ctypes.c_int] * 3 + [ctypes.c_float, ctypes.c_int, ctypes.c_void_p])
         self.scheduler = torch.zeros(16, dtype=torch.int32, device="cuda")
         self.num_sm = torch.cuda.get_device_properties(0).multi_processor_count
 
-    def __call__(self, qkv, n, out, lse):
-        """qkv: [n, (H + 2·HKV)·D] rows as claa's fused projection holds them; out: [n, H·D]."""
-        base, size = qkv.data_ptr(), qkv.element_size()
+    def __call__(self, q, k, v, out, lse):
+        """q [H, n, D], k and v [HKV, n, D] (any row / head strides); out [n, H, D] contiguous."""
+        n = q.shape[1]
         error = self.lib.claa_probe_fa3(
-            base, base + H * D * size, base + (H + HKV) * D * size, qkv.stride(0), out.data_ptr(), lse.data_ptr(),
-            self.scheduler.data_ptr(), n, H, HKV, D ** -0.5, self.num_sm, torch.cuda.current_stream().cuda_stream)
+            q.data_ptr(), q.stride(1), q.stride(0), k.data_ptr(), k.stride(1), k.stride(0),
+            v.data_ptr(), v.stride(1), v.stride(0), out.data_ptr(), lse.data_ptr(), self.scheduler.data_ptr(),
+            n, H, HKV, D ** -0.5, self.num_sm, torch.cuda.current_stream().cuda_stream)
         if error is not None:
             raise RuntimeError(f"FA3 call failed: {error.decode()}")
         return out
 
 
-def cudnn_attention(qkv, n):
-    """claa's call: queries a strided view of the fused rows, keys/values contiguous per head."""
-    q = qkv[:, : H * D].view(n, H, D).transpose(0, 1).unsqueeze(0)
-    k = qkv[:, H * D:(H + HKV) * D].view(n, HKV, D).transpose(0, 1).contiguous().unsqueeze(0)
-    v = qkv[:, (H + HKV) * D:].view(n, HKV, D).transpose(0, 1).contiguous().unsqueeze(0)
+def split_heads(qkv, n):
+    """As claa's layer holds them: queries a strided view of the fused q|k|v rows [H, n, D]; keys and
+    values copied per head [HKV, n, D], as the KV cache append does (in either path)."""
+    q = qkv[:, : H * D].view(n, H, D).transpose(0, 1)
+    k = qkv[:, H * D:(H + HKV) * D].view(n, HKV, D).transpose(0, 1).contiguous()
+    v = qkv[:, (H + HKV) * D:].view(n, HKV, D).transpose(0, 1).contiguous()
+    return q, k, v
+
+
+def cudnn(q, k, v):
+    """claa's SDPA call → [1, H, n, D]."""
     with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
-    return o.squeeze(0).transpose(0, 1).reshape(n, H * D)
+        return F.scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), is_causal=True,
+                                              enable_gqa=True)
+
+
+def outputs(n):
+    return (torch.empty(n, H, D, device="cuda", dtype=torch.bfloat16),
+            torch.empty(H, n, device="cuda", dtype=torch.float32))
 
 
 def fp32_reference(qkv, n):
@@ -80,41 +94,44 @@ def fused_rows(n, seed):
 
 
 def check_agreement(fa3, sizes):
+    """Both kernels against fp32 at 2K; FA3 against cuDNN at each length. Outputs as [n, H·D] rows."""
     rows = []
     n = 2048
     qkv = fused_rows(n, 1)
     ref = fp32_reference(qkv, n)
-    out, lse = torch.empty(n, H * D, device="cuda", dtype=torch.bfloat16), torch.empty(H, n, device="cuda")
-    rows.append({"tokens": n, "fa3_vs_fp32": (fa3(qkv, n, out, lse).float() - ref).abs().max().item(),
-                 "cudnn_vs_fp32": (cudnn_attention(qkv, n).float() - ref).abs().max().item()})
+    q, k, v = split_heads(qkv, n)
+    rows.append({"tokens": n,
+                 "fa3_vs_fp32": (fa3(q, k, v, *outputs(n)).view(n, H * D).float() - ref).abs().max().item(),
+                 "cudnn_vs_fp32": (cudnn(q, k, v)[0].transpose(0, 1).reshape(n, H * D).float() - ref)
+                 .abs().max().item()})
     for n in sizes:
-        qkv = fused_rows(n, 2)
-        out, lse = torch.empty(n, H * D, device="cuda", dtype=torch.bfloat16), torch.empty(H, n, device="cuda")
-        a = fa3(qkv, n, out, lse).float()
-        b = cudnn_attention(qkv, n).float()
+        q, k, v = split_heads(fused_rows(n, 2), n)
+        a = fa3(q, k, v, *outputs(n)).float()
+        b = cudnn(q, k, v)[0].transpose(0, 1).float()
         rows.append({"tokens": n, "fa3_vs_cudnn": (a - b).abs().max().item(),
                      "fa3_vs_cudnn_mean": (a - b).abs().mean().item()})
-        del qkv, out, lse, a, b
+        del q, k, v, a, b
     return rows
 
 
 def probe_single(fa3, sizes, rounds=3):
+    """The kernels alone: the same prepared inputs, each writing its own output, nothing else timed."""
     rows = []
     for n in sizes:
-        qkv = fused_rows(n, 3)
-        out, lse = torch.empty(n, H * D, device="cuda", dtype=torch.bfloat16), torch.empty(H, n, device="cuda")
+        q, k, v = split_heads(fused_rows(n, 3), n)
+        out, lse = outputs(n)
         runs = 3 if n >= 65536 else 5
         times = {"fa3": [], "cudnn": []}
         for _ in range(rounds):
-            times["cudnn"].append(time_ms(lambda: cudnn_attention(qkv, n), warmups=1, runs=runs))
-            times["fa3"].append(time_ms(lambda: fa3(qkv, n, out, lse), warmups=1, runs=runs))
+            times["cudnn"].append(time_ms(lambda: cudnn(q, k, v), warmups=1, runs=runs))
+            times["fa3"].append(time_ms(lambda: fa3(q, k, v, out, lse), warmups=1, runs=runs))
         flops = 2 * 2 * n * n / 2 * H * D
         row = {"tokens": n}
         for name, ts in times.items():
             row[f"{name}_ms"] = statistics.median(ts)
             row[f"{name}_tflops"] = flops / (row[f"{name}_ms"] * 1e-3) / 1e12
         rows.append(row)
-        del qkv, out, lse
+        del q, k, v, out, lse
     return rows
 
 
@@ -126,10 +143,12 @@ def layer_weights():
 
 
 def stack(n, weights, x, attention):
-    """32 layers of claa's prefill GEMMs + one attention kernel; norms and RoPE left out (2%)."""
+    """32 layers of claa's prefill: GEMMs, the KV copies, one attention kernel, and the output rows
+    as claa's o projection reads them (SDPA's [1, H, n, D] reshaped; FA3 writes [n, H, D] rows).
+    Norms and RoPE are left out (2% of a prefill)."""
     for _ in range(LAYERS):
         qkv = F.linear(x, weights["qkv"])
-        attn = attention(qkv, n)
+        attn = attention(*split_heads(qkv, n))
         del qkv
         x = torch.addmm(x, attn, weights["o"].t())
         del attn
@@ -146,8 +165,9 @@ def probe_stack(fa3, sizes, rounds=3):
     rows = []
     for n in sizes:
         x = torch.randn(n, HIDDEN, device="cuda", dtype=torch.bfloat16) * 0.1
-        out, lse = torch.empty(n, H * D, device="cuda", dtype=torch.bfloat16), torch.empty(H, n, device="cuda")
-        kernels = {"cudnn": cudnn_attention, "fa3": lambda qkv, m: fa3(qkv, m, out, lse)}
+        out, lse = outputs(n)
+        kernels = {"cudnn": lambda q, k, v: cudnn(q, k, v)[0].transpose(0, 1).reshape(n, H * D),
+                   "fa3": lambda q, k, v: fa3(q, k, v, out, lse).view(n, H * D)}
         times = {name: [] for name in kernels}
         for _ in range(rounds):
             for name, attention in kernels.items():

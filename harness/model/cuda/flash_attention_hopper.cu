@@ -5,6 +5,27 @@
 // sets them for that case; the kernel itself is run_flash_fwd from hopper/flash_fwd_launch_template.h.
 #include "harness/model/cuda/flash_attention_hopper.h"
 
+#include <stdexcept>
+#include <string>
+
+// Upstream's CHECK_CUDA / CHECK_CUTLASS (hopper/cuda_check.h) print and exit(1) on a failed
+// cudaFuncSetAttribute or launch; here they throw, and the launcher returns the text, so a failure
+// becomes claa's one-line error instead of ending the process. cuda_check.h is `#pragma once`: the
+// template below includes it again without redefining them.
+#include "cuda_check.h"
+#undef CHECK_CUDA
+#undef CHECK_CUTLASS
+#define CHECK_CUDA(call)                                                               \
+  do {                                                                                 \
+    cudaError_t status_ = (call);                                                      \
+    if (status_ != cudaSuccess) throw std::runtime_error(cudaGetErrorString(status_)); \
+  } while (0)
+#define CHECK_CUTLASS(call)                                                                                       \
+  do {                                                                                                            \
+    cutlass::Status status_ = (call);                                                                             \
+    if (status_ != cutlass::Status::kSuccess) throw std::runtime_error(cutlass::cutlassGetStatusString(status_)); \
+  } while (0)
+
 #include "flash_fwd_launch_template.h"
 
 namespace claa::cuda::launch {
@@ -57,10 +78,16 @@ const char* flash_attention_causal_bf16_d128(FlashAttentionOperand q, FlashAtten
   auto cuda_stream = static_cast<cudaStream_t>(stream);
   cudaError_t error = cudaMemsetAsync(params.tile_count_semaphore, 0, sizeof(int), cuda_stream);
   if (error != cudaSuccess) return cudaGetErrorString(error);
-  run_flash_fwd<90, kHeadDim, kHeadDim, /*ClusterM=*/1, cutlass::bfloat16_t, cutlass::bfloat16_t,
-                /*Is_causal=*/true, /*Is_local=*/false, /*Has_softcap=*/false, /*Varlen=*/false,
-                /*PagedKVNonTMA=*/false, /*AppendKV=*/false, /*HasQv=*/false, /*PackGQA=*/false,
-                /*Split=*/false, /*V_colmajor=*/false>(params, cuda_stream);
+  try {
+    run_flash_fwd<90, kHeadDim, kHeadDim, /*ClusterM=*/1, cutlass::bfloat16_t, cutlass::bfloat16_t,
+                  /*Is_causal=*/true, /*Is_local=*/false, /*Has_softcap=*/false, /*Varlen=*/false,
+                  /*PagedKVNonTMA=*/false, /*AppendKV=*/false, /*HasQv=*/false, /*PackGQA=*/false,
+                  /*Split=*/false, /*V_colmajor=*/false>(params, cuda_stream);
+  } catch (const std::exception& e) {
+    thread_local std::string message;  // outlives the return, as cudaGetErrorString's text does
+    message = e.what();
+    return message.c_str();
+  }
   error = cudaGetLastError();
   return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
