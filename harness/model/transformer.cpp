@@ -284,7 +284,7 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   if (q.is_cuda() && !explicit_needed) {
     const int64_t T = q.size(1), S = k.size(1);
     const bool plain_causal = past == 0 && T == S && T > 1 && !key_mask.defined();
-    // FlashAttention-3 where built and the call fits it: 211 vs cuDNN's 253 ms for the 128K causal
+    // FlashAttention-3 where built and the call fits it: 210 vs cuDNN's 252 ms for the 128K causal
     // attention of Llama-3.1-8B on the H200 (docs/benchmarks.md §GPU prefill 7).
     if (plain_causal && options_.flash_attention && cuda::flash_attention_applies(q, k, v))
       return cuda::flash_attention_causal(q, k, v);

@@ -3,7 +3,7 @@
 // flash-attention checkout (CLAA_FLASH_ATTENTION_DIR, CLAA_CUTLASS_DIR; see README "GPU build").
 // Torch-free like fused_kernels.h: harness/model/cuda_kernels.cpp checks the tensors and passes
 // raw pointers. Why it exists: on the H200 it runs the 128K causal attention of Llama-3.1-8B in
-// 211 ms where cuDNN's fused kernel (LibTorch's fastest here) takes 253 ms (docs/benchmarks.md
+// 210 ms where cuDNN's fused kernel (LibTorch's fastest here) takes 252 ms (docs/benchmarks.md
 // §GPU prefill 7), and attention is ~73% of a 128K prefill.
 #pragma once
 
