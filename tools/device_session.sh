@@ -212,14 +212,21 @@ stage_peer() {
   timeout 120 python3 tools/hf_ttft.py --config $R --tokens 131072 --warmups 1 --runs 3 --out "$OUT/hf_prefill_131072.json" 2>&1 | grep -v -i warn
 }
 
+# nvidia-smi's SM clock and board power every 100 ms into clocks.csv, in the background (the caller
+# keeps $! to kill it); mark LABEL stamps a span's start or end into marks.txt. tools/power_trace.py
+# reads both.
+start_power_log() {
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 100 > "$OUT/clocks.csv" &
+}
+mark() { echo "$1 $(date '+%Y/%m/%d %H:%M:%S.%3N')" >> "$OUT/marks.txt"; }
+
 # Issue 18: SM clock and board power while claa's and HF transformers' prefills run (one call, after
 # `build`): nvidia-smi every 100 ms, each run's span marked in marks.txt (tools/power_trace.py reads both).
 stage_power() {
   build_tests || return 1
   $BUILD/claa_tests "[kernels]" 2>&1 | tail -2
-  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 100 > "$OUT/clocks.csv" &
+  start_power_log
   local smi=$!
-  mark() { echo "$1 $(date '+%Y/%m/%d %H:%M:%S.%3N')" >> "$OUT/marks.txt"; }
   for n in 32768 131072; do
     mark "claa_$n start"
     timeout 150 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 1 --runs 3 \
@@ -242,9 +249,8 @@ stage_flash() {
   build_tests || return 1
   grep -E "claa:" "$OUT/cmake.log"
   $BUILD/claa_tests "[flash],[kernels]" 2>&1 | tail -3
-  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu --format=csv,noheader -lms 100 > "$OUT/clocks.csv" &
+  start_power_log
   local smi=$!
-  mark() { echo "$1 $(date '+%Y/%m/%d %H:%M:%S.%3N')" >> "$OUT/marks.txt"; }
   for n in 10240 32768 131072; do
     local runs=(--warmups 2 --runs 5); [ $n = 131072 ] && runs=(--warmups 1 --runs 3)
     for a in auto sdpa; do

@@ -37,8 +37,7 @@ void check(const char* error, const char* kernel) {
   std::string message = std::string("claa CUDA kernel ") + kernel + ": " + error;
   // Built for other GPUs (the architectures come from TORCH_CUDA_ARCH_LIST at configure time).
   if (message.find("no kernel image") != std::string::npos)
-    message +=
-        " (rebuild with TORCH_CUDA_ARCH_LIST set to this GPU's compute capability, or run with --gpu-kernels aten)";
+    message += " (rebuild with TORCH_CUDA_ARCH_LIST set to this GPU's compute capability, or run with --gpu-kernels aten)";
   throw Error(message);
 }
 
@@ -46,8 +45,7 @@ void* stream_of(const at::Tensor& x) { return c10::cuda::getCurrentCUDAStream(x.
 
 // Rows `stride(0)` apart, elements within a row contiguous: what the kernels index.
 void require_rows(const at::Tensor& x, const char* what) {
-  require(x.dim() == 2 && x.stride(1) == 1,
-          std::string(what) + ": expected a [rows, cols] tensor with contiguous rows");
+  require(x.dim() == 2 && x.stride(1) == 1, std::string(what) + ": expected a [rows, cols] tensor with contiguous rows");
 }
 
 }  // namespace
@@ -83,8 +81,8 @@ void rope_in_place(at::Tensor& x, int64_t heads, int64_t head_dim, const at::Ten
               inv_freq.device() == x.device(),
           "rope: inv_freq must be [head_dim/2] fp32 on the input's device");
   const c10::cuda::CUDAGuard guard(x.device());
-  check(launch::rope(dtype_of(x), x.data_ptr(), x.stride(0), x.size(0), heads, head_dim, positions.data_ptr<int64_t>(),
-                     inv_freq.data_ptr<float>(), stream_of(x)),
+  check(launch::rope(dtype_of(x), x.data_ptr(), x.stride(0), x.size(0), heads, head_dim,
+                     positions.data_ptr<int64_t>(), inv_freq.data_ptr<float>(), stream_of(x)),
         "rope");
 }
 
@@ -94,8 +92,8 @@ at::Tensor silu_mul(const at::Tensor& gate_up) {
   const int64_t ffn = gate_up.size(1) / 2;
   const c10::cuda::CUDAGuard guard(gate_up.device());
   at::Tensor out = at::empty({gate_up.size(0), ffn}, gate_up.options());
-  check(launch::silu_mul(dtype_of(gate_up), gate_up.data_ptr(), gate_up.stride(0), gate_up.size(0), ffn, out.data_ptr(),
-                         out.stride(0), stream_of(gate_up)),
+  check(launch::silu_mul(dtype_of(gate_up), gate_up.data_ptr(), gate_up.stride(0), gate_up.size(0), ffn,
+                         out.data_ptr(), out.stride(0), stream_of(gate_up)),
         "silu_mul");
   return out;
 }
