@@ -8,16 +8,18 @@
 # (cmake/core_only.cmake) compiles the same files under the sanitizers.
 
 set(CLAA_CORE_SOURCES
-  harness/util/mapped_file.cpp harness/util/fingerprint.cpp harness/util/cache_paths.cpp harness/util/utf8.cpp harness/util/strings.cpp
-  harness/model/gguf.cpp harness/model/dequant.cpp harness/model/safetensors.cpp harness/model/model_config.cpp
-  harness/tokenizer/byte_unicode.cpp harness/tokenizer/chat_template.cpp harness/tokenizer/pretokenizer.cpp
-  harness/tokenizer/tokenizer.cpp
-  harness/runner/results_file.cpp harness/runner/run_folder.cpp harness/util/atomic_file.cpp
+  core/mapped_file.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp
+  formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp model/model_config.cpp
+  tokenizer/byte_unicode.cpp tokenizer/chat_template.cpp tokenizer/pretokenizer.cpp
+  tokenizer/tokenizer.cpp
+  harness/runner/results_file.cpp harness/runner/run_folder.cpp core/atomic_file.cpp
   datasets/dataset_spec.cpp datasets/jsonl_io.cpp datasets/length_fit.cpp datasets/longbench.cpp
   datasets/niah_grid.cpp datasets/prompt_build.cpp datasets/rng.cpp datasets/ruler.cpp datasets/ruler_aggregation.cpp
-  datasets/ruler_niah.cpp datasets/ruler_qa.cpp datasets/sample.cpp datasets/scorers.cpp datasets/text_sources.cpp
-  datasets/json_records.cpp datasets/longbench_v2.cpp datasets/infinitebench.cpp datasets/infinitebench_scorers.cpp
-  datasets/scbench.cpp)
+  datasets/ruler_niah.cpp datasets/ruler_qa.cpp datasets/sample.cpp evaluation/scorers.cpp datasets/text_sources.cpp
+  datasets/json_records.cpp datasets/longbench_v2.cpp datasets/infinitebench.cpp evaluation/infinitebench_scorers.cpp
+  datasets/scbench.cpp
+  evaluation/metrics.cpp evaluation/stats.cpp evaluation/evidence_spans.cpp evaluation/task_score.cpp
+  selection/budget.cpp)
 list(TRANSFORM CLAA_CORE_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 # Every report source (none needs torch); globbed so a new report file lands in the core of both builds.
 file(GLOB CLAA_CORE_REPORT_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/reports/*.cpp)
@@ -26,12 +28,12 @@ list(APPEND CLAA_CORE_SOURCES ${CLAA_CORE_REPORT_SOURCES})
 # Tests of the core: test files that include no torch header (tests/test_main.cpp, the runner's
 # main(), is added by each build).
 set(CLAA_CORE_TEST_SOURCES
-  tests/datasets/test_generators.cpp tests/datasets/test_loaders.cpp tests/datasets/test_scorers.cpp
-  tests/datasets/test_benchmark_loaders.cpp tests/datasets/test_benchmark_scorers.cpp tests/reports/test_turn_report.cpp
-  tests/model/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp
+  tests/datasets/test_generators.cpp tests/datasets/test_loaders.cpp tests/evaluation/test_scorers.cpp
+  tests/datasets/test_benchmark_loaders.cpp tests/evaluation/test_benchmark_scorers.cpp tests/reports/test_turn_report.cpp
+  tests/formats/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
-  tests/reports/test_metrics.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
-  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp)
+  tests/evaluation/test_metrics.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
+  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp)
 list(TRANSFORM CLAA_CORE_TEST_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 
 # The light precompiled header of the core and its tests.

@@ -2,15 +2,13 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "datasets/infinitebench.h"
-#include "datasets/infinitebench_scorers.h"
 #include "datasets/longbench.h"
 #include "datasets/longbench_v2.h"
-#include "datasets/scbench.h"
 #include "datasets/niah_grid.h"
 #include "datasets/ruler.h"
-#include "datasets/scorers.h"
-#include "harness/util/error.h"
+#include "datasets/scbench.h"
 
 namespace claa {
 
@@ -111,22 +109,6 @@ std::vector<std::string> benchmark_files() {
       "ruler:qa_1 / qa_2   SQuAD v2 dev JSON (--squad) / HotpotQA dev distractor JSON (--hotpotqa)",
       "config: {\"spec\": \"scbench:/data/scbench\", \"max_turns\": 5} (also \"longbench_v2:/data/data.json\", "
       "\"infinitebench:/data/infinitebench\")"};
-}
-
-double score_sample(const Sample& s, const std::string& prediction) {
-  if (s.scorer == "longbench") {
-    std::vector<std::string> classes;
-    if (s.metadata.contains("all_classes")) classes = s.metadata["all_classes"].get<std::vector<std::string>>();
-    return longbench_score(s.task, prediction, s.answers, classes);
-  }
-  if (s.scorer == "longbench_v2") return longbench_v2_score(prediction, s.answers.at(0));
-  if (s.scorer == "infinitebench" || s.scorer == "scbench") return benchmark_task_score(s.task, prediction, s.answers);
-  return scorer_by_name(s.scorer).score(prediction, s.answers, {});
-}
-
-double sample_max_score(const Sample& s) {
-  static const std::vector<std::string> unit = {"longbench", "longbench_v2", "infinitebench", "scbench"};
-  return std::find(unit.begin(), unit.end(), s.scorer) != unit.end() ? 1.0 : 100.0;
 }
 
 std::string sample_category(const Sample& s) {

@@ -12,8 +12,8 @@
 #include "datasets/jsonl_io.h"
 #include "datasets/ruler.h"
 #include "datasets/sample.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 
@@ -48,10 +48,6 @@ std::vector<std::string> dataset_catalog();
 // Which files each user-supplied benchmark needs, where its format comes from, and a config snippet.
 std::vector<std::string> benchmark_files();
 
-// Score one prediction with the sample's scorer, on the scorer's own scale (RULER 0..100, else 0..1).
-double score_sample(const Sample& s, const std::string& prediction);
-// The top of that scale: 100 for RULER / niah / jsonl string matching, 1 for the benchmarks scored 0..1.
-double sample_max_score(const Sample& s);
 // The report category: the loader's ("category" in the sample's metadata), else RULER's task families
 // (Retrieval, Multi-hop tracing, Aggregation, QA), else the task itself.
 std::string sample_category(const Sample& s);

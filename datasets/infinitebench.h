@@ -4,7 +4,7 @@
 // Record: {id, context, input, answer, options}. Prompts: src/prompt.py yarn_mistral_templates (the
 // open-model templates src/eval_yarn_mistral.py uses, raw text without a chat template); output budgets:
 // src/eval_utils.py DATA_NAME_TO_MAX_NEW_TOKENS; gold labels: eval_utils.get_answer; scorers:
-// datasets/infinitebench_scorers.h.
+// evaluation/infinitebench_scorers.h.
 #pragma once
 
 #include <string>

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <vector>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

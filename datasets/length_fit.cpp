@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "core/error.h"
 #include "datasets/prompt_build.h"
-#include "harness/util/error.h"
 
 namespace claa {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "datasets/sample.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 

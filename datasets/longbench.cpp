@@ -3,10 +3,63 @@
 #include <filesystem>
 #include <map>
 
-#include "datasets/scorers.h"
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
+
+namespace {
+
+struct LongBenchDataset {
+  std::string name, metric, category;
+};
+
+// eval.py dataset2metric and the report categories of datasets.md.
+const std::vector<LongBenchDataset>& longbench_table() {
+  static const std::vector<LongBenchDataset> table = {
+      {"narrativeqa", "qa_f1", "Single-Doc QA"},
+      {"qasper", "qa_f1", "Single-Doc QA"},
+      {"multifieldqa_en", "qa_f1", "Single-Doc QA"},
+      {"hotpotqa", "qa_f1", "Multi-Doc QA"},
+      {"2wikimqa", "qa_f1", "Multi-Doc QA"},
+      {"musique", "qa_f1", "Multi-Doc QA"},
+      {"gov_report", "rouge", "Summarization"},
+      {"qmsum", "rouge", "Summarization"},
+      {"multi_news", "rouge", "Summarization"},
+      {"trec", "classification", "Few-shot"},
+      {"triviaqa", "qa_f1", "Few-shot"},
+      {"samsum", "rouge", "Few-shot"},
+      {"passage_count", "count", "Synthetic"},
+      {"passage_retrieval_en", "retrieval", "Synthetic"},
+      {"lcc", "code_sim", "Code"},
+      {"repobench-p", "code_sim", "Code"},
+  };
+  return table;
+}
+
+const LongBenchDataset& find_dataset(const std::string& dataset) {
+  for (const auto& entry : longbench_table())
+    if (entry.name == dataset) return entry;
+  throw Error("unknown LongBench dataset '" + dataset + "' (the 16 English LongBench v1 datasets are supported)");
+}
+
+}  // namespace
+
+const std::vector<std::string>& longbench_datasets() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& entry : longbench_table()) out.push_back(entry.name);
+    return out;
+  }();
+  return names;
+}
+
+const std::string& longbench_metric(const std::string& dataset) { return find_dataset(dataset).metric; }
+
+const std::string& longbench_category(const std::string& dataset) { return find_dataset(dataset).category; }
+
+bool longbench_first_line_only(const std::string& dataset) {
+  return dataset == "trec" || dataset == "triviaqa" || dataset == "samsum" || dataset == "lsht";
+}
 
 namespace fs = std::filesystem;
 

@@ -16,6 +16,14 @@ namespace claa {
 const std::string& longbench_prompt(const std::string& dataset);
 // dataset2maxlen.json (trec 64; the CLAA authors' FastKV config uses 4, see LongBenchOptions).
 int longbench_max_new_tokens(const std::string& dataset);
+// The 16 English LongBench v1 datasets, in LongBench's order.
+const std::vector<std::string>& longbench_datasets();
+// Scorer name of a LongBench dataset (eval.py dataset2metric), e.g. "hotpotqa" → "qa_f1".
+const std::string& longbench_metric(const std::string& dataset);
+// Report category of a LongBench dataset, e.g. "hotpotqa" → "Multi-Doc QA".
+const std::string& longbench_category(const std::string& dataset);
+// Whether only the first line of the prediction is scored (trec, triviaqa, samsum, lsht).
+bool longbench_first_line_only(const std::string& dataset);
 // pred.py: no chat template for trec, triviaqa, samsum, lsht, lcc, repobench-p.
 bool longbench_uses_chat(const std::string& dataset);
 

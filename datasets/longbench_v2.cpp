@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "datasets/json_records.h"
-#include "harness/util/error.h"
 
 namespace claa {
 
@@ -60,29 +60,6 @@ std::vector<Sample> load_longbench_v2(const std::string& path, OnError on_error)
   read_json_records(path, on_error, [&](const nlohmann::json& j, size_t) { out.push_back(longbench_v2_sample(j)); });
   require(!out.empty(), path + ": no LongBench v2 records");
   return out;
-}
-
-std::optional<char> longbench_v2_extract_answer(const std::string& response) {
-  std::string r;
-  std::copy_if(response.begin(), response.end(), std::back_inserter(r), [](char c) { return c != '*'; });
-  // re.search(r'The correct answer is \(([A-D])\)') over the whole text first, then the bare form.
-  static const std::string kPhrase = "The correct answer is ";
-  for (bool parenthesised : {true, false}) {
-    for (size_t at = r.find(kPhrase); at != std::string::npos; at = r.find(kPhrase, at + 1)) {
-      size_t p = at + kPhrase.size();
-      if (parenthesised) {
-        if (p + 2 < r.size() && r[p] == '(' && r[p + 1] >= 'A' && r[p + 1] <= 'D' && r[p + 2] == ')') return r[p + 1];
-      } else if (p < r.size() && r[p] >= 'A' && r[p] <= 'D') {
-        return r[p];
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-double longbench_v2_score(const std::string& prediction, const std::string& gold_letter) {
-  std::optional<char> pred = longbench_v2_extract_answer(prediction);
-  return pred && gold_letter.size() == 1 && *pred == gold_letter[0] ? 1.0 : 0.0;
 }
 
 }  // namespace claa

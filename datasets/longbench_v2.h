@@ -4,7 +4,6 @@
 // _id, domain, sub_domain, difficulty, length, question, choice_A..choice_D, answer, context.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,13 +21,5 @@ Sample longbench_v2_sample(const nlohmann::json& record);
 
 // data.json (JSON array) or a .jsonl file; errors name FILE:LINE.
 std::vector<Sample> load_longbench_v2(const std::string& path, OnError on_error = OnError::Stop);
-
-// pred.py extract_answer: drop '*', then "The correct answer is (X)" or else "The correct answer is X",
-// X in A-D, first match. nullopt when neither matches (pred is None; result.py counts it wrong).
-std::optional<char> longbench_v2_extract_answer(const std::string& response);
-
-// result.py: 1 when the extracted letter equals the gold letter, else 0 (pred.py strips the response
-// first; the search is unanchored, so stripping changes nothing).
-double longbench_v2_score(const std::string& prediction, const std::string& gold_letter);
 
 }  // namespace claa

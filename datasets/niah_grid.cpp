@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
+#include "core/error.h"
 #include "datasets/length_fit.h"
 #include "datasets/text_sources.h"
-#include "harness/util/error.h"
 
 namespace claa {
 

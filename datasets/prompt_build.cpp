@@ -1,6 +1,6 @@
 #include "datasets/prompt_build.h"
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

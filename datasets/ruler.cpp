@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

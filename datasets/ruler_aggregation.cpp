@@ -2,10 +2,10 @@
 // frequent words (freq_words_extraction.py); templates from constants.py.
 #include <cmath>
 
+#include "core/error.h"
 #include "datasets/length_fit.h"
 #include "datasets/rng.h"
 #include "datasets/ruler.h"
-#include "harness/util/error.h"
 
 namespace claa {
 

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/error.h"
 #include "datasets/length_fit.h"
 #include "datasets/rng.h"
 #include "datasets/ruler.h"
-#include "harness/util/error.h"
 
 namespace claa {
 

@@ -6,10 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "datasets/length_fit.h"
 #include "datasets/rng.h"
 #include "datasets/ruler.h"
-#include "harness/util/error.h"
 
 namespace claa {
 

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <map>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

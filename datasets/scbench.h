@@ -11,7 +11,7 @@
 // on turn 1 be compared with the oracle of any later turn.
 // Templates: multiturn_templates (turn 1) and multiturn_follow_up_templates_in_chat_tempate (later
 // turns); output budgets: DATA_NAME_TO_MAX_NEW_TOKENS; gold labels: get_ground_truth; scorers:
-// scbench/compute_scores.py (datasets/infinitebench_scorers.h).
+// scbench/compute_scores.py (evaluation/infinitebench_scorers.h).
 #pragma once
 
 #include <string>

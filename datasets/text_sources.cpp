@@ -8,8 +8,8 @@
 #include <mutex>
 #include <sstream>
 
-#include "harness/util/cache_paths.h"
-#include "harness/util/error.h"
+#include "core/cache_paths.h"
+#include "core/error.h"
 
 namespace claa {
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/tokenizer/chat_template.h"
-#include "harness/util/error.h"
+#include "core/error.h"
+#include "tokenizer/chat_template.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,10 +1,10 @@
 // libFuzzer target: the GGUF reader (header, metadata of every type, tensor infos, payload views)
 // and what claa reads from it before any tensor is loaded: the model config and the tokenizer.
+#include "core/error.h"
+#include "formats/gguf.h"
 #include "fuzz/fuzz_input.h"
-#include "harness/model/gguf.h"
-#include "harness/model/model_config.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
+#include "model/model_config.h"
+#include "tokenizer/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = claa::fuzz::write_input("model.gguf", data, size);

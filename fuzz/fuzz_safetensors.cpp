@@ -1,7 +1,7 @@
 // libFuzzer target: the safetensors reader (u64 header size, JSON header, offsets and overlaps).
+#include "core/error.h"
+#include "formats/safetensors.h"
 #include "fuzz/fuzz_input.h"
-#include "harness/model/safetensors.h"
-#include "harness/util/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = claa::fuzz::write_input("model.safetensors", data, size);

@@ -1,10 +1,10 @@
 // libFuzzer target: JSONL reading — a dataset file (`jsonl:FILE`, own samples or generic records,
 // both error policies) and a run's samples.jsonl (results reader and the report's record parser
 // and aggregation).
+#include "core/error.h"
 #include "datasets/jsonl_io.h"
 #include "fuzz/fuzz_input.h"
 #include "harness/runner/results_file.h"
-#include "harness/util/error.h"
 #include "reports/aggregate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,8 +1,8 @@
 // libFuzzer target: HF tokenizer.json loading (model BPE + merges, pre-tokenizer, added tokens),
 // then a round trip through the loaded tokenizer.
+#include "core/error.h"
 #include "fuzz/fuzz_input.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
+#include "tokenizer/tokenizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = claa::fuzz::write_input("tokenizer.json", data, size);

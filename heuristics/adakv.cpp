@@ -4,12 +4,12 @@
 //
 // Scores are SnapKV's per KV head; what differs is the selection: a layer's H_kv·(C − W) free
 // slots go to the best (head, token) pairs across heads, each head first keeping its top
-// ⌊alpha·(C − W)⌋ (harness/pipelines/selection.h keep_adaptive_per_head). The layer's ranking is
+// ⌊alpha·(C − W)⌋ (selection/selection.h keep_adaptive_per_head). The layer's ranking is
 // the max over the KV-head rows: the order in which tokens enter the union of the per-head caches
 // (without the safeguard, which depends on the budget), and each row's slot share in the budget
 // diagnostics is the head's share of the layer budget (method.md §6). In e2e the compressed layers'
 // decode caches take the split itself: each KV head keeps its own count (KVCache::keep_ragged).
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/snapkv.h"
 
 namespace claa {

@@ -15,7 +15,7 @@
 //                 leave the first / last k of the N − W entries out of each row's statistics (the
 //                 chat-template sink and the question tail set a row's spread on small models);
 //                 the normalised values still cover every token.
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {
@@ -42,6 +42,7 @@ class Claa : public Heuristic {
         tail_(p["stats_exclude_tail"].get<int>()) {
     const std::string granularity = p["granularity"].get<std::string>(), aggregation = p["aggregation"].get<std::string>();
     require(n_ >= 1, "claa: n must be at least 1");
+    require(pool_ >= 0, "claa: pool must be non-negative");
     require(granularity == "kv_head" || granularity == "layer", "claa: granularity must be kv_head or layer");
     normalize_ = normalize_name_ == "zscore"       ? Normalize::ZScore
                  : normalize_name_ == "none"       ? Normalize::None

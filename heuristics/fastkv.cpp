@@ -2,6 +2,7 @@
 // softmax of the last W queries over all keys, summed over the window, window columns dropped,
 // pooled (kernel 7) per head, summed over the G heads of each KV group → S[l, g, :]; the layer's
 // ranking is Σ_g S[l, g, :].
+#include "core/error.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {
@@ -10,7 +11,9 @@ namespace {
 
 class FastKV : public Heuristic {
  public:
-  explicit FastKV(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {}
+  explicit FastKV(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {
+    require(pool_ >= 0, "fastkv: pool must be non-negative");
+  }
   std::string name() const override { return "fastkv"; }
   CaptureNeeds needs() const override { return {.window_attn = true}; }
   LayerScores score_layer(const HeuristicInput& in, int layer) const override {

@@ -1,7 +1,8 @@
 // GemFilter (Shi et al. 2024, arXiv 2409.17422; kv-exps baseline/gemfilter/): raw dot products
 // of the last query with all keys — no scaling, no softmax — summed over all H heads, pool 5.
+#include "core/error.h"
+#include "core/pooling.h"
 #include "heuristics/heuristic.h"
-#include "heuristics/pooling.h"
 
 namespace claa {
 
@@ -9,7 +10,9 @@ namespace {
 
 class GemFilter : public Heuristic {
  public:
-  explicit GemFilter(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {}
+  explicit GemFilter(const nlohmann::json& p) : pool_(p["pool"].get<int>()) {
+    require(pool_ >= 0, "gemfilter: pool must be non-negative");
+  }
   std::string name() const override { return "gemfilter"; }
   CaptureNeeds needs() const override { return {.last_query = true}; }
   LayerScores score_layer(const HeuristicInput& in, int layer) const override {

@@ -10,7 +10,6 @@ class H2O : public Heuristic {
  public:
   std::string name() const override { return "h2o"; }
   CaptureNeeds needs() const override { return {.observed = true}; }
-  void configure_capture(CaptureOptions& o) const override { o.observed_attention = true; }
   LayerScores score_layer(const HeuristicInput& in, int layer) const override {
     const at::Tensor& observed = in.capture.layers.at(layer).observed;  // [H_kv, N]
     return {observed, observed.sum(0), {}};

@@ -1,7 +1,7 @@
 // A heuristic scores prompt tokens from one unpruned forward pass (method.md §2). It only scores:
 // selecting (top-k, budgets) and applying (pruning the prefill) live elsewhere, as in kvpress.
 //
-// One scoring path: rank mode (reports/ranking_eval) and the FastKV-style prefill pipeline
+// One scoring path: rank mode (evaluation/ranking_eval) and the FastKV-style prefill pipeline
 // (harness/pipelines) call the same score_layer(): rank mode for every layer of a full capture,
 // the pipeline layer by layer while the prefill runs (only layers 0..l_p exist then). So the ranking
 // whose quality rank mode measures is exactly the ranking that prunes the prompt in e2e mode.
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
 
 namespace claa {
 
@@ -69,7 +69,7 @@ struct LayerScores {
   Rows rows;  // values undefined for heuristics that do not aggregate rows
 };
 
-// How a heuristic's selection splits the budget (method.md §6; harness/pipelines/selection.h).
+// How a heuristic's selection splits the budget (method.md §6; selection/selection.h).
 //   uniform        every layer and every KV head keeps C (SnapKV, FastKV, ...)
 //   pyramid        PyramidKV: per-layer budgets, more at the bottom, the same total over layers
 //   head_adaptive  AdaKV: a layer's H_kv·(C − W) free slots go to the best (head, token) pairs
@@ -85,10 +85,13 @@ class Heuristic {
  public:
   virtual ~Heuristic() = default;
   virtual std::string name() const = 0;
-  // What the heuristic reads from each layer's capture (a pipeline computes only that).
+  // What the heuristic reads from each layer's capture: generic quantities, and statistics of its
+  // own (CaptureStatistic, defined in its file). A pipeline computes only that; a full capture (rank
+  // mode) computes it besides the defaults.
   virtual CaptureNeeds needs() const = 0;
-  // Ask the capture for what this heuristic needs beyond the defaults (H2O, SpecPrefill).
-  virtual void configure_capture(CaptureOptions&) const {}
+  // True when it writes text of its own into the model (KVzip's reconstruction request): it then
+  // needs the prompt's tokenizer and chat template (HeuristicInput::format).
+  virtual bool needs_tokenizer() const { return false; }
   // True when score_layer(l) depends only on the prompt's prefill of layers 0..l.
   virtual bool online() const { return true; }
   // False for offline heuristics that read nothing of the capture (KVzip reruns the model itself): a

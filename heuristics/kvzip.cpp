@@ -22,10 +22,10 @@
 #include <algorithm>
 #include <limits>
 
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/kvzip.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 
@@ -107,6 +107,7 @@ class KVzip : public Heuristic {
   CaptureNeeds needs() const override { return {}; }
   bool online() const override { return false; }  // reconstructs the whole prompt after its prefill
   bool reads_capture() const override { return false; }
+  bool needs_tokenizer() const override { return true; }
   BudgetAllocation allocation() const override {
     BudgetAllocation a;
     a.kind = BudgetAllocation::Kind::HeadAdaptive;

@@ -11,7 +11,7 @@
 // layers as fractions of the depth (layer = ⌊f·L⌋).
 #include <cmath>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {

@@ -4,10 +4,10 @@
 //
 // Scores are SnapKV's (heuristics/snapkv.cpp) with KVCache-Factory's settings; what differs is the
 // selection: layer l keeps a pyramid share of the budget (more at the bottom, the same total),
-// harness/pipelines/selection.h pyramid_layer_budget. Rank mode evaluates layer l's ranking with its
+// selection/selection.h pyramid_layer_budget. Rank mode evaluates layer l's ranking with its
 // share of the keep count; the FastKV-style pipeline compresses layer l's decode cache to its share
 // (method.md §6).
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/snapkv.h"
 
 namespace claa {

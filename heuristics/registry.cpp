@@ -1,9 +1,9 @@
 #include <algorithm>
 
-#include "harness/util/error.h"
-#include "harness/util/strings.h"
+#include "core/error.h"
+#include "core/pooling.h"
+#include "core/strings.h"
 #include "heuristics/heuristic.h"
-#include "heuristics/pooling.h"
 
 // The registry: one line per heuristic file.
 #define CLAA_HEURISTICS(X) \

@@ -13,8 +13,8 @@
 // FastKV's (W = 8, avg pool 7, sum over the group).
 #include "heuristics/snapkv.h"
 
-#include "harness/util/error.h"
-#include "heuristics/pooling.h"
+#include "core/error.h"
+#include "core/pooling.h"
 
 namespace claa {
 

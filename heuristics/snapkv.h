@@ -19,7 +19,6 @@ class SnapKVScored : public Heuristic {
   SnapKVScored(std::string name, const nlohmann::json& params);
   std::string name() const override { return name_; }
   CaptureNeeds needs() const override;
-  void configure_capture(CaptureOptions& o) const override { o.extra |= needs(); }
 
  protected:
   at::Tensor rows(const HeuristicInput& in, int layer) const {  // [H_kv, N − W]

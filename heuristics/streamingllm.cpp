@@ -1,6 +1,6 @@
 // StreamingLLM (Xiao et al. 2024): keep `sinks` initial tokens and the most recent ones. As a
 // ranking: sinks first, then tokens by recency.
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {

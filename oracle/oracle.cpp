@@ -1,7 +1,7 @@
 #include "oracle/oracle.h"
 
-#include "harness/util/error.h"
-#include "heuristics/pooling.h"
+#include "core/error.h"
+#include "core/pooling.h"
 
 namespace claa {
 
@@ -10,7 +10,7 @@ void OracleOptions::validate() const {
           "oracle layer_aggregation must be max or mean (got '" + layer_aggregation + "')");
   require(head_aggregation == "max" || head_aggregation == "mean" || head_aggregation == "sum",
           "oracle head_aggregation must be max, mean or sum (got '" + head_aggregation + "')");
-  require(pool_kernel >= 0 && pool_rows_before_max >= 0, "oracle pool kernels must be non-negative");
+  require(pool_kernel >= 0, "oracle pool kernel must be non-negative");
 }
 
 OracleAccumulator::OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptions options, at::Device device)
@@ -25,7 +25,6 @@ OracleAccumulator::OracleAccumulator(int n_layers, int64_t n_prompt, OracleOptio
 
 at::Tensor OracleAccumulator::head_reduce(const at::Tensor& probs) const {
   at::Tensor p = probs.to(at::kFloat);
-  if (options_.pool_rows_before_max > 1) p = avg_pool_last(p, options_.pool_rows_before_max);
   if (head_reduce_ == Reduce::Max) return std::get<0>(p.max(0));
   if (head_reduce_ == Reduce::Mean) return p.mean(0);
   return p.sum(0);
@@ -86,6 +85,19 @@ at::Tensor OracleAccumulator::oracle() const {
 at::Tensor OracleAccumulator::per_layer() const {
   require_complete();
   return avg_pool_last(per_layer_sum_ / static_cast<double>(steps()), options_.pool_kernel);
+}
+
+OracleCapture capture_with_oracle(const Transformer& model, const std::vector<int64_t>& prompt_ids,
+                                  const CaptureOptions& options, const OracleOptions& oracle_options) {
+  const int64_t n = static_cast<int64_t>(prompt_ids.size());
+  const at::Device device = options.on_model_device ? model.options().device : at::Device(at::kCPU);
+  OracleAccumulator accumulator(model.n_layers(), n, oracle_options, device);
+  OracleCapture out;
+  static_cast<CaptureResult&>(out) = capture_prompt(model, prompt_ids, options, {&accumulator});
+  out.oracle = accumulator.oracle();
+  out.oracle_per_layer = accumulator.per_layer();
+  out.oracle_steps = accumulator.steps();
+  return out;
 }
 
 }  // namespace claa

@@ -17,19 +17,19 @@
 #include <string>
 #include <vector>
 
+#include "capture/capture.h"
+
 namespace claa {
 
 struct OracleOptions {
   std::string layer_aggregation = "max";  // max | mean   (over layers)
   std::string head_aggregation = "max";   // max | mean | sum (over heads)
   int pool_kernel = 13;                   // 0 or 1 = no pooling
-  // Speculative Prefill's variant (method.md §2): pool each attention row with this kernel
-  // *before* the max over (layer, head). 0 = off (the oracle pools after the mean).
-  int pool_rows_before_max = 0;
   void validate() const;  // claa::Error on unknown names / negative kernels
 };
 
-class OracleAccumulator {
+// Fed the answer's attention by the capture (capture.h AnswerAttentionSink), or directly.
+class OracleAccumulator : public AnswerAttentionSink {
  public:
   // The sums live on `device` (the model's in rank mode, so a GPU run never waits for a host copy
   // per layer and step; the CPU otherwise).
@@ -40,6 +40,9 @@ class OracleAccumulator {
   // also covered answer keys). Steps and layers may arrive in any order, each (step, layer) once;
   // every step must have all layers before oracle() / per_layer().
   void add_steps(int layer, int64_t first_step, const at::Tensor& probs);
+  void on_answer_attention(int layer, int64_t first_step, const at::Tensor& probs) override {
+    add_steps(layer, first_step, probs);
+  }
   // One step at a time: probs [H, N] for the current step; end_step() after its last layer.
   void add(int layer, const at::Tensor& probs);
   void end_step();
@@ -69,5 +72,16 @@ class OracleAccumulator {
   int64_t current_step_ = 0;         // add()/end_step()
   void require_complete() const;  // claa::Error unless there are steps and each has every layer
 };
+
+// A prompt's capture together with its Answer-Informed Oracle, from the same forward pass and answer.
+struct OracleCapture : CaptureResult {
+  at::Tensor oracle;            // [N]
+  at::Tensor oracle_per_layer;  // [L, N]
+  int64_t oracle_steps = 0;     // T: last prompt position + fed-back answer tokens
+};
+
+// capture_prompt with the oracle accumulated from the answer's attention (kept on the capture's device).
+OracleCapture capture_with_oracle(const Transformer& model, const std::vector<int64_t>& prompt_ids,
+                                  const CaptureOptions& options, const OracleOptions& oracle_options);
 
 }  // namespace claa

@@ -13,8 +13,8 @@
 #include <map>
 #include <set>
 
-#include "harness/util/error.h"
-#include "reports/metrics.h"
+#include "core/error.h"
+#include "evaluation/metrics.h"
 #include "reports/record_fields.h"
 
 namespace claa {

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "evaluation/stats.h"
 #include "reports/record_fields.h"
-#include "reports/stats.h"
 
 namespace claa {
 

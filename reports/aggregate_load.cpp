@@ -5,10 +5,9 @@
 #include <fstream>
 #include <map>
 
-#include "datasets/scorers.h"
-#include "harness/util/error.h"
-#include "reports/record_fields.h"
+#include "core/error.h"
 #include "reports/aggregate.h"
+#include "reports/record_fields.h"
 
 namespace claa {
 

@@ -1,4 +1,4 @@
-// Budget diagnostics in the reports (heuristics/row_diagnostics.h): for every heuristic (rank mode)
+// Budget diagnostics in the reports (evaluation/row_diagnostics.h): for every heuristic (rank mode)
 // or prefill method (e2e mode) that aggregates rows — CLAA — which (layer, KV head) rows win the
 // budget's slots, averaged over samples, with the rows' spread and how high the gold evidence
 // scores in them. One table of the rows that win most often and one heatmap of slot share over

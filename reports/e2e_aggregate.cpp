@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/budget_report.h"
 #include "reports/record_fields.h"
 #include "reports/report_format.h"

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "evaluation/stats.h"
 #include "reports/aggregate.h"
 #include "reports/e2e_records.h"
-#include "reports/stats.h"
 
 namespace claa {
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/record_fields.h"
 
 namespace claa {

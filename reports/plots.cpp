@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/budget_report.h"
 #include "reports/gnuplot_figures.h"
 #include "reports/report_format.h"

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "datasets/scorers.h"
-#include "harness/util/error.h"
+#include "core/error.h"
+#include "datasets/longbench.h"
 
 namespace claa::record {
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/report_writers.h"
 
 namespace claa {
@@ -229,7 +229,7 @@ CheckResult check_against_baseline(const json& baseline, const json& current, co
   c.suggest = options.suggest;
   // Both on the CPU: fp32 runs that differ only in rounding. On one host they are byte-identical;
   // across hosts ATen's vector kernels (AVX2 vs AVX-512) and OpenBLAS's core type round differently,
-  // and near-tied key norms flip: configs/ci.json on a Sapphire Rapids host moved knorm's layer-0 ρ by
+  // and near-tied key norms flip: configs/ci.json on an AVX-512 host moved knorm's layer-0 ρ by
   // 2e-4 against a baseline from an AVX2 host, and another thread count moves recall by 5e-4
   // (docs/method.md §"Regression checks"). 1e-3 absorbs that and still catches any real change.
   const bool both_cpu = device_of(baseline) == "cpu" && device_of(current) == "cpu";

@@ -8,8 +8,8 @@
 
 #include <filesystem>
 
-#include "harness/util/atomic_file.h"
-#include "harness/util/error.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
 #include "reports/report_page.h"
 
 namespace claa {

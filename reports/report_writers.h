@@ -101,7 +101,7 @@ ReportFiles write_report_files(const std::string& run_dir, const ReportOptions& 
 // "DIR/samples.jsonl:12" → "samples.jsonl:12": report files must not depend on where the run lives.
 std::string without_directory(const std::string& where);
 
-// Writes `content` atomically (harness/util/atomic_file.h): a reader, a crash or a full disk never
+// Writes `content` atomically (core/atomic_file.h): a reader, a crash or a full disk never
 // leaves half a report next to good samples.
 void write_text_file(const std::string& path, const std::string& content);
 

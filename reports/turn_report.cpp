@@ -7,7 +7,7 @@
 #include <map>
 #include <tuple>
 
-#include "reports/metrics.h"
+#include "evaluation/metrics.h"
 #include "reports/record_fields.h"
 
 namespace claa {

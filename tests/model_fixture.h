@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "harness/model/model_loader.h"
+#include "model/model_loader.h"
 #include "tests/catch.h"
 
 // The default model's path; fails the test (never skips) when setup has not fetched it.

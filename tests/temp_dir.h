@@ -1,7 +1,7 @@
 // Temporary folders for the tests, removed without std::filesystem::remove_all: on the GPU machine
 // the pip LibTorch's libtorch.so exports its own std::filesystem::remove_all, which the dynamic
 // linker binds ahead of libstdc++'s, and it jumps to address 0 on a non-empty directory (found with
-// tools/segv_trace.c, 2026-11-29). POSIX nftw does the same walk with no such interposition.
+// tools/segv_trace.c). POSIX nftw does the same walk with no such interposition.
 #pragma once
 
 #include <ftw.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 18: is causal attention faster on the H200 when cut into rectangles, and what holds it back?
+"""Is causal attention faster on a Hopper GPU when cut into rectangles, and what holds it back?
 
   python3 tools/attention_split_probe.py --out DIR [--rates]
 

@@ -146,12 +146,12 @@ stage_tests() {
   sha256sum "$MODEL"
   ninja -C $BUILD claa claa_tests > "$OUT/build_tests.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build_tests.log" | head -60; return 1; }
   # Two OpenMP threads per test: 12 tests × 16 spinning threads each on 16 cores made every CPU
-  # model test time out (2026-11-29).
+  # model test time out.
   (cd $BUILD && OMP_NUM_THREADS=2 timeout 540 ctest -j 8 --timeout 450 --output-on-failure > "$OUT/ctest.log" 2>&1)
   grep -E "tests passed|Failed|\*\*\*" "$OUT/ctest.log" | head -40
 }
 
-# Issue 12 item 4: `bench capture` with the captures kept on the GPU (default) and on the host
+# `bench capture` with the captures kept on the GPU (default) and on the host
 # (--host-capture, the path before) side by side, medians of 3 pairs; and the report tests that
 # ended with SIGSEGV at pc 0 (pip libtorch.so's std::filesystem::remove_all, tools/segv_trace.c).
 stage_diag() {
@@ -163,7 +163,7 @@ stage_diag() {
   capture_benchmarks
 }
 
-# Issue 17: the peers' baselines with KVzip and AdaKV's ragged decode caches on SmolLM2, rank and e2e
+# the peers' baselines with KVzip and AdaKV's ragged decode caches on SmolLM2, rank and e2e
 # modes (configs/breadth_baselines.json at 4K, 8 samples per task; e2e: six methods at keep 10% / 20%),
 # on the GPU in fp32. After `build` on the same machine (keeps the model's first half); needs .dev/m_ab.
 stage_breadth() {
@@ -184,7 +184,7 @@ stage_breadth() {
   tail -2 "$OUT/breadth_rank.log" "$OUT/breadth_e2e.log"
 }
 
-# Issue 18: claa's fused CUDA kernels checked against the unfused ops, then one prefill per op kind.
+# claa's fused CUDA kernels checked against the unfused ops, then one prefill per op kind.
 stage_kernels() {
   stage_build || return 1
   build_tests || return 1
@@ -200,7 +200,7 @@ stage_kernels() {
   head -3 "$OUT/profile_128k_fused.txt"; sed -n '/op kind/,$p' "$OUT/profile_128k_fused.txt"
 }
 
-# Issue 18's judged figures: claa and HF transformers' SDPA prefill side by side in one call.
+# The judged GPU prefill figures: claa and HF transformers' SDPA prefill side by side in one call.
 stage_peer() {
   for n in 10240 32768; do
     timeout 100 $B bench prefill --random-weights $R --device cuda --dtype bf16 --tokens $n --warmups 2 --runs 5 \
@@ -220,7 +220,7 @@ start_power_log() {
 }
 mark() { echo "$1 $(date '+%Y/%m/%d %H:%M:%S.%3N')" >> "$OUT/marks.txt"; }
 
-# Issue 18: SM clock and board power while claa's and HF transformers' prefills run (one call, after
+# SM clock and board power while claa's and HF transformers' prefills run (one call, after
 # `build`): nvidia-smi every 100 ms, each run's span marked in marks.txt (tools/power_trace.py reads both).
 stage_power() {
   build_tests || return 1
@@ -241,7 +241,7 @@ stage_power() {
   kill $smi
 }
 
-# Issue 18: FlashAttention-3 (after `build` with .dev/fa3_src): its tests and the fused-layer tests,
+# FlashAttention-3 (after `build` with .dev/fa3_src): its tests and the fused-layer tests,
 # then claa's prefill with FA3 (auto) and with SDPA (--gpu-attention sdpa) beside HF transformers' SDPA
 # prefill at 10K / 32K / 128K, SM clock and board power logged (tools/power_trace.py), and the TTFT
 # of the pipelines at 10K.
@@ -268,7 +268,7 @@ stage_flash() {
     --keep 0.1 --json "$OUT/ttft_8b_10k.json"
 }
 
-# Issue 18, checks after the changes: build, kernel tests and TTFT at 10K (keeps the model's first
+# Checks after changes: build, kernel tests and TTFT at 10K (keeps the model's first
 # half on the machine), then `verify_model`: parity with the HF fp32 fixture and the CUDA, parity
 # and HF-reference tests on the SmolLM2 model (needs .dev/m_ab).
 stage_verify() {
@@ -299,7 +299,7 @@ capture_benchmarks() {
   done 2>&1 | grep -v "^  " | tee "$OUT/capture.txt"
 }
 
-# Issue 12 item 4 after the batched answer pass: `bench capture` only (no test build).
+# After the batched answer pass: `bench capture` only (no test build).
 stage_capture() {
   stage_build || return 1
   capture_benchmarks

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 18, step 1: which attention backend and which GEMM rates LibTorch gives on this GPU, and
+"""Which attention backend and which GEMM rates LibTorch gives on this GPU, and
 where HF transformers' own prefill spends its time, measured rather than assumed.
 
   python3 tools/gpu_attention_probe.py --out DIR

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""HF reference for the peers' baselines of issue 17: SnapKV, PyramidKV / Ada-KV (their SnapKV
+"""HF reference for the peers' baselines: SnapKV, PyramidKV / Ada-KV (their SnapKV
 scores), LazyLLM and Expected Attention, per layer, on the needle_a prompt of tools/hf_reference.py.
 
 Everything is computed from HF transformers' own modules (eager fp32, the same GGUF claa loads):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""HF reference for decoding over a ragged KV cache (AdaKV-style per-head budgets, issue 17).
+"""HF reference for decoding over a ragged KV cache (AdaKV-style per-head budgets).
 
 After the needle_a prompt of tools/hf_reference.py is prefilled with HF transformers (eager fp32, the same
 GGUF claa loads), each layer's cache keeps, per KV head g, only the prompt positions p with

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden scores for the LongBench v2, InfiniteBench and SCBench scorers (datasets/longbench_v2.cpp,
-datasets/infinitebench_scorers.cpp).
+evaluation/infinitebench_scorers.cpp).
 
 The functions below are copies of the benchmarks' own Python, verbatim except where marked, so the
 goldens come from the reference code rather than from a re-implementation:

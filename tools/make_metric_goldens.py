@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden cases for reports/metrics and datasets/scorers, computed with the reference Python code.
+"""Golden cases for evaluation/metrics and evaluation/scorers, computed with the reference Python code.
 
 Writes
   tests/fixtures/metrics/rank_goldens.json    scipy.stats.spearmanr / kendalltau(variant='b') on random

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 18: what the GPU's clock and power were while each prefill ran.
+"""What the GPU's clock and power were while each prefill ran.
 
   python3 tools/power_trace.py DIR            (DIR holds clocks.csv and marks.txt from
                                                `tools/device_session.sh power`)

@@ -16,21 +16,22 @@
 #include <sstream>
 #include <sys/resource.h>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/op_profile.h"
+#include "evaluation/metrics.h"
+#include "evaluation/ranking_eval.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
 #include "harness/cli/synthetic_prompt.h"
-#include "harness/model/cpu_kernels.h"
-#include "harness/model/generate.h"
-#include "harness/model/model_tokenizer.h"
-#include "harness/runner/ranking_eval.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
-#include "harness/util/memory.h"
-#include "harness/util/op_profile.h"
 #include "heuristics/heuristic.h"
-#include "reports/metrics.h"
+#include "model/cpu_kernels.h"
+#include "model/generate.h"
+#include "model/model_tokenizer.h"
+#include "oracle/oracle.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 
@@ -156,7 +157,7 @@ struct CaptureBenchArgs {
   int64_t new_tokens = 32;
   std::string heuristics;  // default: all registered
   std::string json_path;
-  bool host_capture = false;  // CaptureOptions::on_model_device = false (the pre-issue-12 path)
+  bool host_capture = false;  // CaptureOptions::on_model_device = false (host-side scoring)
   int runs = 1;               // plain/rank pairs; medians reported
 };
 
@@ -190,9 +191,13 @@ void run_capture_bench(const CaptureBenchArgs& a) {
   const PromptFormat format{tok.get(), nullptr};  // the synthetic prompt is raw ids
   std::vector<std::unique_ptr<Heuristic>> heuristics;
   if (a.heuristics.empty()) {
-    for (const HeuristicInfo& h : heuristic_registry())
-      if (h.name != "kvzip" || tok) heuristics.push_back(make_heuristic(h.name));
-    if (!tok) fmt::print("(kvzip left out: this model has no tokenizer for its reconstruction request)\n");
+    for (const HeuristicInfo& h : heuristic_registry()) {
+      std::unique_ptr<Heuristic> made = make_heuristic(h.name);
+      if (made->needs_tokenizer() && !tok)
+        fmt::print("({} left out: this model has no tokenizer for the text it writes into the model)\n", h.name);
+      else
+        heuristics.push_back(std::move(made));
+    }
   } else {
     std::stringstream in(a.heuristics);
     for (std::string n; std::getline(in, n, ',');) heuristics.push_back(make_heuristic(n));
@@ -202,7 +207,7 @@ void run_capture_bench(const CaptureBenchArgs& a) {
   CaptureOptions cap;
   cap.max_new_tokens = a.new_tokens;
   cap.on_model_device = !a.host_capture;
-  for (const auto& h : heuristics) h->configure_capture(cap);
+  for (const auto& h : heuristics) cap.extra |= h->needs();
 
   generate(model, std::vector<int64_t>(ids.begin(), ids.begin() + std::min<int64_t>(64, a.tokens)), gen);  // warm-up
   // --runs pairs, plain then rank, medians reported (the first GPU run of a process also pays the
@@ -220,7 +225,7 @@ void run_capture_bench(const CaptureBenchArgs& a) {
     }));
     rankeds.push_back(measure(device, [&] {
       auto t0 = std::chrono::steady_clock::now();
-      CaptureResult c = capture_prompt(model, ids, cap);
+      OracleCapture c = capture_with_oracle(model, ids, cap, OracleOptions{});
       captures.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       EvalOptions eval;
       eval.prompt_ids = &ids;  // heuristics that rerun the prompt (KVzip, a draft SpecPrefill)
@@ -356,7 +361,7 @@ void register_bench_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   capture->add_flag("--host-capture", cargs->host_capture,
-                    "keep the captures on the CPU and score there (the path before issue 12; saves GPU memory)");
+                    "keep the captures on the CPU and score there (saves GPU memory)");
   capture->callback([cargs] { run_capture_bench(*cargs); });
 
   register_ttft_command(*bench);

@@ -6,11 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "core/error.h"
 #include "datasets/dataset_spec.h"
 #include "datasets/prompt_build.h"
 #include "harness/cli/commands.h"
-#include "harness/model/model_loader.h"
-#include "harness/util/error.h"
+#include "model/model_loader.h"
 
 namespace claa {
 

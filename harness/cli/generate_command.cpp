@@ -5,11 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
-#include "harness/model/generate.h"
-#include "harness/util/error.h"
+#include "model/generate.h"
 
 namespace claa {
 

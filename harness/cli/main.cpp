@@ -6,8 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 
+#include "core/error.h"
 #include "harness/cli/commands.h"
-#include "harness/util/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"claa: per-layer evaluation of token-ranking heuristics for long-context prefill"};

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "harness/model/model_loader.h"
+#include "model/model_loader.h"
 
 namespace claa {
 

@@ -5,9 +5,9 @@
 #include <iterator>
 #include <sstream>
 
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
+#include "core/error.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 

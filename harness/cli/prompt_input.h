@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/model/model_loader.h"
-#include "harness/model/model_tokenizer.h"
+#include "model/model_loader.h"
+#include "model/model_tokenizer.h"
 
 namespace claa {
 

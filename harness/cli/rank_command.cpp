@@ -9,15 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "evaluation/ranking_eval.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
-#include "harness/util/memory.h"
-#include "harness/runner/ranking_eval.h"
+#include "oracle/oracle.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 
@@ -99,8 +100,8 @@ void run_rank(const RankArgs& a) {
   options.window = a.window;
   options.max_new_tokens = a.max_new_tokens;
   options.eos_ids = stop_ids(m, tok.get());
-  for (const auto& h : heuristics) h->configure_capture(options);
-  CaptureResult capture = capture_prompt(*m.model, ids, options);
+  for (const auto& h : heuristics) options.extra |= h->needs();
+  OracleCapture capture = capture_with_oracle(*m.model, ids, options, OracleOptions{});
 
   std::vector<int64_t> answer = capture.answer_tokens;
   if (capture.stopped_by_eos) answer.pop_back();

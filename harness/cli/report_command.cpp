@@ -6,9 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "core/error.h"
+#include "core/strings.h"
 #include "harness/cli/commands.h"
-#include "harness/util/error.h"
-#include "harness/util/strings.h"
 #include "heuristics/heuristic.h"
 #include "reports/aggregate.h"
 #include "reports/e2e_report.h"

@@ -6,12 +6,12 @@
 #include <fstream>
 #include <map>
 
+#include "core/error.h"
 #include "harness/cli/commands.h"
 #include "harness/runner/merge.h"
 #include "harness/runner/mpi_run.h"
 #include "harness/runner/mpi_world.h"
 #include "harness/runner/runner.h"
-#include "harness/util/error.h"
 #include "reports/run_reports.h"
 
 namespace claa {

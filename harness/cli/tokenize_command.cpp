@@ -6,11 +6,11 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/prompt_input.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/error.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 

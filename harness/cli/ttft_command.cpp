@@ -12,14 +12,15 @@
 #include <numeric>
 #include <sstream>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
+#include "core/error.h"
+#include "core/memory.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/synthetic_prompt.h"
-#include "harness/model/model_tokenizer.h"
 #include "harness/pipelines/prefill_pipeline.h"
-#include "harness/util/error.h"
-#include "harness/util/memory.h"
+#include "model/model_tokenizer.h"
+#include "oracle/oracle.h"
 
 namespace claa {
 
@@ -47,7 +48,7 @@ struct Timing {
   int64_t cache_bytes = 0, peak_bytes = 0;
 };
 
-Timing time_pipeline(const Transformer& model, const std::vector<int64_t>& ids, const PipelineConfig& c,
+Timing time_pipeline(const Transformer& model, const std::vector<int64_t>& ids, const Pipeline& c,
                      const PipelineInputs& inputs, int warmups, int runs) {
   const std::vector<at::Device>& devices = model.devices();  // several under a layer split
   Timing t;
@@ -71,16 +72,30 @@ Timing time_pipeline(const Transformer& model, const std::vector<int64_t>& ids, 
   return t;
 }
 
+// --methods: comma-separated pipeline specs ("full,fastkv,fastkv_style:snapkv"), or a JSON array of
+// specs for settings and heuristic params ('[{"method": "claa", "heuristic": {"name": "claa", "params": {"n": 2}}}]').
+std::vector<PipelineConfig> parse_methods(const std::string& text) {
+  std::vector<PipelineConfig> out;
+  if (!text.empty() && text.front() == '[') {
+    nlohmann::json specs;
+    try {
+      specs = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(std::string("--methods is not valid JSON (") + e.what() + ")");
+    }
+    for (const nlohmann::json& spec : specs) out.push_back(pipeline_from_spec(spec));
+  } else {
+    for (const std::string& spec : split(text)) out.push_back(pipeline_from_spec(spec));
+  }
+  for (const PipelineConfig& c : out) make_pipeline(c, 2);  // the selection's parameter values
+  return out;
+}
+
 void run_ttft(const TtftArgs& a) {
-  std::vector<std::string> methods = split(a.methods);
+  const std::vector<PipelineConfig> methods = parse_methods(a.methods);  // typos fail before the model loads
   std::vector<double> keeps;
   for (const std::string& k : split(a.keep)) keeps.push_back(std::stod(k));
   require(!methods.empty() && !keeps.empty(), "give --methods and --keep");
-  for (const std::string& m : methods) {
-    PipelineConfig c;
-    c.method = m;
-    c.validate();  // typos fail before the model loads
-  }
   LoadedModel m = a.model.load();
   const Transformer& model = *m.model;
   require(a.tokens <= m.config.context, fmt::format("--tokens {} exceeds the model context {}", a.tokens, m.config.context));
@@ -89,10 +104,11 @@ void run_ttft(const TtftArgs& a) {
   const PromptFormat format{tok.get(), nullptr};  // the synthetic prompt is raw ids
   PipelineInputs inputs;
   inputs.format = &format;
-  if (std::find(methods.begin(), methods.end(), "oracle") != methods.end()) {
+  if (std::any_of(methods.begin(), methods.end(),
+                  [](const PipelineConfig& c) { return c.selects_by_oracle() || c.method == "oracle"; })) {
     CaptureOptions o;  // the oracle emulation's ranking comes from a full run; not part of its TTFT
     o.max_new_tokens = 8;
-    inputs.oracle = capture_prompt(model, ids, o).oracle;
+    inputs.oracle = capture_with_oracle(model, ids, o, OracleOptions{}).oracle;
   }
 
   const std::string attention = model.prefill_attention_name();
@@ -103,20 +119,33 @@ void run_ttft(const TtftArgs& a) {
              "cache MiB", "peak MiB");
   nlohmann::json rows = nlohmann::json::array();
   double full_ms = 0;
-  for (const std::string& method : methods) {
-    for (double keep : method == "full" ? std::vector<double>{1.0} : keeps) {
-      PipelineConfig c;
-      c.method = method;
-      c.keep = keep;
-      Timing t = time_pipeline(model, ids, c, inputs, a.warmups, a.runs);
+  std::vector<Pipeline> pipelines;  // each heuristic built once, checked before anything is timed
+  for (const PipelineConfig& method : methods) {
+    pipelines.push_back(make_pipeline(method, model.n_layers()));
+    const Heuristic* h = pipelines.back().selection.get();
+    require(h == nullptr || !h->needs_tokenizer() || tok != nullptr,
+            "method '" + pipelines.back().config.label + "': " + h->name() +
+                " needs the model's tokenizer (random-weight models have none)");
+  }
+  for (const Pipeline& pipeline : pipelines) {
+    const bool full = pipeline.config.kind() == PipelineKind::Full;
+    const std::string& label = pipeline.config.label;
+    for (double keep : full ? std::vector<double>{1.0} : keeps) {
+      const Pipeline p = pipeline.at_keep(keep);
+      Timing t = time_pipeline(model, ids, p, inputs, a.warmups, a.runs);
       double ms = t.trimmed_mean * 1000;
-      if (method == "full") full_ms = ms;
+      if (full) full_ms = ms;
       double speedup = full_ms > 0 ? full_ms / ms : 0;
-      fmt::print("{:<12} {:>5.2f} {:>12.1f} {:>12.1f} {:>8.2f}x {:>12.1f} {:>12.0f}\n", method, keep, ms,
+      fmt::print("{:<12} {:>5.2f} {:>12.1f} {:>12.1f} {:>8.2f}x {:>12.1f} {:>12.0f}\n", label, keep, ms,
                  t.median * 1000, speedup, t.cache_bytes / 1048576.0, t.peak_bytes / 1048576.0);
-      rows.push_back({{"method", method}, {"keep", keep}, {"ttft_ms", ms}, {"median_ms", t.median * 1000},
-                      {"speedup_vs_full", speedup}, {"cache_bytes", t.cache_bytes}, {"peak_bytes", t.peak_bytes},
-                      {"pipeline", to_json(c.resolved(model.n_layers()))}});
+      rows.push_back({{"method", label},
+                      {"keep", keep},
+                      {"ttft_ms", ms},
+                      {"median_ms", t.median * 1000},
+                      {"speedup_vs_full", speedup},
+                      {"cache_bytes", t.cache_bytes},
+                      {"peak_bytes", t.peak_bytes},
+                      {"pipeline", to_json(p.config)}});
     }
   }
   if (!a.json_path.empty()) {
@@ -134,7 +163,10 @@ void register_ttft_command(CLI::App& bench) {
   auto a = std::make_shared<TtftArgs>();
   a->model.add_to(*cmd, /*allow_random_weights=*/true);
   cmd->add_option("--tokens,-t", a->tokens, "prompt length")->capture_default_str();
-  cmd->add_option("--methods", a->methods, "full,fastkv,claa,oracle,gemfilter,specprefill")->capture_default_str();
+  cmd->add_option("--methods", a->methods,
+                  "pipeline specs, comma-separated (full, fastkv, claa, oracle, gemfilter, specprefill, lazyllm, "
+                  "fastkv_style:HEURISTIC, METHOD:HEURISTIC) or a JSON array of pipeline objects")
+      ->capture_default_str();
   cmd->add_option("--keep", a->keep, "keep rates")->capture_default_str();
   cmd->add_option("--warmups", a->warmups, "untimed runs")->capture_default_str();
   cmd->add_option("--runs", a->runs, "timed runs")->capture_default_str();

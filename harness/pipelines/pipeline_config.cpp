@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "harness/util/error.h"
-#include "harness/util/strings.h"
+#include "core/error.h"
+#include "core/strings.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {
@@ -36,17 +36,26 @@ struct IntField {
   int PipelineConfig::*member;
 };
 const std::vector<IntField>& int_fields() {
-  static const std::vector<IntField> fields = {
-      {"window", &PipelineConfig::window},
-      {"pool", &PipelineConfig::pool},
-      {"prune_layer", &PipelineConfig::prune_layer},
-      {"filter_layer", &PipelineConfig::filter_layer},
-      {"claa_n", &PipelineConfig::claa_n},
-      {"first_compressed_layer", &PipelineConfig::first_compressed_layer},
-      {"gemfilter_pool", &PipelineConfig::gemfilter_pool},
-      {"spec_lookahead", &PipelineConfig::spec_lookahead},
-      {"spec_pool", &PipelineConfig::spec_pool},
-      {"spec_chunk", &PipelineConfig::spec_chunk}};
+  static const std::vector<IntField> fields = {{"window", &PipelineConfig::window},
+                                               {"pool", &PipelineConfig::pool},
+                                               {"prune_layer", &PipelineConfig::prune_layer},
+                                               {"filter_layer", &PipelineConfig::filter_layer},
+                                               {"first_compressed_layer", &PipelineConfig::first_compressed_layer},
+                                               {"spec_chunk", &PipelineConfig::spec_chunk}};
+  return fields;
+}
+
+// Settings that were copies of a heuristic's parameters: now set in "heuristic": {"params": ...}.
+struct MovedField {
+  const char* key;
+  const char* heuristic;
+  const char* param;
+};
+const std::vector<MovedField>& moved_fields() {
+  static const std::vector<MovedField> fields = {{"claa_n", "claa", "n"},
+                                                 {"gemfilter_pool", "gemfilter", "pool"},
+                                                 {"spec_lookahead", "specprefill", "lookahead"},
+                                                 {"spec_pool", "specprefill", "pool"}};
   return fields;
 }
 
@@ -90,8 +99,16 @@ void PipelineConfig::validate() const {
   require(cache_scores.empty() || cache_scores == "fastkv" || cache_scores == "selection",
           "pipeline cache_scores must be fastkv or selection");
   require(keep > 0 && keep <= 1, "keep rate must be in (0, 1]");
-  require(window >= 1 && pool >= 0 && gemfilter_pool >= 0 && spec_pool >= 0, "pipeline: bad window or pool size");
-  require(claa_n >= 1 && spec_lookahead >= 1 && spec_chunk >= 0, "pipeline: claa_n, spec_lookahead must be >= 1");
+  require(window >= 1 && pool >= 0, "pipeline: bad window or pool size");
+  // "pool" once set the fastkv / claa selection's kernel too; now it is the decode-cache rows' only, so a
+  // changed pool without the selection's own would silently keep the selection at its default.
+  const std::string selection = heuristic.empty() ? default_heuristic(method) : heuristic;
+  require(pool == PipelineConfig{}.pool || (selection != "fastkv" && selection != "claa") ||
+              heuristic_params.contains("pool"),
+          "pipeline setting 'pool' is the kernel of the FastKV rows that compress the decode cache; the " + selection +
+              " selection's own kernel is its heuristic's parameter: also give \"heuristic\": {\"name\": \"" +
+              selection + "\", \"params\": {\"pool\": " + std::to_string(pool) + "}}");
+  require(spec_chunk >= 0, "pipeline: spec_chunk must be >= 0");
   require(!stages.empty(), "pipeline stages: at least one pruning stage");
   for (double f : stages) require(f > 0 && f < 1, "pipeline stages are fractions of the depth in (0, 1)");
 }
@@ -109,13 +126,8 @@ CacheScores PipelineConfig::cache_rule() const {
 }
 
 nlohmann::json PipelineConfig::selection_params() const {
-  // The method's own constants are the defaults of its heuristic, so "claa_n" and "pool" keep working.
   nlohmann::json p = nlohmann::json::object();
   const std::string h = heuristic.empty() ? default_heuristic(method) : heuristic;
-  if (h == "fastkv") p = {{"pool", pool}};
-  if (h == "claa") p = {{"n", claa_n}, {"pool", pool}};
-  if (h == "gemfilter") p = {{"pool", gemfilter_pool}};
-  if (h == "specprefill") p = {{"lookahead", spec_lookahead}, {"pool", spec_pool}};
   // Each stage ranks by its own layer's last-token attention over the alive tokens: the worst
   // percentile over earlier stages (rank mode's simulation of the pruning) is the architecture here.
   if (h == "lazyllm" && method == "lazyllm") p = {{"stages", nlohmann::json::array()}};
@@ -123,15 +135,14 @@ nlohmann::json PipelineConfig::selection_params() const {
   return p;
 }
 
-int64_t budget_tokens(double keep, int64_t n, int window) {
-  int64_t c = static_cast<int64_t>(keep * static_cast<double>(n));  // Python int(): the authors' budget
-  return std::min(n, std::max<int64_t>(c, window + 1));
-}
-
 PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
   require(j.is_object(), "pipeline settings must be a JSON object");
   const std::vector<std::string>& keys = setting_keys();
   for (auto it = j.begin(); it != j.end(); ++it) {
+    for (const MovedField& m : moved_fields())
+      require(it.key() != m.key, std::string("pipeline setting '") + m.key + "' is the " + m.heuristic +
+                                     " heuristic's parameter: \"heuristic\": {\"name\": \"" + m.heuristic +
+                                     "\", \"params\": {\"" + m.param + "\": ...}}");
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
       throw Error(with_hint("unknown pipeline setting '" + it.key() + "'", it.key(), keys));
   }
@@ -157,11 +168,27 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
   return c;
 }
 
+PipelineConfig pipeline_from_spec(const nlohmann::json& spec, PipelineConfig base) {
+  if (!spec.is_string()) return pipeline_from_json(spec, std::move(base));
+  const std::string text = spec.get<std::string>();
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos) return pipeline_from_json({{"method", text}}, std::move(base));
+  const std::string method = text.substr(0, colon), heuristic = text.substr(colon + 1);
+  require(!method.empty() && !heuristic.empty(), "pipeline spec '" + text + "': expected METHOD or METHOD:HEURISTIC");
+  nlohmann::json j = {{"method", method}, {"heuristic", heuristic}};
+  if (method != "fastkv_style") j["label"] = text;  // fastkv_style's own label is already METHOD:HEURISTIC
+  return pipeline_from_json(j, std::move(base));
+}
+
 nlohmann::json to_json(const PipelineConfig& c) {
   nlohmann::json j = {{"method", c.method}, {"keep", c.keep}};
   for (const IntField& f : int_fields()) j[f.key] = c.*f.member;
   if (!c.label.empty()) j["label"] = c.label;
-  if (!c.heuristic.empty()) j["heuristic"] = {{"name", c.heuristic}, {"params", c.selection_params()}};
+  if (!c.heuristic.empty())
+    j["heuristic"] = {
+        {"name", c.heuristic},
+        {"params",
+         c.heuristic == "oracle" ? c.selection_params() : resolve_heuristic_params(c.heuristic, c.selection_params())}};
   if (!c.cache_scores.empty()) j["cache_scores"] = c.cache_scores;
   if (c.kind() == PipelineKind::Progressive) j["stages"] = c.stages;
   return j;

@@ -9,18 +9,20 @@
 //
 //   method        architecture                                   selection (default heuristic)
 //   full          plain prefill                                  —
-//   fastkv        FastKV: per-head cache compression, l_p prune  fastkv {pool}
-//   claa          FastKV architecture, layers < m keep full KV   claa {n: claa_n, pool}
+//   fastkv        FastKV: per-head cache compression, l_p prune  fastkv
+//   claa          FastKV architecture, layers < m keep full KV   claa
 //   oracle        FastKV architecture                            the oracle (caches too)
 //   fastkv_style  FastKV architecture                            any heuristic: "heuristic" is required
-//   gemfilter     restart on the kept tokens, renumbered         gemfilter {pool: gemfilter_pool}
-//   specprefill   prefill only the kept tokens, original pos.    specprefill {lookahead, pool}
+//   gemfilter     restart on the kept tokens, renumbered         gemfilter
+//   specprefill   prefill only the kept tokens, original pos.    specprefill
 //   lazyllm       progressive: at each stage layer ⌊f·L⌋ the     lazyllm {stages: []} (the stage
 //                 alive tokens are ranked and pruned, C at the   layer's last-token attention,
 //                 last stage; original positions kept           over the alive tokens)
 //
-// Any method takes "heuristic": "NAME" or {"name": NAME, "params": {...}} to swap its ranking, and
-// "label" to name the variant in reports (labels must be unique within a run).
+// Any method takes "heuristic": "NAME" or {"name": NAME, "params": {...}} to swap its ranking or
+// set its parameters (CLAA's n, GemFilter's pool, SpecPrefill's lookahead, ...: the heuristic's own
+// params, the same as in rank mode), and "label" to name the variant in reports (labels must be
+// unique within a run). The settings below belong to the architecture.
 #pragma once
 
 #include <cstdint>
@@ -46,14 +48,10 @@ struct PipelineConfig {
   std::string cache_scores;     // "fastkv" | "selection"; "" = selection for oracle, else fastkv
   double keep = 0.1;
   int window = 8;               // W
-  int pool = 7;                 // window-score pool kernel
+  int pool = 7;                 // pool kernel of the FastKV window rows that compress each layer's cache
   int prune_layer = -1;         // l_p (FastKV/CLAA/oracle); -1 = L/2 − 1 (15 for L = 32)
   int filter_layer = -1;        // l_f (GemFilter); -1 = L/2 − 1 (the CLAA experiments' 15 for L = 32)
-  int claa_n = 4;               // n: layers aggregated by CLAA
   int first_compressed_layer = -1;  // m: layers < m keep their full KV cache; -1 = 4 for claa, 0 otherwise
-  int gemfilter_pool = 5;
-  int spec_lookahead = 8;       // Speculative Prefill look-ahead tokens k (self-draft)
-  int spec_pool = 7;
   int spec_chunk = 0;           // 0 = token-level top-C; 64 = keep whole 64-token chunks
   // LazyLLM's pruning stages as fractions of the depth (stage layer ⌊f·L⌋), each in (0, 1); the
   // tokens alive after stage i of S: max(C, ⌈N · keep^(i/S)⌉), and C after the last stage.
@@ -67,13 +65,17 @@ struct PipelineConfig {
   PipelineKind kind() const;
   CacheScores cache_rule() const;
   bool selects_by_oracle() const { return heuristic == "oracle"; }
-  // The selection heuristic's parameters: the method's defaults (pool, n, ...) under heuristic_params.
+  // The selection heuristic's parameters: heuristic_params (and, for the lazyllm method, its
+  // stages left to the architecture).
   nlohmann::json selection_params() const;
 };
 
 // Overlay a JSON object of fields onto `base` (unknown keys → claa::Error with "did you mean").
 PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig base = {});
+// A pipeline spec as configs and the CLI write it: a JSON object (pipeline_from_json), a method name
+// ("claa"), or METHOD:HEURISTIC for a method with another registered selection ("fastkv_style:snapkv",
+// "gemfilter:tova"; labelled so in reports).
+PipelineConfig pipeline_from_spec(const nlohmann::json& spec, PipelineConfig base = {});
 nlohmann::json to_json(const PipelineConfig& c);
-int64_t budget_tokens(double keep, int64_t n, int window);
 
 }  // namespace claa

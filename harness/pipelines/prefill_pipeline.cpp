@@ -5,11 +5,11 @@
 #include <memory>
 #include <optional>
 
-#include "harness/capture/capture.h"
-#include "harness/pipelines/selection.h"
-#include "harness/util/error.h"
+#include "capture/capture.h"
+#include "core/error.h"
 #include "heuristics/heuristic.h"
-#include "oracle/oracle.h"
+#include "selection/budget.h"
+#include "selection/selection.h"
 
 namespace claa {
 
@@ -44,17 +44,17 @@ PrefillOutcome prefill_full(const Transformer& model, const at::Tensor& ids) {
 // they read no capture, like KVzip; the cost is part of the prefill) — or the oracle ranking handed in.
 class Selection {
  public:
-  Selection(const Transformer& model, const std::vector<int64_t>& prompt, const PipelineConfig& c,
+  Selection(const Transformer& model, const std::vector<int64_t>& prompt, const Pipeline& pipeline,
             const PipelineInputs& inputs, CaptureResult& seen)
-      : model_(model), prompt_(prompt), inputs_(inputs), seen_(seen) {
-    if (c.selects_by_oracle()) {
+      : model_(model), prompt_(prompt), inputs_(inputs), seen_(seen), heuristic_(pipeline.selection.get()) {
+    if (pipeline.config.selects_by_oracle()) {
       require(inputs.oracle.defined() && inputs.oracle.numel() == static_cast<int64_t>(prompt.size()),
               "oracle pipeline: needs the oracle ranking of this prompt");
       oracle_ = inputs.oracle.to(model.options().device);
       return;
     }
-    heuristic_ = make_heuristic(c.heuristic, c.selection_params());
-    if (!heuristic_->online()) offline_ = score_from_full_capture(c);
+    require(heuristic_ != nullptr, "pipeline '" + pipeline.config.label + "' has no selection heuristic");
+    if (!heuristic_->online()) offline_ = score_from_full_capture(pipeline.config);
   }
 
   // How the selection splits the budget over layers / heads (uniform for the oracle).
@@ -77,8 +77,9 @@ class Selection {
     if (!heuristic_->reads_capture()) return heuristic_->score(input());  // nothing to capture first
     CaptureOptions options;
     options.window = std::min<int>(c.window, static_cast<int>(prompt_.size()) - 1);
-    options.max_new_tokens = c.spec_lookahead;  // enough for a look-ahead; EOS ignored as in the draft method
-    heuristic_->configure_capture(options);
+    options.extra = heuristic_->needs();
+    // As many answer tokens as its statistics read (a look-ahead); EOS ignored as in the draft method.
+    options.max_new_tokens = std::max<int64_t>(1, options.extra.answer_steps());
     CaptureResult full = capture_prompt(model_, prompt_, options);
     return heuristic_->score({full, inputs_.sample_seed, &prompt_, &model_, inputs_.format});
   }
@@ -87,7 +88,7 @@ class Selection {
   const std::vector<int64_t>& prompt_;
   const PipelineInputs& inputs_;
   CaptureResult& seen_;
-  std::unique_ptr<Heuristic> heuristic_;
+  const Heuristic* heuristic_;
   std::optional<HeuristicScores> offline_;
   at::Tensor oracle_;
 };
@@ -142,14 +143,15 @@ at::Tensor compress_layer_cache(KVCache& cache, int l, const at::Tensor& rows, c
 // full prefill through l_p with per-layer, per-KV-head decode-cache compression (layers >= m),
 // token-selective propagation at l_p by the selection's ranking, original position ids kept.
 PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
-                                 const PipelineConfig& c, const PipelineInputs& inputs) {
+                                 const Pipeline& pipeline, const PipelineInputs& inputs) {
+  const PipelineConfig& c = pipeline.config;
   const int64_t n = ids.size(0), W = c.window, Hkv = model.config().n_kv_heads;
   const int64_t budget = budget_tokens(c.keep, n, c.window);
   const at::Device device = model.options().device;
   const bool fastkv_cache = c.cache_rule() == CacheScores::FastKV;
 
   CaptureResult seen = empty_capture(model, n, c.window);
-  Selection selection(model, prompt, c, inputs, seen);
+  Selection selection(model, prompt, pipeline, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (fastkv_cache) needs.window_attn = true;  // each layer's own S[l, g, :] compresses its cache
   PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen, model.rope_frequencies());
@@ -167,6 +169,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
     }
     x = model.run_layer(l, x, pos, cache, tapped ? &tap : nullptr);
     tap.complete_layer(l);
+    if (l == c.prune_layer) tap.finish_statistics();  // the last layer the selection reads
     const bool compress = l >= c.first_compressed_layer && budget < n;
     std::optional<LayerScores> scores;
     if (l == c.prune_layer || (compress && !fastkv_cache)) scores = selection.at(l);
@@ -196,10 +199,11 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
 // The ranking of a one-shot selection (GemFilter, SpecPrefill): the selection heuristic at
 // `layer` after prefilling layers 0..layer of the full prompt (online), or from a full capture.
 at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
-                            const PipelineConfig& c, const PipelineInputs& inputs, int layer) {
+                            const Pipeline& pipeline, const PipelineInputs& inputs, int layer) {
+  const PipelineConfig& c = pipeline.config;
   const int64_t n = ids.size(0);
   CaptureResult seen = empty_capture(model, n, c.window);
-  Selection selection(model, prompt, c, inputs, seen);
+  Selection selection(model, prompt, pipeline, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (needs.any()) {
     PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen, model.rope_frequencies());
@@ -209,6 +213,7 @@ at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>
       x = model.run_layer(l, x, pos, scratch, &tap);
       tap.complete_layer(l);
     }
+    tap.finish_statistics();
   }
   return selection.at(layer).combined;
 }
@@ -217,10 +222,12 @@ at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>
 // last query's summed dot products, pool 5), keep the top C (nothing forced), then run the whole
 // model again on those tokens with positions renumbered 0..C−1.
 PrefillOutcome prefill_gemfilter(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
-                                 const PipelineConfig& c, const PipelineInputs& inputs) {
+                                 const Pipeline& pipeline, const PipelineInputs& inputs) {
+  const PipelineConfig& c = pipeline.config;
   const int64_t n = ids.size(0), budget = budget_tokens(c.keep, n, c.window);
   const at::Device device = model.options().device;
-  at::Tensor idx = top_k_sorted(one_shot_ranking(model, prompt, ids, c, inputs, c.filter_layer), budget).to(device);
+  at::Tensor idx =
+      top_k_sorted(one_shot_ranking(model, prompt, ids, pipeline, inputs, c.filter_layer), budget).to(device);
   KVCache cache = model.make_cache();
   at::Tensor renumbered = at::arange(budget, long_on(device));
   at::Tensor hidden = model.forward(ids.index_select(0, idx), renumbered, cache);
@@ -231,9 +238,10 @@ PrefillOutcome prefill_gemfilter(const Transformer& model, const std::vector<int
 // the model prefills and decodes k look-ahead tokens, its pooled attention ranks the prompt), and
 // the target prefills only the top C (or the best 64-token chunks) at their original positions.
 PrefillOutcome prefill_specprefill(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
-                                   const PipelineConfig& c, const PipelineInputs& inputs) {
+                                   const Pipeline& pipeline, const PipelineInputs& inputs) {
+  const PipelineConfig& c = pipeline.config;
   const int64_t n = ids.size(0), budget = budget_tokens(c.keep, n, c.window);
-  at::Tensor scores = one_shot_ranking(model, prompt, ids, c, inputs, model.n_layers() - 1);
+  at::Tensor scores = one_shot_ranking(model, prompt, ids, pipeline, inputs, model.n_layers() - 1);
   at::Tensor idx = c.spec_chunk > 0 ? top_chunks_sorted(scores, budget, c.spec_chunk) : top_k_sorted(scores, budget);
   idx = idx.to(model.options().device);
   KVCache cache = model.make_cache();
@@ -264,12 +272,14 @@ std::vector<int> stage_layers(const std::vector<double>& stages, int n_layers) {
 // pruned states are never recomputed here. The geometric schedule is this project's choice (the
 // paper gives percentiles per stage without one rule); `stages` sets the layers.
 PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
-                                   const PipelineConfig& c, const PipelineInputs& inputs) {
+                                   const Pipeline& pipeline, const PipelineInputs& inputs) {
+  const PipelineConfig& c = pipeline.config;
   const int64_t n = ids.size(0), W = c.window, budget = budget_tokens(c.keep, n, c.window);
   const at::Device device = model.options().device;
-  const std::unique_ptr<Heuristic> heuristic = make_heuristic(c.heuristic, c.selection_params());
-  require(heuristic->online(), "lazyllm pipeline: the stage ranking '" + c.heuristic +
-                                   "' needs a full capture; pick one computed from a single layer");
+  const Heuristic* heuristic = pipeline.selection.get();
+  require(heuristic != nullptr && heuristic->online(),
+          "lazyllm pipeline: the stage ranking '" + c.heuristic +
+              "' needs a full capture; pick one computed from a single layer");
   const std::vector<int> stages = stage_layers(c.stages, model.n_layers());
   KVCache cache = model.make_cache();
   at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(device));
@@ -285,6 +295,7 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
     PrefillCaptureTap tap(model.config(), alive, c.window, heuristic->needs(), device, seen, model.rope_frequencies());
     x = model.run_layer(l, x, pos, cache, &tap);
     tap.complete_layer(l);
+    tap.finish_statistics();
     ++next_stage;
     const double share = std::pow(c.keep, static_cast<double>(next_stage) / static_cast<double>(stages.size()));
     const int64_t target = next_stage == stages.size()
@@ -301,21 +312,40 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
 
 }  // namespace
 
-PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const PipelineConfig& config,
-                           const PipelineInputs& inputs) {
+Pipeline Pipeline::at_keep(double keep) const {
+  Pipeline p = *this;
+  p.config.keep = keep;
+  p.config.validate();
+  return p;
+}
+
+Pipeline make_pipeline(const PipelineConfig& config, int n_layers) {
   config.validate();
-  const PipelineConfig c = config.resolved(model.n_layers());
+  Pipeline p{config.resolved(n_layers), nullptr};
+  if (p.config.kind() != PipelineKind::Full && !p.config.selects_by_oracle())
+    p.selection = make_heuristic(p.config.heuristic, p.config.selection_params());
+  return p;
+}
+
+PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const Pipeline& pipeline,
+                           const PipelineInputs& inputs) {
+  const PipelineConfig& c = pipeline.config;
   require(static_cast<int64_t>(prompt_ids.size()) > c.window,
           "prefill: the prompt must be longer than the window W = " + std::to_string(c.window));
   at::Tensor ids = at::tensor(prompt_ids, at::kLong).to(model.options().device);
   switch (c.kind()) {
     case PipelineKind::Full: return prefill_full(model, ids);
-    case PipelineKind::GemFilter: return prefill_gemfilter(model, prompt_ids, ids, c, inputs);
-    case PipelineKind::SpecPrefill: return prefill_specprefill(model, prompt_ids, ids, c, inputs);
-    case PipelineKind::Progressive: return prefill_progressive(model, prompt_ids, ids, c, inputs);
+    case PipelineKind::GemFilter: return prefill_gemfilter(model, prompt_ids, ids, pipeline, inputs);
+    case PipelineKind::SpecPrefill: return prefill_specprefill(model, prompt_ids, ids, pipeline, inputs);
+    case PipelineKind::Progressive: return prefill_progressive(model, prompt_ids, ids, pipeline, inputs);
     case PipelineKind::FastKVStyle: break;
   }
-  return prefill_selective(model, prompt_ids, ids, c, inputs);
+  return prefill_selective(model, prompt_ids, ids, pipeline, inputs);
+}
+
+PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids,
+                           const PipelineConfig& config, const PipelineInputs& inputs) {
+  return run_prefill(model, prompt_ids, make_pipeline(config, model.n_layers()), inputs);
 }
 
 std::optional<BudgetDiagnostics> budget_diagnostics(const PrefillOutcome& p,

@@ -8,14 +8,15 @@
 
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
-#include "harness/model/generate.h"
-#include "harness/model/kv_cache.h"
-#include "harness/model/transformer.h"
+#include "evaluation/row_diagnostics.h"
 #include "harness/pipelines/pipeline_config.h"
-#include "heuristics/row_diagnostics.h"
+#include "model/generate.h"
+#include "model/kv_cache.h"
+#include "model/transformer.h"
 
 namespace claa {
 
@@ -34,7 +35,7 @@ struct PrefillOutcome {
   // FastKV-style selection by a heuristic that aggregates rows (CLAA): its rows at l_p and the
   // C − W free slots they competed for. Evaluation, not part of the method: budget_diagnostics()
   // turns them into the report's diagnostics after the prefill, outside any TTFT timing (inside
-  // the prefill they cost CLAA 20 ms of host work at 10K tokens on the H200, 2026-11-29).
+  // the prefill they cost CLAA tens of milliseconds of host work at 10K tokens on a GPU).
   struct SelectionRows {
     LayerScores::Rows rows;
     at::Tensor free_slots;  // prompt indices (the forced window excluded)
@@ -44,12 +45,27 @@ struct PrefillOutcome {
   std::optional<SelectionRows> selection_rows;
 };
 
+// A pipeline ready to run: its settings resolved for the model and its selection heuristic, built
+// once (per run) and shared by every prompt and keep rate.
+struct Pipeline {
+  PipelineConfig config;                       // resolved (PipelineConfig::resolved)
+  std::shared_ptr<const Heuristic> selection;  // null for full and for the oracle selection
+  // The same pipeline at another keep rate (the heuristic is shared, not rebuilt).
+  Pipeline at_keep(double keep) const;
+};
+
+// Validates `config`, resolves it for `n_layers` and builds its selection heuristic.
+Pipeline make_pipeline(const PipelineConfig& config, int n_layers);
+
 struct PipelineInputs {
   at::Tensor oracle;         // [N] ranking for the oracle selection (from a full capture of the same prompt)
   uint64_t sample_seed = 0;  // per-sample seed for seeded heuristics (random), as in rank mode
   const PromptFormat* format = nullptr;  // the prompt's tokenizer and chat template (KVzip)
 };
 
+PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const Pipeline& pipeline,
+                           const PipelineInputs& inputs = {});
+// One-off: make_pipeline for this model, then run it (tests, probes; runs build their pipelines once).
 PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const PipelineConfig& config,
                            const PipelineInputs& inputs = {});
 

@@ -5,8 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "harness/runner/results_file.h"
-#include "harness/util/error.h"
 
 namespace claa {
 

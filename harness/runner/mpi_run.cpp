@@ -12,14 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "harness/model/model_loader.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/fingerprint.h"
 #include "harness/runner/merge.h"
 #include "harness/runner/mpi_world.h"
 #include "harness/runner/provenance.h"
 #include "harness/runner/run_folder.h"
-#include "harness/util/atomic_file.h"
-#include "harness/util/error.h"
-#include "harness/util/fingerprint.h"
+#include "model/model_loader.h"
 #include "reports/run_reports.h"
 
 namespace claa {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 #ifdef CLAA_WITH_MPI
 // The C API only: no deprecated C++ bindings (Open MPI would otherwise need libmpi_cxx).

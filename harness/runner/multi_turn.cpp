@@ -1,9 +1,10 @@
 #include "harness/runner/multi_turn.h"
 
+#include "core/error.h"
 #include "datasets/dataset_spec.h"
 #include "datasets/scbench.h"
-#include "harness/util/error.h"
-#include "harness/runner/ranking_eval.h"
+#include "evaluation/ranking_eval.h"
+#include "evaluation/task_score.h"
 
 namespace claa {
 
@@ -42,7 +43,7 @@ nlohmann::json compare_layers(const Rankings& rankings, const std::vector<float>
 struct TurnRun {
   PromptBuild prompt;
   std::vector<int64_t> ids;
-  CaptureResult capture;
+  OracleCapture capture;
 };
 
 TurnRun run_turn(const TurnContext& ctx, const Sample& s, size_t turn) {
@@ -54,11 +55,10 @@ TurnRun run_turn(const TurnContext& ctx, const Sample& s, size_t turn) {
   t.ids.assign(t.prompt.ids.begin(), t.prompt.ids.end());
   CaptureOptions options;
   options.window = ctx.config.window;
-  options.oracle = ctx.config.oracle;
   options.max_new_tokens = s.max_new_tokens;
   options.eos_ids = ctx.stops;
-  for (const auto& h : ctx.heuristics) h->configure_capture(options);
-  t.capture = capture_prompt(ctx.model, t.ids, options);
+  for (const auto& h : ctx.heuristics) options.extra |= h->needs();
+  t.capture = capture_with_oracle(ctx.model, t.ids, options, ctx.config.oracle);
   return t;
 }
 
@@ -82,7 +82,7 @@ bool same_context_tokens(const std::vector<int64_t>& a, const std::vector<int64_
 }  // namespace
 
 nlohmann::json evaluate_turns(const TurnContext& ctx, const Sample& s, const PromptBuild& first_prompt,
-                              const std::vector<int64_t>& first_ids, const CaptureResult& first_capture) {
+                              const std::vector<int64_t>& first_ids, const OracleCapture& first_capture) {
   const TokenSpan span = first_prompt.context_token_span;
   require(span.second > span.first, "sample " + s.id + ": multi-turn evaluation needs a non-empty context");
   const std::vector<Rankings> one_shot = context_rankings(ctx, first_capture, first_ids, span);
@@ -91,7 +91,7 @@ nlohmann::json evaluate_turns(const TurnContext& ctx, const Sample& s, const Pro
     std::optional<TurnRun> run;
     if (t > 0) run = run_turn(ctx, s, t);
     const std::vector<int64_t>& ids = run ? run->ids : first_ids;
-    const CaptureResult& capture = run ? run->capture : first_capture;
+    const OracleCapture& capture = run ? run->capture : first_capture;
     nlohmann::json rec = turn_record(ctx, s, t, ids, capture, span);
     // The context must be the same tokens at the same positions, else the comparison is meaningless.
     if (run && run->prompt.context_token_span != span) rec["context_mismatch"] = true;

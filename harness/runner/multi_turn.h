@@ -16,10 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "capture/capture.h"
 #include "datasets/prompt_build.h"
-#include "harness/capture/capture.h"
 #include "harness/runner/run_config.h"
 #include "heuristics/heuristic.h"
+#include "oracle/oracle.h"
 
 namespace claa {
 
@@ -37,7 +38,7 @@ struct TurnContext {
 // context_tokens, answer, answer_tokens, empty_answer, score, heuristics: {label: {one_shot: [per layer
 // metrics], fresh: [...]}}}. `first` is turn 1's prompt and capture (already run by the caller).
 nlohmann::json evaluate_turns(const TurnContext& ctx, const Sample& s, const PromptBuild& first_prompt,
-                              const std::vector<int64_t>& first_ids, const CaptureResult& first_capture);
+                              const std::vector<int64_t>& first_ids, const OracleCapture& first_capture);
 
 // The entries [begin, end) of a ranking vector (cut at its end: window scores have N − W entries).
 std::vector<float> slice_ranking(const std::vector<float>& v, size_t begin, size_t end);

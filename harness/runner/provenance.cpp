@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "claa_build_info.h"  // generated at build time by cmake/build_info.cmake
-#include "harness/util/fingerprint.h"
-#include "harness/util/mapped_file.h"
+#include "core/fingerprint.h"
+#include "core/mapped_file.h"
 
 namespace claa {
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "harness/model/model_loader.h"
+#include "model/model_loader.h"
 
 namespace claa {
 

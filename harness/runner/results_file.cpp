@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

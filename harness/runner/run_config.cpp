@@ -8,9 +8,10 @@
 #include <utility>
 #include <variant>
 
+#include "core/error.h"
+#include "core/strings.h"
 #include "datasets/dataset_spec.h"
-#include "harness/util/error.h"
-#include "harness/util/strings.h"
+#include "harness/pipelines/prefill_pipeline.h"
 #include "heuristics/heuristic.h"
 
 namespace claa {
@@ -195,7 +196,8 @@ void parse_oracle(const json& j, RunConfig& c, Problems& p) {
   read(j, "per_layer", c.per_layer_oracle, "oracle", p);
 }
 
-// "e2e": {"methods": ["fastkv", {"method": "claa", "prune_layer": 13}, ...], "pipeline": {shared settings}}
+// "e2e": {"methods": ["fastkv", "fastkv_style:snapkv", {"method": "claa", "prune_layer": 13}, ...],
+//         "pipeline": {shared settings}}
 void parse_e2e(const json& j, RunConfig& c, Problems& p) {
   if (!j.is_object()) return p.add("e2e", "must be an object");
   check_keys(j, {"methods", "pipeline"}, "e2e", p);
@@ -210,9 +212,9 @@ void parse_e2e(const json& j, RunConfig& c, Problems& p) {
   for (size_t i = 0; i < methods.size(); ++i) {
     std::string where = "e2e.methods[" + std::to_string(i) + "]";
     try {
-      json m = methods[i].is_string() ? json{{"method", methods[i]}} : methods[i];
-      PipelineConfig pc = pipeline_from_json(m, shared);
+      PipelineConfig pc = pipeline_from_spec(methods[i], shared);
       if (pc.method == "full") continue;  // full KV is always run as the reference
+      make_pipeline(pc, 2);               // the selection heuristic's parameter values, before the model loads
       const std::string label = pc.resolved(2).label;  // the label does not depend on the depth
       for (const PipelineConfig& other : c.e2e_methods)
         if (other.resolved(2).label == label)

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "datasets/dataset_spec.h"
-#include "harness/capture/capture.h"
 #include "harness/pipelines/pipeline_config.h"
+#include "oracle/oracle.h"
 
 namespace claa {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 
 namespace claa {
 

@@ -8,21 +8,23 @@
 #include <fstream>
 #include <thread>
 
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/fingerprint.h"
 #include "datasets/dataset_spec.h"
 #include "datasets/prompt_build.h"
-#include "harness/model/model_tokenizer.h"
+#include "evaluation/ranking_eval.h"
+#include "evaluation/task_score.h"
 #include "harness/pipelines/prefill_pipeline.h"
 #include "harness/runner/multi_turn.h"
 #include "harness/runner/progress.h"
 #include "harness/runner/provenance.h"
-#include "harness/runner/ranking_eval.h"
 #include "harness/runner/results_file.h"
 #include "harness/runner/run_folder.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/atomic_file.h"
-#include "harness/util/error.h"
-#include "harness/util/fingerprint.h"
+#include "model/model_tokenizer.h"
+#include "oracle/oracle.h"
 #include "reports/run_reports.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 
@@ -67,11 +69,10 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
 
   CaptureOptions options;
   options.window = c.window;
-  options.oracle = c.oracle;
   options.max_new_tokens = s.max_new_tokens;
   options.eos_ids = stops;
-  for (const auto& h : heuristics) h->configure_capture(options);
-  CaptureResult capture = capture_prompt(model, ids, options);
+  for (const auto& h : heuristics) options.extra |= h->needs();
+  OracleCapture capture = capture_with_oracle(model, ids, options, c.oracle);
 
   std::vector<int64_t> answer = capture.answer_tokens;
   if (capture.stopped_by_eos) answer.pop_back();
@@ -123,7 +124,7 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
 // "oracle" method needs), then every method × keep rate on the same prompt, each answer scored.
 nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
                                    const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
-                                   const Item& item, nlohmann::json& timing) {
+                                   const std::vector<Pipeline>& pipelines, const Item& item, nlohmann::json& timing) {
   const Sample& s = item.sample;
   PromptOptions prompt_options;
   prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
@@ -136,10 +137,9 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
 
   CaptureOptions capture_options;
   capture_options.window = c.window;
-  capture_options.oracle = c.oracle;
   capture_options.max_new_tokens = s.max_new_tokens;
   capture_options.eos_ids = stops;
-  CaptureResult full = capture_prompt(model, ids, capture_options);
+  OracleCapture full = capture_with_oracle(model, ids, capture_options, c.oracle);
   std::string full_answer = answer_text(full.answer_tokens);
   nlohmann::json results = nlohmann::json::array();
   // Full KV's decode cache: every prompt token's key and value in every layer and KV head (what
@@ -164,14 +164,12 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)
       evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
-  for (const PipelineConfig& base : c.e2e_methods) {
+  for (const Pipeline& pipeline : pipelines) {
     for (double keep : c.keep_rates) {
-      PipelineConfig pc = base;
-      pc.keep = keep;
-      PrefillOutcome p = run_prefill(model, ids, pc, inputs);
+      PrefillOutcome p = run_prefill(model, ids, pipeline.at_keep(keep), inputs);
       int64_t cache_bytes = p.cache_bytes, kept = p.kept.numel();
       std::string answer = answer_text(decode_greedy(model, p, gen));
-      nlohmann::json result = {{"method", pc.resolved(model.n_layers()).label}, {"keep", keep}, {"answer", answer},
+      nlohmann::json result = {{"method", pipeline.config.label},  {"keep", keep},        {"answer", answer},
                                {"score", score_sample(s, answer)}, {"kept_tokens", kept}, {"cache_bytes", cache_bytes}};
       if (auto d = budget_diagnostics(p, evidence)) result["diagnostics"] = to_json(*d);
       results.push_back(result);
@@ -262,8 +260,12 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
   std::optional<ChatTemplate> chat = chat_template_for(*tok);
   std::vector<int64_t> stops = stop_ids(m, tok.get());
 
+  // Heuristics and pipelines are built once per run, then shared by every sample.
   std::vector<std::unique_ptr<Heuristic>> heuristics;
   for (const HeuristicSection& h : c.heuristics) heuristics.push_back(make_heuristic(h.name, h.params));
+  std::vector<Pipeline> pipelines;
+  if (c.mode == "e2e")
+    for (const PipelineConfig& pc : c.e2e_methods) pipelines.push_back(make_pipeline(pc, m.model->n_layers()));
 
   std::vector<Item> all = load_items(c, *tok, chat), mine;
   identity.samples_fingerprint = samples_fingerprint(all);
@@ -297,7 +299,7 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
     if (results.completed_ids().count(it.sample.id)) continue;
     progress.update(done, it.sample.id);
     nlohmann::json timing;
-    results.append(c.mode == "e2e" ? evaluate_sample_e2e(c, *m.model, *tok, chat, stops, it, timing)
+    results.append(c.mode == "e2e" ? evaluate_sample_e2e(c, *m.model, *tok, chat, stops, pipelines, it, timing)
                                    : evaluate_sample(c, *m.model, *tok, chat, stops, heuristics, it, timing));
     append_line(dir + "/timings.jsonl", timing);
     ++done;

@@ -9,11 +9,11 @@
 #include <optional>
 #include <string>
 
+#include "core/cache_paths.h"
 #include "datasets/prompt_build.h"
-#include "harness/model/gguf.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/cache_paths.h"
+#include "formats/gguf.h"
 #include "tests/catch.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa::test {
 

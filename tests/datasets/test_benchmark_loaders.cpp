@@ -8,6 +8,7 @@
 #include "datasets/infinitebench.h"
 #include "datasets/longbench_v2.h"
 #include "datasets/scbench.h"
+#include "evaluation/task_score.h"
 #include "tests/datasets/datasets_test_util.h"
 
 using namespace claa;

@@ -6,6 +6,7 @@
 
 #include "datasets/dataset_spec.h"
 #include "datasets/ruler.h"
+#include "evaluation/task_score.h"
 #include "tests/datasets/datasets_test_util.h"
 
 using namespace claa;

@@ -3,8 +3,8 @@
 // run under the sanitizers, which is where the original failures showed.
 #include <string>
 
-#include "harness/model/gguf.h"
-#include "harness/util/error.h"
+#include "core/error.h"
+#include "formats/gguf.h"
 #include "tests/catch.h"
 
 TEST_CASE("fuzz regression: GGUF tensor dims whose product overflows int64 are rejected", "[fuzz][gguf]") {

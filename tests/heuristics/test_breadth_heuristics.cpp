@@ -3,12 +3,14 @@
 // with a per-layer allocation.
 #include <cmath>
 
-#include "harness/capture/capture.h"
-#include "harness/pipelines/selection.h"
-#include "harness/util/error.h"
+#include "capture/capture.h"
+#include "core/error.h"
+#include "evaluation/metrics.h"
+#include "evaluation/ranking_eval.h"
+#include "heuristics/expected_attention.h"
 #include "heuristics/heuristic.h"
-#include "reports/metrics.h"
-#include "harness/runner/ranking_eval.h"
+#include "oracle/oracle.h"
+#include "selection/selection.h"
 #include "tests/catch.h"
 
 namespace {
@@ -88,7 +90,7 @@ TEST_CASE("Recall with an allocated count covers the oracle's top-k with the heu
 }
 
 TEST_CASE("PyramidKV in rank mode evaluates each layer at its pyramid share", "[heuristics]") {
-  claa::CaptureResult c;
+  claa::OracleCapture c;
   c.n_prompt = 12;
   c.window = 2;
   c.n_kv_heads = 1;
@@ -158,9 +160,10 @@ TEST_CASE("Expected Attention: softmax of the expected logits after the sinks, g
   c.n_kv_heads = 1;
   claa::LayerCapture l;
   const float l2 = std::log(2.0f), l3 = std::log(3.0f);
-  l.expected_mean = at::tensor(std::vector<float>{9, 9, 9, 9, 0, l2, l3, 9, 9, 9, 9, 0, 0, 0}).view({2, 7});
-  l.expected_cov = at::tensor(std::vector<float>{9, 9, 9, 9, 0, 0, 0, 9, 9, 9, 9, l3, 0, 0}).view({2, 7});
-  l.value_norms = at::tensor(std::vector<float>{1, 1, 1, 1, 2, 1, 3}).view({1, 7});
+  const std::string key = claa::expected_attention_key(512);
+  l.statistics[key + ":mean"] = at::tensor(std::vector<float>{9, 9, 9, 9, 0, l2, l3, 9, 9, 9, 9, 0, 0, 0}).view({2, 7});
+  l.statistics[key + ":cov"] = at::tensor(std::vector<float>{9, 9, 9, 9, 0, 0, 0, 9, 9, 9, 9, l3, 0, 0}).view({2, 7});
+  l.statistics[key + ":value_norms"] = at::tensor(std::vector<float>{1, 1, 1, 1, 2, 1, 3}).view({1, 7});
   c.layers = {l};
   // head 0 softmax {1, 2, 3}/6, head 1 {3, 1, 1}/5; mean {23/60, 16/60, 21/60} × ‖v‖ {2, 1, 3}.
   auto full = claa::make_heuristic("expected_attention")->score({c});
@@ -169,7 +172,12 @@ TEST_CASE("Expected Attention: softmax of the expected logits after the sinks, g
   // Without the covariance head 1 is uniform: mean {1/4, 1/3, 5/12} × {2, 1, 3}.
   auto mean_only = claa::make_heuristic("expected_attention", {{"use_covariance", false}})->score({c});
   check_values(vec(mean_only.combined[0]), {2.25f, 2.25f, 2.25f, 2.25f, 0.5f, 1.0f / 3, 1.25f});
-  CHECK(claa::make_heuristic("expected_attention")->needs().expected_future == 512);
+  const claa::CaptureNeeds needs = claa::make_heuristic("expected_attention")->needs();
+  REQUIRE(needs.statistics.size() == 1);
+  CHECK(needs.statistics[0].key == "expected_attention(n_future_positions=512)");
+  // Another n_future reads its own statistic, which this capture lacks: an error, not the wrong scores.
+  CHECK_THROWS_WITH(claa::make_heuristic("expected_attention", {{"n_future_positions", 256}})->score({c}),
+                    Catch::Contains("no statistic 'expected_attention(n_future_positions=256):mean'"));
 }
 
 TEST_CASE("Undoing RoPE inverts the averaged rotation at one position", "[heuristics]") {

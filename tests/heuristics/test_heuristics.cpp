@@ -3,7 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "heuristics/heuristic.h"
 #include "oracle/oracle.h"
 #include "tests/catch.h"
@@ -98,7 +98,7 @@ TEST_CASE("SpecPrefill with a separate draft model equals the self-draft when th
   claa::CaptureOptions o;
   o.max_new_tokens = 32;
   o.eos_ids = {2};
-  self->configure_capture(o);
+  o.extra |= self->needs();
   claa::CaptureResult c = claa::capture_prompt(*m.model, ids, o);  // answer is 25 tokens ≥ k = 8
   auto a = self->score({c, 0, &ids, m.model.get()}), b = draft->score({c, 0, &ids, m.model.get()});
   CHECK(a.note == "self-draft");
@@ -107,4 +107,27 @@ TEST_CASE("SpecPrefill with a separate draft model equals the self-draft when th
 
   auto foreign = claa::make_heuristic("specprefill", {{"draft", source_path("tests/fixtures/model/tiny/llama3")}});
   CHECK_THROWS_WITH(foreign->score({c, 0, &ids, m.model.get()}), Catch::Contains("different vocabulary"));
+}
+
+TEST_CASE("Two Expected Attention variants in one capture each get their own statistic", "[heuristics]") {
+  const claa::LoadedModel& m = default_model();
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 48; ++i) ids.push_back(200 + (i * 53) % 700);
+  auto near = claa::make_heuristic("expected_attention", {{"n_future_positions", 16}});
+  auto far = claa::make_heuristic("expected_attention", {{"n_future_positions", 512}});
+  auto capture_for = [&](std::vector<const claa::Heuristic*> hs) {
+    claa::CaptureOptions o;
+    o.max_new_tokens = 1;
+    for (const claa::Heuristic* h : hs) o.extra |= h->needs();
+    return claa::capture_prompt(*m.model, ids, o);
+  };
+  const claa::CaptureResult both = capture_for({near.get(), far.get()});
+  const claa::CaptureResult near_only = capture_for({near.get()}), far_only = capture_for({far.get()});
+  for (int layer : {0, 7, 29}) {
+    INFO("layer " << layer);
+    const at::Tensor a = near->score_layer({both}, layer).combined, b = far->score_layer({both}, layer).combined;
+    CHECK(at::equal(a, near->score_layer({near_only}, layer).combined));
+    CHECK(at::equal(b, far->score_layer({far_only}, layer).combined));
+    CHECK_FALSE(at::allclose(a, b));  // the averaged rotation differs, so do the scores
+  }
 }

@@ -1,18 +1,18 @@
-// The fused CPU attention kernel (harness/model/cpu_attention.h) against plain LibTorch ops:
+// The fused CPU attention kernel (model/cpu_attention.h) against plain LibTorch ops:
 // explicit scores, causal mask, softmax, probabilities · values, and the H2O column sums, for GQA,
 // prompts with and without an earlier cache, several query/key blocks, odd sizes, strided inputs,
 // both the AVX2 and the portable path, each with claa's micro-kernels and with OpenBLAS's sgemm
-// for the products (when the process has OpenBLAS, as Debian's LibTorch does). Tolerance: 1e-5 absolute on outputs (unit-scale
-// values), 1e-5 relative on column sums; the two differ only in summation order and exp rounding.
+// for the products (when the process has OpenBLAS, as Debian's LibTorch does). Tolerance: 1e-5 absolute on outputs
+// (unit-scale values), 1e-5 relative on column sums; the two differ only in summation order and exp rounding.
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
 #include <cmath>
 #include <limits>
 
-#include "harness/model/cpu_attention.h"
-#include "harness/model/cpu_attention_args.h"
-#include "harness/model/cpu_blas.h"
+#include "model/cpu_attention.h"
+#include "model/cpu_attention_args.h"
+#include "model/cpu_blas.h"
 #include "tests/catch.h"
 
 namespace {

@@ -1,11 +1,11 @@
-// The fused element-wise CPU kernels (harness/model/cpu_kernels.h) against the ATen ops they
+// The fused element-wise CPU kernels (model/cpu_kernels.h) against the ATen ops they
 // replace, on both the AVX2 and the portable path. Tolerances: RMSNorm and SiLU·up 2e-6 relative
 // (summation order, exp rounding); RoPE exactly equal (same operations per element).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include "harness/model/cpu_attention.h"
-#include "harness/model/cpu_kernels.h"
+#include "model/cpu_attention.h"
+#include "model/cpu_kernels.h"
 #include "tests/catch.h"
 
 namespace {

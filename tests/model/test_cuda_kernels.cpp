@@ -1,4 +1,4 @@
-// claa's fused CUDA kernels (harness/model/cuda_kernels.h) against the unfused LibTorch ops that
+// claa's fused CUDA kernels (model/cuda_kernels.h) against the unfused LibTorch ops that
 // HF transformers runs (LlamaRMSNorm, apply_rotary_pos_emb with rotate_half, act_fn(gate) * up),
 // written here from HF's modeling_llama.py, on the GPU, in fp32, bf16 and fp16; and whole models
 // through the fused layers against HF's fp32 logits. Skipped without a CUDA device or without the
@@ -6,19 +6,19 @@
 //
 // Tolerance (kernels): in the 16-bit types at least 99% of the elements bit-identical and every
 // element within 2·|want|·2⁻⁷ (bf16; 2⁻¹⁰ fp16), i.e. two to four units in the last place depending
-// on where the value sits between two powers of two; fp32 within 2e-6 relative (+1e-6 absolute). The kernels round after each step exactly as HF's separate ops do, so only the fp32
-// order of one sum (RMSNorm's mean of squares) and the libm of exp/cos/sin may differ; a one-ulp
-// difference in RMSNorm's rounded intermediate can become two after the weight's multiply and
-// rounding (seen on the H200: 1.49 fp16 ulps in 3 of 100,000 elements, 2026-11-29).
+// on where the value sits between two powers of two; fp32 within 2e-6 relative (+1e-6 absolute). The kernels round
+// after each step exactly as HF's separate ops do, so only the fp32 order of one sum (RMSNorm's mean of squares) and
+// the libm of exp/cos/sin may differ; a one-ulp difference in RMSNorm's rounded intermediate can become two after the
+// weight's multiply and rounding (seen on a GPU: 1.49 fp16 ulps in 3 of 100,000 elements).
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
 
-#include "harness/model/cuda_kernels.h"
-#include "harness/model/generate.h"
-#include "harness/model/model_loader.h"
-#include "harness/pipelines/selection.h"
-#include "harness/util/error.h"
+#include "core/error.h"
+#include "model/cuda_kernels.h"
+#include "model/generate.h"
+#include "model/model_loader.h"
+#include "selection/selection.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

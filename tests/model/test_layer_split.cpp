@@ -1,12 +1,13 @@
-// Layer split over several devices (model.devices, issue 14): the plan puts contiguous blocks of
+// Layer split over several devices (model.devices): the plan puts contiguous blocks of
 // layers on each device, balanced by parameter bytes, and a model split over two CPU "devices"
 // gives exactly the single-device logits, greedy answer, oracle and pruned prefills.
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/capture/capture.h"
-#include "harness/model/generate.h"
+#include "capture/capture.h"
 #include "harness/pipelines/prefill_pipeline.h"
+#include "model/generate.h"
+#include "oracle/oracle.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 
@@ -95,7 +96,8 @@ TEST_CASE("a model split over two CPU devices computes exactly the single-device
 
   claa::CaptureOptions co;
   co.max_new_tokens = 8;
-  const claa::CaptureResult ca = claa::capture_prompt(one, ids, co), cb = claa::capture_prompt(two, ids, co);
+  const claa::OracleCapture ca = claa::capture_with_oracle(one, ids, co, {}),
+                            cb = claa::capture_with_oracle(two, ids, co, {});
   CHECK(at::equal(ca.oracle, cb.oracle));
   CHECK(at::equal(ca.layers[3].window_attn, cb.layers[3].window_attn));
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/model/generate.h"
+#include "model/generate.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/model/kv_cache.h"
-#include "harness/util/error.h"
+#include "core/error.h"
+#include "model/kv_cache.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

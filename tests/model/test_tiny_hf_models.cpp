@@ -3,8 +3,8 @@
 // embeddings, Mistral. Reference: HF transformers' own fp32 outputs (tools/make_tiny_models.py).
 #include <nlohmann/json.hpp>
 
-#include "harness/model/generate.h"
-#include "harness/model/model_loader.h"
+#include "model/generate.h"
+#include "model/model_loader.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
+#include "evaluation/ranking_eval.h"
 #include "heuristics/heuristic.h"
-#include "harness/runner/ranking_eval.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 
@@ -55,7 +55,7 @@ TEST_CASE("SnapKV, PyramidKV, Ada-KV, LazyLLM and Expected Attention match the H
   claa::CaptureOptions options;
   options.max_new_tokens = 1;
   options.eos_ids = {2};
-  for (const auto& h : heuristics) h->configure_capture(options);
+  for (const auto& h : heuristics) options.extra |= h->needs();
   claa::CaptureResult c = claa::capture_prompt(*m.model, ref.index["input_ids"].get<std::vector<int64_t>>(), options);
   double worst = 0;
   for (const auto& h : heuristics) {

@@ -6,15 +6,16 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/model/model_tokenizer.h"
+#include "evaluation/ranking_eval.h"
 #include "harness/pipelines/prefill_pipeline.h"
-#include "harness/pipelines/selection.h"
-#include "harness/runner/ranking_eval.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
 #include "heuristics/kvzip.h"
+#include "model/model_tokenizer.h"
+#include "selection/budget.h"
+#include "selection/selection.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
 // The oracle's accumulation (method.md §1) on a hand-computed case: 2 layers, 2 heads, 3 prompt
 // keys, 2 steps, no pooling. Step by step and in batched blocks of steps (the capture's answer
 // pass) in any order must give the same O and per-layer oracle.
+#include "core/error.h"
 #include "oracle/oracle.h"
-#include "harness/util/error.h"
 #include "tests/catch.h"
 
 namespace {

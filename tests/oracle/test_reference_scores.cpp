@@ -11,13 +11,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "harness/capture/capture.h"
-#include "harness/tokenizer/tokenizer.h"
+#include "capture/capture.h"
+#include "evaluation/metrics.h"
+#include "evaluation/ranking_eval.h"
 #include "heuristics/heuristic.h"
-#include "reports/metrics.h"
-#include "harness/runner/ranking_eval.h"
+#include "oracle/oracle.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -93,7 +94,8 @@ TEST_CASE("Oracle, FastKV, GemFilter and CLAA scores match the HF reference in v
     claa::CaptureOptions options;
     options.max_new_tokens = 32;
     options.eos_ids = {2};
-    claa::CaptureResult c = claa::capture_prompt(*m.model, entry["input_ids"].get<std::vector<int64_t>>(), options);
+    claa::OracleCapture c =
+        claa::capture_with_oracle(*m.model, entry["input_ids"].get<std::vector<int64_t>>(), options, {});
     CHECK(c.answer_tokens == entry["answer_tokens"].get<std::vector<int64_t>>());
     CHECK(c.oracle_steps == entry["oracle_queries"].get<int64_t>());
     check_vectors(claa::to_float_vector(c.oracle), ref.get(name + "/oracle"), name + " oracle");
@@ -121,7 +123,7 @@ TEST_CASE("H2O, TOVA, KNorm and SpecPrefill scores match the HF reference in val
     claa::CaptureOptions options;
     options.max_new_tokens = 32;
     options.eos_ids = {2};
-    for (const auto& h : heuristics) h->configure_capture(options);  // observed attention, look-ahead
+    for (const auto& h : heuristics) options.extra |= h->needs();  // observed attention, look-ahead
     claa::CaptureResult c = claa::capture_prompt(*m.model, entry["input_ids"].get<std::vector<int64_t>>(), options);
     for (const auto& h : heuristics) {
       claa::HeuristicScores s = h->score({c});
@@ -151,7 +153,8 @@ TEST_CASE("The needle SmolLM2 retrieves ranks in the oracle's top 10%", "[oracle
   claa::CaptureOptions options;
   options.max_new_tokens = 32;
   options.eos_ids = {2};
-  claa::CaptureResult c = claa::capture_prompt(*m.model, entry["input_ids"].get<std::vector<int64_t>>(), options);
+  claa::OracleCapture c =
+      claa::capture_with_oracle(*m.model, entry["input_ids"].get<std::vector<int64_t>>(), options, {});
   std::string answer = tok.decode(std::vector<int32_t>(c.answer_tokens.begin(), c.answer_tokens.end()));
   REQUIRE(answer.find("9023641") != std::string::npos);  // the model answers correctly
 

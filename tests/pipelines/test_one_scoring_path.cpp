@@ -4,9 +4,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "evaluation/ranking_eval.h"
 #include "harness/pipelines/prefill_pipeline.h"
-#include "harness/runner/ranking_eval.h"
 #include "heuristics/heuristic.h"
+#include "oracle/oracle.h"
+#include "selection/budget.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 
@@ -46,7 +48,7 @@ std::vector<int64_t> ids_of(const at::Tensor& t) {
 
 TEST_CASE("A heuristic registered at run time works in rank mode", "[pipelines][registry]") {
   register_test_heuristic();
-  claa::CaptureResult c;
+  claa::OracleCapture c;
   c.n_prompt = 5;
   c.layers.resize(3);
   c.oracle = at::tensor(std::vector<float>{5, 4, 3, 2, 1});  // exactly the test heuristic's order

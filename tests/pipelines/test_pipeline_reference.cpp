@@ -9,8 +9,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
 #include "harness/pipelines/prefill_pipeline.h"
+#include "oracle/oracle.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 
@@ -48,7 +49,7 @@ at::Tensor oracle_of(const std::string& prompt, const std::vector<int64_t>& ids,
   claa::CaptureOptions o;
   o.max_new_tokens = constants["max_new_tokens"].get<int64_t>();
   o.eos_ids = constants["eos"].get<std::vector<int64_t>>();
-  return captured[prompt] = claa::capture_prompt(*default_model().model, ids, o).oracle;
+  return captured[prompt] = claa::capture_with_oracle(*default_model().model, ids, o, {}).oracle;
 }
 
 void check_logits(const at::Tensor& ours, const json& ref) {

@@ -4,9 +4,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
 #include "harness/pipelines/prefill_pipeline.h"
-#include "harness/pipelines/selection.h"
+#include "oracle/oracle.h"
+#include "selection/budget.h"
+#include "selection/selection.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 
@@ -29,7 +31,7 @@ at::Tensor oracle_of(const std::vector<int64_t>& ids) {
   claa::CaptureOptions o;
   o.max_new_tokens = 12;
   o.eos_ids = {2};
-  return claa::capture_prompt(*default_model().model, ids, o).oracle;
+  return claa::capture_with_oracle(*default_model().model, ids, o, {}).oracle;
 }
 
 }  // namespace
@@ -106,4 +108,58 @@ TEST_CASE("Pipeline settings are validated", "[pipelines]") {
   claa::PipelineConfig c = claa::PipelineConfig{}.resolved(32);
   CHECK(c.prune_layer == 15);
   CHECK(c.filter_layer == 15);
+}
+
+TEST_CASE("A heuristic's parameters are set only as its own params in a pipeline", "[pipelines]") {
+  // The old copies of heuristic parameters say where the setting lives now.
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"method", "claa"}, {"claa_n", 2}}),
+                    Catch::Contains("'claa_n' is the claa heuristic's parameter") && Catch::Contains("\"n\": ..."));
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"method", "specprefill"}, {"spec_lookahead", 4}}),
+                    Catch::Contains("specprefill heuristic's parameter"));
+  claa::PipelineConfig n2 =
+      claa::pipeline_from_json({{"method", "claa"}, {"heuristic", {{"name", "claa"}, {"params", {{"n", 2}}}}}});
+  CHECK(n2.selection_params() == nlohmann::json{{"n", 2}});
+  CHECK(claa::to_json(n2.resolved(30))["heuristic"]["params"]["n"] == 2);  // recorded with every resolved param
+  CHECK(claa::to_json(n2.resolved(30))["heuristic"]["params"]["pool"] == 7);
+  // "pool" is the decode-cache rows' kernel; changing it alone would leave the selection at its default.
+  CHECK_THROWS_WITH(claa::pipeline_from_json({{"method", "fastkv"}, {"pool", 5}}),
+                    Catch::Contains("also give \"heuristic\": {\"name\": \"fastkv\", \"params\": {\"pool\": 5}}"));
+  CHECK_NOTHROW(claa::pipeline_from_json(
+      {{"method", "fastkv"}, {"pool", 5}, {"heuristic", {{"name", "fastkv"}, {"params", {{"pool", 5}}}}}}));
+  CHECK_NOTHROW(claa::pipeline_from_json({{"method", "gemfilter"}, {"pool", 5}}));  // GemFilter caches everything
+  // Parameter values are checked when the pipeline is made (once per run, before any prompt).
+  CHECK_THROWS_WITH(
+      claa::make_pipeline(
+          claa::pipeline_from_json({{"method", "claa"}, {"heuristic", {{"name", "claa"}, {"params", {{"n", 0}}}}}}),
+          30),
+      Catch::Contains("n must be at least 1"));
+  CHECK_THROWS_WITH(claa::make_pipeline(
+                        claa::pipeline_from_json({{"method", "gemfilter"},
+                                                  {"heuristic", {{"name", "gemfilter"}, {"params", {{"pool", -1}}}}}}),
+                        30),
+                    Catch::Contains("pool must be non-negative"));
+}
+
+TEST_CASE("A pipeline spec is a method name or METHOD colon HEURISTIC or a JSON object", "[pipelines]") {
+  const claa::PipelineConfig plain = claa::pipeline_from_spec("claa").resolved(30);
+  CHECK(plain.method == "claa");
+  CHECK(plain.heuristic == "claa");
+  CHECK(plain.label == "claa");
+  const claa::PipelineConfig snap = claa::pipeline_from_spec("fastkv_style:snapkv").resolved(30);
+  CHECK(snap.kind() == claa::PipelineKind::FastKVStyle);
+  CHECK(snap.heuristic == "snapkv");
+  CHECK(snap.label == "fastkv_style:snapkv");
+  const claa::PipelineConfig gem = claa::pipeline_from_spec("gemfilter:tova").resolved(30);
+  CHECK(gem.kind() == claa::PipelineKind::GemFilter);
+  CHECK(gem.heuristic == "tova");
+  CHECK(gem.label == "gemfilter:tova");
+  CHECK(claa::pipeline_from_spec({{"method", "claa"}, {"label", "x"}}).label == "x");
+  CHECK_THROWS_WITH(claa::pipeline_from_spec("fastkv_style:snapk"), Catch::Contains("did you mean 'snapkv'"));
+  CHECK_THROWS_WITH(claa::pipeline_from_spec("fastkv_style:"), Catch::Contains("expected METHOD or METHOD:HEURISTIC"));
+  // A pipeline's heuristic is built once and shared across keep rates.
+  const claa::Pipeline p = claa::make_pipeline(claa::pipeline_from_spec("claa"), 30);
+  const claa::Pipeline q = p.at_keep(0.4);
+  CHECK(q.selection.get() == p.selection.get());
+  CHECK(q.config.keep == 0.4);
+  CHECK_THROWS_WITH(p.at_keep(0.0), Catch::Contains("keep rate must be in (0, 1]"));
 }

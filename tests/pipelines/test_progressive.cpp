@@ -7,8 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "harness/capture/capture.h"
+#include "capture/capture.h"
 #include "harness/pipelines/prefill_pipeline.h"
+#include "selection/budget.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/aggregate.h"
 #include "reports/report_writers.h"
 #include "tests/catch.h"

@@ -1,4 +1,4 @@
-// Reports are replaced atomically (harness/util/atomic_file.h): a report write that dies midway —
+// Reports are replaced atomically (core/atomic_file.h): a report write that dies midway —
 // the process killed mid-write, or the disk full — leaves the previous report intact next to the
 // samples. Both are simulated with RLIMIT_FSIZE in a forked child: past the limit a write either
 // kills the process (SIGXFSZ, like a crash) or fails with EFBIG (like a full disk).
@@ -12,8 +12,8 @@
 #include <map>
 #include <string>
 
-#include "harness/util/atomic_file.h"
-#include "harness/util/error.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
 #include "reports/run_reports.h"
 #include "tests/catch.h"
 #include "tests/temp_dir.h"

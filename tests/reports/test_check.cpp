@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/aggregate.h"
 #include "reports/regression_check.h"
 #include "reports/report_writers.h"

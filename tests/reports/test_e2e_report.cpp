@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/util/error.h"
+#include "core/error.h"
 #include "reports/e2e_report.h"
 #include "reports/run_reports.h"
 #include "tests/catch.h"

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "evaluation/metrics.h"
 #include "reports/aggregate.h"
-#include "reports/metrics.h"
 #include "reports/report_writers.h"
 #include "tests/catch.h"
 

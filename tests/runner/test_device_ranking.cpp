@@ -1,23 +1,24 @@
 // Rank mode on a GPU keeps the captures and the oracle on the model's device and scores there
-// (CaptureOptions::on_model_device, issue 12); the host path is the reference: same GPU forward,
+// (CaptureOptions::on_model_device); the host path is the reference: same GPU forward,
 // scoring on the CPU. The rankings may differ by float reassociation only, so every metric of every
 // registered heuristic must agree closely. Exact ties are the exception: at layer 0 the keys of a
 // repeated token have the same norm up to RoPE's rounding, so KNorm's order among them is set by
 // float noise, which differs between the devices (seen: Spearman −0.0973 vs −0.0983 at knorm layer
-// 0 on the H200). Hence two bounds: every rank correlation within 0.005, and nearly all (≥ 95%)
+// 0 on a GPU). Hence two bounds: every rank correlation within 0.005, and nearly all (≥ 95%)
 // within 1e-4, which a real scoring difference on the GPU would break. Needs a CUDA device.
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/capture/capture.h"
-#include "harness/model/model_tokenizer.h"
-#include "harness/runner/ranking_eval.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/tokenizer.h"
+#include "capture/capture.h"
+#include "evaluation/ranking_eval.h"
 #include "heuristics/heuristic.h"
+#include "model/model_tokenizer.h"
+#include "oracle/oracle.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 TEST_CASE("rank mode: GPU-resident captures give the host path's metrics", "[runner][cuda][model]") {
   if (!at::hasCUDA()) {
@@ -36,12 +37,12 @@ TEST_CASE("rank mode: GPU-resident captures give the host path's metrics", "[run
   on_gpu.max_new_tokens = 8;
   for (const claa::HeuristicInfo& h : claa::heuristic_registry()) {
     heuristics.push_back(claa::make_heuristic(h.name));
-    heuristics.back()->configure_capture(on_gpu);
+    on_gpu.extra |= heuristics.back()->needs();
   }
   claa::CaptureOptions on_host = on_gpu;
   on_host.on_model_device = false;
-  const claa::CaptureResult dev = claa::capture_prompt(*m.model, ids, on_gpu);
-  const claa::CaptureResult host = claa::capture_prompt(*m.model, ids, on_host);
+  const claa::OracleCapture dev = claa::capture_with_oracle(*m.model, ids, on_gpu, {});
+  const claa::OracleCapture host = claa::capture_with_oracle(*m.model, ids, on_host, {});
   CHECK(dev.oracle.is_cuda());
   CHECK(dev.layers[3].window_attn.is_cuda());
   CHECK(!host.oracle.is_cuda());

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/error.h"
 #include "harness/runner/merge.h"
-#include "harness/util/error.h"
 #include "tests/catch.h"
 #include "tests/temp_dir.h"
 

@@ -2,9 +2,9 @@
 // a rank takes, where its shard goes, and how a launch is recognised.
 #include <cstdlib>
 
+#include "core/error.h"
 #include "harness/runner/mpi_run.h"
 #include "harness/runner/mpi_world.h"
-#include "harness/util/error.h"
 #include "tests/catch.h"
 
 TEST_CASE("ranks spread over a node's GPUs, each rank's own group under a layer split", "[runner][mpi]") {

@@ -1,6 +1,6 @@
 // Config validation: typos and bad values fail fast, all at once, with "did you mean" hints.
+#include "core/error.h"
 #include "harness/runner/run_config.h"
-#include "harness/util/error.h"
 #include "tests/catch.h"
 
 namespace {

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/error.h"
 #include "harness/runner/run_folder.h"
-#include "harness/util/error.h"
 #include "tests/catch.h"
 #include "tests/temp_dir.h"
 

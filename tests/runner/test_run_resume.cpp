@@ -34,7 +34,7 @@ std::string read_all(const std::string& path) {
 
 // The committed baselines (tests/baselines/ci*.json) hold CPU numbers, and ATen picks AVX-512 kernels
 // where the CPU has them while OpenBLAS picks its kernels by CPU model: that moved near-tied ranks
-// between hosts (knorm layer 0 recall@0.2: 0.2504 on an AVX-512 Xeon, 0.2527 on an AVX2 EPYC). Every
+// between hosts (knorm layer 0 recall@0.2: 0.2504 on an AVX-512 host, 0.2527 on an AVX2 host). Every
 // claa these tests start runs ATen's AVX2 kernels and OpenBLAS's Haswell ones, so the baselines (made
 // the same way) hold on any x86-64 host with AVX2.
 void pin_cpu_kernels() {

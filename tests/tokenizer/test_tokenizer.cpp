@@ -13,20 +13,20 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/model/gguf.h"
-#include "harness/tokenizer/chat_template.h"
-#include "harness/tokenizer/pretokenizer.h"
-#include "harness/tokenizer/tokenizer.h"
-#include "harness/util/cache_paths.h"
-#include "harness/util/error.h"
+#include "core/cache_paths.h"
+#include "core/error.h"
+#include "formats/gguf.h"
 #include "tests/catch.h"
 #include "tests/temp_dir.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace claa;
 
 namespace {
 
-// The model cache rule shared with the loader (harness/util/cache_paths.h).
+// The model cache rule shared with the loader (core/cache_paths.h).
 std::string model_path() { return default_model_path(); }
 
 // The SmolLM2 tokenizer, loaded once. A missing model is a failure, not a skip: these goldens are

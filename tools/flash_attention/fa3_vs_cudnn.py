@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 18: FlashAttention-3's Hopper kernel against cuDNN's fused attention (LibTorch's fastest,
+"""FlashAttention-3's Hopper kernel against cuDNN's fused attention (LibTorch's fastest,
 docs/benchmarks.md §GPU prefill 2) on this GPU, under the power limit a prefill runs at.
 
   python3 tools/flash_attention/fa3_vs_cudnn.py --lib libclaa_fa3_probe.so --out DIR [--tokens N ...]

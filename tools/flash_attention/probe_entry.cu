@@ -1,7 +1,7 @@
-// A C entry point to claa's FlashAttention-3 launcher (harness/model/cuda/flash_attention_hopper.h)
+// A C entry point to claa's FlashAttention-3 launcher (model/cuda/flash_attention_hopper.h)
 // for tools/flash_attention/fa3_vs_cudnn.py, which loads it with ctypes: the kernel measured
 // against cuDNN's without building claa. Strides in elements; out is [tokens, heads_q, 128].
-#include "harness/model/cuda/flash_attention_hopper.h"
+#include "model/cuda/flash_attention_hopper.h"
 
 extern "C" const char* claa_probe_fa3(const void* q, long long q_row, long long q_head, const void* k, long long k_row,
                                       long long k_head, const void* v, long long v_row, long long v_head, void* out,

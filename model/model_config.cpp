@@ -1,0 +1,157 @@
+#include "model/model_config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "formats/gguf.h"
+
+namespace claa {
+
+namespace {
+
+using json = nlohmann::json;
+
+int64_t int_field(const json& j, const char* key, const std::string& source) {
+  require(j.contains(key) && j[key].is_number_integer(),
+          source + ": config field '" + key + "' is missing or not an integer");
+  return j[key].get<int64_t>();
+}
+
+template <typename T>
+T field_or(const json& j, const char* key, T fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  return j[key].get<T>();
+}
+
+// HF keeps rope parameters either flat (rope_theta, rope_scaling) or, since transformers 5,
+// under "rope_parameters". Read both.
+void read_rope(const json& j, ModelConfig& c) {
+  const json* scaling = nullptr;
+  if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+    const json& p = j["rope_parameters"];
+    c.rope_theta = field_or<double>(p, "rope_theta", c.rope_theta);
+    scaling = &p;
+  }
+  c.rope_theta = field_or<double>(j, "rope_theta", c.rope_theta);
+  if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) scaling = &j["rope_scaling"];
+  if (scaling == nullptr) return;
+  std::string type = field_or<std::string>(*scaling, "rope_type", field_or<std::string>(*scaling, "type", "default"));
+  if (type == "default") return;
+  c.rope_scaling.type = type;
+  c.rope_scaling.factor = field_or<double>(*scaling, "factor", 1.0);
+  c.rope_scaling.low_freq_factor = field_or<double>(*scaling, "low_freq_factor", 1.0);
+  c.rope_scaling.high_freq_factor = field_or<double>(*scaling, "high_freq_factor", 4.0);
+  c.rope_scaling.original_context = field_or<int64_t>(*scaling, "original_max_position_embeddings", 8192);
+}
+
+std::vector<int64_t> eos_list(const json& j) {
+  if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
+  if (j["eos_token_id"].is_array()) return j["eos_token_id"].get<std::vector<int64_t>>();
+  return {j["eos_token_id"].get<int64_t>()};
+}
+
+}  // namespace
+
+int64_t ModelConfig::parameter_count() const {
+  int64_t attn = hidden * n_heads * head_dim * 2 + hidden * n_kv_heads * head_dim * 2;
+  int64_t mlp = 3 * hidden * ffn;
+  int64_t per_layer = attn + mlp + 2 * hidden;
+  return n_layers * per_layer + vocab * hidden * (tied_embeddings ? 1 : 2) + hidden;
+}
+
+void ModelConfig::validate(const std::string& source) const {
+  auto positive = [&](int64_t v, const char* name) {
+    require(v > 0, source + ": model " + name + " must be positive (got " + std::to_string(v) + ")");
+  };
+  positive(n_layers, "layer count");
+  positive(hidden, "hidden size");
+  positive(n_heads, "head count");
+  positive(n_kv_heads, "KV head count");
+  positive(head_dim, "head dim");
+  positive(ffn, "FFN size");
+  positive(vocab, "vocab size");
+  positive(context, "context length");
+  require(n_heads % n_kv_heads == 0, source + ": head count " + std::to_string(n_heads) +
+                                         " is not a multiple of the KV head count " + std::to_string(n_kv_heads));
+  require(head_dim % 2 == 0, source + ": head dim must be even for RoPE");
+  require(rope_theta > 0, source + ": rope theta must be positive");
+  require(rms_eps > 0 && rms_eps < 1, source + ": rms_norm_eps out of range");
+  require(architecture == "llama" || architecture == "mistral" || architecture == "qwen2",
+          source + ": unsupported architecture '" + architecture + "' (llama, mistral, qwen2 are supported)");
+  require(rope_scaling.type == "none" || rope_scaling.type == "llama3" || rope_scaling.type == "linear",
+          source + ": unsupported rope_scaling type '" + rope_scaling.type + "'");
+}
+
+ModelConfig ModelConfig::from_hf_json(const json& j, const std::string& source) {
+  require(j.is_object(), source + ": config is not a JSON object");
+  ModelConfig c;
+  std::string model_type = field_or<std::string>(j, "model_type", "llama");
+  c.architecture = model_type;
+  c.hidden = int_field(j, "hidden_size", source);
+  c.n_layers = int_field(j, "num_hidden_layers", source);
+  c.n_heads = int_field(j, "num_attention_heads", source);
+  c.n_kv_heads = field_or<int64_t>(j, "num_key_value_heads", c.n_heads);
+  c.head_dim = field_or<int64_t>(j, "head_dim", c.n_heads > 0 ? c.hidden / c.n_heads : 0);
+  c.ffn = int_field(j, "intermediate_size", source);
+  c.vocab = int_field(j, "vocab_size", source);
+  c.context = field_or<int64_t>(j, "max_position_embeddings", 4096);
+  c.rms_eps = field_or<double>(j, "rms_norm_eps", 1e-5);
+  c.tied_embeddings = field_or<bool>(j, "tie_word_embeddings", false);
+  // Qwen2 always has q/k/v biases; Llama exposes it as attention_bias.
+  c.qkv_bias = model_type == "qwen2" ? true : field_or<bool>(j, "attention_bias", false);
+  c.bos_id = field_or<int64_t>(j, "bos_token_id", -1);
+  c.eos_ids = eos_list(j);
+  read_rope(j, c);
+  c.validate(source);
+  return c;
+}
+
+ModelConfig ModelConfig::from_hf_file(const std::string& path) {
+  std::ifstream in(path);
+  require(in.good(), path + ": cannot open");
+  json j;
+  try {
+    in >> j;
+  } catch (const json::exception& e) {
+    throw Error(path + ": malformed JSON (" + e.what() + ")");
+  }
+  try {
+    return from_hf_json(j, path);
+  } catch (const json::exception& e) {
+    throw Error(path + ": bad field type (" + e.what() + ")");
+  }
+}
+
+ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
+  ModelConfig c;
+  std::string arch = g.get_string("general.architecture");
+  require(!arch.empty(), g.path() + ": missing general.architecture");
+  c.architecture = arch;
+  auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
+  c.n_layers = g.get_int(key("block_count"));
+  c.hidden = g.get_int(key("embedding_length"));
+  c.n_heads = g.get_int(key("attention.head_count"));
+  c.n_kv_heads = g.get_int(key("attention.head_count_kv"), c.n_heads);
+  c.head_dim = g.get_int(key("attention.key_length"), c.n_heads > 0 ? c.hidden / c.n_heads : 0);
+  c.ffn = g.get_int(key("feed_forward_length"));
+  c.context = g.get_int(key("context_length"), 4096);
+  c.rope_theta = g.get_float(key("rope.freq_base"), 10000.0);
+  c.rms_eps = g.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5);
+  const GgufTensorInfo* embed = g.find_tensor("token_embd.weight");
+  require(embed != nullptr, g.path() + ": missing tensor token_embd.weight");
+  c.vocab = g.get_int(key("vocab_size"), embed->ne.size() == 2 ? embed->ne[1] : 0);
+  c.tied_embeddings = g.find_tensor("output.weight") == nullptr;
+  c.qkv_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
+  c.bos_id = g.get_int("tokenizer.ggml.bos_token_id", -1);
+  if (g.has("tokenizer.ggml.eos_token_id")) c.eos_ids.push_back(g.get_int("tokenizer.ggml.eos_token_id"));
+  if (g.has("tokenizer.ggml.eot_token_id")) {
+    int64_t eot = g.get_int("tokenizer.ggml.eot_token_id");
+    if (c.eos_ids.empty() || c.eos_ids[0] != eot) c.eos_ids.push_back(eot);
+  }
+  // Llama-3.1 GGUFs carry the llama3 rope scaling as a precomputed rope_freqs tensor (see weights).
+  c.validate(g.path());
+  return c;
+}
+
+}  // namespace claa

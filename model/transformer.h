@@ -1,0 +1,170 @@
+// A Llama-family decoder in LibTorch, batch 1, written out layer by layer (in the spirit of
+// llama2.c / gpt-fast): RMSNorm, RoPE (HF rotate_half convention), GQA attention, SwiGLU.
+//
+// The model is deliberately exposed one layer at a time (embed → run_layer × L → logits) so that
+// prefill pipelines can drop tokens after a layer (keeping their original position ids) and
+// compress each layer's KV cache per KV head, and so that a LayerTap can observe exactly the
+// post-RoPE queries and keys that the oracle and the heuristics need.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/model_config.h"
+#include "model/weights.h"
+
+namespace claa {
+
+// Observer of one forward pass. All tensors are views valid only during the call.
+class LayerTap {
+ public:
+  virtual ~LayerTap() = default;
+  // Post-RoPE queries of the tokens being processed, [H, T, d], and every key they attend to
+  // (the layer's KV cache including the new tokens), [H_kv, S, d]. The new tokens' keys are the
+  // last T of S; their position ids are `positions` [T].
+  virtual void on_attention_inputs(int layer, const at::Tensor& queries, const at::Tensor& keys,
+                                   const at::Tensor& positions) {}
+  // Every value the same queries attend to, [H_kv, S, d] (called right after on_attention_inputs;
+  // Expected Attention's value norms).
+  virtual void on_attention_values(int layer, const at::Tensor& values) {}
+  // If true for a layer, attention runs the explicit (chunked) path and hands over the softmax
+  // probabilities of each query chunk: probs [H_kv, G, c, S'] (fp32) for new-token queries
+  // [query_begin, query_begin + c), over keys [0, S'); keys beyond S' are masked for the chunk.
+  virtual bool wants_probabilities(int layer) const { return false; }
+  virtual void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) {}
+  // If true for a layer (and probabilities are not wanted), attention hands over, once per call,
+  // the column sums of its softmax probabilities: sums [H_kv, S] (fp32) = Σ over the G query
+  // heads of each group and all T queries (H2O). The fused CPU attention computes them without
+  // materialising probabilities; other paths add up the explicit chunks.
+  virtual bool wants_column_sums(int layer) const { return false; }
+  virtual void on_attention_column_sums(int layer, const at::Tensor& sums) {}
+  // Hidden state leaving the layer, [T, hidden].
+  virtual void on_layer_output(int layer, const at::Tensor& hidden) {}
+};
+
+struct RuntimeOptions {
+  at::Device device = at::kCPU;
+  // Layer split over several devices (config model.devices, e.g. cuda:0 + cuda:1), for models that
+  // do not fit one: contiguous blocks of layers per device (split_layers), the embedding on the
+  // first, the final norm and LM head on the last; hidden states move at block boundaries inside
+  // run_layer / logits, so every caller (capture, pipelines, decoding) works unchanged. Empty = all
+  // on `device`; otherwise `device` is taken to be devices.front().
+  std::vector<at::Device> devices;
+  at::ScalarType dtype = at::kFloat;
+  // Explicit attention processes this many query rows at a time per layer so that one chunk's
+  // scores hold at most this many floats (H · rows · S). 0 = pick by device: 16M floats (64 MiB)
+  // on the CPU, 256M (1 GiB) on a GPU, where fewer, larger chunks keep kernels busy.
+  int64_t attention_chunk_floats = 0;
+  // CPU fp32 layers through claa's fused kernels (model/cpu_attention.h, cpu_kernels.h)
+  // instead of plain ATen ops and the explicit chunked attention, which stay for other devices
+  // and dtypes, for taps that need probabilities, and as the reference in tests.
+  bool fused_cpu_kernels = true;
+  // GPU layers through claa's fused CUDA kernels (model/cuda_kernels.h: RMSNorm, RoPE,
+  // SiLU·up) and residual adds inside the GEMMs, where the build has them; false = the plain
+  // ATen ops (the comparison and reference path).
+  bool fused_gpu_kernels = true;
+  // Causal prefill attention through FlashAttention-3's Hopper kernel where the build has it and
+  // the call fits it (cuda_kernels.h: flash_attention_applies); false = LibTorch's SDPA always.
+  bool flash_attention = true;
+  // The MLP runs over at most this many rows at a time, so its [rows, 2·ffn] and [rows, ffn]
+  // activations stay bounded for long prompts (128K rows of Llama-3.1-8B: 7 GiB + 3.5 GiB at once,
+  // 0.9 + 0.45 GiB in 16K-row chunks). Chunks are equal in size; 0 = no chunking.
+  int64_t mlp_chunk_rows = 16384;
+};
+
+class Transformer {
+ public:
+  Transformer(ModelConfig config, ModelWeights weights, RuntimeOptions options);
+
+  // Which attention a causal prefill on this model's device runs, in words, for bench output.
+  std::string prefill_attention_name() const;
+  const ModelConfig& config() const { return config_; }
+  const RuntimeOptions& options() const { return options_; }
+  int n_layers() const { return static_cast<int>(config_.n_layers); }
+  // Where layer l's weights and KV cache live, and where the LM head lives (the last device of a
+  // split; options().device otherwise). Tensors a layer returns are on its device.
+  at::Device layer_device(int layer) const { return layer_device_.at(layer); }
+  at::Device head_device() const { return head_device_; }
+  // Every distinct device the model uses, in layer order (one entry unless split).
+  const std::vector<at::Device>& devices() const { return devices_; }
+
+  // Token ids [T] (int64, any device) → hidden states [T, hidden] in the compute dtype.
+  at::Tensor embed(const at::Tensor& ids) const;
+  // One decoder layer. `positions` [T] are the tokens' original position ids (RoPE), which need
+  // not be contiguous after tokens were dropped. Appends the new keys/values to cache.layer(l);
+  // queries attend causally to the cache's earlier entries and the new tokens up to themselves.
+  at::Tensor run_layer(int layer, const at::Tensor& hidden, const at::Tensor& positions, KVCache& cache,
+                       LayerTap* tap = nullptr) const;
+  // Final RMSNorm + LM head for the given rows → fp32 logits [T, vocab].
+  at::Tensor logits(const at::Tensor& hidden) const;
+
+  // Convenience: all layers over `ids` with `positions`, returning the final hidden states.
+  at::Tensor forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache, LayerTap* tap = nullptr) const;
+
+  KVCache make_cache() const;
+  // RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied): a tap can
+  // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics). On the first device
+  // (a split model holds the same values on each).
+  const at::Tensor& rope_frequencies() const { return inv_freq_.front(); }
+
+ private:
+  bool fused_cpu(const at::Tensor& x) const;
+  bool fused_gpu(const at::Tensor& x) const;
+  at::Tensor linear_cpu(const at::Tensor& x, const at::Tensor& w) const;
+  void linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const;
+  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
+  // The fused q|k|v projection of h [T, hidden] with RoPE applied to its query and key heads:
+  // [T, (H + 2·H_kv)·d].
+  at::Tensor project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const;
+  // x + attn_rows · w_oᵀ (a new tensor; x is left alone).
+  at::Tensor add_attention_output(const at::Tensor& x, const at::Tensor& attn_rows, const at::Tensor& wo) const;
+  // out += MLP(ffn_norm(out)) in place, row chunk by row chunk (RuntimeOptions::mlp_chunk_rows).
+  void add_mlp(int layer, at::Tensor& out) const;
+  std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const;
+  // key_mask [H_kv, S] bool (KVCache::key_mask; undefined = every key visible) hides a ragged cache's
+  // padding from its head on top of the causal mask.
+  at::Tensor attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                       const at::Tensor& key_mask, LayerTap* tap) const;
+  at::Tensor chunked_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                               const at::Tensor& key_mask, LayerTap* tap) const;
+  at::Tensor fused_cpu_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                 LayerTap* tap) const;
+
+  // Per layer, the projections that read the same input concatenated along the output rows, so
+  // each is one larger GEMM: [wq; wk; wv] (and biases) and [w_gate; w_up]. Built once at load;
+  // the separate weights in weights_ then become views into them (no second copy).
+  struct FusedProjections {
+    at::Tensor wqkv, bqkv, w_gate_up;
+  };
+
+  ModelConfig config_;
+  ModelWeights weights_;
+  std::vector<FusedProjections> fused_;
+  RuntimeOptions options_;
+  std::vector<at::Device> layer_device_, devices_;
+  at::Device head_device_ = at::kCPU;
+  std::vector<at::Tensor> inv_freq_;  // per layer: [head_dim/2] fp32 on the layer's device (shared per device)
+};
+
+// The layer split of a model over `n_devices` devices (layer → device index, non-decreasing, so
+// each device holds one contiguous block): balanced by parameter bytes, counting the embedding
+// on the first device and the final norm + LM head on the last. Torch-free arithmetic on the
+// config's shapes, so random-weight models can be made in place, block by block.
+std::vector<int> split_layers(const ModelConfig& config, int n_devices);
+// Per layer, the device it runs on under `options` (all options.device when not split).
+std::vector<at::Device> layer_devices(const ModelConfig& config, const RuntimeOptions& options);
+
+// Parse "cpu" | "cuda" | "cuda:N" and "fp32" | "bf16" | "fp16" (claa::Error on anything else).
+at::Device parse_device(const std::string& name);
+at::ScalarType parse_dtype(const std::string& name);
+std::string dtype_name(at::ScalarType t);
+
+// Inverse RoPE frequencies with the config's scaling (HF _compute_default / _compute_llama3_parameters).
+at::Tensor rope_inv_freq(const ModelConfig& config);
+
+}  // namespace claa

@@ -1,0 +1,231 @@
+#include "model/weights.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "formats/dequant.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+
+namespace claa {
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+void check_shape(const std::string& source, const std::string& name, const std::vector<int64_t>& got,
+                 const std::vector<int64_t>& want) {
+  require(got == want, source + ": tensor " + name + " has shape " + shape_str(got) + ", expected " + shape_str(want));
+}
+
+// ---- GGUF ----
+
+at::Tensor gguf_tensor(const GgufFile& g, const std::string& name, const std::vector<int64_t>& want) {
+  const GgufTensorInfo* info = g.find_tensor(name);
+  require(info != nullptr, g.path() + ": missing tensor " + name);
+  check_shape(g.path(), name, info->torch_shape(), want);
+  at::Tensor t = at::empty(want, at::kFloat);
+  dequantize(info->type, g.tensor_bytes(*info), info->numel(), t.data_ptr<float>());
+  return t;
+}
+
+at::Tensor optional_gguf_tensor(const GgufFile& g, const std::string& name, const std::vector<int64_t>& want) {
+  return g.find_tensor(name) ? gguf_tensor(g, name, want) : at::Tensor();
+}
+
+// ---- safetensors ----
+
+at::Tensor st_tensor(const SafetensorsCheckpoint& ckpt, const std::string& folder, const std::string& name,
+                     const std::vector<int64_t>& want) {
+  const SafetensorsFile* f = ckpt.file_for(name);
+  require(f != nullptr, folder + ": missing tensor " + name);
+  const SafetensorsTensor* t = f->find(name);
+  check_shape(f->path(), name, t->shape, want);
+  std::string_view bytes = f->bytes(*t);
+  at::ScalarType type;
+  if (t->dtype == "F32")
+    type = at::kFloat;
+  else if (t->dtype == "F16")
+    type = at::kHalf;
+  else if (t->dtype == "BF16")
+    type = at::kBFloat16;
+  else
+    throw Error(f->path() + ": tensor " + name + " has unsupported dtype " + t->dtype + " (F32/F16/BF16 only)");
+  at::Tensor out = at::empty(want, type);
+  std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
+  return out.to(at::kFloat);
+}
+
+}  // namespace
+
+at::Tensor unpermute_qk_rows(const at::Tensor& w, int64_t n_head) {
+  int64_t rows = w.size(0);
+  int64_t half = rows / n_head / 2;
+  // GGUF row order per head is (pair i, element e) = HF row (e * half + i): swap the two axes back.
+  return w.reshape({n_head, half, 2, -1}).transpose(1, 2).reshape(w.sizes()).contiguous();
+}
+
+void ModelWeights::to(at::Device device, at::ScalarType dtype) {
+  auto move = [&](at::Tensor& t) {
+    if (t.defined()) t = t.to(device, dtype).contiguous();
+  };
+  bool tied = lm_head.defined() && lm_head.is_same(embed);
+  move(embed);
+  move(final_norm);
+  if (tied)
+    lm_head = embed;
+  else
+    move(lm_head);
+  if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(device, at::kFloat);
+  for (LayerWeights& l : layers) {
+    for (at::Tensor* t :
+         {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.w_gate, &l.w_up, &l.w_down})
+      move(*t);
+  }
+}
+
+void ModelWeights::place(const std::vector<at::Device>& layer_devices, at::Device head_device, at::ScalarType dtype) {
+  require(layer_devices.size() == layers.size(), "weights: one device per layer is required");
+  auto move = [&](at::Tensor& t, at::Device device) {
+    if (t.defined()) t = t.to(device, dtype).contiguous();
+  };
+  const at::Device first = layer_devices.empty() ? head_device : layer_devices.front();
+  bool tied = lm_head.defined() && lm_head.is_same(embed);
+  move(embed, first);
+  move(final_norm, head_device);
+  if (tied)
+    lm_head = embed.device() == head_device ? embed : embed.to(head_device);
+  else
+    move(lm_head, head_device);
+  if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(at::kCPU, at::kFloat);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerWeights& l = layers[i];
+    for (at::Tensor* t :
+         {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.w_gate, &l.w_up, &l.w_down})
+      move(*t, layer_devices[i]);
+  }
+}
+
+ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
+  ModelWeights w;
+  const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
+  w.embed = gguf_tensor(g, "token_embd.weight", {c.vocab, D});
+  w.final_norm = gguf_tensor(g, "output_norm.weight", {D});
+  w.lm_head = c.tied_embeddings ? w.embed : gguf_tensor(g, "output.weight", {c.vocab, D});
+  w.rope_freq_factors = optional_gguf_tensor(g, "rope_freqs.weight", {c.head_dim / 2});
+  // llama.cpp permutes Q/K rows only for the llama architecture (Mistral is written as llama);
+  // Qwen2 uses NEOX rope in llama.cpp and is stored unpermuted.
+  bool permuted = g.get_string("general.architecture") == "llama";
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    std::string p = "blk." + std::to_string(i) + ".";
+    LayerWeights l;
+    l.attn_norm = gguf_tensor(g, p + "attn_norm.weight", {D});
+    l.ffn_norm = gguf_tensor(g, p + "ffn_norm.weight", {D});
+    l.wq = gguf_tensor(g, p + "attn_q.weight", {q_out, D});
+    l.wk = gguf_tensor(g, p + "attn_k.weight", {kv_out, D});
+    l.wv = gguf_tensor(g, p + "attn_v.weight", {kv_out, D});
+    l.wo = gguf_tensor(g, p + "attn_output.weight", {D, q_out});
+    if (c.qkv_bias) {
+      l.bq = gguf_tensor(g, p + "attn_q.bias", {q_out});
+      l.bk = gguf_tensor(g, p + "attn_k.bias", {kv_out});
+      l.bv = gguf_tensor(g, p + "attn_v.bias", {kv_out});
+    }
+    if (permuted) {
+      l.wq = unpermute_qk_rows(l.wq, c.n_heads);
+      l.wk = unpermute_qk_rows(l.wk, c.n_kv_heads);
+      if (l.bq.defined()) {
+        l.bq = unpermute_qk_rows(l.bq.unsqueeze(1), c.n_heads).squeeze(1);
+        l.bk = unpermute_qk_rows(l.bk.unsqueeze(1), c.n_kv_heads).squeeze(1);
+      }
+    }
+    l.w_gate = gguf_tensor(g, p + "ffn_gate.weight", {c.ffn, D});
+    l.w_up = gguf_tensor(g, p + "ffn_up.weight", {c.ffn, D});
+    l.w_down = gguf_tensor(g, p + "ffn_down.weight", {D, c.ffn});
+    w.layers.push_back(std::move(l));
+  }
+  return w;
+}
+
+ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
+  SafetensorsCheckpoint ckpt(folder);
+  auto get = [&](const std::string& name, const std::vector<int64_t>& shape) {
+    return st_tensor(ckpt, folder, name, shape);
+  };
+  ModelWeights w;
+  const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
+  w.embed = get("model.embed_tokens.weight", {c.vocab, D});
+  w.final_norm = get("model.norm.weight", {D});
+  bool has_head = ckpt.file_for("lm_head.weight") != nullptr;
+  w.lm_head = (c.tied_embeddings || !has_head) ? w.embed : get("lm_head.weight", {c.vocab, D});
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    LayerWeights l;
+    l.attn_norm = get(p + "input_layernorm.weight", {D});
+    l.ffn_norm = get(p + "post_attention_layernorm.weight", {D});
+    l.wq = get(p + "self_attn.q_proj.weight", {q_out, D});
+    l.wk = get(p + "self_attn.k_proj.weight", {kv_out, D});
+    l.wv = get(p + "self_attn.v_proj.weight", {kv_out, D});
+    l.wo = get(p + "self_attn.o_proj.weight", {D, q_out});
+    if (c.qkv_bias) {
+      l.bq = get(p + "self_attn.q_proj.bias", {q_out});
+      l.bk = get(p + "self_attn.k_proj.bias", {kv_out});
+      l.bv = get(p + "self_attn.v_proj.bias", {kv_out});
+    }
+    l.w_gate = get(p + "mlp.gate_proj.weight", {c.ffn, D});
+    l.w_up = get(p + "mlp.up_proj.weight", {c.ffn, D});
+    l.w_down = get(p + "mlp.down_proj.weight", {D, c.ffn});
+    w.layers.push_back(std::move(l));
+  }
+  return w;
+}
+
+ModelWeights random_weights(const ModelConfig& c, uint64_t seed, at::Device device, at::ScalarType dtype) {
+  return random_weights(c, seed, std::vector<at::Device>(static_cast<size_t>(c.n_layers), device), device, dtype);
+}
+
+ModelWeights random_weights(const ModelConfig& c, uint64_t seed, const std::vector<at::Device>& layer_devices,
+                            at::Device head_device, at::ScalarType dtype) {
+  // Generated directly on the target device: an 8B-shaped model would take minutes on the CPU
+  // (and a 70B one fits only split over several GPUs).
+  require(static_cast<int64_t>(layer_devices.size()) == c.n_layers, "random weights: one device per layer is required");
+  at::manual_seed(seed);
+  auto normal = [&](std::vector<int64_t> shape, at::Device device) {
+    return at::randn(shape, at::TensorOptions().device(device).dtype(dtype)).mul_(0.02);
+  };
+  auto ones = [&](std::vector<int64_t> shape, at::Device device) {
+    return at::ones(shape, at::TensorOptions().device(device).dtype(dtype));
+  };
+  const at::Device first = layer_devices.empty() ? head_device : layer_devices.front();
+  const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
+  ModelWeights w;
+  w.embed = normal({c.vocab, D}, first);
+  w.final_norm = ones({D}, head_device);
+  w.lm_head = c.tied_embeddings ? (first == head_device ? w.embed : w.embed.to(head_device))
+                                : normal({c.vocab, D}, head_device);
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    const at::Device d = layer_devices[static_cast<size_t>(i)];
+    LayerWeights l;
+    l.attn_norm = ones({D}, d);
+    l.ffn_norm = ones({D}, d);
+    l.wq = normal({q_out, D}, d);
+    l.wk = normal({kv_out, D}, d);
+    l.wv = normal({kv_out, D}, d);
+    l.wo = normal({D, q_out}, d);
+    if (c.qkv_bias) {
+      l.bq = normal({q_out}, d);
+      l.bk = normal({kv_out}, d);
+      l.bv = normal({kv_out}, d);
+    }
+    l.w_gate = normal({c.ffn, D}, d);
+    l.w_up = normal({c.ffn, D}, d);
+    l.w_down = normal({D, c.ffn}, d);
+    w.layers.push_back(std::move(l));
+  }
+  return w;
+}
+
+}  // namespace claa

@@ -1,0 +1,131 @@
+// GGUF reader: metadata of every type, tensor infos and data, and corrupt files that must fail
+// with one clear claa::Error (never a crash or an out-of-bounds read).
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "formats/dequant.h"
+#include "formats/gguf.h"
+#include "model/model_config.h"
+#include "tests/catch.h"
+#include "tests/formats/gguf_writer.h"
+#include "tests/model_fixture.h"
+
+namespace {
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("claa_test_" + std::to_string(getpid()) + "_" + name)).string();
+}
+}  // namespace
+
+TEST_CASE("GGUF: every metadata type and tensor data are read", "[gguf]") {
+  std::string path = temp_path("small.gguf");
+  test_gguf::small_file().save(path);
+  claa::GgufFile g(path);
+  CHECK(g.version() == 3);
+  CHECK(g.get_string("general.architecture") == "llama");
+  CHECK(g.get_int("llama.block_count") == 2);
+  CHECK(g.get_int("test.i8") == -5);
+  CHECK(g.get_float("test.f32") == 1.5);
+  CHECK(g.get_float("test.f64") == -2.25);
+  CHECK(g.get_int("test.bool") == 1);
+  CHECK(g.get_int("test.u64") == (int64_t{1} << 40));
+  CHECK(g.get_int("test.i64") == -7);
+  CHECK(g.get_string_array("test.strings") == std::vector<std::string>{"a", "bc", ""});
+  CHECK(g.get_int_array("test.ints") == std::vector<int64_t>{1, -2, 3});
+  CHECK_THROWS_WITH(g.get_int("missing.key"), Catch::Contains("missing metadata key missing.key"));
+  CHECK_THROWS_WITH(g.get_int("general.architecture"), Catch::Contains("not an integer"));
+
+  const claa::GgufTensorInfo* t = g.find_tensor("t.f32");
+  REQUIRE(t != nullptr);
+  CHECK(t->torch_shape() == std::vector<int64_t>{3, 2});
+  std::vector<float> v(6);
+  claa::dequantize(t->type, g.tensor_bytes(*t), 6, v.data());
+  CHECK(v == std::vector<float>{1, 2, 3, 4, 5, 6});
+  const claa::GgufTensorInfo* h = g.find_tensor("t.f16");
+  std::vector<float> hv(4);
+  claa::dequantize(h->type, g.tensor_bytes(*h), 4, hv.data());
+  CHECK(hv == std::vector<float>{1, -2, 0, 0.5});
+}
+
+TEST_CASE("GGUF: every truncation of a valid file fails cleanly", "[gguf][corrupt]") {
+  test_gguf::Writer w = test_gguf::small_file();
+  std::string path = temp_path("trunc.gguf");
+  for (size_t keep = 0; keep < w.bytes().size(); ++keep) {
+    INFO("file cut to " << keep << " bytes");
+    w.save(path, keep);
+    CHECK_THROWS_AS(claa::GgufFile(path), claa::Error);
+  }
+}
+
+TEST_CASE("GGUF: corrupt headers name the problem", "[gguf][corrupt]") {
+  std::string path = temp_path("bad.gguf");
+  auto expect = [&](test_gguf::Writer w, const char* message) {
+    w.save(path);
+    CHECK_THROWS_WITH(claa::GgufFile(path), Catch::Contains(message));
+  };
+  test_gguf::Writer bad_magic = test_gguf::small_file();
+  bad_magic.bytes()[0] = 'X';
+  expect(bad_magic, "not a GGUF file");
+
+  test_gguf::Writer bad_version = test_gguf::small_file();
+  bad_version.bytes()[4] = 9;
+  expect(bad_version, "unsupported GGUF version 9");
+
+  test_gguf::Writer huge_string;
+  huge_string.header(3, 0, 1);
+  huge_string.raw<uint64_t>(1ull << 50);
+  expect(huge_string, "implausible");
+
+  test_gguf::Writer bad_type;
+  bad_type.header(3, 0, 1);
+  bad_type.str("k");
+  bad_type.raw<uint32_t>(77);
+  expect(bad_type, "unknown metadata value type 77");
+
+  test_gguf::Writer five_dims;
+  five_dims.header(3, 1, 0);
+  five_dims.tensor_info("t", {1, 1, 1, 1, 1}, 0, 0);
+  expect(five_dims, "has 5 dims");
+
+  test_gguf::Writer past_end;
+  past_end.header(3, 1, 0);
+  past_end.tensor_info("t", {1024}, 0, 0);
+  past_end.align();
+  expect(past_end, "extends past the end of the file");
+
+  std::filesystem::create_directories(path + ".dir");
+  CHECK_THROWS_WITH(claa::GgufFile(path + ".dir"), Catch::Contains("not a regular file"));
+  CHECK_THROWS_WITH(claa::GgufFile(path + ".missing"), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("GGUF: a truncated copy of the real model fails with one error", "[gguf][corrupt]") {
+  std::string model = default_model_path();
+  std::string path = temp_path("truncated_model.gguf");
+  for (size_t keep : {size_t{100}, size_t{2'000'000}, size_t{50'000'000}}) {
+    std::ifstream in(model, std::ios::binary);
+    std::vector<char> buf(keep);
+    in.read(buf.data(), keep);
+    std::ofstream(path, std::ios::binary).write(buf.data(), keep);
+    INFO("kept " << keep << " bytes");
+    CHECK_THROWS_AS(claa::GgufFile(path), claa::Error);
+  }
+}
+
+TEST_CASE("GGUF: SmolLM2 metadata matches the model card", "[gguf]") {
+  claa::GgufFile g(default_model_path());
+  claa::ModelConfig c = claa::ModelConfig::from_gguf(g);
+  CHECK(c.architecture == "llama");
+  CHECK(c.n_layers == 30);
+  CHECK(c.hidden == 576);
+  CHECK(c.n_heads == 9);
+  CHECK(c.n_kv_heads == 3);
+  CHECK(c.head_dim == 64);
+  CHECK(c.ffn == 1536);
+  CHECK(c.vocab == 49152);
+  CHECK(c.context == 8192);
+  CHECK(c.rope_theta == 100000.0);
+  CHECK(c.tied_embeddings);
+  CHECK(c.eos_ids == std::vector<int64_t>{2});
+  CHECK(g.get_int("tokenizer.ggml.add_bos_token") == 0);
+}

@@ -1,0 +1,544 @@
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <queue>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "formats/gguf.h"
+#include "tokenizer/byte_unicode.h"
+#include "tokenizer/pretokenizer.h"
+
+namespace claa {
+
+namespace {
+
+enum class TokenKind : uint8_t { Normal, Control, UserDefined };
+
+struct SpecialToken {
+  std::string text;
+  int32_t id;
+  bool control;  // control tokens are only matched with parse_special
+};
+
+uint64_t pair_key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+}  // namespace
+
+struct Tokenizer::Impl {
+  std::vector<std::string> pieces;  // vocab strings, GPT-2 alphabet ("" for unused ids)
+  std::vector<std::string> bytes;   // what each id decodes to
+  std::vector<TokenKind> kinds;
+  std::unordered_map<std::string, int32_t> piece_ids;
+  std::array<int32_t, 256> byte_ids{};  // id of each single-byte token (-1 if the vocab lacks it)
+  struct Merge {
+    int32_t rank, result;
+  };
+  std::unordered_map<uint64_t, Merge> merges;  // (left id, right id) -> rank and merged id
+  PreTokenizer pre;
+  std::vector<SpecialToken> specials;  // longest first, so the longest match wins
+  std::array<bool, 256> special_first_byte{};
+  bool ignore_merges = false;  // HF BPE option (Llama-3): a piece already in the vocab is one token
+  // A byte with no token of its own: HF with a BPE unk_token emits unk; llama.cpp and HF without
+  // one drop the byte silently (SmolLM2's vocab lacks e.g. 0x04 and 0xF1, so both references drop).
+  bool unk_for_missing_bytes = false;
+  int32_t bos = -1, eos = -1, unk = -1;
+  bool add_bos = false;
+  std::string chat_template;
+
+  // Word -> ids cache. Natural text repeats words a lot, so this makes BPE nearly free.
+  mutable std::mutex cache_mu;
+  mutable std::unordered_map<std::string, std::vector<int32_t>> cache;
+  static constexpr size_t kCacheMaxEntries = 1 << 18;
+  static constexpr size_t kCacheMaxWordBytes = 256;
+
+  void add_piece(int32_t id, const std::string& piece, TokenKind kind);
+  void add_merge(const std::string& left, const std::string& right, int32_t rank);
+  void finish();
+  void bpe(std::string_view word, std::vector<int32_t>& out) const;
+  void bpe_uncached(std::string_view word, std::vector<int32_t>& out) const;
+  void encode_plain(std::string_view text, size_t base, Encoding& out, bool want_offsets) const;
+  void encode(std::string_view text, bool parse_special, Encoding& out, bool want_offsets) const;
+  const SpecialToken* match_special(std::string_view text, size_t pos, bool parse_special) const;
+  void check_id(int32_t id) const;
+};
+
+void Tokenizer::Impl::add_piece(int32_t id, const std::string& piece, TokenKind kind) {
+  // Bound ids so a corrupt file cannot make us allocate gigabytes.
+  require(id >= 0 && id < (1 << 24), "tokenizer: token id " + std::to_string(id) + " out of range for '" + piece + "'");
+  if (static_cast<size_t>(id) >= pieces.size()) {
+    pieces.resize(id + 1);
+    kinds.resize(id + 1, TokenKind::Normal);
+  }
+  pieces[id] = piece;
+  kinds[id] = kind;
+  piece_ids.emplace(piece, id);  // first id wins on duplicate strings (as llama.cpp)
+}
+
+void Tokenizer::Impl::add_merge(const std::string& left, const std::string& right, int32_t rank) {
+  auto l = piece_ids.find(left), r = piece_ids.find(right), m = piece_ids.find(left + right);
+  // A merge whose parts or result are not in the vocab can never fire; skip it.
+  if (l == piece_ids.end() || r == piece_ids.end() || m == piece_ids.end()) return;
+  merges.emplace(pair_key(l->second, r->second), Merge{rank, m->second});
+}
+
+void Tokenizer::Impl::finish() {
+  require(!pieces.empty(), "tokenizer: empty vocabulary");
+  const auto n = static_cast<int32_t>(pieces.size());
+  for (auto [what, id] : {std::pair<const char*, int32_t>{"bos", bos}, {"eos", eos}, {"unknown", unk}}) {
+    require(id < n,
+            std::string("tokenizer: ") + what + " token id " + std::to_string(id) + " is outside the vocabulary");
+  }
+  bytes.resize(pieces.size());
+  for (size_t id = 0; id < pieces.size(); ++id) {
+    // Special tokens decode to their literal text; normal ones through the byte alphabet.
+    bytes[id] = kinds[id] == TokenKind::Normal ? gpt2_piece_to_bytes(pieces[id]) : pieces[id];
+    if (kinds[id] != TokenKind::Normal && !pieces[id].empty()) {
+      specials.push_back({pieces[id], static_cast<int32_t>(id), kinds[id] == TokenKind::Control});
+    }
+  }
+  for (int b = 0; b < 256; ++b) {
+    auto it = piece_ids.find(gpt2_bytes_to_piece(std::string(1, static_cast<char>(b))));
+    byte_ids[b] = it == piece_ids.end() ? -1 : it->second;
+  }
+  std::stable_sort(specials.begin(), specials.end(),
+                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
+  special_first_byte.fill(false);
+  for (const auto& s : specials) special_first_byte[static_cast<unsigned char>(s.text[0])] = true;
+}
+
+// Merge-rank BPE over one pre-token (HF models/bpe/word.rs merge_all): repeatedly apply the
+// adjacent pair with the lowest rank, leftmost first. Symbols form a linked list; the heap holds
+// candidate pairs, stale entries are skipped when popped.
+void Tokenizer::Impl::bpe_uncached(std::string_view word, std::vector<int32_t>& out) const {
+  if (ignore_merges) {
+    auto it = piece_ids.find(gpt2_bytes_to_piece(word));
+    if (it != piece_ids.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  struct Symbol {
+    int32_t id;
+    int prev, next;
+  };
+  std::vector<Symbol> sym;
+  sym.reserve(word.size());
+  for (size_t i = 0; i < word.size(); ++i) {
+    int32_t id = byte_ids[static_cast<unsigned char>(word[i])];
+    if (id < 0 && unk_for_missing_bytes) id = unk;
+    if (id < 0) continue;  // dropped, as the references do
+    int n = static_cast<int>(sym.size());
+    if (n > 0) sym[n - 1].next = n;
+    sym.push_back({id, n - 1, -1});
+  }
+  if (sym.empty()) return;
+  struct Cand {
+    int32_t rank;
+    int pos;
+    int32_t left, right;
+  };
+  auto worse = [](const Cand& a, const Cand& b) { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; };
+  std::priority_queue<Cand, std::vector<Cand>, decltype(worse)> heap(worse);
+  auto push_pair = [&](int pos) {
+    if (pos < 0 || sym[pos].next < 0) return;
+    auto it = merges.find(pair_key(sym[pos].id, sym[sym[pos].next].id));
+    if (it != merges.end()) heap.push({it->second.rank, pos, sym[pos].id, sym[sym[pos].next].id});
+  };
+  for (int i = 0; i + 1 < static_cast<int>(sym.size()); ++i) push_pair(i);
+  while (!heap.empty()) {
+    Cand c = heap.top();
+    heap.pop();
+    Symbol& s = sym[c.pos];
+    if (s.id < 0 || s.next < 0 || s.id != c.left || sym[s.next].id != c.right) continue;  // stale
+    Symbol& r = sym[s.next];
+    s.id = merges.at(pair_key(c.left, c.right)).result;
+    r.id = -1;  // removed
+    s.next = r.next;
+    if (s.next >= 0) sym[s.next].prev = c.pos;
+    push_pair(s.prev);
+    push_pair(c.pos);
+  }
+  for (int i = 0; i >= 0 && i < static_cast<int>(sym.size()); i = sym[i].next) out.push_back(sym[i].id);
+}
+
+void Tokenizer::Impl::bpe(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.size() > kCacheMaxWordBytes) {
+    bpe_uncached(word, out);
+    return;
+  }
+  std::string key(word);
+  {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  size_t first = out.size();
+  bpe_uncached(word, out);
+  std::lock_guard<std::mutex> lock(cache_mu);
+  if (cache.size() >= kCacheMaxEntries) cache.clear();  // crude bound on memory
+  cache.emplace(std::move(key), std::vector<int32_t>(out.begin() + first, out.end()));
+}
+
+// Pre-tokenise and BPE a span with no special tokens in it. `base` is its offset in the input.
+void Tokenizer::Impl::encode_plain(std::string_view text, size_t base, Encoding& out, bool want_offsets) const {
+  for (auto [wb, we] : pre.split(text)) {
+    std::string_view word = text.substr(wb, we - wb);
+    size_t first = out.ids.size();
+    bpe(word, out.ids);
+    if (!want_offsets) continue;
+    size_t pos = wb;
+    for (size_t k = first; k < out.ids.size(); ++k) {
+      size_t len = bytes[out.ids[k]].size();
+      if (out.ids[k] == unk && unk >= 0 && unk_for_missing_bytes) {
+        len = 1;  // unk stands for a single missing byte
+      } else {
+        // Skip bytes that were dropped for lack of a token; no token contains one.
+        while (pos < we && byte_ids[static_cast<unsigned char>(text[pos])] < 0) ++pos;
+      }
+      size_t b = pos, e = std::min(pos + len, we);
+      // Widen to whole characters: pre-tokens never cut a character, so stay inside the word.
+      while (b > wb && utf8_is_continuation(static_cast<unsigned char>(text[b]))) --b;
+      while (e < we && utf8_is_continuation(static_cast<unsigned char>(text[e]))) ++e;
+      out.offsets.emplace_back(base + b, base + e);
+      pos += len;
+    }
+  }
+}
+
+const SpecialToken* Tokenizer::Impl::match_special(std::string_view text, size_t pos, bool parse_special) const {
+  for (const auto& s : specials) {
+    if (s.control && !parse_special) continue;
+    if (text.compare(pos, s.text.size(), s.text) == 0) return &s;
+  }
+  return nullptr;
+}
+
+// Special tokens are found leftmost-longest before pre-tokenisation (HF AddedVocabulary,
+// llama.cpp tokenizer_st_partition); the text between them is encoded normally.
+void Tokenizer::Impl::encode(std::string_view text, bool parse_special, Encoding& out, bool want_offsets) const {
+  size_t plain_begin = 0;
+  for (size_t pos = 0; pos < text.size(); ++pos) {
+    if (!special_first_byte[static_cast<unsigned char>(text[pos])]) continue;
+    const SpecialToken* s = match_special(text, pos, parse_special);
+    if (s == nullptr) continue;
+    if (pos > plain_begin) encode_plain(text.substr(plain_begin, pos - plain_begin), plain_begin, out, want_offsets);
+    out.ids.push_back(s->id);
+    if (want_offsets) out.offsets.emplace_back(pos, pos + s->text.size());
+    plain_begin = pos + s->text.size();
+    pos = plain_begin - 1;
+  }
+  if (plain_begin < text.size()) encode_plain(text.substr(plain_begin), plain_begin, out, want_offsets);
+}
+
+void Tokenizer::Impl::check_id(int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= pieces.size()) {
+    throw Error("token id " + std::to_string(id) + " is out of range (vocab size " + std::to_string(pieces.size()) +
+                ")");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+namespace {
+
+// The end-of-turn tokens llama.cpp also treats as EOG when present.
+const char* const kEndOfTurnTokens[] = {"<|eot_id|>", "<|im_end|>", "<|endoftext|>", "<|end_of_text|>",
+                                        "<|eom_id|>", "</s>",       "<end_of_turn>", "<|end|>"};
+
+std::pair<std::string, std::string> split_merge(const std::string& merge) {
+  // Vocab strings never contain a plain space (it is 'Ġ'); search from 1 as llama.cpp does.
+  size_t sp = merge.find(' ', 1);
+  require(sp != std::string::npos, "tokenizer: malformed merge '" + merge + "'");
+  return {merge.substr(0, sp), merge.substr(sp + 1)};
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
+  std::string model = gguf.get_string("tokenizer.ggml.model");
+  require(model == "gpt2", "tokenizer: GGUF tokenizer model '" + model +
+                               "' is not supported (only byte-level BPE, tokenizer.ggml.model = gpt2)");
+  auto impl = std::make_shared<Impl>();
+  std::string pre = gguf.get_string("tokenizer.ggml.pre", "gpt2");
+  if (pre == "default" || pre == "gpt-2") pre = "gpt2";  // llama.cpp's names for the GPT-2 split
+  impl->pre = PreTokenizer::from_name(pre);
+  impl->ignore_merges = impl->pre.name() == "llama-bpe";
+
+  auto tokens = gguf.get_string_array("tokenizer.ggml.tokens");
+  std::vector<int64_t> types;
+  if (gguf.has("tokenizer.ggml.token_type")) types = gguf.get_int_array("tokenizer.ggml.token_type");
+  require(types.empty() || types.size() == tokens.size(), "tokenizer: token_type and tokens differ in length");
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    int64_t t = types.empty() ? 1 : types[i];
+    // llama.cpp token types: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte.
+    TokenKind kind = t == 3 ? TokenKind::Control : t == 4 ? TokenKind::UserDefined : TokenKind::Normal;
+    impl->add_piece(static_cast<int32_t>(i), tokens[i], kind);
+  }
+  auto merges = gguf.get_string_array("tokenizer.ggml.merges");
+  for (size_t r = 0; r < merges.size(); ++r) {
+    auto [l, rr] = split_merge(merges[r]);
+    impl->add_merge(l, rr, static_cast<int32_t>(r));
+  }
+  impl->bos = static_cast<int32_t>(gguf.get_int("tokenizer.ggml.bos_token_id", -1));
+  impl->eos = static_cast<int32_t>(gguf.get_int("tokenizer.ggml.eos_token_id", -1));
+  impl->unk = static_cast<int32_t>(gguf.get_int("tokenizer.ggml.unknown_token_id", -1));
+  bool default_bos = impl->pre.name() == "llama-bpe";
+  impl->add_bos = gguf.get_int("tokenizer.ggml.add_bos_token", default_bos ? 1 : 0) != 0;
+  impl->chat_template = gguf.get_string("tokenizer.chat_template", "");
+  impl->finish();
+  return Tokenizer(impl);
+}
+
+namespace {
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  require(in.good(), "cannot open " + path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": invalid JSON: " + e.what());
+  }
+}
+
+std::string regex_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Translate an HF pre_tokenizer into isolated-split regex steps. ByteLevel(use_regex=true) is the
+// GPT-2 split; Digits is \p{N} (individually) or \p{N}+; Split must use behavior Isolated.
+void collect_pre_steps(const nlohmann::json& pt, std::vector<std::string>& steps) {
+  if (pt.is_null()) return;
+  std::string type = pt.value("type", "");
+  if (type == "Sequence") {
+    for (const auto& p : pt.at("pretokenizers")) collect_pre_steps(p, steps);
+  } else if (type == "ByteLevel") {
+    require(!pt.value("add_prefix_space", false), "tokenizer.json: ByteLevel add_prefix_space=true is not supported");
+    if (pt.value("use_regex", true)) steps.push_back(kGpt2Pattern);
+  } else if (type == "Digits") {
+    steps.push_back(pt.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+  } else if (type == "Split") {
+    require(pt.value("behavior", "") == "Isolated" && !pt.value("invert", false),
+            "tokenizer.json: only Split with behavior Isolated is supported");
+    const auto& pat = pt.at("pattern");
+    if (pat.contains("Regex")) {
+      steps.push_back(pat.at("Regex").get<std::string>());
+    } else {
+      steps.push_back(regex_escape(pat.at("String").get<std::string>()));
+    }
+  } else {
+    throw Error("tokenizer.json: unsupported pre_tokenizer type '" + type + "'");
+  }
+}
+
+std::string name_for_steps(const std::vector<std::string>& steps) {
+  if (steps == std::vector<std::string>{kGpt2Pattern}) return "gpt2";
+  if (steps == std::vector<std::string>{kDigitPattern, kGpt2Pattern}) return "smollm";
+  if (steps == std::vector<std::string>{kLlama3Pattern}) return "llama-bpe";
+  if (steps == std::vector<std::string>{kQwen2Pattern}) return "qwen2";
+  return "custom";
+}
+
+// tokenizer_config.json stores special tokens either as strings or as {"content": ...} objects.
+std::string token_content(const nlohmann::json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_object() && j.contains("content")) return j.at("content").get<std::string>();
+  return "";
+}
+
+// A TemplateProcessing post-processor (alone or inside a Sequence, as Llama-3 has it) whose single-
+// sequence template starts with a special token means "add BOS".
+bool template_adds_bos(const nlohmann::json& post) {
+  if (!post.is_object()) return false;
+  std::string type = post.value("type", "");
+  if (type == "Sequence" && post.contains("processors")) {
+    for (const auto& p : post.at("processors"))
+      if (template_adds_bos(p)) return true;
+    return false;
+  }
+  if (type != "TemplateProcessing" || !post.contains("single")) return false;
+  const auto& single = post.at("single");
+  return single.is_array() && !single.empty() && single[0].contains("SpecialToken");
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_hf_json(const std::string& path) {
+  nlohmann::json j = read_json_file(path);
+  auto impl = std::make_shared<Impl>();
+  try {
+    const auto& model = j.at("model");
+    require(model.value("type", "BPE") == "BPE", path + ": only BPE models are supported");
+    impl->ignore_merges = model.value("ignore_merges", false);
+    for (const auto& [piece, id] : model.at("vocab").items())
+      impl->add_piece(id.get<int32_t>(), piece, TokenKind::Normal);
+    for (const auto& at : j.value("added_tokens", nlohmann::json::array())) {
+      TokenKind kind = at.value("special", false) ? TokenKind::Control : TokenKind::UserDefined;
+      impl->add_piece(at.at("id").get<int32_t>(), at.at("content").get<std::string>(), kind);
+    }
+    const auto& merges = model.at("merges");
+    for (size_t r = 0; r < merges.size(); ++r) {
+      // Older files store "a b" strings, newer ones ["a", "b"] pairs.
+      if (merges[r].is_string()) {
+        auto [l, rr] = split_merge(merges[r].get<std::string>());
+        impl->add_merge(l, rr, static_cast<int32_t>(r));
+      } else {
+        impl->add_merge(merges[r].at(0).get<std::string>(), merges[r].at(1).get<std::string>(),
+                        static_cast<int32_t>(r));
+      }
+    }
+    if (model.contains("unk_token") && model.at("unk_token").is_string()) {
+      impl->unk = impl->piece_ids.count(model.at("unk_token")) ? impl->piece_ids.at(model.at("unk_token")) : -1;
+      impl->unk_for_missing_bytes = impl->unk >= 0;
+    }
+    // Qwen2 ships an NFC normalizer. We do not normalise: text that is already NFC (nearly all
+    // text) tokenises identically, and llama.cpp skips it too.
+    const auto norm = j.value("normalizer", nlohmann::json());
+    if (!norm.is_null() && norm.value("type", "") != "NFC") {
+      throw Error(path + ": unsupported normalizer '" + norm.value("type", "?") + "'");
+    }
+    std::vector<std::string> steps;
+    collect_pre_steps(j.value("pre_tokenizer", nlohmann::json()), steps);
+    impl->pre = PreTokenizer::from_patterns(name_for_steps(steps), steps);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": unexpected tokenizer.json layout: " + e.what());
+  }
+
+  // BOS/EOS/chat template live in tokenizer_config.json next to tokenizer.json.
+  auto id_of = [&](const std::string& s) {
+    auto it = impl->piece_ids.find(s);
+    return it == impl->piece_ids.end() ? -1 : it->second;
+  };
+  std::filesystem::path cfg_path = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
+  if (std::filesystem::exists(cfg_path)) {
+    nlohmann::json cfg = read_json_file(cfg_path.string());
+    if (cfg.contains("bos_token")) impl->bos = id_of(token_content(cfg["bos_token"]));
+    if (cfg.contains("eos_token")) impl->eos = id_of(token_content(cfg["eos_token"]));
+    if (cfg.contains("add_bos_token") && cfg["add_bos_token"].is_boolean())
+      impl->add_bos = cfg["add_bos_token"].get<bool>();
+    if (cfg.contains("chat_template") && cfg["chat_template"].is_string()) impl->chat_template = cfg["chat_template"];
+  } else {
+    // No config: guess from conventional names.
+    for (const char* b : {"<|begin_of_text|>", "<s>", "<|im_start|>"})
+      if (impl->bos < 0) impl->bos = id_of(b);
+    for (const char* e : {"<|end_of_text|>", "</s>", "<|im_end|>", "<|endoftext|>"})
+      if (impl->eos < 0) impl->eos = id_of(e);
+  }
+  if (template_adds_bos(j.value("post_processor", nlohmann::json()))) impl->add_bos = true;
+  impl->finish();
+  return Tokenizer(impl);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
+  Encoding e;
+  impl_->encode(text, parse_special, e, false);
+  return std::move(e.ids);
+}
+
+Encoding Tokenizer::encode_with_offsets(std::string_view text, bool parse_special) const {
+  Encoding e;
+  impl_->encode(text, parse_special, e, true);
+  return e;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  std::string out;
+  for (int32_t id : ids) {
+    impl_->check_id(id);
+    out += impl_->bytes[id];
+  }
+  return out;
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  impl_->check_id(id);
+  return impl_->bytes[id];
+}
+
+std::string Tokenizer::piece(int32_t id) const {
+  impl_->check_id(id);
+  return impl_->pieces[id];
+}
+
+int32_t Tokenizer::piece_to_id(const std::string& piece) const {
+  auto it = impl_->piece_ids.find(piece);
+  return it == impl_->piece_ids.end() ? -1 : it->second;
+}
+
+int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->pieces.size()); }
+int32_t Tokenizer::bos_id() const { return impl_->bos; }
+int32_t Tokenizer::eos_id() const { return impl_->eos; }
+bool Tokenizer::add_bos() const { return impl_->add_bos; }
+std::string Tokenizer::pre_tokenizer_name() const { return impl_->pre.name(); }
+std::string Tokenizer::chat_template() const { return impl_->chat_template; }
+
+void Tokenizer::clear_cache() const {
+  std::lock_guard<std::mutex> lock(impl_->cache_mu);
+  impl_->cache.clear();
+}
+
+std::vector<int32_t> Tokenizer::eos_ids() const {
+  std::vector<int32_t> ids;
+  if (impl_->eos >= 0) ids.push_back(impl_->eos);
+  for (const char* t : kEndOfTurnTokens) {
+    int32_t id = piece_to_id(t);
+    if (id >= 0 && impl_->kinds[id] != TokenKind::Normal && std::find(ids.begin(), ids.end(), id) == ids.end()) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+std::pair<size_t, size_t> token_span(const Encoding& enc, size_t byte_begin, size_t byte_end) {
+  const auto& off = enc.offsets;
+  // Offsets are sorted and non-overlapping (up to shared multi-byte characters), so both ends
+  // are binary searches.
+  auto first = std::partition_point(off.begin(), off.end(), [&](const auto& o) { return o.second <= byte_begin; });
+  if (byte_end <= byte_begin) {
+    size_t f = static_cast<size_t>(first - off.begin());
+    return {f, f};
+  }
+  auto last = std::partition_point(first, off.end(), [&](const auto& o) { return o.first < byte_end; });
+  return {static_cast<size_t>(first - off.begin()), static_cast<size_t>(last - off.begin())};
+}
+
+double tokenizer_benchmark_mb_per_s(const Tokenizer& tok, const std::string& text) {
+  // Cold cache every pass, so the number includes the BPE work, not just cache look-ups.
+  using clock = std::chrono::steady_clock;
+  double total_s = 0.0;
+  const int passes = 3;
+  size_t n_tokens = 0;
+  for (int pass = 0; pass < passes; ++pass) {
+    tok.clear_cache();
+    auto t0 = clock::now();
+    n_tokens += tok.encode(text).size();
+    total_s += std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  return total_s > 0 && n_tokens > 0 ? static_cast<double>(text.size()) * passes / 1e6 / total_s : 0.0;
+}
+
+}  // namespace claa
