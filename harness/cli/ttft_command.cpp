@@ -115,18 +115,21 @@ void run_ttft(const TtftArgs& a) {
   fmt::print("TTFT, {} tokens, {} {} on {}, attention: {}; {} warm-ups, {} runs, mean without min/max\n", a.tokens,
              m.source.kind == "random" ? "random-weight " + m.source.path : m.source.path, a.model.dtype,
              a.model.device, attention, a.warmups, a.runs);
-  fmt::print("{:<12} {:>5} {:>12} {:>12} {:>9} {:>12} {:>12}\n", "method", "keep", "TTFT ms", "median ms", "speed-up",
-             "cache MiB", "peak MiB");
+
   nlohmann::json rows = nlohmann::json::array();
   double full_ms = 0;
   std::vector<Pipeline> pipelines;  // each heuristic built once, checked before anything is timed
   for (const PipelineConfig& method : methods) {
     pipelines.push_back(make_pipeline(method, model.n_layers()));
     const Heuristic* h = pipelines.back().selection.get();
-    require(h == nullptr || !h->needs_tokenizer() || tok != nullptr,
-            "method '" + pipelines.back().config.label + "': " + h->name() +
-                " needs the model's tokenizer (random-weight models have none)");
+    if (h != nullptr && h->needs_tokenizer() && tok == nullptr)
+      throw Error("method '" + pipelines.back().config.label + "': " + h->name() +
+                  " needs the model's tokenizer (random-weight models have none)");
   }
+  size_t width = 12;  // the method column fits the longest label ("fastkv_style:expected_attention")
+  for (const Pipeline& p : pipelines) width = std::max(width, p.config.label.size());
+  fmt::print("{:<{}} {:>5} {:>12} {:>12} {:>9} {:>12} {:>12}\n", "method", width, "keep", "TTFT ms", "median ms",
+             "speed-up", "cache MiB", "peak MiB");
   for (const Pipeline& pipeline : pipelines) {
     const bool full = pipeline.config.kind() == PipelineKind::Full;
     const std::string& label = pipeline.config.label;
@@ -136,7 +139,7 @@ void run_ttft(const TtftArgs& a) {
       double ms = t.trimmed_mean * 1000;
       if (full) full_ms = ms;
       double speedup = full_ms > 0 ? full_ms / ms : 0;
-      fmt::print("{:<12} {:>5.2f} {:>12.1f} {:>12.1f} {:>8.2f}x {:>12.1f} {:>12.0f}\n", label, keep, ms,
+      fmt::print("{:<{}} {:>5.2f} {:>12.1f} {:>12.1f} {:>8.2f}x {:>12.1f} {:>12.0f}\n", label, width, keep, ms,
                  t.median * 1000, speedup, t.cache_bytes / 1048576.0, t.peak_bytes / 1048576.0);
       rows.push_back({{"method", label},
                       {"keep", keep},
