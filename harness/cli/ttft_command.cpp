@@ -105,7 +105,7 @@ void run_ttft(const TtftArgs& a) {
   PipelineInputs inputs;
   inputs.format = &format;
   if (std::any_of(methods.begin(), methods.end(),
-                  [](const PipelineConfig& c) { return c.selects_by_oracle() || c.method == "oracle"; })) {
+                  [](const PipelineConfig& c) { return c.resolved(2).selects_by_oracle(); })) {
     CaptureOptions o;  // the oracle emulation's ranking comes from a full run; not part of its TTFT
     o.max_new_tokens = 8;
     inputs.oracle = capture_with_oracle(model, ids, o, OracleOptions{}).oracle;
