@@ -9,7 +9,7 @@
 
 set(CLAA_CORE_SOURCES
   core/mapped_file.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp
-  formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp model/model_config.cpp
+  formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp formats/safetensors_writer.cpp model/model_config.cpp
   tokenizer/byte_unicode.cpp tokenizer/chat_template.cpp tokenizer/pretokenizer.cpp
   tokenizer/tokenizer.cpp
   harness/runner/results_file.cpp harness/runner/run_folder.cpp core/atomic_file.cpp

@@ -90,6 +90,7 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const OracleCapture& captur
   const auto t2 = std::chrono::steady_clock::now();
   e.score_seconds = std::chrono::duration<double>(t1 - t0).count();
   e.compare_seconds = std::chrono::duration<double>(t2 - t1).count();
+  if (options.keep_scores) e.scores = std::move(scores);
   return e;
 }
 

@@ -24,6 +24,9 @@ struct HeuristicEval {
   // Wall time of the two halves (claa bench capture): scoring, with the rankings copied to the
   // host, and the comparisons with the oracle (metrics + diagnostics). Not part of the records.
   double score_seconds = 0, compare_seconds = 0;
+  // Every layer's per-head and combined scores, kept when EvalOptions::keep_scores (claa rank
+  // --scores-out); empty otherwise.
+  HeuristicScores scores;
 };
 
 struct EvalOptions {
@@ -36,6 +39,7 @@ struct EvalOptions {
   const PromptFormat* format = nullptr;  // the prompt's tokenizer and chat template (KVzip)
   // Layers at which heuristics that aggregate rows (CLAA) get budget diagnostics (row_diagnostics.h).
   std::vector<int> diagnostics_layers;
+  bool keep_scores = false;  // keep the heuristic's scores in HeuristicEval::scores
 };
 
 std::vector<float> to_float_vector(const at::Tensor& t);

@@ -1,6 +1,7 @@
 // Ada-KV (Feng et al. 2024, arXiv 2407.11550). Reference: FFY0/AdaKV and Zefan-Cai/KVCache-Factory
 // pyramidkv/pyramidkv_utils.py (AdaKV with SnapKV scores: window 8, kernel 7, max pool, floor 0.2
-// in run_longbench.py); kvpress kvpress/presses/adakv_press.py (alpha_safeguard 0.2).
+// in run_longbench.py; kv_head mode: GQA mean, then pool); kvpress kvpress/presses/adakv_press.py
+// (alpha_safeguard 0.2). Preset "kvpress" = AdaKVPress(SnapKVPress()) at kvpress's defaults.
 //
 // Scores are SnapKV's per KV head; what differs is the selection: a layer's H_kv·(C − W) free
 // slots go to the best (head, token) pairs across heads, each head first keeping its top
@@ -17,7 +18,13 @@ namespace claa {
 namespace {
 
 nlohmann::json adakv_defaults() {
-  return {{"window", 8}, {"kernel", 7}, {"pooling", "maxpool"}, {"alpha_safeguard", 0.2}};
+  return {{"window", 8}, {"kernel", 7}, {"pooling", "maxpool"}, {"gqa_mean", "before_pool"}, {"alpha_safeguard", 0.2}};
+}
+
+nlohmann::json adakv_kvpress() {
+  nlohmann::json p = snapkv_kvpress_preset();
+  p["alpha_safeguard"] = 0.2;
+  return p;
 }
 
 class AdaKV : public SnapKVScored {
@@ -51,8 +58,10 @@ class AdaKV : public SnapKVScored {
 }  // namespace
 
 HeuristicInfo adakv_heuristic() {
-  return {"adakv", "Ada-KV: SnapKV scores, head-adaptive budgets (max over KV heads)", adakv_defaults(),
-          [](const nlohmann::json& p) { return std::make_unique<AdaKV>(p); }};
+  HeuristicInfo info{"adakv", "Ada-KV: SnapKV scores, head-adaptive budgets (max over KV heads)", adakv_defaults(),
+                     [](const nlohmann::json& p) { return std::make_unique<AdaKV>(p); }};
+  info.presets["kvpress"] = adakv_kvpress();
+  return info;
 }
 
 }  // namespace claa

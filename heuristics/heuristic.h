@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "capture/capture.h"
+#include "heuristics/heuristic_spec.h"
 
 namespace claa {
 
@@ -112,8 +113,11 @@ class Heuristic {
 struct HeuristicInfo {
   std::string name;
   std::string description;
-  nlohmann::json defaults;  // every parameter with its default (the paper's)
+  nlohmann::json defaults;  // every parameter with its default (the source the file names)
   std::function<std::unique_ptr<Heuristic>(const nlohmann::json& params)> make;
+  // Named parameter sets from other sources, applied over the defaults by `NAME@PRESET`
+  // (heuristic_spec.h): e.g. "kvpress" = the kvpress press's defaults.
+  nlohmann::json presets = nlohmann::json::object();
 };
 
 // All registered heuristics, in registry order.
@@ -124,8 +128,12 @@ void register_heuristic(HeuristicInfo info);
 // Build by name; `params` may set any subset of the defaults. Unknown names/keys → claa::Error
 // with a "did you mean" suggestion.
 std::unique_ptr<Heuristic> make_heuristic(const std::string& name, const nlohmann::json& params = {});
-// Defaults merged with `params` after validation (what make() receives).
-nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params);
+// Build from a spec (`NAME@PRESET{KEY=VALUE}`): defaults, then the preset, then the params.
+std::unique_ptr<Heuristic> make_heuristic(const HeuristicSpec& spec);
+// Defaults merged with the preset's parameters ("" = none), then with `params`, after validation
+// (what make() receives).
+nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params,
+                                        const std::string& preset = "");
 
 // Helpers shared by heuristic files.
 HeuristicScores repeat_for_layers(const at::Tensor& ranking, int n_layers, std::string note = "");

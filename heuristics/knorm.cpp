@@ -18,8 +18,10 @@ class KNorm : public Heuristic {
 }  // namespace
 
 HeuristicInfo knorm_heuristic() {
-  return {"knorm", "KNorm: negative key L2 norm, mean over KV heads", nlohmann::json::object(),
+  HeuristicInfo info{"knorm", "KNorm: negative key L2 norm, mean over KV heads", nlohmann::json::object(),
           [](const nlohmann::json&) { return std::make_unique<KNorm>(); }};
+  info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
+  return info;
 }
 
 }  // namespace claa

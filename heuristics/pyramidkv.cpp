@@ -1,12 +1,15 @@
 // PyramidKV (Cai et al. 2024, arXiv 2406.02069). Reference: Zefan-Cai/KVCache-Factory
-// pyramidkv/pyramidkv_utils.py (PyramidKVCluster.update_kv) and run_longbench.py (window 8,
-// kernel 7, max pool, beta 20); kvpress kvpress/presses/pyramidkv_press.py is the same rule.
+// pyramidkv/pyramidkv_utils.py (PyramidKVCluster.update_kv, its kv_head cache mode: GQA mean, then
+// pool) and run_longbench.py (window 8, kernel 7, max pool, beta 20). Preset "kvpress" =
+// kvpress/presses/pyramidkv_press.py's defaults (window 64, avg pool 5, beta 20); kvpress's budget
+// rule is the same pyramid in floats with a fallback to SnapKV's budget, which claa does not copy
+// (its integer formula is KVCache-Factory's).
 //
 // Scores are SnapKV's (heuristics/snapkv.cpp) with KVCache-Factory's settings; what differs is the
 // selection: layer l keeps a pyramid share of the budget (more at the bottom, the same total),
 // selection/selection.h pyramid_layer_budget. Rank mode evaluates layer l's ranking with its
-// share of the keep count; the FastKV-style pipeline compresses layer l's decode cache to its share
-// (method.md §6).
+// share of the keep count; the FastKV-style pipeline spreads the pyramid over the layers whose
+// decode caches it compresses (method.md §6).
 #include "core/error.h"
 #include "heuristics/snapkv.h"
 
@@ -15,7 +18,13 @@ namespace claa {
 namespace {
 
 nlohmann::json pyramid_defaults() {
-  return {{"window", 8}, {"kernel", 7}, {"pooling", "maxpool"}, {"beta", 20}};
+  return {{"window", 8}, {"kernel", 7}, {"pooling", "maxpool"}, {"gqa_mean", "before_pool"}, {"beta", 20}};
+}
+
+nlohmann::json pyramid_kvpress() {
+  nlohmann::json p = snapkv_kvpress_preset();
+  p["beta"] = 20;
+  return p;
 }
 
 class PyramidKV : public SnapKVScored {
@@ -41,8 +50,10 @@ class PyramidKV : public SnapKVScored {
 }  // namespace
 
 HeuristicInfo pyramidkv_heuristic() {
-  return {"pyramidkv", "PyramidKV: SnapKV scores, per-layer pyramid budgets", pyramid_defaults(),
-          [](const nlohmann::json& p) { return std::make_unique<PyramidKV>(p); }};
+  HeuristicInfo info{"pyramidkv", "PyramidKV: SnapKV scores, per-layer pyramid budgets", pyramid_defaults(),
+                     [](const nlohmann::json& p) { return std::make_unique<PyramidKV>(p); }};
+  info.presets["kvpress"] = pyramid_kvpress();
+  return info;
 }
 
 }  // namespace claa

@@ -60,11 +60,27 @@ const HeuristicInfo& find_info(const std::string& name) {
   throw Error("unknown heuristic '" + name + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
 }
 
+nlohmann::json preset_params(const HeuristicInfo& info, const std::string& preset) {
+  if (preset.empty()) return nlohmann::json::object();
+  std::vector<std::string> names;
+  for (auto it = info.presets.begin(); it != info.presets.end(); ++it) {
+    if (it.key() == preset) return it.value();
+    names.push_back(it.key());
+  }
+  std::string hint = did_you_mean(preset, names), list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw Error("heuristic '" + info.name + "': unknown preset '" + preset + "'" +
+              (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+              (list.empty() ? " (it has none)" : " (it has: " + list + ")"));
+}
+
 }  // namespace
 
-nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params) {
+nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params, const std::string& preset) {
   const HeuristicInfo& info = find_info(name);
   nlohmann::json resolved = info.defaults;
+  const nlohmann::json from_preset = preset_params(info, preset);
+  for (auto it = from_preset.begin(); it != from_preset.end(); ++it) resolved[it.key()] = it.value();
   if (params.is_null()) return resolved;
   require(params.is_object(), "heuristic '" + name + "': parameters must be a JSON object");
   std::vector<std::string> keys;
@@ -85,6 +101,10 @@ nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann:
 
 std::unique_ptr<Heuristic> make_heuristic(const std::string& name, const nlohmann::json& params) {
   return find_info(name).make(resolve_heuristic_params(name, params));
+}
+
+std::unique_ptr<Heuristic> make_heuristic(const HeuristicSpec& spec) {
+  return find_info(spec.name).make(resolve_heuristic_params(spec.name, spec.params, spec.preset));
 }
 
 LayerScores Heuristic::score_layer(const HeuristicInput&, int) const {

@@ -8,12 +8,23 @@
 
 namespace claa {
 
-// SnapKV's score per KV head for one layer (heuristics/snapkv.cpp): the window-w attention sum with
-// the w window columns dropped, pooled per head (avg|max, kernel k), mean over each GQA group →
-// [H_kv, N − W]. w is clamped to N − 1 as the capture clamps it.
-at::Tensor snapkv_scores(const CaptureResult& c, int layer, int window, int kernel, const std::string& pooling);
+struct SnapKVParams {
+  int window = 32, kernel = 7;
+  std::string pooling = "maxpool";  // "maxpool" | "avgpool"
+  bool mean_before_pool = false;    // GQA mean before the pooling (KVCache-Factory kv_head mode)
+};
 
-// A heuristic scored by SnapKV's rule with its own {"window", "kernel", "pooling"} parameters.
+// SnapKV's score per KV head for one layer (heuristics/snapkv.cpp): the window-w attention sum with
+// the w window columns dropped, pooled per head (avg|max, kernel k) and averaged over each GQA group
+// (before or after the pooling) → [H_kv, N − W]. w is clamped to N − 1 as the capture clamps it.
+at::Tensor snapkv_scores(const CaptureResult& c, int layer, const SnapKVParams& params);
+
+// kvpress SnapKVPress's defaults as SnapKV parameters (PyramidKV's and Ada-KV's kvpress presets
+// start from them).
+nlohmann::json snapkv_kvpress_preset();
+
+// A heuristic scored by SnapKV's rule with its own {"window", "kernel", "pooling", "gqa_mean"}
+// parameters.
 class SnapKVScored : public Heuristic {
  public:
   SnapKVScored(std::string name, const nlohmann::json& params);
@@ -22,13 +33,12 @@ class SnapKVScored : public Heuristic {
 
  protected:
   at::Tensor rows(const HeuristicInput& in, int layer) const {  // [H_kv, N − W]
-    return snapkv_scores(in.capture, layer, window_, kernel_, pooling_);
+    return snapkv_scores(in.capture, layer, params_);
   }
 
  private:
   std::string name_;
-  int window_, kernel_;
-  std::string pooling_;
+  SnapKVParams params_;
 };
 
 }  // namespace claa

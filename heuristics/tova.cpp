@@ -18,8 +18,10 @@ class Tova : public Heuristic {
 }  // namespace
 
 HeuristicInfo tova_heuristic() {
-  return {"tova", "TOVA: last query's attention, mean over heads", nlohmann::json::object(),
+  HeuristicInfo info{"tova", "TOVA: last query's attention, mean over heads", nlohmann::json::object(),
           [](const nlohmann::json&) { return std::make_unique<Tova>(); }};
+  info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
+  return info;
 }
 
 }  // namespace claa

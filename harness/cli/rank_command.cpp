@@ -1,6 +1,10 @@
 // `claa rank`: one prompt (context file + question) through the model; the oracle from its own
 // answer; every requested heuristic scored per layer against it. Prints the answer and a compact
-// per-layer table (Spearman ρ / recall at the first keep rate); writes everything to --out.
+// per-layer table (Spearman ρ / recall at the first keep rate); writes the metrics to --out and every
+// layer's scores to --scores-out (safetensors), so anyone can compare claa with their own code.
+//
+// --heuristics takes specs (heuristic_spec.h: 'snapkv@kvpress,snapkv{window=64,kernel=5}') or a JSON
+// file holding a config's "heuristics" list (names, specs or {name, label, preset, params} objects).
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -13,9 +17,11 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "evaluation/ranking_eval.h"
+#include "formats/safetensors_writer.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
+#include "harness/runner/run_config.h"
 #include "oracle/oracle.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -26,7 +32,7 @@ namespace {
 
 struct RankArgs {
   ModelOptions model;
-  std::string context_file, question, out, heuristics, keep = "0.1,0.2,0.4";
+  std::string context_file, question, out, scores_out, heuristics, keep = "0.1,0.2,0.4";
   int64_t max_new_tokens = 32;
   int window = 8;
   bool no_chat = false;
@@ -76,13 +82,56 @@ void print_table(const std::vector<HeuristicEval>& evals, double keep) {
   }
 }
 
+// The --heuristics value: a JSON file's list, or comma-separated specs ("" = every registered one).
+std::vector<HeuristicSection> requested_heuristics(const std::string& value) {
+  nlohmann::json list = "all";
+  const bool is_file = value.size() > 5 && value.substr(value.size() - 5) == ".json";
+  if (is_file) {
+    try {
+      list = nlohmann::json::parse(read_file(value));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(value + ": not valid JSON (" + e.what() + ")");
+    }
+    if (list.is_object() && list.contains("heuristics")) list = list["heuristics"];
+  } else if (!value.empty()) {
+    list = nlohmann::json::array();
+    for (const HeuristicSpec& spec : parse_heuristic_specs(value)) list.push_back(spec.text);
+  }
+  return parse_heuristic_list(list, is_file ? value : "--heuristics");
+}
+
+// Every layer's per-head [R, N'] and combined [N'] scores of every heuristic, and the oracle [N].
+// N' = N − W for window-based scores (aligned from the start, method.md §3).
+void write_scores(const std::string& path, const std::vector<HeuristicEval>& evals,
+                  const std::vector<HeuristicSection>& sections, const OracleCapture& capture, int window) {
+  auto entry = [](std::string name, const at::Tensor& t) {
+    at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+    std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
+    return SafetensorsEntry{std::move(name), std::move(shape),
+                            std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
+  };
+  std::vector<SafetensorsEntry> tensors = {entry("oracle", capture.oracle)};
+  nlohmann::json params = nlohmann::json::object();
+  for (size_t i = 0; i < evals.size(); ++i) {
+    const std::string& label = sections[i].label;
+    params[label] = {{"name", sections[i].name}, {"preset", sections[i].preset}, {"params", sections[i].params}};
+    const HeuristicScores& s = evals[i].scores;
+    for (size_t l = 0; l < s.combined.size(); ++l) {
+      tensors.push_back(entry(fmt::format("{}/layer{}/per_head", label, l), s.per_head[l]));
+      tensors.push_back(entry(fmt::format("{}/layer{}/combined", label, l), s.combined[l]));
+    }
+  }
+  write_safetensors(path, tensors,
+                    {{"format", "claa-scores-1"}, {"prompt_tokens", std::to_string(capture.n_prompt)},
+                     {"window", std::to_string(window)}, {"heuristics", params.dump()},
+                     {"alignment", "N' = N or N - window entries, aligned from the prompt's start"}});
+}
+
 void run_rank(const RankArgs& a) {
   std::vector<double> keep_rates = parse_keep_rates(a.keep);
-  std::vector<std::string> names = split(a.heuristics, ',');
-  if (names.empty())
-    for (const HeuristicInfo& h : heuristic_registry()) names.push_back(h.name);
+  const std::vector<HeuristicSection> sections = requested_heuristics(a.heuristics);  // fail fast on typos
   std::vector<std::unique_ptr<Heuristic>> heuristics;
-  for (const std::string& n : names) heuristics.push_back(make_heuristic(n));  // fail fast on typos
+  for (const HeuristicSection& h : sections) heuristics.push_back(make_heuristic(h.name, h.params));
   require(!a.question.empty(), "--question is empty");
   std::string context = read_file(a.context_file);
 
@@ -114,6 +163,7 @@ void run_rank(const RankArgs& a) {
                         {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds},
                         {"answer_pass_seconds", capture.answer_pass_seconds},
                         {"peak_rss_bytes", peak_rss_bytes()}};
+  std::vector<HeuristicEval> evals;
   if (capture.empty_answer) {
     fmt::print("empty answer (the first token was EOS): no oracle, nothing scored\n");
   } else {
@@ -123,11 +173,13 @@ void run_rank(const RankArgs& a) {
     eval.model = m.model.get();
     eval.format = &format;
     eval.diagnostics_layers = {std::max(0, m.model->n_layers() / 2 - 1)};  // the pipelines' l_p
-    std::vector<HeuristicEval> evals;
+    eval.keep_scores = !a.scores_out.empty();
     nlohmann::json results = nlohmann::json::array();
-    for (const auto& h : heuristics) {
-      evals.push_back(evaluate_heuristic(*h, capture, eval));
+    for (size_t i = 0; i < heuristics.size(); ++i) {
+      evals.push_back(evaluate_heuristic(*heuristics[i], capture, eval));
+      evals.back().name = sections[i].label;
       results.push_back(to_json(evals.back(), keep_rates));
+      results.back()["params"] = sections[i].params;
     }
     out["heuristics"] = results;
     out["oracle"] = to_float_vector(capture.oracle);
@@ -138,6 +190,10 @@ void run_rank(const RankArgs& a) {
     require(f.good(), a.out + ": cannot write");
     f << out.dump() << "\n";
     fmt::print("wrote {}\n", a.out);
+  }
+  if (!a.scores_out.empty() && !evals.empty()) {  // after --out: a failure here loses no metrics
+    write_scores(a.scores_out, evals, sections, capture, a.window);
+    fmt::print("wrote {}\n", a.scores_out);
   }
 }
 
@@ -150,11 +206,15 @@ void register_rank_command(CLI::App& app) {
   cmd->add_option("--context-file", a->context_file, "text file with the long context")->required();
   cmd->add_option("--question,-q", a->question, "question asked after the context")->required();
   cmd->add_option("--max-new-tokens,-n", a->max_new_tokens, "answer length limit")->capture_default_str();
-  cmd->add_option("--heuristics", a->heuristics, "comma-separated names (default: all registered)");
+  cmd->add_option("--heuristics", a->heuristics,
+                  "comma-separated specs NAME[@PRESET][{KEY=VALUE,...}], or a .json file with a \"heuristics\" list "
+                  "(default: all registered)");
   cmd->add_option("--keep", a->keep, "keep rates for recall@k")->capture_default_str();
   cmd->add_option("--window", a->window, "observation window W")->capture_default_str();
   cmd->add_flag("--no-chat", a->no_chat, "do not wrap the prompt in the chat template");
   cmd->add_option("--out,-o", a->out, "write full results (JSON)");
+  cmd->add_option("--scores-out", a->scores_out,
+                  "write every layer's per-head and combined scores and the oracle (safetensors)");
   cmd->callback([a] { run_rank(*a); });
 }
 

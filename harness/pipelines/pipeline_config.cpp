@@ -152,10 +152,22 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
     if (j.contains("heuristic")) {
       const nlohmann::json& h = j["heuristic"];
       require(h.is_string() || (h.is_object() && h.contains("name")),
-              "pipeline heuristic must be a name or {\"name\": NAME, \"params\": {...}}");
-      c.heuristic = h.is_string() ? h.get<std::string>() : h["name"].get<std::string>();
-      c.heuristic_params = h.is_object() && h.contains("params") ? h["params"] : nlohmann::json::object();
-      require(c.heuristic_params.is_object(), "pipeline heuristic params must be a JSON object");
+              "pipeline heuristic must be a spec (NAME[@PRESET][{KEY=VALUE}]) or {\"name\": NAME, \"preset\": P, "
+              "\"params\": {...}}");
+      HeuristicSpec spec;
+      if (h.is_string()) {
+        spec = parse_heuristic_spec(h.get<std::string>());
+      } else {
+        spec.name = h["name"].get<std::string>();
+        spec.preset = h.value("preset", std::string());
+        spec.params = h.contains("params") ? h["params"] : nlohmann::json::object();
+        require(spec.params.is_object(), "pipeline heuristic params must be a JSON object");
+      }
+      c.heuristic = spec.name;
+      // A preset is resolved here (its parameters become explicit), so the pipeline records what ran.
+      c.heuristic_params = spec.preset.empty() ? spec.params : resolve_heuristic_params(spec.name, spec.params, spec.preset);
+      const bool plain = spec.preset.empty() && spec.params.empty();
+      if (c.label.empty() && !plain && h.is_string()) c.label = c.method + ":" + spec.text;
     }
     c.cache_scores = j.value("cache_scores", c.cache_scores);
     c.keep = j.value("keep", c.keep);

@@ -113,9 +113,14 @@ CaptureResult empty_capture(const Transformer& model, int64_t n, int window) {
 }
 
 // A layer's decode-cache budget: C, or PyramidKV's share of the C − W free slots plus the window.
-int64_t layer_cache_budget(const BudgetAllocation& a, int64_t budget, int64_t n, int64_t window, int layer, int n_layers) {
+// The pyramid spans the layers whose caches the selection compresses, m..l_p: the layers after l_p
+// hold the C propagated tokens whatever the split, so a pyramid over all L layers would hand
+// m..l_p its above-average bottom shares and overspend the uniform total (method.md §6).
+int64_t layer_cache_budget(const BudgetAllocation& a, int64_t budget, int64_t n, int64_t window, int layer,
+                           const PipelineConfig& c) {
   if (a.kind != BudgetAllocation::Kind::Pyramid) return budget;
-  return window + pyramid_layer_budget(budget - window, n - window, layer, n_layers, a.beta);
+  const int first = c.first_compressed_layer, compressed = c.prune_layer - first + 1;
+  return window + pyramid_layer_budget(budget - window, n - window, layer - first, compressed, a.beta);
 }
 
 // Keeps `budget` rows per KV head of layer l's cache by the per-head scores `rows` [H_kv, M] (window
@@ -177,7 +182,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
       at::Tensor rows = fastkv_cache ? window_scores_from_attention(seen.layers[l].window_attn, Hkv, c.window, c.pool)
                                      : rows_per_kv_head(scores->per_head, Hkv);
       cache_kept[l] = compress_layer_cache(cache, l, rows, allocation,
-                                           layer_cache_budget(allocation, budget, n, W, l, model.n_layers()), n, W);
+                                           layer_cache_budget(allocation, budget, n, W, l, c), n, W);
     }
     if (l == c.prune_layer) {
       at::Tensor idx = keep_window_plus_top(scores->combined.to(device), n, budget, W);

@@ -36,6 +36,10 @@ class Problems {
 };
 
 void check_keys(const json& obj, const std::vector<std::string>& allowed, const std::string& where, Problems& p) {
+  if (!obj.is_object()) {  // a section given as a list, string or number: its keys cannot be read
+    p.add(where, "must be an object, got " + std::string(obj.type_name()));
+    return;
+  }
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end() || it.key().rfind("_comment", 0) == 0)
       continue;
@@ -161,20 +165,25 @@ void parse_heuristics(const json& j, std::vector<HeuristicSection>& out, Problem
   for (size_t i = 0; i < items.size(); ++i) {
     std::string where = "heuristics[" + std::to_string(i) + "]";
     HeuristicSection h;
-    if (items[i].is_string()) {
-      h.name = items[i].get<std::string>();
-    } else if (items[i].is_object()) {
-      check_keys(items[i], {"name", "label", "params"}, where, p);
-      read(items[i], "name", h.name, where, p);
-      read(items[i], "label", h.label, where, p);
-      if (items[i].contains("params")) h.params = items[i]["params"];
-    } else {
-      p.add(where, "must be a name or an object");
-      continue;
-    }
-    if (h.label.empty()) h.label = h.name;
     try {
-      h.params = resolve_heuristic_params(h.name, h.params);
+      if (items[i].is_string()) {
+        HeuristicSpec spec = parse_heuristic_spec(items[i].get<std::string>());
+        h.name = spec.name;
+        h.preset = spec.preset;
+        h.params = spec.params;
+        h.label = spec.text;
+      } else if (items[i].is_object()) {
+        check_keys(items[i], {"name", "label", "preset", "params"}, where, p);
+        read(items[i], "name", h.name, where, p);
+        read(items[i], "label", h.label, where, p);
+        read(items[i], "preset", h.preset, where, p);
+        if (items[i].contains("params")) h.params = items[i]["params"];
+        if (h.label.empty()) h.label = h.preset.empty() ? h.name : h.name + "@" + h.preset;
+      } else {
+        p.add(where, "must be a name or an object");
+        continue;
+      }
+      h.params = resolve_heuristic_params(h.name, h.params, h.preset);
       make_heuristic(h.name, h.params);  // constructors validate values (e.g. claa granularity)
     } catch (const Error& e) {
       p.add(where, e.what());
@@ -304,6 +313,14 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   p.throw_if_any(source);
   c.resolved = j;
   return c;
+}
+
+std::vector<HeuristicSection> parse_heuristic_list(const json& j, const std::string& source) {
+  Problems p;
+  std::vector<HeuristicSection> out;
+  parse_heuristics(j, out, p);
+  p.throw_if_any(source);
+  return out;
 }
 
 namespace {

@@ -35,9 +35,14 @@ struct DatasetSection {
 
 struct HeuristicSection {
   std::string name;    // registry name
-  std::string label;   // name in results (defaults to name; lets one heuristic appear twice)
-  nlohmann::json params = nlohmann::json::object();
+  std::string label;   // name in results (defaults to the spec as written; lets one heuristic appear twice)
+  std::string preset;  // a named parameter set of the heuristic ("kvpress"), "" = its defaults
+  nlohmann::json params = nlohmann::json::object();  // resolved: defaults, preset, overrides
 };
+
+// A "heuristics" list: "all", or names / specs ("snapkv@kvpress{window=32}", heuristic_spec.h) /
+// {name, label, preset, params} objects. claa::Error listing every problem.
+std::vector<HeuristicSection> parse_heuristic_list(const nlohmann::json& j, const std::string& source);
 
 struct RunConfig {
   std::string name = "run";

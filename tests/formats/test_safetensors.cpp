@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "formats/safetensors.h"
+#include "formats/safetensors_writer.h"
 #include "tests/catch.h"
 
 namespace {
@@ -57,4 +58,35 @@ TEST_CASE("safetensors: corrupt files fail with one clear error", "[safetensors]
   std::string path = (std::filesystem::temp_directory_path() / "claa_test_short.safetensors").string();
   std::ofstream(path, std::ios::binary).write("\xff\xff\x00\x00\x00\x00\x00\x00{}", 10);
   CHECK_THROWS_WITH(claa::SafetensorsFile(path), Catch::Contains("exceeds the file"));
+}
+
+TEST_CASE("safetensors writer: the header layout of the format and a round trip through the reader", "[safetensors]") {
+  std::vector<claa::SafetensorsEntry> tensors = {{"layer0/per_head", {2, 3}, {1, 2, 3, 4, 5, 6}},
+                                                 {"layer0/combined", {3}, {0.5f, -1.0f, 7.25f}}};
+  const std::string bytes = claa::safetensors_bytes(tensors, {{"format", "claa-scores"}});
+  // u64 LE header size, a JSON header padded with spaces to 8 bytes, then 36 bytes of F32.
+  uint64_t size = 0;
+  for (int i = 7; i >= 0; --i) size = (size << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
+  CHECK(size % 8 == 0);
+  CHECK(bytes.size() == 8 + size + 9 * 4);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, size));
+  CHECK(header["__metadata__"]["format"] == "claa-scores");
+  CHECK(header["layer0/per_head"]["data_offsets"] == nlohmann::json::array({0, 24}));
+  CHECK(header["layer0/combined"]["data_offsets"] == nlohmann::json::array({24, 36}));
+  CHECK(header["layer0/combined"]["shape"] == nlohmann::json::array({3}));
+
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("claa_test_" + std::to_string(getpid()) + "_written.safetensors")).string();
+  claa::write_safetensors(path, tensors, {{"format", "claa-scores"}});
+  claa::SafetensorsFile f(path);
+  REQUIRE(f.find("layer0/combined") != nullptr);
+  CHECK(f.find("layer0/per_head")->shape == std::vector<int64_t>{2, 3});
+  float c[3];
+  std::memcpy(c, f.bytes(*f.find("layer0/combined")).data(), sizeof c);
+  CHECK(c[0] == 0.5f);
+  CHECK(c[2] == 7.25f);
+  std::filesystem::remove(path);
+
+  CHECK_THROWS_WITH(claa::safetensors_bytes({{"a", {2}, {1}}}), Catch::Contains("has 1 values for its shape"));
+  CHECK_THROWS_WITH(claa::safetensors_bytes({{"a", {1}, {1}}, {"a", {1}, {2}}}), Catch::Contains("written twice"));
 }

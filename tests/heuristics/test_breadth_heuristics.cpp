@@ -59,6 +59,23 @@ TEST_CASE("SnapKV drops its own window, pools, averages the group and keeps the 
   CHECK(claa::make_heuristic("snapkv")->needs().windows == std::vector<int>{32});
 }
 
+TEST_CASE("KVCache-Factory's kv_head mode averages the group before the max pool", "[heuristics]") {
+  claa::CaptureResult c = snap_capture();
+  // Group mean first: {0.3, 0.4, 0.6}; max pool 3: {0.4, 0.6, 0.6}; then the window entry, max + 1.
+  auto before = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}, {"gqa_mean", "before_pool"}})->score({c});
+  check_values(vec(before.combined[0]), {0.4f, 0.6f, 0.6f, 1.6f});
+  // PyramidKV and Ada-KV default to it (their reference is KVCache-Factory), SnapKV does not.
+  CHECK(claa::resolve_heuristic_params("pyramidkv", {})["gqa_mean"] == "before_pool");
+  CHECK(claa::resolve_heuristic_params("adakv", {})["gqa_mean"] == "before_pool");
+  CHECK(claa::resolve_heuristic_params("snapkv", {})["gqa_mean"] == "after_pool");
+  // Under avg pooling the order cannot matter (both are linear).
+  auto avg_a = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}, {"pooling", "avgpool"}})->score({c});
+  auto avg_b = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}, {"pooling", "avgpool"}, {"gqa_mean", "before_pool"}})
+                   ->score({c});
+  check_values(vec(avg_b.combined[0]), vec(avg_a.combined[0]));
+  CHECK_THROWS_WITH(claa::make_heuristic("snapkv", {{"gqa_mean", "during"}}), Catch::Contains("after_pool or before_pool"));
+}
+
 TEST_CASE("PyramidKV's per-layer budgets follow KVCache-Factory's integer formula", "[heuristics]") {
   // free 100, len 1000, 5 layers, beta 20: min 5, max 195, steps 47.
   std::vector<int64_t> got;

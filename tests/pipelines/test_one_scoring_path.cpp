@@ -137,3 +137,33 @@ TEST_CASE("AdaKV's pipeline gives each KV head its own decode-cache budget", "[p
   const int64_t row_bytes = 2 * d * 4;
   CHECK(p.cache_bytes == kept_rows * row_bytes);
 }
+
+TEST_CASE("PyramidKV's pipeline spends the uniform methods' total decode cache", "[pipelines][cache]") {
+  // The pyramid shares of layers m..l_p sum to what those layers keep under a uniform budget
+  // (KVCache-Factory's integer steps round up by at most (L' − 1)/2 rows); layers past l_p hold the
+  // C propagated tokens either way. Before, the pyramid spanned all L layers and m..l_p got its
+  // bottom (above-average) shares: about 24% more cache on SmolLM2.
+  const claa::Transformer& model = *default_model().model;
+  const std::vector<int64_t> ids = needle_prompt();
+  const int64_t Hkv = model.config().n_kv_heads;
+  auto total_rows = [&](const char* heuristic, double keep) {
+    claa::PrefillOutcome p = claa::run_prefill(
+        model, ids,
+        claa::pipeline_from_json(
+            {{"method", "fastkv_style"}, {"heuristic", heuristic}, {"keep", keep}, {"cache_scores", "selection"}}));
+    int64_t rows = 0;
+    for (int l = 0; l < model.n_layers(); ++l)
+      rows += p.cache_kept[l].defined() ? (p.cache_kept[l] >= 0).sum().item<int64_t>() : Hkv * p.kept.numel();
+    return std::pair<int64_t, claa::PrefillOutcome>(rows, std::move(p));
+  };
+  for (double keep : {0.1, 0.2, 0.4}) {
+    INFO("keep " << keep);
+    auto [uniform, u] = total_rows("snapkv", keep);
+    auto [pyramid, p] = total_rows("pyramidkv", keep);
+    CHECK(std::abs(static_cast<double>(pyramid) / uniform - 1) < 0.01);
+    // Still a pyramid: the first compressed layer keeps more than the last.
+    const int lp = model.n_layers() / 2 - 1;
+    CHECK((p.cache_kept[0][0] >= 0).sum().item<int64_t>() > (p.cache_kept[lp][0] >= 0).sum().item<int64_t>());
+    CHECK(u.kept.numel() == p.kept.numel());  // the propagated set is C tokens either way
+  }
+}

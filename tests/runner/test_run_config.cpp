@@ -57,6 +57,23 @@ TEST_CASE("Bad values and missing datasets are reported", "[runner][config]") {
   CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": [{"spec": 5}]})")), Catch::Contains("wrong type"));
 }
 
+TEST_CASE("A config section given as a list or a string is an error naming the section, not a crash", "[runner][config]") {
+  // Found by fuzz_run_config: {"report": [..]} threw a JSON iterator error past the validator.
+  const char* sections[] = {"model", "oracle", "capture", "report", "e2e"};
+  for (const char* section : sections) {
+    for (const char* value : {"[1, 2]", "\"text\"", "3"}) {
+      nlohmann::json j = nlohmann::json::parse(R"({"datasets": [{"spec": "ruler:vt"}]})");
+      j[section] = nlohmann::json::parse(value);
+      if (std::string(section) == "e2e") j["mode"] = "e2e";
+      INFO(section << " = " << value);
+      CHECK_THAT(error_of(j), Catch::Contains(std::string(section) + ": must be an object"));
+    }
+  }
+  CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": [["ruler:vt"]]})")), Catch::Contains("datasets[0]"));
+  CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": ["ruler:vt"], "heuristics": [["claa"]]})")),
+             Catch::Contains("heuristics[0]"));
+}
+
 TEST_CASE("Config overrides (--set) reach nested keys and list elements", "[runner][config]") {
   nlohmann::json j = nlohmann::json::parse(R"({"datasets": [{"spec": "ruler:vt", "samples": 10}], "model": {}})");
   claa::apply_overrides(j, {"datasets.0.samples=3", "model.dtype=bf16", "keep_rates=[0.5]"});
