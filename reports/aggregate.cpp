@@ -230,11 +230,33 @@ void merge_timings(const std::string& path, std::vector<SampleRecord>& samples) 
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object() || !j.contains("id") || !j["id"].is_string()) continue;
     auto it = by_id.find(j["id"].get<std::string>());
-    if (it == by_id.end() || it->second->has_timing) continue;
-    it->second->prefill_seconds = j.value("prefill_seconds", 0.0);
-    it->second->decode_seconds = j.value("decode_seconds", 0.0);
-    it->second->has_timing = true;
+    if (it == by_id.end()) continue;
+    SampleRecord& s = *it->second;
+    if (j.contains("heuristics") && j["heuristics"].is_object())
+      for (const auto& [label, t] : j["heuristics"].items())
+        if (t.is_object())
+          s.heuristic_seconds[label] = {t.value("score_seconds", 0.0), t.value("compare_seconds", 0.0)};
+    if (s.has_timing) continue;
+    s.prefill_seconds = j.value("prefill_seconds", 0.0);
+    s.decode_seconds = j.value("decode_seconds", 0.0);
+    s.has_timing = true;
   }
+}
+
+std::vector<HeuristicCost> heuristic_costs(const std::vector<SampleRecord>& samples) {
+  std::map<std::string, HeuristicCost> by_name;
+  for (const SampleRecord& s : samples)
+    for (const auto& [label, seconds] : s.heuristic_seconds) {
+      HeuristicCost& c = by_name[label];
+      c.name = label;
+      ++c.samples;
+      c.score_seconds += seconds.first;
+      c.compare_seconds += seconds.second;
+      c.prefill_seconds += s.prefill_seconds;
+    }
+  std::vector<HeuristicCost> out;
+  for (auto& [name, c] : by_name) out.push_back(c);
+  return out;
 }
 
 RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const AggregateOptions& options) {
@@ -276,6 +298,7 @@ RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const A
   for (const auto& [category, indices] : categories)
     agg.scopes.push_back(combined_scope("category", category, pointers(indices), agg));
   for (ScopeAggregate& s : dataset_scopes) agg.scopes.push_back(std::move(s));
+  agg.costs = heuristic_costs(samples);
   return agg;
 }
 

@@ -57,6 +57,8 @@ struct SampleRecord : record::RecordHeader {
   std::vector<HeuristicRecord> heuristics;  // empty for empty answers
   bool has_timing = false;  // from the record's "timing" or RUN_DIR/timings.jsonl
   double prefill_seconds = 0.0, decode_seconds = 0.0;
+  // Per heuristic label: {scoring seconds, metric seconds} (timings.jsonl "heuristics").
+  std::map<std::string, std::pair<double, double>> heuristic_seconds;
 };
 
 // One record; claa::Error "WHERE: ..." on a missing or mistyped field.
@@ -144,6 +146,15 @@ struct TurnAggregate {
   int64_t skipped = 0;                 // samples without metrics at this turn (empty answer, context mismatch)
 };
 
+// What one heuristic cost over the samples that recorded it (timings.jsonl): scoring (its own
+// forwards and statistics included) and the comparisons with the oracle, beside the same samples'
+// capture prefill.
+struct HeuristicCost {
+  std::string name;
+  int64_t samples = 0;
+  double score_seconds = 0, compare_seconds = 0, prefill_seconds = 0;  // sums over those samples
+};
+
 struct RunAggregate {
   std::vector<double> keep_rates;
   int n_layers = 0;
@@ -160,6 +171,7 @@ struct RunAggregate {
   nlohmann::json run;  // run.json as read (null when absent)
   std::vector<BudgetAggregate> budgets;  // budget diagnostics of row aggregates (CLAA), when recorded
   std::vector<TurnAggregate> turns;      // multi-turn datasets only (reports/turn_report.h)
+  std::vector<HeuristicCost> costs;      // sorted by name; empty when no timings were recorded
 
   const ScopeAggregate& overall() const { return scopes.front(); }
   // Index of a metric name in `metrics`, or -1.
@@ -180,8 +192,12 @@ double rho_threshold_from_run(const nlohmann::json& run);
 RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const AggregateOptions& options);
 
 // Fills prefill/decode seconds from a timings.jsonl ({"id", "prefill_seconds", "decode_seconds"} per line)
-// for the samples that have no "timing" of their own. Unparsable lines and unknown ids are skipped.
+// for the samples that have no "timing" of their own, and each heuristic's seconds from the line's
+// "heuristics": {LABEL: {"score_seconds", "compare_seconds"}}. Unparsable lines and unknown ids are skipped.
 void merge_timings(const std::string& path, std::vector<SampleRecord>& samples);
+
+// Each heuristic's summed seconds over the samples that recorded them, sorted by name.
+std::vector<HeuristicCost> heuristic_costs(const std::vector<SampleRecord>& samples);
 
 // RUN_DIR/samples.jsonl (or `sample_files` when given) + RUN_DIR/run.json and RUN_DIR/timings.jsonl
 // (both optional).

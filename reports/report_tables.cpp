@@ -121,6 +121,27 @@ Table empty_table(const RunAggregate& agg) {
   return t;
 }
 
+// What each heuristic cost (timings.jsonl): its scoring, extra forwards included, and its metrics,
+// beside the capture prefill of the same samples, so a slow heuristic is seen before it is waited for.
+ReportSection cost_section(const std::vector<HeuristicCost>& costs) {
+  Table t;
+  t.header = {"heuristic", "samples", "scoring s (sum)", "scoring s / sample", "× capture prefill", "metrics s (sum)"};
+  double total = 0, prefill = 0;
+  for (const HeuristicCost& c : costs) {
+    t.rows.push_back({c.name, std::to_string(c.samples), num(c.score_seconds, 2), num(c.score_seconds / c.samples, 3),
+                      c.prefill_seconds > 0 ? num(c.score_seconds / c.prefill_seconds, 2) : "–", num(c.compare_seconds, 2)});
+    total += c.score_seconds + c.compare_seconds;
+    prefill = std::max(prefill, c.prefill_seconds);
+  }
+  return {"Cost per heuristic",
+          fmt::format("Wall seconds per heuristic, summed over the samples (timings.jsonl): scoring, with any forward "
+                      "pass of its own (KVzip's reconstruction, a draft's look-ahead), and the comparisons with the "
+                      "oracle; × capture prefill = scoring time / the same samples' prefill. All heuristics together: "
+                      "{:.2f} s beside {:.2f} s of capture prefill.",
+                      total, prefill),
+          {t}};
+}
+
 }  // namespace
 
 std::vector<std::string> report_preamble(const RunAggregate& agg) {
@@ -175,6 +196,7 @@ std::vector<ReportSection> report_sections(const RunAggregate& agg) {
                                     agg.nonfinite.size()),
                         {t}});
   }
+  if (!agg.costs.empty()) sections.push_back(cost_section(agg.costs));
   for (ReportSection& s : budget_sections(agg.budgets)) sections.push_back(std::move(s));
   for (ReportSection& s : turn_sections(agg.turns, agg.keep_rates.empty() ? 0.0 : agg.keep_rates.front()))
     sections.push_back(std::move(s));

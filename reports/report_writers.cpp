@@ -105,6 +105,13 @@ ojson summary_json(const RunAggregate& agg) {
           {"scopes", scopes}};
   if (!agg.budgets.empty()) out["budget_diagnostics"] = budget_json(agg.budgets);
   if (!agg.turns.empty()) out["turns"] = turn_json(agg.turns);
+  if (!agg.costs.empty()) {
+    ojson costs = ojson::array();
+    for (const HeuristicCost& c : agg.costs)
+      costs.push_back({{"name", c.name}, {"samples", c.samples}, {"score_seconds", c.score_seconds},
+                       {"compare_seconds", c.compare_seconds}, {"prefill_seconds", c.prefill_seconds}});
+    out["heuristic_costs"] = costs;
+  }
   return out;
 }
 

@@ -10,7 +10,8 @@ attention, RoPE tables from the model's rotary_emb. The formulas follow the publ
   snapkv      FasterDecoding/SnapKV snapkv_utils.py (window 32, max pool 7, LongBench configs) with
               kvpress snapkv_press.py's GQA mean; the window positions before claa's forced W = 8
               get the max + 1 (kvpress pads its window the same way)
-  pyramidkv   the same with KVCache-Factory run_longbench.py's window 8, max pool 7
+  pyramidkv   KVCache-Factory pyramidkv_utils.py _grouped_window_attn_cache (its kv_head cache mode:
+              the GQA mean before the pooling) with run_longbench.py's window 8, max pool 7
   adakv       those rows, the layer ranking = max over KV heads
   lazyllm     LazyLLM (arXiv 2407.14057) s^l = mean over heads of the last token's attention;
               ranking at l = min over the stage layers floor(f·L) < l and l of the percentile
@@ -41,8 +42,9 @@ STAGES = [0.25, 0.5, 0.75]
 N_FUTURE, N_SINK = 512, 4
 
 
-def snapkv_rows(q, k, window, kernel, n):
-    """SnapKVCluster.update_kv's attn_cache (max pool), GQA mean, padded to N - W."""
+def snapkv_rows(q, k, window, kernel, n, mean_first=False):
+    """SnapKVCluster.update_kv's attn_cache (max pool), GQA mean after the pooling (kvpress) or
+    before it (mean_first: KVCache-Factory's _grouped_window_attn_cache), padded to N - W."""
     H, N, d = q.shape
     G = H // k.shape[0]
     kr = k.repeat_interleave(G, dim=0)
@@ -53,8 +55,10 @@ def snapkv_rows(q, k, window, kernel, n):
     a[:, :, -window:] += mask
     a = torch.softmax(a, dim=-1, dtype=torch.float32)
     s = a[:, :, :-window].sum(dim=-2)                                             # [H, N - w]
+    if mean_first:
+        s = s.view(k.shape[0], G, -1).mean(dim=1)
     s = F.max_pool1d(s.unsqueeze(0), kernel_size=kernel, padding=kernel // 2, stride=1).squeeze(0)
-    rows = s.view(k.shape[0], G, -1).mean(dim=1)
+    rows = s if mean_first else s.view(k.shape[0], G, -1).mean(dim=1)
     pad = n - W - rows.shape[1]
     if pad > 0:
         rows = F.pad(rows, (0, pad), value=rows.max().item() + 1)
@@ -129,7 +133,7 @@ def main():
         k = ref.CAPTURE.keys[l]                       # [Hkv, N, d]
         snap = snapkv_rows(q, k, SNAP["window"], SNAP["kernel"], n)
         blobs += [(f"snapkv_heads/{l}", snap), (f"snapkv/{l}", snap.sum(0))]
-        pyr = snapkv_rows(q, k, PYRAMID["window"], PYRAMID["kernel"], n)
+        pyr = snapkv_rows(q, k, PYRAMID["window"], PYRAMID["kernel"], n, mean_first=True)
         blobs += [(f"pyramidkv/{l}", pyr.sum(0)), (f"adakv/{l}", pyr.max(dim=0).values)]
         kr = k.repeat_interleave(q.shape[0] // k.shape[0], dim=0)
         last = torch.softmax(torch.einsum("hd,hnd->hn", q[:, -1, :], kr) / math.sqrt(q.shape[-1]), dim=-1)

@@ -12,7 +12,8 @@ namespace {
 
 const std::vector<std::string>& method_names() {
   static const std::vector<std::string> names = {"full",      "fastkv",      "claa",   "oracle", "fastkv_style",
-                                                 "gemfilter", "specprefill", "lazyllm"};
+                                                 "gemfilter", "specprefill", "lazyllm", "kvpress",
+                                                 "kvpress_query_aware"};
   return names;
 }
 
@@ -80,16 +81,18 @@ PipelineConfig PipelineConfig::resolved(int n_layers) const {
   c.filter_layer = std::min(c.filter_layer, n_layers - 1);
   if (c.heuristic.empty()) c.heuristic = default_heuristic(c.method);
   if (c.cache_scores.empty()) c.cache_scores = c.heuristic == "oracle" ? "selection" : "fastkv";
-  if (c.label.empty()) c.label = c.method == "fastkv_style" ? "fastkv_style:" + c.heuristic : c.method;
+  if (c.label.empty())
+    c.label = c.method == "fastkv_style" || c.kind() == PipelineKind::KvPress ? c.method + ":" + c.heuristic : c.method;
   return c;
 }
 
 void PipelineConfig::validate() const {
   require(std::find(method_names().begin(), method_names().end(), method) != method_names().end(),
           with_hint("unknown prefill method '" + method + "'", method, method_names()) +
-              "; methods: full, fastkv, claa, oracle, fastkv_style, gemfilter, specprefill, lazyllm");
-  require(method != "fastkv_style" || !heuristic.empty(),
-          "prefill method 'fastkv_style' needs a selection: \"heuristic\": NAME or {\"name\": NAME, \"params\": {...}}");
+              "; methods: full, fastkv, claa, oracle, fastkv_style, gemfilter, specprefill, lazyllm, kvpress, "
+              "kvpress_query_aware");
+  require((method != "fastkv_style" && kind() != PipelineKind::KvPress) || !heuristic.empty(),
+          "prefill method '" + method + "' needs a selection: \"heuristic\": NAME or {\"name\": NAME, \"params\": {...}}");
   if (!heuristic.empty() && heuristic != "oracle") {
     require(method != "full", "prefill method 'full' selects nothing: drop \"heuristic\"");
     resolve_heuristic_params(heuristic, selection_params());  // unknown name / parameter → error with a hint
@@ -118,6 +121,7 @@ PipelineKind PipelineConfig::kind() const {
   if (method == "gemfilter") return PipelineKind::GemFilter;
   if (method == "specprefill") return PipelineKind::SpecPrefill;
   if (method == "lazyllm") return PipelineKind::Progressive;
+  if (method == "kvpress" || method == "kvpress_query_aware") return PipelineKind::KvPress;
   return PipelineKind::FastKVStyle;
 }
 

@@ -18,6 +18,14 @@
 //   lazyllm       progressive: at each stage layer ⌊f·L⌋ the     lazyllm {stages: []} (the stage
 //                 alive tokens are ranked and pruned, C at the   layer's last-token attention,
 //                 last stage; original positions kept           over the alive tokens)
+//   kvpress       kvpress's protocol (query-agnostic): full      any heuristic: "heuristic" is required
+//                 prefill of the prompt up to the context's end,
+//                 each layer's cache cut to int(keep · N_ctx)
+//                 rows per KV head by the heuristic's scores;
+//                 then the question on that cache, original
+//                 positions (keep = 1 − kvpress's compression_ratio)
+//   kvpress_query_aware  the same with the question inside       any heuristic
+//                 the compressed part: all but the last token
 //
 // Any method takes "heuristic": "NAME" or {"name": NAME, "params": {...}} to swap its ranking or
 // set its parameters (CLAA's n, GemFilter's pool, SpecPrefill's lookahead, ...: the heuristic's own
@@ -32,7 +40,7 @@
 
 namespace claa {
 
-enum class PipelineKind { Full, FastKVStyle, GemFilter, SpecPrefill, Progressive };
+enum class PipelineKind { Full, FastKVStyle, GemFilter, SpecPrefill, Progressive, KvPress };
 
 // Which scores compress each layer's decode cache per KV head in the FastKV architecture.
 enum class CacheScores {

@@ -315,6 +315,57 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
   return finish(model, std::move(cache), x, n, pos, pos);
 }
 
+// kvpress's protocol (NVIDIA/kvpress pipeline.py + presses/base_press.py forward_hook): the compressed
+// part — the prompt up to the context's end (query-agnostic, kvpress's default), or all but the last
+// token (query-aware) — is prefilled in full; after each layer, its cache keeps int(keep · N_c) rows
+// per KV head by the heuristic's per-head scores at that layer (ScorerPress.compress: top-k of the
+// scores, k = int(k_len · (1 − compression_ratio))). What a claa heuristic always keeps (the last
+// W positions a window score leaves out, N − N') is kept here too, as kvpress pads such positions
+// with max + 1. Then the rest of the prompt (the question) runs on the compressed caches with its
+// original positions, and its last token gives the first answer token.
+PrefillOutcome prefill_kvpress(const Transformer& model, const std::vector<int64_t>& prompt, const at::Tensor& ids,
+                               const Pipeline& pipeline, const PipelineInputs& inputs) {
+  const PipelineConfig& c = pipeline.config;
+  const int64_t n = ids.size(0), Hkv = model.config().n_kv_heads;
+  const bool query_aware = c.method == "kvpress_query_aware";
+  require(query_aware || inputs.context_end > 0,
+          "pipeline '" + c.label + "': the query-agnostic kvpress protocol needs where the context ends (e2e runs "
+          "give it); kvpress_query_aware compresses the whole prompt");
+  const int64_t split = query_aware ? n - 1 : std::min<int64_t>(inputs.context_end, n - 1);
+  require(split > c.window, "pipeline '" + c.label + "': the compressed part must be longer than the window W");
+  const std::vector<int64_t> part(prompt.begin(), prompt.begin() + split);
+  const int64_t kept_rows = std::max<int64_t>(1, static_cast<int64_t>(std::floor(c.keep * static_cast<double>(split) + 1e-9)));
+  const at::Device device = model.options().device;
+
+  CaptureResult seen = empty_capture(model, split, c.window);
+  Selection selection(model, part, pipeline, inputs, seen);
+  PrefillCaptureTap tap(model.config(), split, c.window, selection.needs(), device, seen, model.rope_frequencies());
+  const BudgetAllocation allocation = selection.allocation();
+  KVCache cache = model.make_cache();
+  at::Tensor x = model.embed(ids.narrow(0, 0, split)), pos = at::arange(split, long_on(device));
+  std::vector<at::Tensor> cache_kept(model.n_layers());
+  for (int l = 0; l < model.n_layers(); ++l) {
+    x = model.run_layer(l, x, pos, cache, selection.needs().any() ? &tap : nullptr);
+    tap.complete_layer(l);
+    if (l == model.n_layers() - 1) tap.finish_statistics();
+    if (kept_rows >= split) continue;
+    const at::Tensor rows = rows_per_kv_head(selection.at(l).per_head, Hkv);
+    const int64_t always = split - std::min<int64_t>(rows.size(1), split);  // what the scores leave out: kept
+    int64_t budget = std::max(kept_rows, always + 1);
+    if (allocation.kind == BudgetAllocation::Kind::Pyramid)  // kvpress PyramidKV: a pyramid over every layer
+      budget = always + pyramid_layer_budget(budget - always, split - always, l, model.n_layers(), allocation.beta);
+    cache_kept[l] = compress_layer_cache(cache, l, rows, allocation, budget, split, always);
+  }
+  // The question on the compressed caches, at its original positions.
+  at::Tensor rest = ids.narrow(0, split, n - split);
+  at::Tensor hidden = model.forward(rest, at::arange(split, n, long_on(device)), cache);
+  PrefillOutcome out = finish(model, std::move(cache), hidden, n, at::arange(n, at::kLong), at::arange(n, at::kLong));
+  for (at::Tensor& t : cache_kept)
+    if (t.defined()) t = t.to(at::kCPU);
+  out.cache_kept = std::move(cache_kept);
+  return out;
+}
+
 }  // namespace
 
 Pipeline Pipeline::at_keep(double keep) const {
@@ -343,6 +394,7 @@ PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>&
     case PipelineKind::GemFilter: return prefill_gemfilter(model, prompt_ids, ids, pipeline, inputs);
     case PipelineKind::SpecPrefill: return prefill_specprefill(model, prompt_ids, ids, pipeline, inputs);
     case PipelineKind::Progressive: return prefill_progressive(model, prompt_ids, ids, pipeline, inputs);
+    case PipelineKind::KvPress: return prefill_kvpress(model, prompt_ids, ids, pipeline, inputs);
     case PipelineKind::FastKVStyle: break;
   }
   return prefill_selective(model, prompt_ids, ids, pipeline, inputs);

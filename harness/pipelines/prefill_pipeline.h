@@ -61,6 +61,9 @@ struct PipelineInputs {
   at::Tensor oracle;         // [N] ranking for the oracle selection (from a full capture of the same prompt)
   uint64_t sample_seed = 0;  // per-sample seed for seeded heuristics (random), as in rank mode
   const PromptFormat* format = nullptr;  // the prompt's tokenizer and chat template (KVzip)
+  // Where the context ends in the prompt (token index): the query-agnostic kvpress protocol compresses
+  // the prompt before it and feeds the rest (the question) afterwards. −1 = unknown.
+  int64_t context_end = -1;
 };
 
 PrefillOutcome run_prefill(const Transformer& model, const std::vector<int64_t>& prompt_ids, const Pipeline& pipeline,

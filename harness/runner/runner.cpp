@@ -108,15 +108,17 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)
       eval.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
-  nlohmann::json results = nlohmann::json::object();
+  nlohmann::json results = nlohmann::json::object(), costs = nlohmann::json::object();
   for (size_t i = 0; i < heuristics.size(); ++i) {
     HeuristicEval e = evaluate_heuristic(*heuristics[i], capture, eval);
     nlohmann::json j = to_json(e, c.keep_rates);
     j.erase("name");
     j.erase("keep_rates");
     results[c.heuristics[i].label] = j;
+    costs[c.heuristics[i].label] = {{"score_seconds", e.score_seconds}, {"compare_seconds", e.compare_seconds}};
   }
   rec["heuristics"] = results;
+  timing["heuristics"] = costs;  // timings.jsonl: what each heuristic cost on this sample
   return rec;
 }
 
@@ -160,6 +162,7 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   gen.eos_ids = stops;
   const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
   PipelineInputs inputs{full.oracle, seed_of(s.id), &format};
+  inputs.context_end = static_cast<int64_t>(prompt.context_token_span.second);  // the kvpress protocol's split
   std::vector<std::pair<int64_t, int64_t>> evidence;  // gold token spans, for the budget diagnostics
   for (const TokenSpan& span : prompt.evidence_token_spans)
     if (span.second > span.first)

@@ -243,4 +243,42 @@ TEST_CASE("aggregate: task scores in points whatever the scorer's scale, timings
   CHECK(timed.datasets[0].prefill_seconds.mean == Approx(4.0));
   CHECK(timed.datasets[0].prefill_seconds.n == 2);
   CHECK(timed.datasets[1].prefill_seconds.n == 0);  // no timing at all: not reported as zero seconds
+  CHECK(timed.costs.empty());  // no per-heuristic seconds recorded: no cost table
+}
+
+TEST_CASE("aggregate: each heuristic's cost from timings.jsonl, summed and set beside the prefill", "[reports]") {
+  std::vector<SampleRecord> samples = load_samples({kRun + "/samples.jsonl"});
+  TempDir dir("costs");
+  const std::string timings = (dir.path / "timings.jsonl").string();
+  write_text_file(timings,
+                  R"({"id": "c-0000", "prefill_seconds": 2.0, "decode_seconds": 1.0, "heuristics": )"
+                  R"({"fastkv": {"score_seconds": 0.5, "compare_seconds": 0.25}, )"
+                  R"("kvzip": {"score_seconds": 9.0, "compare_seconds": 0.5}}})"
+                  "\n"
+                  R"({"id": "c-0001", "prefill_seconds": 4.0, "decode_seconds": 1.0, "heuristics": )"
+                  R"({"fastkv": {"score_seconds": 1.5, "compare_seconds": 0.25}}})"
+                  "\n");
+  for (SampleRecord& s : samples) s.has_timing = false;
+  merge_timings(timings, samples);
+  const RunAggregate agg = aggregate_samples(samples, {});
+  REQUIRE(agg.costs.size() == 2);
+  CHECK(agg.costs[0].name == "fastkv");
+  CHECK(agg.costs[0].samples == 2);
+  CHECK(agg.costs[0].score_seconds == Approx(2.0));
+  CHECK(agg.costs[0].compare_seconds == Approx(0.5));
+  CHECK(agg.costs[0].prefill_seconds == Approx(6.0));
+  CHECK(agg.costs[1].name == "kvzip");
+  CHECK(agg.costs[1].samples == 1);
+  CHECK(agg.costs[1].score_seconds / agg.costs[1].prefill_seconds == Approx(4.5));
+  // The report shows them: scoring 9 s on one sample whose prefill took 2 s is 4.50× it.
+  bool found = false;
+  for (const ReportSection& section : report_sections(agg))
+    if (section.heading == "Cost per heuristic") {
+      found = true;
+      REQUIRE(section.tables.size() == 1);
+      const Table& t = section.tables[0];
+      REQUIRE(t.rows.size() == 2);
+      CHECK(t.rows[1] == std::vector<std::string>{"kvzip", "1", "9.00", "9.000", "4.50", "0.50"});
+    }
+  CHECK(found);
 }
