@@ -7,6 +7,7 @@ foreach(name
     "e2e mode runs every pipeline and matches its committed baseline"
     "mpirun -np 2 claa run gives a single-process run's records, and resumes a killed rank"
     "A killed run resumes to the same results, each sample once"
+    "kvpress protocol: claa's answers equal kvpress's own pipeline on RULER samples"
     "keep = 1.0 reproduces the full-KV answer for every method"
     "Oracle emulation pipeline at keep 0.1 and 0.2 matches the HF emulation"
     "SpecPrefill self-draft pipeline at keep 0.1 and 0.2 matches the HF emulation")

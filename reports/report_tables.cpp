@@ -136,7 +136,9 @@ ReportSection cost_section(const std::vector<HeuristicCost>& costs) {
   return {"Cost per heuristic",
           fmt::format("Wall seconds per heuristic, summed over the samples (timings.jsonl): scoring, with any forward "
                       "pass of its own (KVzip's reconstruction, a draft's look-ahead), and the comparisons with the "
-                      "oracle; × capture prefill = scoring time / the same samples' prefill. All heuristics together: "
+                      "oracle; × capture prefill = scoring time / the same samples' prefill. What the capture computes "
+                      "during the prefill for a heuristic (window sums, H2O's column sums, ...) counts in the prefill. "
+                      "All heuristics together: "
                       "{:.2f} s beside {:.2f} s of capture prefill.",
                       total, prefill),
           {t}};
