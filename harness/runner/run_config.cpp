@@ -298,7 +298,10 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
     if (!(k > 0 && k <= 1)) p.add("keep_rates", std::to_string(k) + " is not in (0, 1]");
   if (j.contains("oracle")) parse_oracle(j["oracle"], c, p);
   if (j.contains("capture")) {
-    check_keys(j["capture"], {"window", "diagnostics_layers"}, "capture", p);
+    check_keys(j["capture"], {"window", "diagnostics_layers", "query_agnostic"}, "capture", p);
+    read(j["capture"], "query_agnostic", c.query_agnostic, "capture", p);
+    if (c.query_agnostic && c.mode == "e2e")
+      p.add("capture.query_agnostic", "is rank mode's; e2e runs take the kvpress pipeline (\"kvpress:HEURISTIC\")");
     read(j["capture"], "window", c.window, "capture", p);
     if (c.window < 1) p.add("capture.window", "must be at least 1");
     read(j["capture"], "diagnostics_layers", c.diagnostics_layers, "capture", p);

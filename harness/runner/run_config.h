@@ -54,6 +54,10 @@ struct RunConfig {
   std::vector<double> keep_rates = {0.1, 0.2, 0.4};
   OracleOptions oracle;
   bool per_layer_oracle = false;
+  // capture.query_agnostic (rank mode): heuristics score the prompt up to the context's end only
+  // (kvpress's default protocol: the context is compressed before the question is seen); the oracle,
+  // from the whole prompt's answer, is compared on those positions.
+  bool query_agnostic = false;
   int window = 8;
   // Layers with budget diagnostics for row aggregates (CLAA); empty = the pipelines' l_p = L/2 − 1.
   std::vector<int> diagnostics_layers;

@@ -95,11 +95,30 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   const int64_t oracle_nonfinite = (~at::isfinite(capture.oracle)).sum().item<int64_t>();
   if (oracle_nonfinite > 0) rec["oracle_nonfinite"] = oracle_nonfinite;
 
+  // Query-agnostic scoring: the heuristics see a capture of the prompt up to the context's end, the
+  // oracle (the whole prompt's answer) is compared on those positions.
+  const OracleCapture* scored = &capture;
+  OracleCapture context_only;
+  std::vector<int64_t> context_ids;
+  if (c.query_agnostic) {
+    const int64_t split = static_cast<int64_t>(prompt.context_token_span.second);
+    require(split > c.window, s.id + ": query-agnostic scoring needs a context longer than the window W");
+    context_ids.assign(ids.begin(), ids.begin() + split);
+    CaptureOptions o = options;
+    o.max_new_tokens = std::max<int64_t>(1, o.extra.answer_steps());  // a look-ahead's steps, no answer needed
+    static_cast<CaptureResult&>(context_only) = capture_prompt(model, context_ids, o);
+    context_only.oracle = capture.oracle.narrow(0, 0, split);
+    if (capture.oracle_per_layer.defined()) context_only.oracle_per_layer = capture.oracle_per_layer.narrow(1, 0, split);
+    context_only.oracle_steps = capture.oracle_steps;
+    scored = &context_only;
+    rec["query_agnostic_tokens"] = split;
+  }
+
   EvalOptions eval;
   eval.keep_rates = c.keep_rates;
   eval.per_layer_oracle = c.per_layer_oracle;
   eval.sample_seed = seed_of(s.id);
-  eval.prompt_ids = &ids;
+  eval.prompt_ids = c.query_agnostic ? &context_ids : &ids;
   eval.model = &model;
   const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
   eval.format = &format;
@@ -110,7 +129,7 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
       eval.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
   nlohmann::json results = nlohmann::json::object(), costs = nlohmann::json::object();
   for (size_t i = 0; i < heuristics.size(); ++i) {
-    HeuristicEval e = evaluate_heuristic(*heuristics[i], capture, eval);
+    HeuristicEval e = evaluate_heuristic(*heuristics[i], *scored, eval);
     nlohmann::json j = to_json(e, c.keep_rates);
     j.erase("name");
     j.erase("keep_rates");
