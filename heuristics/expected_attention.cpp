@@ -151,7 +151,8 @@ class ExpectedAttention : public Heuristic {
 
 HeuristicInfo expected_attention_heuristic() {
   HeuristicInfo info{"expected_attention", "Expected Attention: softmax of Gaussian future queries x value norm",
-          expected_defaults(), [](const nlohmann::json& p) { return std::make_unique<ExpectedAttention>(p); }};
+                     expected_defaults(),
+                     [](const nlohmann::json& p) { return std::make_unique<ExpectedAttention>(p); }};
   info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
   return info;
 }

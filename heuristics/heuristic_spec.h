@@ -17,9 +17,9 @@ namespace claa {
 
 struct HeuristicSpec {
   std::string name;
-  std::string preset;                                  // "" = the heuristic's own defaults
-  nlohmann::json params = nlohmann::json::object();    // overrides on top of the preset
-  std::string text;                                    // as written (the default label)
+  std::string preset;                                // "" = the heuristic's own defaults
+  nlohmann::json params = nlohmann::json::object();  // overrides on top of the preset
+  std::string text;                                  // as written (the default label)
 };
 
 // One spec; claa::Error naming the text on bad syntax (unknown names are found when it is built).

@@ -19,7 +19,7 @@ class KNorm : public Heuristic {
 
 HeuristicInfo knorm_heuristic() {
   HeuristicInfo info{"knorm", "KNorm: negative key L2 norm, mean over KV heads", nlohmann::json::object(),
-          [](const nlohmann::json&) { return std::make_unique<KNorm>(); }};
+                     [](const nlohmann::json&) { return std::make_unique<KNorm>(); }};
   info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
   return info;
 }

@@ -185,9 +185,9 @@ ReconstructionFrame reconstruction_frame(const PromptFormat& format, const std::
 
 HeuristicInfo kvzip_heuristic() {
   HeuristicInfo info{"kvzip",
-          "KVzip: the attention each key gets while the model repeats the context (query-agnostic)",
-          {{"chunk_size", 2048}, {"n_sink", 4}, {"prev_postfix", 8}},
-          [](const nlohmann::json& p) { return std::make_unique<KVzip>(p); }};
+                     "KVzip: the attention each key gets while the model repeats the context (query-agnostic)",
+                     {{"chunk_size", 2048}, {"n_sink", 4}, {"prev_postfix", 8}},
+                     [](const nlohmann::json& p) { return std::make_unique<KVzip>(p); }};
   info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
   return info;
 }

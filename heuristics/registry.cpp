@@ -76,7 +76,8 @@ nlohmann::json preset_params(const HeuristicInfo& info, const std::string& prese
 
 }  // namespace
 
-nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params, const std::string& preset) {
+nlohmann::json resolve_heuristic_params(const std::string& name, const nlohmann::json& params,
+                                        const std::string& preset) {
   const HeuristicInfo& info = find_info(name);
   nlohmann::json resolved = info.defaults;
   const nlohmann::json from_preset = preset_params(info, preset);

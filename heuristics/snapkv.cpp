@@ -82,7 +82,8 @@ class SnapKV : public SnapKVScored {
 }  // namespace
 
 HeuristicInfo snapkv_heuristic() {
-  HeuristicInfo info{"snapkv", "SnapKV: last-32-query window attention, max pool 7, per KV head",
+  HeuristicInfo info{"snapkv",
+                     "SnapKV: last-32-query window attention, max pool 7, per KV head",
                      {{"window", 32}, {"kernel", 7}, {"pooling", "maxpool"}, {"gqa_mean", "after_pool"}},
                      [](const nlohmann::json& p) { return std::make_unique<SnapKV>(p); }};
   info.presets["kvpress"] = snapkv_kvpress_preset();

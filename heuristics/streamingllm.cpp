@@ -29,8 +29,10 @@ class StreamingLLM : public Heuristic {
 }  // namespace
 
 HeuristicInfo streamingllm_heuristic() {
-  HeuristicInfo info{"streamingllm", "StreamingLLM: attention sinks + most recent tokens", {{"sinks", 4}},
-          [](const nlohmann::json& p) { return std::make_unique<StreamingLLM>(p); }};
+  HeuristicInfo info{"streamingllm",
+                     "StreamingLLM: attention sinks + most recent tokens",
+                     {{"sinks", 4}},
+                     [](const nlohmann::json& p) { return std::make_unique<StreamingLLM>(p); }};
   info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
   return info;
 }

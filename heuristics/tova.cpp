@@ -19,7 +19,7 @@ class Tova : public Heuristic {
 
 HeuristicInfo tova_heuristic() {
   HeuristicInfo info{"tova", "TOVA: last query's attention, mean over heads", nlohmann::json::object(),
-          [](const nlohmann::json&) { return std::make_unique<Tova>(); }};
+                     [](const nlohmann::json&) { return std::make_unique<Tova>(); }};
   info.presets["kvpress"] = nlohmann::json::object();  // its defaults are the kvpress press's
   return info;
 }

@@ -129,7 +129,8 @@ ReportSection cost_section(const std::vector<HeuristicCost>& costs) {
   double total = 0, prefill = 0;
   for (const HeuristicCost& c : costs) {
     t.rows.push_back({c.name, std::to_string(c.samples), num(c.score_seconds, 2), num(c.score_seconds / c.samples, 3),
-                      c.prefill_seconds > 0 ? num(c.score_seconds / c.prefill_seconds, 2) : "–", num(c.compare_seconds, 2)});
+                      c.prefill_seconds > 0 ? num(c.score_seconds / c.prefill_seconds, 2) : "–",
+                      num(c.compare_seconds, 2)});
     total += c.score_seconds + c.compare_seconds;
     prefill = std::max(prefill, c.prefill_seconds);
   }

@@ -108,8 +108,11 @@ ojson summary_json(const RunAggregate& agg) {
   if (!agg.costs.empty()) {
     ojson costs = ojson::array();
     for (const HeuristicCost& c : agg.costs)
-      costs.push_back({{"name", c.name}, {"samples", c.samples}, {"score_seconds", c.score_seconds},
-                       {"compare_seconds", c.compare_seconds}, {"prefill_seconds", c.prefill_seconds}});
+      costs.push_back({{"name", c.name},
+                       {"samples", c.samples},
+                       {"score_seconds", c.score_seconds},
+                       {"compare_seconds", c.compare_seconds},
+                       {"prefill_seconds", c.prefill_seconds}});
     out["heuristic_costs"] = costs;
   }
   return out;

@@ -122,8 +122,10 @@ void write_scores(const std::string& path, const std::vector<HeuristicEval>& eva
     }
   }
   write_safetensors(path, tensors,
-                    {{"format", "claa-scores-1"}, {"prompt_tokens", std::to_string(capture.n_prompt)},
-                     {"window", std::to_string(window)}, {"heuristics", params.dump()},
+                    {{"format", "claa-scores-1"},
+                     {"prompt_tokens", std::to_string(capture.n_prompt)},
+                     {"window", std::to_string(window)},
+                     {"heuristics", params.dump()},
                      {"alignment", "N' = N or N - window entries, aligned from the prompt's start"}});
 }
 

@@ -11,9 +11,9 @@ namespace claa {
 namespace {
 
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> names = {"full",      "fastkv",      "claa",   "oracle", "fastkv_style",
-                                                 "gemfilter", "specprefill", "lazyllm", "kvpress",
-                                                 "kvpress_query_aware"};
+  static const std::vector<std::string> names = {
+      "full",      "fastkv",      "claa",    "oracle",  "fastkv_style",
+      "gemfilter", "specprefill", "lazyllm", "kvpress", "kvpress_query_aware"};
   return names;
 }
 
@@ -91,8 +91,9 @@ void PipelineConfig::validate() const {
           with_hint("unknown prefill method '" + method + "'", method, method_names()) +
               "; methods: full, fastkv, claa, oracle, fastkv_style, gemfilter, specprefill, lazyllm, kvpress, "
               "kvpress_query_aware");
-  require((method != "fastkv_style" && kind() != PipelineKind::KvPress) || !heuristic.empty(),
-          "prefill method '" + method + "' needs a selection: \"heuristic\": NAME or {\"name\": NAME, \"params\": {...}}");
+  require(
+      (method != "fastkv_style" && kind() != PipelineKind::KvPress) || !heuristic.empty(),
+      "prefill method '" + method + "' needs a selection: \"heuristic\": NAME or {\"name\": NAME, \"params\": {...}}");
   if (!heuristic.empty() && heuristic != "oracle") {
     require(method != "full", "prefill method 'full' selects nothing: drop \"heuristic\"");
     resolve_heuristic_params(heuristic, selection_params());  // unknown name / parameter → error with a hint
@@ -169,7 +170,8 @@ PipelineConfig pipeline_from_json(const nlohmann::json& j, PipelineConfig c) {
       }
       c.heuristic = spec.name;
       // A preset is resolved here (its parameters become explicit), so the pipeline records what ran.
-      c.heuristic_params = spec.preset.empty() ? spec.params : resolve_heuristic_params(spec.name, spec.params, spec.preset);
+      c.heuristic_params =
+          spec.preset.empty() ? spec.params : resolve_heuristic_params(spec.name, spec.params, spec.preset);
       const bool plain = spec.preset.empty() && spec.params.empty();
       if (c.label.empty() && !plain && h.is_string()) c.label = c.method + ":" + spec.text;
     }

@@ -181,8 +181,8 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
     if (compress) {
       at::Tensor rows = fastkv_cache ? window_scores_from_attention(seen.layers[l].window_attn, Hkv, c.window, c.pool)
                                      : rows_per_kv_head(scores->per_head, Hkv);
-      cache_kept[l] = compress_layer_cache(cache, l, rows, allocation,
-                                           layer_cache_budget(allocation, budget, n, W, l, c), n, W);
+      cache_kept[l] =
+          compress_layer_cache(cache, l, rows, allocation, layer_cache_budget(allocation, budget, n, W, l, c), n, W);
     }
     if (l == c.prune_layer) {
       at::Tensor idx = keep_window_plus_top(scores->combined.to(device), n, budget, W);
@@ -329,12 +329,14 @@ PrefillOutcome prefill_kvpress(const Transformer& model, const std::vector<int64
   const int64_t n = ids.size(0), Hkv = model.config().n_kv_heads;
   const bool query_aware = c.method == "kvpress_query_aware";
   require(query_aware || inputs.context_end > 0,
-          "pipeline '" + c.label + "': the query-agnostic kvpress protocol needs where the context ends (e2e runs "
-          "give it); kvpress_query_aware compresses the whole prompt");
+          "pipeline '" + c.label +
+              "': the query-agnostic kvpress protocol needs where the context ends (e2e runs "
+              "give it); kvpress_query_aware compresses the whole prompt");
   const int64_t split = query_aware ? n - 1 : std::min<int64_t>(inputs.context_end, n - 1);
   require(split > c.window, "pipeline '" + c.label + "': the compressed part must be longer than the window W");
   const std::vector<int64_t> part(prompt.begin(), prompt.begin() + split);
-  const int64_t kept_rows = std::max<int64_t>(1, static_cast<int64_t>(std::floor(c.keep * static_cast<double>(split) + 1e-9)));
+  const int64_t kept_rows =
+      std::max<int64_t>(1, static_cast<int64_t>(std::floor(c.keep * static_cast<double>(split) + 1e-9)));
   const at::Device device = model.options().device;
 
   CaptureResult seen = empty_capture(model, split, c.window);

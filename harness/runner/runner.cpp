@@ -108,7 +108,8 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
     o.max_new_tokens = std::max<int64_t>(1, o.extra.answer_steps());  // a look-ahead's steps, no answer needed
     static_cast<CaptureResult&>(context_only) = capture_prompt(model, context_ids, o);
     context_only.oracle = capture.oracle.narrow(0, 0, split);
-    if (capture.oracle_per_layer.defined()) context_only.oracle_per_layer = capture.oracle_per_layer.narrow(1, 0, split);
+    if (capture.oracle_per_layer.defined())
+      context_only.oracle_per_layer = capture.oracle_per_layer.narrow(1, 0, split);
     context_only.oracle_steps = capture.oracle_steps;
     scored = &context_only;
     rec["query_agnostic_tokens"] = split;

@@ -76,7 +76,8 @@ TEST_CASE("safetensors writer: the header layout of the format and a round trip 
   CHECK(header["layer0/combined"]["shape"] == nlohmann::json::array({3}));
 
   const std::string path =
-      (std::filesystem::temp_directory_path() / ("claa_test_" + std::to_string(getpid()) + "_written.safetensors")).string();
+      (std::filesystem::temp_directory_path() / ("claa_test_" + std::to_string(getpid()) + "_written.safetensors"))
+          .string();
   claa::write_safetensors(path, tensors, {{"format", "claa-scores"}});
   claa::SafetensorsFile f(path);
   REQUIRE(f.find("layer0/combined") != nullptr);

@@ -70,10 +70,12 @@ TEST_CASE("KVCache-Factory's kv_head mode averages the group before the max pool
   CHECK(claa::resolve_heuristic_params("snapkv", {})["gqa_mean"] == "after_pool");
   // Under avg pooling the order cannot matter (both are linear).
   auto avg_a = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}, {"pooling", "avgpool"}})->score({c});
-  auto avg_b = claa::make_heuristic("snapkv", {{"window", 3}, {"kernel", 3}, {"pooling", "avgpool"}, {"gqa_mean", "before_pool"}})
+  auto avg_b = claa::make_heuristic("snapkv",
+                                    {{"window", 3}, {"kernel", 3}, {"pooling", "avgpool"}, {"gqa_mean", "before_pool"}})
                    ->score({c});
   check_values(vec(avg_b.combined[0]), vec(avg_a.combined[0]));
-  CHECK_THROWS_WITH(claa::make_heuristic("snapkv", {{"gqa_mean", "during"}}), Catch::Contains("after_pool or before_pool"));
+  CHECK_THROWS_WITH(claa::make_heuristic("snapkv", {{"gqa_mean", "during"}}),
+                    Catch::Contains("after_pool or before_pool"));
 }
 
 TEST_CASE("PyramidKV's per-layer budgets follow KVCache-Factory's integer formula", "[heuristics]") {

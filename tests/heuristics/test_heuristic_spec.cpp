@@ -9,7 +9,8 @@
 #include "tests/catch.h"
 
 TEST_CASE("A heuristic spec gives the name, the preset and typed parameters", "[heuristics][spec]") {
-  claa::HeuristicSpec s = claa::parse_heuristic_spec(" snapkv@kvpress{window=32, pooling=maxpool,alpha=0.5,flag=true} ");
+  claa::HeuristicSpec s =
+      claa::parse_heuristic_spec(" snapkv@kvpress{window=32, pooling=maxpool,alpha=0.5,flag=true} ");
   CHECK(s.name == "snapkv");
   CHECK(s.preset == "kvpress");
   CHECK(s.params == nlohmann::json({{"window", 32}, {"pooling", "maxpool"}, {"alpha", 0.5}, {"flag", true}}));
@@ -57,11 +58,11 @@ TEST_CASE("Presets: kvpress's defaults next to each heuristic's own source", "[h
 }
 
 TEST_CASE("A config's heuristics list takes specs and preset objects, labelled as written", "[heuristics][spec]") {
-  std::vector<claa::HeuristicSection> h = claa::parse_heuristic_list(
-      nlohmann::json::parse(R"(["snapkv", "snapkv@kvpress", "snapkv{window=64}",
+  std::vector<claa::HeuristicSection> h =
+      claa::parse_heuristic_list(nlohmann::json::parse(R"(["snapkv", "snapkv@kvpress", "snapkv{window=64}",
                                 {"name": "pyramidkv", "preset": "kvpress"},
                                 {"name": "adakv", "label": "ada", "preset": "kvpress", "params": {"kernel": 7}}])"),
-      "test");
+                                 "test");
   REQUIRE(h.size() == 5);
   CHECK(h[1].label == "snapkv@kvpress");
   CHECK(h[1].params["pooling"] == "avgpool");

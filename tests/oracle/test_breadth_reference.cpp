@@ -56,8 +56,7 @@ TEST_CASE("SnapKV, PyramidKV, Ada-KV and LazyLLM match the HF reference", "[orac
   // Expected Attention is held to kvpress's own press instead (test_kvpress_reference.cpp): against
   // this transcription its softmax over covariance-scaled logits differs by up to 1.5e-4 of the largest
   // real score (layer 18), against kvpress itself by 5e-5.
-  for (const char* name : {"snapkv", "pyramidkv", "adakv", "lazyllm"})
-    heuristics.push_back(claa::make_heuristic(name));
+  for (const char* name : {"snapkv", "pyramidkv", "adakv", "lazyllm"}) heuristics.push_back(claa::make_heuristic(name));
   claa::CaptureOptions options;
   options.max_new_tokens = 1;
   options.eos_ids = {2};

@@ -43,10 +43,10 @@ struct KvpressFixture {
 };
 
 struct Case {
-  const char* press;    // kvpress_reference key
-  const char* spec;     // claa heuristic spec
-  int window;           // kvpress window (scores are means over it; its last `window` keys are padding)
-  int sinks;            // leading padded entries (Expected Attention's n_sink)
+  const char* press;  // kvpress_reference key
+  const char* spec;   // claa heuristic spec
+  int window;         // kvpress window (scores are means over it; its last `window` keys are padding)
+  int sinks;          // leading padded entries (Expected Attention's n_sink)
 };
 
 std::vector<float> slice(const std::vector<float>& v, size_t begin, size_t end) {
@@ -65,8 +65,10 @@ double spearman_up_to_rounding(std::vector<float> a, std::vector<float> b, doubl
 
 }  // namespace
 
-TEST_CASE("kvpress parity: claa's SnapKV, PyramidKV, Ada-KV, Expected Attention, KNorm, TOVA and StreamingLLM scores equal kvpress's own",
-          "[oracle][reference][kvpress]") {
+TEST_CASE(
+    "kvpress parity: claa's SnapKV, PyramidKV, Ada-KV, Expected Attention, KNorm, TOVA and StreamingLLM scores equal "
+    "kvpress's own",
+    "[oracle][reference][kvpress]") {
   KvpressFixture ref;
   const claa::LoadedModel& m = default_model();
   const std::vector<Case> cases = {

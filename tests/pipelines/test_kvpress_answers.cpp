@@ -26,7 +26,8 @@ std::string trimmed(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("kvpress protocol: claa's answers equal kvpress's own pipeline on RULER samples", "[pipelines][kvpress][reference]") {
+TEST_CASE("kvpress protocol: claa's answers equal kvpress's own pipeline on RULER samples",
+          "[pipelines][kvpress][reference]") {
   const claa::LoadedModel& m = default_model();
   const auto tok = claa::model_tokenizer(m);
   const std::optional<claa::ChatTemplate> chat = claa::chat_template_for(*tok);

@@ -243,21 +243,20 @@ TEST_CASE("aggregate: task scores in points whatever the scorer's scale, timings
   CHECK(timed.datasets[0].prefill_seconds.mean == Approx(4.0));
   CHECK(timed.datasets[0].prefill_seconds.n == 2);
   CHECK(timed.datasets[1].prefill_seconds.n == 0);  // no timing at all: not reported as zero seconds
-  CHECK(timed.costs.empty());  // no per-heuristic seconds recorded: no cost table
+  CHECK(timed.costs.empty());                       // no per-heuristic seconds recorded: no cost table
 }
 
 TEST_CASE("aggregate: each heuristic's cost from timings.jsonl, summed and set beside the prefill", "[reports]") {
   std::vector<SampleRecord> samples = load_samples({kRun + "/samples.jsonl"});
   TempDir dir("costs");
   const std::string timings = (dir.path / "timings.jsonl").string();
-  write_text_file(timings,
-                  R"({"id": "c-0000", "prefill_seconds": 2.0, "decode_seconds": 1.0, "heuristics": )"
-                  R"({"fastkv": {"score_seconds": 0.5, "compare_seconds": 0.25}, )"
-                  R"("kvzip": {"score_seconds": 9.0, "compare_seconds": 0.5}}})"
-                  "\n"
-                  R"({"id": "c-0001", "prefill_seconds": 4.0, "decode_seconds": 1.0, "heuristics": )"
-                  R"({"fastkv": {"score_seconds": 1.5, "compare_seconds": 0.25}}})"
-                  "\n");
+  write_text_file(timings, R"({"id": "c-0000", "prefill_seconds": 2.0, "decode_seconds": 1.0, "heuristics": )"
+                           R"({"fastkv": {"score_seconds": 0.5, "compare_seconds": 0.25}, )"
+                           R"("kvzip": {"score_seconds": 9.0, "compare_seconds": 0.5}}})"
+                           "\n"
+                           R"({"id": "c-0001", "prefill_seconds": 4.0, "decode_seconds": 1.0, "heuristics": )"
+                           R"({"fastkv": {"score_seconds": 1.5, "compare_seconds": 0.25}}})"
+                           "\n");
   for (SampleRecord& s : samples) s.has_timing = false;
   merge_timings(timings, samples);
   const RunAggregate agg = aggregate_samples(samples, {});

@@ -66,13 +66,15 @@ TEST_CASE("Rank mode query-agnostic: heuristics score the context alone, the ora
   // The same prompt and answer (one oracle); the heuristics saw the context only.
   CHECK(agnostic["answer"] == aware["answer"]);
   CHECK_FALSE(aware.contains("query_agnostic_tokens"));
-  const int64_t n = agnostic["prompt_tokens"].get<int64_t>(), context = agnostic["query_agnostic_tokens"].get<int64_t>();
+  const int64_t n = agnostic["prompt_tokens"].get<int64_t>(),
+                context = agnostic["query_agnostic_tokens"].get<int64_t>();
   CHECK(context > 100);
   CHECK(context < n - 10);  // the question, chat suffix and answer prefix are left out
   // TOVA reads the last query: the context's last token here, the question's last there.
   bool tova_differs = false;
   for (size_t l = 0; l < agnostic["heuristics"]["tova"]["layers"].size(); ++l)
-    tova_differs |= agnostic["heuristics"]["tova"]["layers"][l]["spearman"] != aware["heuristics"]["tova"]["layers"][l]["spearman"];
+    tova_differs |=
+        agnostic["heuristics"]["tova"]["layers"][l]["spearman"] != aware["heuristics"]["tova"]["layers"][l]["spearman"];
   CHECK(tova_differs);
 
   const std::string dir = claa::test::fresh_temp_path("qa_e2e").string();

@@ -57,7 +57,8 @@ TEST_CASE("Bad values and missing datasets are reported", "[runner][config]") {
   CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": [{"spec": 5}]})")), Catch::Contains("wrong type"));
 }
 
-TEST_CASE("A config section given as a list or a string is an error naming the section, not a crash", "[runner][config]") {
+TEST_CASE("A config section given as a list or a string is an error naming the section, not a crash",
+          "[runner][config]") {
   // Found by fuzz_run_config: {"report": [..]} threw a JSON iterator error past the validator.
   const char* sections[] = {"model", "oracle", "capture", "report", "e2e"};
   for (const char* section : sections) {
