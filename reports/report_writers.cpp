@@ -112,7 +112,7 @@ ojson summary_json(const RunAggregate& agg) {
                        {"samples", c.samples},
                        {"score_seconds", c.score_seconds},
                        {"compare_seconds", c.compare_seconds},
-                       {"prefill_seconds", c.prefill_seconds}});
+                       {"prefill_seconds_sum", c.prefill_seconds}});
     out["heuristic_costs"] = costs;
   }
   return out;

@@ -16,5 +16,6 @@ void register_datasets_command(CLI::App& app);
 void register_rank_command(CLI::App& app);
 void register_run_commands(CLI::App& app);
 void register_report_commands(CLI::App& app);
+void register_export_command(CLI::App& app);
 
 }  // namespace claa

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   claa::register_datasets_command(app);
   claa::register_run_commands(app);
   claa::register_report_commands(app);
+  claa::register_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
