@@ -8,7 +8,7 @@
 # (cmake/core_only.cmake) compiles the same files under the sanitizers.
 
 set(CLAA_CORE_SOURCES
-  core/mapped_file.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp
+  core/mapped_file.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp core/csv.cpp
   formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp formats/safetensors_writer.cpp model/model_config.cpp
   tokenizer/byte_unicode.cpp tokenizer/chat_template.cpp tokenizer/pretokenizer.cpp
   tokenizer/tokenizer.cpp
