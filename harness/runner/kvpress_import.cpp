@@ -128,8 +128,8 @@ int64_t import_kvpress(const std::vector<std::string>& folders, const std::strin
     std::map<std::string, int64_t> per_task;
     for (size_t r = 1; r < rows.size(); ++r) {
       const std::string where = fmt::format("{}: row {}", csv_path, r);
-      require(rows[r].size() == rows[0].size(), where + ": " + std::to_string(rows[r].size()) + " fields, the header has " +
-                                                    std::to_string(rows[0].size()));
+      require(rows[r].size() == rows[0].size(), where + ": " + std::to_string(rows[r].size()) +
+                                                    " fields, the header has " + std::to_string(rows[0].size()));
       const std::string task = rows[r][col["task"]];
       const std::string id = col.count("id") ? rows[r][col["id"]] : fmt::format("{}-{}", task, per_task[task]++);
       const std::vector<std::string> refs = python_strings(rows[r][col["answer"]], where);
@@ -156,8 +156,12 @@ int64_t import_kvpress(const std::vector<std::string>& folders, const std::strin
     const SampleRows& s = samples.at(id);
     json results = json::array();
     for (const Result& r : s.results)
-      results.push_back({{"method", r.method}, {"keep", r.keep}, {"answer", r.answer}, {"score", r.score},
-                         {"kept_tokens", 0}, {"cache_bytes", 0}});  // not in kvpress's files
+      results.push_back({{"method", r.method},
+                         {"keep", r.keep},
+                         {"answer", r.answer},
+                         {"score", r.score},
+                         {"kept_tokens", 0},
+                         {"cache_bytes", 0}});  // not in kvpress's files
     lines += json{{"id", id},
                   {"index", index++},
                   {"mode", "e2e"},
@@ -172,10 +176,9 @@ int64_t import_kvpress(const std::vector<std::string>& folders, const std::strin
   }
   fs::create_directories(run_dir);
   write_file_atomically(run_dir + "/samples.jsonl", lines);
-  write_file_atomically(run_dir + "/run.json",
-                        json{{"config", {{"name", "kvpress-import"}, {"mode", "e2e"}}}, {"imported_from", sources}}
-                                .dump(2) +
-                            "\n");
+  write_file_atomically(
+      run_dir + "/run.json",
+      json{{"config", {{"name", "kvpress-import"}, {"mode", "e2e"}}}, {"imported_from", sources}}.dump(2) + "\n");
   return index;
 }
 

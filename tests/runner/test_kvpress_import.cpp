@@ -22,9 +22,10 @@ void write(const fs::path& path, const std::string& text) {
 }
 
 void folder(const fs::path& dir, const std::string& press, double ratio, const std::string& csv) {
-  write(dir / "config.yaml", "dataset: ruler\ndata_dir: '4096'\nmodel: meta-llama/Meta-Llama-3.1-8B-Instruct\npress_name: " +
-                                 press + "\ncompression_ratio: " + std::to_string(ratio) +
-                                 "\nquery_aware: false\nmodel_kwargs:\n  attn_implementation: sdpa\n");
+  write(dir / "config.yaml",
+        "dataset: ruler\ndata_dir: '4096'\nmodel: meta-llama/Meta-Llama-3.1-8B-Instruct\npress_name: " + press +
+            "\ncompression_ratio: " + std::to_string(ratio) +
+            "\nquery_aware: false\nmodel_kwargs:\n  attn_implementation: sdpa\n");
   write(dir / "predictions.csv", csv);
 }
 
@@ -35,24 +36,28 @@ TEST_CASE("CSV as pandas writes it: quotes, doubled quotes, commas and line brea
   REQUIRE(rows.size() == 3);
   CHECK(rows[1] == std::vector<std::string>{"1", "x, \"y\"", "two\nlines"});
   CHECK(rows[2] == std::vector<std::string>{"", "", ""});
-  CHECK_THROWS_WITH(claa::parse_csv("a\n\"open", "t.csv"), Catch::Contains("t.csv: line 2: a quoted field is never closed"));
+  CHECK_THROWS_WITH(claa::parse_csv("a\n\"open", "t.csv"),
+                    Catch::Contains("t.csv: line 2: a quoted field is never closed"));
   CHECK_THROWS_WITH(claa::parse_csv("\"a\"b\n", "t.csv"), Catch::Contains("text after a closing quote"));
 }
 
-TEST_CASE("claa import --kvpress reads kvpress's folders into an e2e run, scored by RULER's rule", "[runner][kvpress]") {
+TEST_CASE("claa import --kvpress reads kvpress's folders into an e2e run, scored by RULER's rule",
+          "[runner][kvpress]") {
   claa::test::TempDir in("kvpress_import_in"), out("kvpress_import_out");
   const std::string header = ",task,question,answer_prefix,answer,max_new_tokens,predicted_answer,compression_ratio\n";
   folder(in.path / "ruler__4096__m__no_press__0.00", "no_press", 0.0,
-         header + "0,niah_single_1,q,p,['3815287'],128, 3815287.,0.0\n"
-                  "1,niah_multikey_1,q,p,\"['12', '34']\",128,\"34, then 12\",0.0\n"
-                  "2,qa_1,q,p,\"['Paris', \"\"Paris, France\"\"]\",32, paris,0.0\n");
+         header +
+             "0,niah_single_1,q,p,['3815287'],128, 3815287.,0.0\n"
+             "1,niah_multikey_1,q,p,\"['12', '34']\",128,\"34, then 12\",0.0\n"
+             "2,qa_1,q,p,\"['Paris', \"\"Paris, France\"\"]\",32, paris,0.0\n");
   folder(in.path / "ruler__4096__m__snapkv__0.75", "snapkv", 0.75,
-         header + "0,niah_single_1,q,p,['3815287'],128, 3.,0.75\n"
-                  "1,niah_multikey_1,q,p,\"['12', '34']\",128, 34,0.75\n"
-                  "2,qa_1,q,p,\"['Paris', \"\"Paris, France\"\"]\",32, France,0.75\n");
-  const int64_t n = claa::import_kvpress({(in.path / "ruler__4096__m__no_press__0.00").string(),
-                                          (in.path / "ruler__4096__m__snapkv__0.75").string()},
-                                         out.path.string());
+         header +
+             "0,niah_single_1,q,p,['3815287'],128, 3.,0.75\n"
+             "1,niah_multikey_1,q,p,\"['12', '34']\",128, 34,0.75\n"
+             "2,qa_1,q,p,\"['Paris', \"\"Paris, France\"\"]\",32, France,0.75\n");
+  const int64_t n = claa::import_kvpress(
+      {(in.path / "ruler__4096__m__no_press__0.00").string(), (in.path / "ruler__4096__m__snapkv__0.75").string()},
+      out.path.string());
   REQUIRE(n == 3);
   std::ifstream samples(out.path / "samples.jsonl");
   std::vector<nlohmann::json> recs;
