@@ -13,29 +13,12 @@
 #include "heuristics/heuristic.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/tensor_fixture.h"
 
 namespace {
 
-struct Fixture {
-  nlohmann::json index;
-  std::vector<float> values;
-  Fixture() {
-    std::ifstream meta(source_path("tests/fixtures/model/breadth_reference.json"));
-    REQUIRE(meta.good());
-    index = nlohmann::json::parse(meta);
-    std::ifstream data(source_path("tests/fixtures/model/breadth_reference.f32"), std::ios::binary);
-    data.seekg(0, std::ios::end);
-    values.resize(static_cast<size_t>(data.tellg()) / 4);
-    data.seekg(0);
-    data.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(values.size() * 4));
-  }
-  std::vector<float> get(const std::string& key) const {
-    const nlohmann::json& t = index["tensors"];
-    REQUIRE(t.contains(key));
-    size_t offset = t[key]["offset"].get<size_t>(), n = 1;
-    for (const auto& d : t[key]["shape"]) n *= d.get<size_t>();
-    return std::vector<float>(values.begin() + offset, values.begin() + offset + n);
-  }
+struct Fixture : TensorFixture {
+  Fixture() : TensorFixture("tests/fixtures/model/breadth_reference") {}
 };
 
 // max |ours − ref| over every entry, divided by the largest |ref| among the real scores

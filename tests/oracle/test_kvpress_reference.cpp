@@ -18,27 +18,17 @@
 #include "heuristics/heuristic.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/tensor_fixture.h"
 
 namespace {
 
-struct KvpressFixture {
-  nlohmann::json index;
-  std::vector<float> values;
-  KvpressFixture() {
-    std::ifstream meta(source_path("tests/fixtures/model/kvpress_reference.json"));
-    REQUIRE(meta.good());
-    index = nlohmann::json::parse(meta);
-    std::ifstream data(source_path("tests/fixtures/model/kvpress_reference.f32"), std::ios::binary);
-    data.seekg(0, std::ios::end);
-    values.resize(static_cast<size_t>(data.tellg()) / 4);
-    data.seekg(0);
-    data.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(values.size() * 4));
-  }
+struct KvpressFixture : TensorFixture {
+  KvpressFixture() : TensorFixture("tests/fixtures/model/kvpress_reference") {}
   // Row `head` of the press's [H_kv, N] scores at `layer`.
   std::vector<float> row(const std::string& press, int layer, int64_t head) const {
-    const nlohmann::json& t = index["tensors"][press + "/" + std::to_string(layer)];
-    const size_t n = t["shape"][1].get<size_t>(), offset = t["offset"].get<size_t>() + static_cast<size_t>(head) * n;
-    return std::vector<float>(values.begin() + offset, values.begin() + offset + n);
+    const std::string key = press + "/" + std::to_string(layer);
+    const size_t n = index["tensors"][key]["shape"][1].get<size_t>();
+    return get(key, static_cast<size_t>(head) * n, n);
   }
 };
 

@@ -14,29 +14,15 @@
 #include "selection/selection.h"
 #include "tests/catch.h"
 #include "tests/model_fixture.h"
+#include "tests/tensor_fixture.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
 
-struct KVzipReference {
-  nlohmann::json index;
-  std::vector<float> values;
-  KVzipReference() {
-    std::ifstream meta(source_path("tests/fixtures/model/kvzip_reference.json"));
-    REQUIRE(meta.good());
-    index = nlohmann::json::parse(meta);
-    std::ifstream data(source_path("tests/fixtures/model/kvzip_reference.f32"), std::ios::binary);
-    data.seekg(0, std::ios::end);
-    values.resize(static_cast<size_t>(data.tellg()) / 4);
-    data.seekg(0);
-    data.read(reinterpret_cast<char*>(values.data()), static_cast<std::streamsize>(values.size() * 4));
-  }
-  std::vector<float> heads(int layer) const {
-    const nlohmann::json& t = index["tensors"]["kvzip_heads/" + std::to_string(layer)];
-    const size_t offset = t["offset"].get<size_t>(), n = t["shape"][0].get<size_t>() * t["shape"][1].get<size_t>();
-    return std::vector<float>(values.begin() + offset, values.begin() + offset + n);
-  }
+struct KVzipReference : TensorFixture {
+  KVzipReference() : TensorFixture("tests/fixtures/model/kvzip_reference") {}
+  std::vector<float> heads(int layer) const { return get("kvzip_heads/" + std::to_string(layer)); }
 };
 
 double normalised_error(const std::vector<float>& ours, const std::vector<float>& ref) {
