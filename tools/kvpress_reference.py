@@ -24,6 +24,9 @@ covers them. KVzip needs its own pipeline in kvpress: tools/hf_reference_kvzip.p
 Writes tests/fixtures/model/kvpress_reference.{json,f32}. CPU, about a minute:
   ~/.venvs/ref/bin/python tools/kvpress_reference.py --gguf ~/.cache/claa/models/SmolLM2-135M-Instruct.Q4_1.gguf \\
       --out tests/fixtures/model
+The tiny random HF models (tools/make_tiny_models.py; their reference.json's input_ids, 150 tokens):
+  ~/.venvs/ref/bin/python tools/kvpress_reference.py --tiny tests/fixtures/model/tiny --out tests/fixtures/model/tiny
+writes tests/fixtures/model/tiny/kvpress_reference_{llama3,qwen2,mistral}.{json,f32}.
 """
 
 import json
@@ -80,10 +83,7 @@ def run_press(model, ids, press, attn):
     return got
 
 
-@torch.no_grad()
-def main():
-    args, tok, model = ref.cpu_reference_setup(__doc__)
-    ids = tok(ref.PROMPTS["needle_a"], add_special_tokens=False)["input_ids"]
+def write_fixture(model, ids, out_dir, stem, prompt):
     L = len(model.model.layers)
     blobs, settings = [], {}
     for name, (press, attn) in presses().items():
@@ -95,17 +95,38 @@ def main():
         blobs += [(f"{name}/{l}", scores[l]) for l in range(L)]
         print(f"{name}: {L} layers, {tuple(scores[0].shape)}")
     index, offset = {}, 0
-    with open(os.path.join(args.out, "kvpress_reference.f32"), "wb") as f:
+    with open(os.path.join(out_dir, stem + ".f32"), "wb") as f:
         for key, t in blobs:
             flat = t.contiguous().view(-1)
             f.write(struct.pack(f"<{flat.numel()}f", *flat.tolist()))
             index[key] = {"offset": offset, "shape": list(t.shape)}
             offset += flat.numel()
-    with open(os.path.join(args.out, "kvpress_reference.json"), "w") as f:
-        json.dump({"prompt": "needle_a", "input_ids": ids, "compression_ratio": RATIO, "presses": settings,
+    with open(os.path.join(out_dir, stem + ".json"), "w") as f:
+        json.dump({"prompt": prompt, "input_ids": ids, "compression_ratio": RATIO, "presses": settings,
                    "kvpress": version("kvpress"), "transformers": version("transformers"),
                    "torch": torch.__version__, "tensors": index}, f, indent=None)
-    print(f"needle_a: {len(ids)} tokens; wrote {args.out}/kvpress_reference.{{json,f32}}")
+    print(f"{prompt}: {len(ids)} tokens; wrote {out_dir}/{stem}.{{json,f32}}")
+
+
+@torch.no_grad()
+def main():
+    if "--tiny" in sys.argv:
+        import argparse
+        from transformers import AutoModelForCausalLM
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--tiny", required=True)
+        ap.add_argument("--out", required=True)
+        args = ap.parse_args()
+        reference = json.load(open(os.path.join(args.tiny, "reference.json")))
+        for kind in ("llama3", "qwen2", "mistral"):
+            model = AutoModelForCausalLM.from_pretrained(os.path.join(args.tiny, kind), dtype=torch.float32,
+                                                         attn_implementation="eager").eval()
+            write_fixture(model, reference[kind]["input_ids"], args.out, f"kvpress_reference_{kind}",
+                          f"tiny/{kind} reference.json input_ids")
+        return
+    args, tok, model = ref.cpu_reference_setup(__doc__)
+    ids = tok(ref.PROMPTS["needle_a"], add_special_tokens=False)["input_ids"]
+    write_fixture(model, ids, args.out, "kvpress_reference", "needle_a")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // claa's reimplementations of kvpress's presses against kvpress 0.5.5 itself
 // (tools/kvpress_reference.py: each press's own `score`, called by its own hooks during an HF
-// transformers prefill of SmolLM2, eager fp32, the same GGUF) on the needle_a prompt.
+// transformers prefill, eager fp32, of the same weights) on SmolLM2 (the needle_a prompt) and on the
+// tiny random Llama-3.1 / Qwen2 / Mistral models (their reference prompt).
 //
 // Conventions applied before comparing (method.md §6): kvpress's window scores are the mean over
 // the window's queries where claa's are the sum (so claa / w), and each side pads what it always
@@ -23,7 +24,7 @@
 namespace {
 
 struct KvpressFixture : TensorFixture {
-  KvpressFixture() : TensorFixture("tests/fixtures/model/kvpress_reference") {}
+  explicit KvpressFixture(const std::string& stem) : TensorFixture(stem) {}
   // Row `head` of the press's [H_kv, N] scores at `layer`.
   std::vector<float> row(const std::string& press, int layer, int64_t head) const {
     const std::string key = press + "/" + std::to_string(layer);
@@ -53,14 +54,9 @@ double spearman_up_to_rounding(std::vector<float> a, std::vector<float> b, doubl
   return claa::spearman(a, b);
 }
 
-}  // namespace
-
-TEST_CASE(
-    "kvpress parity: claa's SnapKV, PyramidKV, Ada-KV, Expected Attention, KNorm, TOVA and StreamingLLM scores equal "
-    "kvpress's own",
-    "[oracle][reference][kvpress]") {
-  KvpressFixture ref;
-  const claa::LoadedModel& m = default_model();
+// Every press of the fixture against claa on `m`, at the fixture's prompt; returns the worst
+// normalised error and the worst per-head ρ.
+std::pair<double, double> check_parity(const claa::LoadedModel& m, const KvpressFixture& ref) {
   const std::vector<Case> cases = {
       {"snapkv", "snapkv@kvpress", 64, 0},
       {"snapkv_w32k7", "snapkv{window=32,kernel=7,pooling=avgpool}", 32, 0},
@@ -135,5 +131,26 @@ TEST_CASE(
   for (size_t j = 0; j < n; ++j) order[j] = j;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranking[a] > ranking[b]; });
   for (size_t j = 0; j < n; ++j) CHECK((mask[order[j]] > 0.5f) == (j < kept));
-  WARN("kvpress parity: worst normalised |Δ| = " << worst_error << ", worst per-head Spearman ρ = " << worst_rho);
+  return {worst_error, worst_rho};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "kvpress parity: claa's SnapKV, PyramidKV, Ada-KV, Expected Attention, KNorm, TOVA and StreamingLLM scores equal "
+    "kvpress's own",
+    "[oracle][reference][kvpress]") {
+  const auto [error, rho] = check_parity(default_model(), KvpressFixture("tests/fixtures/model/kvpress_reference"));
+  WARN("kvpress parity (SmolLM2): worst normalised |Δ| = " << error << ", worst per-head Spearman ρ = " << rho);
+}
+
+TEST_CASE("kvpress parity on the tiny Llama-3.1, Qwen2 and Mistral models", "[oracle][reference][kvpress][hf]") {
+  for (const char* kind : {"llama3", "qwen2", "mistral"}) {
+    INFO(kind);
+    claa::RuntimeOptions o;  // CPU fp32, as the fixture (HF fp32 from the stored bf16 weights)
+    const claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/") + kind, o);
+    const auto [error, rho] =
+        check_parity(m, KvpressFixture(std::string("tests/fixtures/model/tiny/kvpress_reference_") + kind));
+    WARN("kvpress parity (tiny " << kind << "): worst normalised |Δ| = " << error << ", worst ρ = " << rho);
+  }
 }
