@@ -341,13 +341,14 @@ PrefillOutcome prefill_kvpress(const Transformer& model, const std::vector<int64
 
   CaptureResult seen = empty_capture(model, split, c.window);
   Selection selection(model, part, pipeline, inputs, seen);
-  PrefillCaptureTap tap(model.config(), split, c.window, selection.needs(), device, seen, model.rope_frequencies());
+  const CaptureNeeds needs = selection.needs();
+  PrefillCaptureTap tap(model.config(), split, c.window, needs, device, seen, model.rope_frequencies());
   const BudgetAllocation allocation = selection.allocation();
   KVCache cache = model.make_cache();
   at::Tensor x = model.embed(ids.narrow(0, 0, split)), pos = at::arange(split, long_on(device));
   std::vector<at::Tensor> cache_kept(model.n_layers());
   for (int l = 0; l < model.n_layers(); ++l) {
-    x = model.run_layer(l, x, pos, cache, selection.needs().any() ? &tap : nullptr);
+    x = model.run_layer(l, x, pos, cache, needs.any() ? &tap : nullptr);
     tap.complete_layer(l);
     if (l == model.n_layers() - 1) tap.finish_statistics();
     if (kept_rows >= split) continue;

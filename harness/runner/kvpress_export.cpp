@@ -12,6 +12,7 @@
 #include "datasets/dataset_spec.h"
 #include "datasets/prompt_build.h"
 #include "harness/runner/run_config.h"
+#include "heuristics/heuristic.h"
 #include "model/model_loader.h"
 #include "model/model_tokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -68,15 +69,20 @@ std::string kvpress_press_name(const std::string& label, bool& query_aware) {
   const size_t colon = label.find(':');
   const std::string method = label.substr(0, colon);
   if ((method == "kvpress" || method == "kvpress_query_aware") && colon != std::string::npos) {
-    const std::string spec = label.substr(colon + 1);
-    // kvpress evaluation/evaluate_registry.py names, for the presses claa reimplements.
+    // kvpress evaluation/evaluate_registry.py names, for the presses claa reimplements; a spec carries
+    // the name when it resolves to the heuristic's "kvpress" preset (kvpress's press defaults).
     static const std::map<std::string, std::string> names = {
-        {"snapkv", "snapkv"}, {"pyramidkv", "pyramidkv"},        {"adakv", "adakv_snapkv"}, {"knorm", "knorm"},
-        {"tova", "tova"},     {"streamingllm", "streaming_llm"}, {"kvzip", "kvzip"},        {"random", "random"}};
-    const std::string name = spec.substr(0, spec.find_first_of("@{"));
-    const bool kvpress_defaults =
-        spec == name + "@kvpress" || (spec == name && name != "snapkv" && name != "pyramidkv" && name != "adakv");
-    if (auto it = names.find(name); it != names.end() && kvpress_defaults) return it->second;
+        {"snapkv", "snapkv"}, {"pyramidkv", "pyramidkv"},        {"adakv", "adakv_snapkv"},
+        {"knorm", "knorm"},   {"streamingllm", "streaming_llm"}, {"tova", "tova"},
+        {"kvzip", "kvzip"}};
+    try {
+      const HeuristicSpec spec = parse_heuristic_spec(label.substr(colon + 1));
+      if (auto it = names.find(spec.name);
+          it != names.end() && resolve_heuristic_params(spec.name, spec.params, spec.preset) ==
+                                   resolve_heuristic_params(spec.name, {}, "kvpress"))
+        return it->second;
+    } catch (const Error&) {  // a label that is not a spec: claa's own name below
+    }
   }
   std::string safe;
   for (char c : label) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ? c : '-';

@@ -10,7 +10,8 @@
 //       config.yaml       the fields kvpress's config holds, plus claa's method, run and parameters
 //
 // compression_ratio = 1 − keep; press_name is kvpress's registry name for a `kvpress` pipeline
-// with a kvpress press (snapkv, knorm, streaming_llm, ...), "no_press" for the full prefill, and
+// whose heuristic resolves to its "kvpress" preset (snapkv, knorm, streaming_llm, ...), "no_press"
+// for the full prefill, and
 // "claa-<label>" for anything kvpress does not have (fastkv, claa, ...). RULER datasets only (the
 // other benchmarks' kvpress scorers differ from claa's).
 #pragma once

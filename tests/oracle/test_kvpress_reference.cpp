@@ -54,6 +54,19 @@ double spearman_up_to_rounding(std::vector<float> a, std::vector<float> b, doubl
   return claa::spearman(a, b);
 }
 
+// max |ours − want| / max |want|, and ρ up to rounding.
+struct Agreement {
+  double error, rho;
+};
+Agreement agreement(const std::vector<float>& ours, const std::vector<float>& want) {
+  double scale = 0, error = 0;
+  for (size_t j = 0; j < want.size(); ++j) {
+    scale = std::max(scale, static_cast<double>(std::abs(want[j])));
+    error = std::max(error, std::abs(static_cast<double>(ours[j]) - want[j]));
+  }
+  return {error / scale, spearman_up_to_rounding(ours, want, scale)};
+}
+
 // Every press of the fixture against claa on `m`, at the fixture's prompt; returns the worst
 // normalised error and the worst per-head ρ.
 std::pair<double, double> check_parity(const claa::LoadedModel& m, const KvpressFixture& ref) {
@@ -93,16 +106,11 @@ std::pair<double, double> check_parity(const claa::LoadedModel& m, const Kvpress
         std::vector<float> ours = slice(claa::to_float_vector(rows[g]), begin, end);
         if (c.window > 0)
           for (float& v : ours) v /= static_cast<float>(c.window);  // claa sums the window, kvpress averages
-        double scale = 0, error = 0;
-        for (size_t j = 0; j < want.size(); ++j) {
-          scale = std::max(scale, static_cast<double>(std::abs(want[j])));
-          error = std::max(error, std::abs(static_cast<double>(ours[j]) - want[j]));
-        }
-        const double rho = spearman_up_to_rounding(ours, want, scale);
-        worst_error = std::max(worst_error, error / scale);
-        worst_rho = std::min(worst_rho, rho);
-        CHECK(error / scale <= 1e-4);
-        CHECK(rho >= 0.9999);
+        const Agreement a = agreement(ours, want);
+        worst_error = std::max(worst_error, a.error);
+        worst_rho = std::min(worst_rho, a.rho);
+        CHECK(a.error <= 1e-4);
+        CHECK(a.rho >= 0.9999);
       }
     }
   }
@@ -113,14 +121,10 @@ std::pair<double, double> check_parity(const claa::LoadedModel& m, const Kvpress
     INFO("tova layer " << l);
     std::vector<float> want = slice(ref.row("tova", l, 0), 0, n - 1);
     std::vector<float> ours = slice(claa::to_float_vector(t.combined[l]), 0, n - 1);
-    double scale = 0, error = 0;
-    for (size_t j = 0; j < want.size(); ++j) {
-      scale = std::max(scale, static_cast<double>(std::abs(want[j])));
-      error = std::max(error, std::abs(static_cast<double>(ours[j]) - want[j]));
-    }
-    worst_error = std::max(worst_error, error / scale);
-    CHECK(error / scale <= 1e-4);
-    CHECK(spearman_up_to_rounding(ours, want, scale) >= 0.9999);
+    const Agreement a = agreement(ours, want);
+    worst_error = std::max(worst_error, a.error);
+    CHECK(a.error <= 1e-4);
+    CHECK(a.rho >= 0.9999);
   }
   // StreamingLLM: kvpress's mask at compression ratio r keeps exactly claa's top (N − pruned).
   const std::vector<float> mask = ref.row("streamingllm", 0, 0);

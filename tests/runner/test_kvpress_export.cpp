@@ -9,19 +9,13 @@
 #include "core/error.h"
 #include "harness/runner/kvpress_export.h"
 #include "tests/catch.h"
+#include "tests/cli_run.h"
 #include "tests/model_fixture.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -66,7 +60,7 @@ TEST_CASE("claa export --kvpress writes kvpress's folders, predictions, metrics 
   CHECK(fs::path(dirs[1]).filename() == "ruler__1024__SmolLM2-135M-Instruct.Q4_1__snapkv__0.25");
   CHECK(fs::path(dirs[2]).filename() == "ruler__1024__SmolLM2-135M-Instruct.Q4_1__claa-fastkv__0.75");
 
-  const std::vector<std::string> csv = lines_of(read_all(fs::path(dirs[1]) / "predictions.csv"));
+  const std::vector<std::string> csv = lines_of(read_all((fs::path(dirs[1]) / "predictions.csv").string()));
   REQUIRE(csv.size() == 3);
   CHECK(csv[0] == "id,task,question,answer_prefix,answer,max_new_tokens,predicted_answer,compression_ratio,claa_score");
   // The gold fields come from the regenerated sample (seed 31: the first needle is 3815287).
@@ -74,10 +68,11 @@ TEST_CASE("claa export --kvpress writes kvpress's folders, predictions, metrics 
         "niah_single_1-1024-0,niah_single_1,What is the special magic number for cathartics-wobbled mentioned in the "
         "provided text?, The special magic number for cathartics-wobbled mentioned in the provided text is,['3815287'],"
         "128, 3.,0.25,0");
-  CHECK(nlohmann::json::parse(read_all(fs::path(dirs[1]) / "metrics.json")) ==
+  CHECK(nlohmann::json::parse(read_all((fs::path(dirs[1]) / "metrics.json").string())) ==
         nlohmann::json::parse(R"({"niah_single_1": {"string_match": 50.0}})"));
-  CHECK(nlohmann::json::parse(read_all(fs::path(dirs[0]) / "metrics.json"))["niah_single_1"]["string_match"] == 100.0);
-  const std::string yaml = read_all(fs::path(dirs[1]) / "config.yaml");
+  CHECK(nlohmann::json::parse(
+            read_all((fs::path(dirs[0]) / "metrics.json").string()))["niah_single_1"]["string_match"] == 100.0);
+  const std::string yaml = read_all((fs::path(dirs[1]) / "config.yaml").string());
   CHECK(yaml.find("dataset: \"ruler\"\n") != std::string::npos);
   CHECK(yaml.find("press_name: \"snapkv\"\n") != std::string::npos);
   CHECK(yaml.find("compression_ratio: 0.25\n") != std::string::npos);

@@ -2,37 +2,15 @@
 // the context's end, as kvpress compresses the context before the question is seen; the oracle comes
 // from the whole prompt's answer and is compared on the same positions. Through the real CLI with the
 // default model on the CPU, beside the same config without the option.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tests/catch.h"
+#include "tests/cli_run.h"
 #include "tests/model_fixture.h"
 #include "tests/temp_dir.h"
 
 namespace {
-
-namespace fs = std::filesystem;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-int run_cli(const std::string& args, std::string& output) {
-  ::setenv("ATEN_CPU_CAPABILITY", "avx2", 1);
-  ::setenv("OPENBLAS_CORETYPE", "Haswell", 1);
-  const std::string log = (fs::temp_directory_path() / ("claa_qa_cli_" + std::to_string(getpid()) + ".log")).string();
-  int status = std::system((std::string(CLAA_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
-  output = read_all(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::string write_config(const std::string& dir, bool agnostic, const std::string& mode = "rank") {
   nlohmann::json c = {{"name", "query_agnostic_test"},
@@ -51,7 +29,7 @@ std::string write_config(const std::string& dir, bool agnostic, const std::strin
 nlohmann::json run(bool agnostic) {
   const std::string dir = claa::test::fresh_temp_path(agnostic ? "qa_agnostic" : "qa_aware").string();
   std::string out;
-  const int rc = run_cli("run " + write_config(dir, agnostic) + " --out " + dir + " --no-report", out);
+  const int rc = run_cli("run " + write_config(dir, agnostic) + " --out " + dir + " --no-report", &out);
   INFO(out);
   REQUIRE(rc == 0);
   return nlohmann::json::parse(read_all(dir + "/samples.jsonl"));
@@ -79,6 +57,6 @@ TEST_CASE("Rank mode query-agnostic: heuristics score the context alone, the ora
 
   const std::string dir = claa::test::fresh_temp_path("qa_e2e").string();
   std::string out;
-  CHECK(run_cli("run " + write_config(dir, true, "e2e") + " --out " + dir, out) != 0);
+  CHECK(run_cli("run " + write_config(dir, true, "e2e") + " --out " + dir, &out) != 0);
   CHECK(out.find("capture.query_agnostic: is rank mode's") != std::string::npos);
 }

@@ -18,38 +18,13 @@
 #include <thread>
 
 #include "tests/catch.h"
+#include "tests/cli_run.h"
 #include "tests/model_fixture.h"
 #include "tests/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The committed baselines (tests/baselines/ci*.json) hold CPU numbers, and ATen picks AVX-512 kernels
-// where the CPU has them while OpenBLAS picks its kernels by CPU model: that moved near-tied ranks
-// between hosts (knorm layer 0 recall@0.2: 0.2504 on an AVX-512 host, 0.2527 on an AVX2 host). Every
-// claa these tests start runs ATen's AVX2 kernels and OpenBLAS's Haswell ones, so the baselines (made
-// the same way) hold on any x86-64 host with AVX2.
-void pin_cpu_kernels() {
-  ::setenv("ATEN_CPU_CAPABILITY", "avx2", 1);
-  ::setenv("OPENBLAS_CORETYPE", "Haswell", 1);
-}
-
-int run_cli(const std::string& args, std::string* output = nullptr) {
-  pin_cpu_kernels();
-  // ctest runs test cases in parallel processes: keep every temporary name per process.
-  std::string log = (fs::temp_directory_path() / ("claa_cli_" + std::to_string(getpid()) + ".log")).string();
-  int status = std::system((std::string(CLAA_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
-  if (output) *output = read_all(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 size_t line_count(const std::string& path) {
   std::string text = read_all(path);
