@@ -109,6 +109,7 @@ class AnswerTap : public LayerTap {
 
 CaptureNeeds& CaptureNeeds::operator|=(const CaptureNeeds& o) {
   window_attn |= o.window_attn, last_query |= o.last_query, key_norms |= o.key_norms, observed |= o.observed;
+  prompt_cache |= o.prompt_cache;
   for (int w : o.windows)
     if (std::find(windows.begin(), windows.end(), w) == windows.end()) windows.push_back(w);
   for (const StatisticRequest& r : o.statistics) {
@@ -290,6 +291,10 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
     r.cache.truncate(n);
     std::vector<int64_t> ids(r.tokens.begin(), r.tokens.end() - 1);
     model.forward(at::tensor(ids, at::kLong), at::arange(n, n + fed, at::kLong), r.cache, &answer);
+  }
+  if (options.extra.prompt_cache) {
+    r.cache.truncate(n);  // the prompt's entries only (the answer pass appended after them)
+    out.prompt_cache = std::make_shared<const KVCache>(std::move(r.cache));
   }
   out.answer_tokens = r.tokens;
   out.stopped_by_eos = r.stopped_by_eos;

@@ -101,6 +101,9 @@ struct CaptureNeeds {
   bool observed = false;                       // H2O column sums (explicit or fused attention path)
   std::vector<int> windows{};                  // extra observation windows W' (window_sums; SnapKV, PyramidKV, AdaKV)
   std::vector<StatisticRequest> statistics{};  // the heuristics' own statistics (one per key)
+  // The prompt's KV cache after the prefill (CaptureResult::prompt_cache; KVzip reconstructs from it
+  // instead of prefilling the prompt a second time). Not a per-layer tap quantity: any() ignores it.
+  bool prompt_cache = false;
   CaptureNeeds& operator|=(const CaptureNeeds& o);
   bool any() const {
     return window_attn || last_query || key_norms || observed || !windows.empty() || !statistics.empty();
@@ -146,6 +149,9 @@ struct CaptureResult {
   at::Tensor rope_inv_freq;                        // [d/2] the model's RoPE inverse frequencies
   double prefill_seconds = 0, decode_seconds = 0;  // the greedy generation's (as a plain run's)
   double answer_pass_seconds = 0;                  // the batched pass over the fed-back answer tokens and its sinks
+  // Every layer's keys and values of the prompt's N tokens (length N; rows past N are scratch), when
+  // CaptureNeeds::prompt_cache asked for it. Read-only: a consumer copies what it extends.
+  std::shared_ptr<const KVCache> prompt_cache;
 
   // Σ over the last w prompt queries' attention at `layer`, [H, N]: window_attn when w is the
   // capture's window, else the matching window_sums entry (claa::Error when it was not captured).

@@ -16,7 +16,8 @@
 // enter the union of the per-head caches (kvpress's compress_post prunes the lowest (head, token)
 // pairs of the layer, which is the head-adaptive split without a safeguard). kvpress's default
 // cross-layer threshold (layerwise = False) has no place in claa's per-layer selection.
-// Not online: it needs the whole prompt and 1 + ~2·N/chunk extra forward passes.
+// Not online: it needs the whole prompt's prefill (the capture's, in rank mode; its own in a pipeline)
+// and the reconstruction forwards: about N + 20·N/chunk more tokens over the context's cache.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -48,44 +49,24 @@ std::pair<std::string, std::string> chat_prefix_and_suffix(const ChatTemplate* c
   return {text.substr(0, at_dummy), text.substr(at_separator + separator.size())};
 }
 
-// Scores one reconstruction chunk in every layer it passes (KVzipPress.score_kvzip).
+// Scores one reconstruction chunk in every layer it passes (KVzipPress.score_kvzip): per KV head, the
+// max over the G heads and T queries (the request and the repeated chunk) of the softmax over the
+// sinks, the chunk's context keys and the request's own keys (causal among those), for the chunk's
+// keys. Attention computes it (Transformer: LayerTap::subset_softmax) — inside the fused CPU
+// attention's own pass, explicitly elsewhere.
 class ReconstructionTap : public LayerTap {
  public:
   ReconstructionTap(std::vector<at::Tensor>& scores, int64_t sink, int64_t begin, int64_t end)
-      : scores_(scores), sink_(sink), begin_(begin), end_(end) {}
+      : scores_(scores), subset_{sink, begin, end} {}
 
-  void on_attention_inputs(int layer, const at::Tensor& queries, const at::Tensor& keys, const at::Tensor&) override {
-    scores_.at(layer).narrow(1, begin_, end_ - begin_).copy_(chunk_scores(queries, keys));
+  std::optional<KeySubset> subset_softmax(int) const override { return subset_; }
+  void on_subset_softmax_maxima(int layer, const at::Tensor& maxima) override {
+    scores_.at(layer).narrow(1, subset_.focus_begin, subset_.focus_end - subset_.focus_begin).copy_(maxima);
   }
 
  private:
-  // queries [H, T, d] post-RoPE (the request and the repeated chunk), keys [H_kv, S, d] (the context,
-  // then the T new keys) → [H_kv, end − begin]: the max over the G heads and T queries of softmax over
-  // (sinks, the chunk's context keys, the request's keys), causal among the request's keys.
-  at::Tensor chunk_scores(const at::Tensor& queries, const at::Tensor& keys) const {
-    const int64_t H = queries.size(0), T = queries.size(1), d = queries.size(2);
-    const int64_t Hkv = keys.size(0), G = H / Hkv, S = keys.size(1), width = end_ - begin_;
-    at::Tensor k = at::cat({keys.narrow(1, 0, sink_), keys.narrow(1, begin_, width), keys.narrow(1, S - T, T)}, 1)
-                       .to(at::kFloat);  // [H_kv, K, d]
-    const int64_t K = k.size(1);
-    at::Tensor q = queries.to(at::kFloat).reshape({Hkv, G, T, d});
-    at::Tensor best = at::zeros({Hkv, width}, k.options());
-    const at::Tensor new_key = at::arange(T, at::TensorOptions(at::kLong).device(k.device()));
-    const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(1, H * K));  // ≤ 16M floats
-    for (int64_t r = 0; r < T; r += rows) {
-      const int64_t c = std::min(rows, T - r);
-      at::Tensor logits =
-          at::matmul(q.narrow(2, r, c), k.unsqueeze(1).transpose(2, 3)).mul_(1.0 / std::sqrt(double(d)));
-      at::Tensor future = new_key.unsqueeze(0) > (new_key.narrow(0, r, c).unsqueeze(1));  // [c, T]
-      logits.narrow(3, K - T, T).masked_fill_(future, -std::numeric_limits<float>::infinity());
-      at::Tensor probs = at::softmax(logits, 3).narrow(3, sink_, width);  // [H_kv, G, c, width]
-      best = at::maximum(best, probs.amax({1, 2}));
-    }
-    return best;
-  }
-
   std::vector<at::Tensor>& scores_;
-  int64_t sink_, begin_, end_;
+  KeySubset subset_;
 };
 
 at::TensorOptions long_on(const at::Device& d) { return at::TensorOptions().dtype(at::kLong).device(d); }
@@ -104,9 +85,13 @@ class KVzip : public Heuristic {
             "kvzip: chunk_size must be >= 1, n_sink and prev_postfix >= 0");
   }
   std::string name() const override { return "kvzip"; }
-  CaptureNeeds needs() const override { return {}; }
+  CaptureNeeds needs() const override {
+    CaptureNeeds n;
+    n.prompt_cache = true;  // the context's keys and values, when a capture runs anyway (rank mode)
+    return n;
+  }
   bool online() const override { return false; }  // reconstructs the whole prompt after its prefill
-  bool reads_capture() const override { return false; }
+  bool reads_capture() const override { return false; }  // a pipeline need not capture for it: it prefills itself
   bool needs_tokenizer() const override { return true; }
   BudgetAllocation allocation() const override {
     BudgetAllocation a;
@@ -118,8 +103,8 @@ class KVzip : public Heuristic {
     require(in.model != nullptr && in.prompt_ids != nullptr, "kvzip: needs the model and the prompt ids");
     require(in.format != nullptr && in.format->tokenizer != nullptr,
             "kvzip: needs the model's tokenizer to write its reconstruction request (random-weight models have none)");
-    const std::vector<at::Tensor> per_head =
-        reconstruction_scores(*in.model, *in.prompt_ids, reconstruction_frame(*in.format, *in.prompt_ids));
+    const std::vector<at::Tensor> per_head = reconstruction_scores(
+        *in.model, *in.prompt_ids, reconstruction_frame(*in.format, *in.prompt_ids), in.capture.prompt_cache.get());
     HeuristicScores out;
     for (const at::Tensor& rows : per_head) {
       out.per_head.push_back(rows);
@@ -130,8 +115,27 @@ class KVzip : public Heuristic {
 
  private:
   // [H_kv, N] per layer, on the layer's device.
+  // The context's KV cache, with room for one chunk's request: copied from the capture's prompt cache
+  // when there is one (rank mode; the context is a prefix of the prompt, so its keys and values are
+  // the prompt prefill's), else from a prefill of the context (pipelines, which capture nothing first).
+  KVCache context_cache(const Transformer& model, const std::vector<int64_t>& ids, int64_t context_end,
+                        const KVCache* prompt_cache) const {
+    KVCache cache = model.make_cache();
+    cache.reserve_extra(chunk_ + 64);  // a chunk and its request (about 20 tokens) without regrowing
+    if (prompt_cache != nullptr && prompt_cache->n_layers() == model.n_layers() &&
+        prompt_cache->length(0) >= context_end) {
+      for (int l = 0; l < model.n_layers(); ++l)
+        cache.append(l, prompt_cache->keys(l).narrow(1, 0, context_end),
+                     prompt_cache->values(l).narrow(1, 0, context_end));
+      return cache;
+    }
+    const at::Device device = model.options().device;
+    model.forward(ids_tensor(ids, 0, context_end, device), at::arange(context_end, long_on(device)), cache);
+    return cache;
+  }
+
   std::vector<at::Tensor> reconstruction_scores(const Transformer& model, const std::vector<int64_t>& ids,
-                                                const ReconstructionFrame& f) const {
+                                                const ReconstructionFrame& f, const KVCache* prompt_cache) const {
     const int64_t n = static_cast<int64_t>(ids.size());
     const at::Device device = model.options().device;
     std::vector<at::Tensor> scores;
@@ -142,8 +146,7 @@ class KVzip : public Heuristic {
       s.narrow(1, f.context_end, n - f.context_end).fill_(1.0);  // the chat suffix (see the header)
       scores.push_back(s);
     }
-    KVCache cache = model.make_cache();
-    model.forward(ids_tensor(ids, 0, f.context_end, device), at::arange(f.context_end, long_on(device)), cache);
+    KVCache cache = context_cache(model, ids, f.context_end, prompt_cache);
     for (int64_t begin = f.context_begin; begin < f.context_end; begin += chunk_) {
       const int64_t end = std::min(begin + chunk_, f.context_end);
       std::vector<int64_t> request = begin == f.context_begin ? f.first_request : f.later_request;

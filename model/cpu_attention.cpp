@@ -78,6 +78,17 @@ void axpy_portable(float a, const float* x, int64_t n, float* y) {
   for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
 }
 
+float sum_portable(const float* x, int64_t n) {
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += x[j];
+  return sum;
+}
+
+// y[j] = max(y[j], a · x[j]) for j < n.
+void max_scaled_portable(float a, const float* x, int64_t n, float* y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = std::max(y[j], a * x[j]);
+}
+
 #ifdef CLAA_X86_SIMD
 // ---- Micro-kernels, AVX2 + FMA (compiled for those instructions only inside these functions) --
 // A 4 × 16 register tile: kRowTile rows of two 8-float registers, kept in registers by both kernels.
@@ -173,6 +184,23 @@ CLAA_AVX2 void axpy_avx2(float a, const float* x, int64_t n, float* y) {
     _mm256_storeu_ps(y + j, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
   for (; j < n; ++j) y[j] += a * x[j];
 }
+
+CLAA_AVX2 float sum_avx2(const float* x, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + j));
+  float sum = hsum256(acc);
+  for (; j < n; ++j) sum += x[j];
+  return sum;
+}
+
+CLAA_AVX2 void max_scaled_avx2(float a, const float* x, int64_t n, float* y) {
+  const __m256 av = _mm256_set1_ps(a);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    _mm256_storeu_ps(y + j, _mm256_max_ps(_mm256_loadu_ps(y + j), _mm256_mul_ps(av, _mm256_loadu_ps(x + j))));
+  for (; j < n; ++j) y[j] = std::max(y[j], a * x[j]);
+}
 #endif  // CLAA_X86_SIMD
 
 struct Kernels {
@@ -181,13 +209,17 @@ struct Kernels {
   float (*exp_sum)(float*, int64_t, float);
   float (*max)(const float*, int64_t);
   void (*axpy)(float, const float*, int64_t, float*);
+  float (*sum)(const float*, int64_t);
+  void (*max_scaled)(float, const float*, int64_t, float*);
 };
 
 Kernels kernels_for(Isa isa) {
 #ifdef CLAA_X86_SIMD
-  if (isa == Isa::Avx2Fma) return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2, axpy_avx2};
+  if (isa == Isa::Avx2Fma)
+    return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2, axpy_avx2, sum_avx2, max_scaled_avx2};
 #endif
-  return {scores_portable, accumulate_portable, exp_sum_portable, max_portable, axpy_portable};
+  return {scores_portable, accumulate_portable, exp_sum_portable,   max_portable,
+          axpy_portable,   sum_portable,        max_scaled_portable};
 }
 
 // How one call runs: the element-wise kernels, who computes the two products (BLAS, or claa's
@@ -214,8 +246,10 @@ void pack_keys(const AttentionArgs& a, int64_t kv_head, float* packed) {
 
 // Per-thread working memory for one work item: the query block of every head of one KV group,
 // stacked (row i = head i / rows of the group, query first_row + i % rows). Score rows are `ld`
-// floats apart: one key block wide, or — when H2O's column sums are wanted — as wide as all keys,
-// so every block's probabilities stay until the rows' final softmax statistics are known.
+// floats apart: one key block wide, or — when H2O's column sums or KVzip's maxima are wanted — as
+// wide as all keys, so every block's probabilities stay until the rows' final softmax statistics are known.
+bool keeps_all_blocks(const AttentionArgs& a) { return a.column_sums != nullptr || a.subset_maxima != nullptr; }
+
 struct Scratch {
   int64_t ld = 0, max_blocks = 0;
   std::vector<float> q, scores, acc, row_max, row_sum;
@@ -223,13 +257,13 @@ struct Scratch {
   Scratch(const Plan& p, const AttentionArgs& a) {
     const int64_t d = a.head_dim;
     max_blocks = (a.n_keys + p.k_block - 1) / p.k_block;
-    ld = a.column_sums ? max_blocks * p.k_block : p.k_block;
+    ld = keeps_all_blocks(a) ? max_blocks * p.k_block : p.k_block;
     q.resize(p.stacked_rows * d);
     scores.resize(p.stacked_rows * ld);
     acc.resize(p.stacked_rows * d);
     row_max.resize(p.stacked_rows);
     row_sum.resize(p.stacked_rows);
-    if (a.column_sums) block_max.resize(p.stacked_rows * max_blocks);
+    if (keeps_all_blocks(a)) block_max.resize(p.stacked_rows * max_blocks);
   }
   // Where key block kb's scores go: their own columns when all blocks are kept, else the one block.
   float* block(int64_t kb, int64_t k_block) { return scores.data() + (ld == k_block ? 0 : kb * k_block); }
@@ -285,10 +319,44 @@ void add_column_sums(const Plan& p, const AttentionArgs& a, const Scratch& s, in
   }
 }
 
+// The stored values of row i in key block kb's columns [lo, hi) ∩ [0, cols): Σ e^(s_ij − m_i(kb)).
+float stored_sum(const Plan& p, const Scratch& s, int64_t i, int64_t kb, int64_t cols, int64_t lo, int64_t hi) {
+  const int64_t j0 = kb * p.k_block, begin = std::max(lo, j0), end = std::min(hi, j0 + cols);
+  return end > begin ? p.k.sum(s.scores.data() + i * s.ld + begin, end - begin) : 0.0f;
+}
+
+// KVzip: the same probabilities renormalised over the subset [0, sinks) ∪ [focus_begin, focus_end) ∪
+// the new keys — L'_i = Σ_kb e^(m_i(kb) − M_i) · Σ_{j ∈ subset ∩ kb} x_ij, then
+// p'_ij = x_ij · e^(m_i(kb) − M_i) / L'_i — and each focus key keeps its largest p'_ij over the rows.
+// Equal to kvpress's softmax over the gathered subset (kvzip_press.py score_kvzip) up to rounding: the
+// shift is the row's maximum over all keys, which the subset contains whenever it holds the sinks.
+void add_subset_maxima(const Plan& p, const AttentionArgs& a, const Scratch& s, int64_t key_blocks, int64_t first_row,
+                       int64_t rows, int64_t stacked, float* maxima) {
+  const int64_t past = a.n_keys - a.n_queries;
+  for (int64_t i = 0; i < stacked; ++i) {
+    float subset_sum = 0;
+    for (int64_t kb = 0; kb < key_blocks; ++kb) {
+      const int64_t cols = block_cols(p, a, kb, first_row, rows);
+      const float in_block = stored_sum(p, s, i, kb, cols, 0, a.subset_sinks) +
+                             stored_sum(p, s, i, kb, cols, a.focus_begin, a.focus_end) +
+                             stored_sum(p, s, i, kb, cols, past, a.n_keys);
+      subset_sum += in_block * std::exp(s.block_max[i * s.max_blocks + kb] - s.row_max[i]);
+    }
+    if (!(subset_sum > 0)) continue;  // the whole subset underflowed against the row's maximum: nothing to record
+    for (int64_t kb = 0; kb < key_blocks; ++kb) {
+      const int64_t j0 = kb * p.k_block, cols = block_cols(p, a, kb, first_row, rows);
+      const int64_t begin = std::max(a.focus_begin, j0), end = std::min(a.focus_end, j0 + cols);
+      if (end <= begin) continue;
+      const float factor = std::exp(s.block_max[i * s.max_blocks + kb] - s.row_max[i]) / subset_sum;
+      p.k.max_scaled(factor, s.scores.data() + i * s.ld + begin, end - begin, maxima + begin);
+    }
+  }
+}
+
 // The G heads of a KV group go through each key block together: one product of G·rows query rows
 // per block (larger, better-shaped GEMMs, and each key/value block is read once for the group).
 void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t kv_head, int64_t qb, const float* keys,
-                        Scratch& s, float* column_sums) {
+                        Scratch& s, float* column_sums, float* subset_maxima) {
   const int64_t d = a.head_dim, past = a.n_keys - a.n_queries, G = a.n_heads / a.n_kv_heads;
   const int64_t first_row = qb * p.q_block, rows = std::min(p.q_block, a.n_queries - first_row);
   const int64_t stacked = G * rows;
@@ -318,7 +386,7 @@ void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t kv_head, 
       const float correction = std::exp(s.row_max[i] - new_max);  // 0 on the first block
       s.row_sum[i] = s.row_sum[i] * correction + p.k.exp_sum(row, cols, new_max);
       s.row_max[i] = new_max;
-      if (column_sums != nullptr) s.block_max[i * s.max_blocks + kb] = new_max;
+      if (!s.block_max.empty()) s.block_max[i * s.max_blocks + kb] = new_max;
       if (correction != 1.0f)
         for (int64_t t = 0; t < d; ++t) s.acc[i * d + t] *= correction;
     }
@@ -332,6 +400,8 @@ void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t kv_head, 
   }
   if (column_sums != nullptr)
     add_column_sums(p, a, s, key_blocks, first_row, rows, stacked, column_sums + kv_head * a.n_keys);
+  if (subset_maxima != nullptr)
+    add_subset_maxima(p, a, s, key_blocks, first_row, rows, stacked, subset_maxima + kv_head * a.n_keys);
 }
 
 Isa usable_isa(const AttentionArgs& a) {
@@ -368,6 +438,10 @@ const char* isa_name(Isa isa) { return isa == Isa::Avx2Fma ? "avx2+fma" : "porta
 void causal_attention(const AttentionArgs& a) {
   require(a.n_heads > 0 && a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0, "attention: bad head counts");
   require(a.n_keys >= a.n_queries && a.n_queries > 0, "attention: needs at least as many keys as queries");
+  if (a.subset_maxima != nullptr)
+    require(0 <= a.subset_sinks && a.subset_sinks <= a.focus_begin && a.focus_begin <= a.focus_end &&
+                a.focus_end <= a.n_keys - a.n_queries,
+            "attention: the subset's sinks and focus must lie, in order, before the new keys");
   const int64_t d = a.head_dim, Hkv = a.n_kv_heads;
   const Plan plan = make_plan(a);
 
@@ -388,21 +462,31 @@ void causal_attention(const AttentionArgs& a) {
   const int64_t query_blocks = (a.n_queries + plan.q_block - 1) / plan.q_block;
   const int64_t items = query_blocks * Hkv;
   const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), items));
-  // Column sums are accumulated per worker and added up at the end (no atomics in the hot loop).
-  std::vector<float> partial_sums(a.column_sums ? workers * Hkv * a.n_keys : 0, 0.0f);
+  // Column sums and maxima are accumulated per worker and combined at the end (no atomics in the
+  // hot loop); probabilities are ≥ 0, so 0 starts a maximum.
+  const int64_t per_worker = Hkv * a.n_keys;
+  std::vector<float> partial_sums(a.column_sums ? workers * per_worker : 0, 0.0f);
+  std::vector<float> partial_maxima(a.subset_maxima ? workers * per_worker : 0, 0.0f);
   at::parallel_for(0, workers, 1, [&](int64_t b, int64_t e) {
     Scratch scratch(plan, a);
     for (int64_t w = b; w < e; ++w) {
-      float* sums = a.column_sums ? partial_sums.data() + w * Hkv * a.n_keys : nullptr;
+      float* sums = a.column_sums ? partial_sums.data() + w * per_worker : nullptr;
+      float* maxima = a.subset_maxima ? partial_maxima.data() + w * per_worker : nullptr;
       for (int64_t item = w; item < items; item += workers) {
         const int64_t qb = query_blocks - 1 - item / Hkv, kv_head = item % Hkv;
-        attend_query_block(plan, a, kv_head, qb, keys_of(kv_head), scratch, sums);
+        attend_query_block(plan, a, kv_head, qb, keys_of(kv_head), scratch, sums, maxima);
       }
     }
   });
   if (a.column_sums)
     for (int64_t w = 0; w < workers; ++w)
-      for (int64_t i = 0; i < Hkv * a.n_keys; ++i) a.column_sums[i] += partial_sums[w * Hkv * a.n_keys + i];
+      for (int64_t i = 0; i < per_worker; ++i) a.column_sums[i] += partial_sums[w * per_worker + i];
+  if (a.subset_maxima)
+    for (int64_t g = 0; g < Hkv; ++g)
+      for (int64_t j = a.focus_begin; j < a.focus_end; ++j) {
+        float& best = a.subset_maxima[g * a.n_keys + j];
+        for (int64_t w = 0; w < workers; ++w) best = std::max(best, partial_maxima[w * per_worker + g * a.n_keys + j]);
+      }
 }
 
 }  // namespace claa::cpu

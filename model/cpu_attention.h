@@ -40,6 +40,15 @@ struct AttentionArgs {
   // its work item's probabilities (G·rows × S floats) until the rows' final max and sum are known.
   float* column_sums = nullptr;
 
+  // Optional KVzip maxima [H_kv, S] (row stride n_keys): for each focus key j in [focus_begin,
+  // focus_end), the largest probability any of the G·T queries of the group puts on it under a
+  // softmax taken over a subset of the keys only: [0, subset_sinks) ∪ [focus_begin, focus_end) ∪ the
+  // T new keys (heuristics/kvzip.cpp). Entries outside the focus are left alone. Same pass as the
+  // column sums: the stored probabilities are renormalised over the subset once a row is complete.
+  // Needs subset_sinks ≤ focus_begin ≤ focus_end ≤ S − T.
+  float* subset_maxima = nullptr;
+  int64_t subset_sinks = 0, focus_begin = 0, focus_end = 0;
+
   Isa isa = Isa::Portable;
   // Compute q·Kᵀ and P·V block by block with the process's OpenBLAS sgemm (cpu_blas.h) when it has
   // one, instead of claa's own micro-kernels: ~2× faster on dev-2c (docs/benchmarks.md). The

@@ -261,13 +261,52 @@ at::Tensor Transformer::fused_cpu_attention(int layer, const at::Tensor& q_in, c
   at::Tensor column_sums;
   if (tap != nullptr && tap->wants_column_sums(layer)) column_sums = at::zeros({Hkv, S}, q.options());
 
+  const std::optional<KeySubset> wanted = tap != nullptr ? tap->subset_softmax(layer) : std::nullopt;
+  const KeySubset subset = wanted.value_or(KeySubset{});
+  at::Tensor subset_maxima;
+  if (wanted) subset_maxima = at::zeros({Hkv, S}, q.options());
+
   // `out` viewed as [H, T, d]: head stride d, row stride H·d.
   cpu::AttentionArgs a = cpu::attention_args(q, k, v, out.transpose(0, 1));
   a.column_sums = column_sums.defined() ? column_sums.data_ptr<float>() : nullptr;
+  if (wanted) {
+    a.subset_maxima = subset_maxima.data_ptr<float>();
+    a.subset_sinks = subset.sinks, a.focus_begin = subset.focus_begin, a.focus_end = subset.focus_end;
+  }
   a.blas_products = true;  // when the process has OpenBLAS (Debian's LibTorch); claa's kernels otherwise
   cpu::causal_attention(a);
   if (column_sums.defined()) tap->on_attention_column_sums(layer, column_sums);
+  if (wanted)
+    tap->on_subset_softmax_maxima(layer,
+                                  subset_maxima.narrow(1, subset.focus_begin, subset.focus_end - subset.focus_begin));
   return out.transpose(0, 1);  // [H, T, d] view
+}
+
+at::Tensor Transformer::subset_softmax_maxima(const at::Tensor& queries, const at::Tensor& keys,
+                                              const KeySubset& subset) const {
+  const int64_t H = queries.size(0), T = queries.size(1), d = queries.size(2);
+  const int64_t Hkv = keys.size(0), G = H / Hkv, S = keys.size(1), width = subset.focus_end - subset.focus_begin;
+  require(0 <= subset.sinks && subset.sinks <= subset.focus_begin && width >= 0 && subset.focus_end <= S - T,
+          "attention: the subset's sinks and focus must lie, in order, before the new keys");
+  // The subset's keys gathered (kvpress kvzip_press.py score_kvzip does the same): sinks, focus, new.
+  at::Tensor k =
+      at::cat({keys.narrow(1, 0, subset.sinks), keys.narrow(1, subset.focus_begin, width), keys.narrow(1, S - T, T)},
+              1)
+          .to(at::kFloat);  // [H_kv, K, d]
+  const int64_t K = k.size(1);
+  at::Tensor q = queries.to(at::kFloat).reshape({Hkv, G, T, d});
+  at::Tensor best = at::zeros({Hkv, width}, k.options());
+  const at::Tensor new_key = at::arange(T, at::TensorOptions(at::kLong).device(k.device()));
+  const int64_t rows = std::max<int64_t>(1, options_.attention_chunk_floats / std::max<int64_t>(1, H * K));
+  for (int64_t r = 0; r < T; r += rows) {
+    const int64_t c = std::min(rows, T - r);
+    at::Tensor logits = at::matmul(q.narrow(2, r, c), k.unsqueeze(1).transpose(2, 3)).mul_(1.0 / std::sqrt(double(d)));
+    at::Tensor future = new_key.unsqueeze(0) > (new_key.narrow(0, r, c).unsqueeze(1));  // [c, T], causal
+    logits.narrow(3, K - T, T).masked_fill_(future, -std::numeric_limits<float>::infinity());
+    at::Tensor probs = at::softmax(logits, 3).narrow(3, subset.sinks, width);  // [H_kv, G, c, width]
+    best = at::maximum(best, probs.amax({1, 2}));
+  }
+  return best;
 }
 
 std::string Transformer::prefill_attention_name() const {
@@ -283,10 +322,23 @@ std::string Transformer::prefill_attention_name() const {
 
 at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   int64_t past, const at::Tensor& key_mask, LayerTap* tap) const {
+  const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
+  if (fused_cpu(q) && !want_probs && !key_mask.defined()) return fused_cpu_attention(layer, q, k, v, tap);
+  if (tap != nullptr)
+    if (const std::optional<KeySubset> subset = tap->subset_softmax(layer)) {
+      require(!key_mask.defined(), "attention: a subset softmax needs every cached key visible");
+      tap->on_subset_softmax_maxima(layer, subset_softmax_maxima(q, k, *subset));
+    }
+  return unfused_attention(layer, q, k, v, past, key_mask, tap);
+}
+
+at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                          int64_t past, const at::Tensor& key_mask, LayerTap* tap) const {
 #ifdef CLAA_HAVE_SDPA
+  const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
+  const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
   // SDPA hides the probabilities: taps that need them (or their column sums) take the chunked path.
-  const bool explicit_needed = tap != nullptr && (tap->wants_probabilities(layer) || tap->wants_column_sums(layer));
-  if (q.is_cuda() && !explicit_needed) {
+  if (q.is_cuda() && !want_probs && !want_sums) {
     const int64_t T = q.size(1), S = k.size(1);
     const bool plain_causal = past == 0 && T == S && T > 1 && !key_mask.defined();
     // FlashAttention-3 where built and the call fits it: faster than cuDNN's fused kernel for long
@@ -314,8 +366,6 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
     return out.squeeze(0);
   }
 #endif
-  const bool want_probs_cpu = tap != nullptr && tap->wants_probabilities(layer);
-  if (fused_cpu(q) && !want_probs_cpu && !key_mask.defined()) return fused_cpu_attention(layer, q, k, v, tap);
   return chunked_attention(layer, q, k, v, past, key_mask, tap);
 }
 

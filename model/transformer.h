@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@
 #include "model/weights.h"
 
 namespace claa {
+
+// A softmax over part of the keys only (KVzip, heuristics/kvzip.cpp): the first `sinks` keys, the
+// focus keys [focus_begin, focus_end) and the T new keys; sinks ≤ focus_begin ≤ focus_end ≤ S − T.
+struct KeySubset {
+  int64_t sinks = 0, focus_begin = 0, focus_end = 0;
+};
 
 // Observer of one forward pass. All tensors are views valid only during the call.
 class LayerTap {
@@ -42,6 +49,12 @@ class LayerTap {
   // materialising probabilities; other paths add up the explicit chunks.
   virtual bool wants_column_sums(int layer) const { return false; }
   virtual void on_attention_column_sums(int layer, const at::Tensor& sums) {}
+  // If it returns a subset for a layer, attention also hands over, once per call, the largest
+  // probability each focus key gets from any of the T queries and G query heads of its group under a
+  // softmax restricted to the subset: maxima [H_kv, focus_end − focus_begin] (fp32). The fused CPU
+  // attention computes them in its own pass; other paths explicitly, query chunk by query chunk.
+  virtual std::optional<KeySubset> subset_softmax(int layer) const { return std::nullopt; }
+  virtual void on_subset_softmax_maxima(int layer, const at::Tensor& maxima) {}
   // Hidden state leaving the layer, [T, hidden].
   virtual void on_layer_output(int layer, const at::Tensor& hidden) {}
 };
@@ -134,6 +147,11 @@ class Transformer {
                                const at::Tensor& key_mask, LayerTap* tap) const;
   at::Tensor fused_cpu_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                  LayerTap* tap) const;
+  // SDPA on a GPU, else the chunked path (attention() without the fused CPU kernel).
+  at::Tensor unfused_attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int64_t past,
+                               const at::Tensor& key_mask, LayerTap* tap) const;
+  // LayerTap::subset_softmax's maxima computed explicitly: q [H, T, d], keys [H_kv, S, d] → [H_kv, focus].
+  at::Tensor subset_softmax_maxima(const at::Tensor& q, const at::Tensor& keys, const KeySubset& subset) const;
 
   // Per layer, the projections that read the same input concatenated along the output rows, so
   // each is one larger GEMM: [wq; wk; wv] (and biases) and [w_gate; w_up]. Built once at load;

@@ -111,6 +111,72 @@ TEST_CASE("Fused CPU attention handles extreme scores without overflow", "[model
   }
 }
 
+namespace {
+
+// KVzip's maxima written from its definition (kvpress kvzip_press.py score_kvzip): gather the sinks,
+// the focus keys and the new keys, take the softmax over them alone (causal among the new keys), and
+// keep each focus key's largest probability over the G heads of its group and the T queries. In double.
+at::Tensor subset_maxima_reference(const at::Tensor& q, const at::Tensor& k, int64_t sinks, int64_t begin,
+                                   int64_t end) {
+  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = k.size(0), S = k.size(1), G = H / Hkv;
+  at::Tensor gathered = at::cat({k.narrow(1, 0, sinks), k.narrow(1, begin, end - begin), k.narrow(1, S - T, T)}, 1);
+  at::Tensor scores = at::matmul(q.to(at::kDouble), gathered.repeat_interleave(G, 0).to(at::kDouble).transpose(1, 2)) /
+                      std::sqrt(double(d));
+  const int64_t K = gathered.size(1);
+  at::Tensor future = at::arange(T).unsqueeze(0) > at::arange(T).unsqueeze(1);  // [T, T] over the new keys
+  scores.narrow(2, K - T, T).masked_fill_(future, -std::numeric_limits<double>::infinity());
+  at::Tensor probs = at::softmax(scores, -1).narrow(2, sinks, end - begin);  // [H, T, focus]
+  return probs.view({Hkv, G, T, end - begin}).amax({1, 2}).to(at::kFloat);
+}
+
+}  // namespace
+
+TEST_CASE("Fused CPU attention's subset maxima match a softmax over the gathered subset", "[model][attention][kvzip]") {
+  struct SubsetCase {
+    int64_t heads, kv_heads, queries, past, sinks, begin, end;
+  };
+  const SubsetCase cases[] = {
+      {9, 3, 40, 300, 4, 24, 300},    // SmolLM2's groups, the focus up to the request (one chunk)
+      {6, 2, 150, 700, 4, 260, 530},  // a focus inside the context, crossing key blocks of 128 and 256
+      {4, 4, 37, 90, 0, 0, 90},       // no sinks: the first chunk of a context with no chat prefix
+      {4, 2, 20, 64, 3, 10, 10},      // an empty focus: nothing written
+  };
+  std::vector<claa::cpu::Isa> isas = {claa::cpu::Isa::Portable};
+  if (claa::cpu::best_isa() == claa::cpu::Isa::Avx2Fma) isas.push_back(claa::cpu::Isa::Avx2Fma);
+  at::manual_seed(11);
+  for (const SubsetCase& c : cases) {
+    const int64_t S = c.past + c.queries, d = 64;
+    at::Tensor q = at::randn({c.heads, c.queries, d}) * 2;  // sharper than unit scale: maxima far from uniform
+    at::Tensor k = at::randn({c.kv_heads, S, d}), v = at::randn({c.kv_heads, S, d});
+    const at::Tensor want = subset_maxima_reference(q, k, c.sinks, c.begin, c.end);
+    for (claa::cpu::Isa isa : isas) {
+      for (bool blas : blas_modes()) {
+        INFO("H " << c.heads << " T " << c.queries << " past " << c.past << " subset " << c.sinks << " + [" << c.begin
+                  << ", " << c.end << ") isa " << claa::cpu::isa_name(isa) << (blas ? " + sgemm" : ""));
+        at::Tensor out = at::empty({c.heads, c.queries, d});
+        at::Tensor maxima = at::full({c.kv_heads, S}, -1.0f);  // outside the focus must stay untouched
+        maxima.narrow(1, c.begin, c.end - c.begin).zero_();
+        claa::cpu::AttentionArgs a = claa::cpu::attention_args(q, k, v, out);
+        a.subset_maxima = maxima.data_ptr<float>();
+        a.subset_sinks = c.sinks, a.focus_begin = c.begin, a.focus_end = c.end;
+        a.isa = isa;
+        a.blas_products = blas;
+        claa::cpu::causal_attention(a);
+        const at::Tensor got = maxima.narrow(1, c.begin, c.end - c.begin);
+        if (c.end > c.begin) {
+          const double error = ((got - want).abs() / (want.abs() + 1e-6)).max().item<double>();
+          INFO("max relative |Δ| " << error << ", largest maximum " << want.max().item<double>());
+          CHECK(error <= 1e-5);
+        }
+        CHECK((maxima.narrow(1, 0, c.begin) == -1.0f).all().item<bool>());
+        CHECK((maxima.narrow(1, c.end, S - c.end) == -1.0f).all().item<bool>());
+        // The output itself is the plain attention's, subset or not.
+        CHECK((out - reference(q, k, v, c.past).out).abs().max().item<double>() <= 1e-5);
+      }
+    }
+  }
+}
+
 TEST_CASE("The Debian LibTorch process finds OpenBLAS's sgemm and it multiplies correctly", "[model][attention]") {
   // On Debian's LibTorch (what CI builds against) OpenBLAS is loaded, so the fast path must be found;
   // a LibTorch with MKL inside (pip, the GPU build) uses claa's own products instead.
