@@ -22,6 +22,7 @@
 #include "core/op_profile.h"
 #include "evaluation/metrics.h"
 #include "evaluation/ranking_eval.h"
+#include "formats/gguf.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
 #include "harness/cli/prompt_input.h"
@@ -159,7 +160,21 @@ struct CaptureBenchArgs {
   std::string json_path;
   bool host_capture = false;  // CaptureOptions::on_model_device = false (host-side scoring)
   int runs = 1;               // plain/rank pairs; medians reported
+  std::string tokenizer_path;  // a tokenizer.json or GGUF for models without one (KVzip writes text)
 };
+
+// The tokenizer KVzip writes its request with: --tokenizer's, else the model's own (none for random
+// weights). Its ids must be ids of the model.
+std::shared_ptr<const Tokenizer> bench_tokenizer(const CaptureBenchArgs& a, const LoadedModel& m) {
+  if (a.tokenizer_path.empty()) return model_tokenizer(m);
+  const bool gguf = a.tokenizer_path.size() > 5 && a.tokenizer_path.substr(a.tokenizer_path.size() - 5) == ".gguf";
+  auto tok = std::make_shared<const Tokenizer>(gguf ? Tokenizer::from_gguf(GgufFile(a.tokenizer_path))
+                                                    : Tokenizer::from_hf_json(a.tokenizer_path));
+  require(tok->vocab_size() <= m.config.vocab,
+          fmt::format("--tokenizer {}: its {} ids exceed the model's vocabulary of {}", a.tokenizer_path,
+                      tok->vocab_size(), m.config.vocab));
+  return tok;
+}
 
 struct PhaseFigures {
   double seconds = 0;
@@ -187,14 +202,16 @@ void run_capture_bench(const CaptureBenchArgs& a) {
   const Transformer& model = *m.model;
   const at::Device device = model.options().device;
   std::vector<int64_t> ids = synthetic_prompt(a.tokens, m.config.vocab);
-  const auto tok = model_tokenizer(m);            // null for random weights, where KVzip cannot write its request
+  const auto tok = bench_tokenizer(a, m);         // null for random weights without --tokenizer (no KVzip then)
   const PromptFormat format{tok.get(), nullptr};  // the synthetic prompt is raw ids
   std::vector<std::unique_ptr<Heuristic>> heuristics;
   if (a.heuristics.empty()) {
     for (const HeuristicInfo& h : heuristic_registry()) {
       std::unique_ptr<Heuristic> made = make_heuristic(h.name);
       if (made->needs_tokenizer() && !tok)
-        fmt::print("({} left out: this model has no tokenizer for the text it writes into the model)\n", h.name);
+        fmt::print(
+            "({} left out: this model has no tokenizer for the text it writes into the model; see --tokenizer)\n",
+            h.name);
       else
         heuristics.push_back(std::move(made));
     }
@@ -357,6 +374,8 @@ void register_bench_command(CLI::App& app) {
   capture->add_option("--new-tokens", cargs->new_tokens, "answer length (EOS ignored)")->capture_default_str();
   capture->add_option("--heuristics", cargs->heuristics, "comma-separated (default: all)");
   capture->add_option("--json", cargs->json_path, "also write the figures to this JSON file");
+  capture->add_option("--tokenizer", cargs->tokenizer_path,
+                      "tokenizer.json or .gguf for a model without a tokenizer (random weights), so KVzip runs too");
   capture->add_option("--runs", cargs->runs, "timed plain/rank pairs (medians reported)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
