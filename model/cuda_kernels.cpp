@@ -9,8 +9,10 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include "model/cuda/column_sums.h"
 #include "model/cuda/fused_kernels.h"
 #endif
+#include <torch/version.h>
 #ifdef CLAA_FLASH_ATTENTION
 #include <ATen/cuda/CUDAContext.h>
 
@@ -102,6 +104,72 @@ at::Tensor silu_mul(const at::Tensor& gate_up) {
 
 #endif
 
+#if defined(CLAA_CUDA_KERNELS) && TORCH_VERSION_MAJOR >= 2
+
+namespace {
+bool column_operand_fits(const at::Tensor& t, const at::Tensor& q) {
+  return t.dim() == 3 && t.is_cuda() && t.device() == q.device() && t.scalar_type() == q.scalar_type() &&
+         t.size(2) == q.size(2) && t.stride(2) == 1 && t.stride(1) % 8 == 0 && t.stride(0) % 8 == 0 &&
+         reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+}
+}  // namespace
+
+bool column_sums_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  const bool half_precision = q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf;
+  return half_precision && q.is_cuda() && q.dim() == 3 && q.size(2) % 16 == 0 && q.size(2) <= 256 &&
+         column_operand_fits(q, q) && column_operand_fits(k, q) && column_operand_fits(v, q) &&
+         k.size(1) == q.size(1) && v.size(1) == q.size(1) && v.size(0) == k.size(0) && q.size(0) % k.size(0) == 0;
+}
+
+at::Tensor softmax_column_sums(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lse) {
+  require(column_sums_applies(q, k, k), "softmax_column_sums: this call is outside the kernel's case");
+  require(lse.dim() == 2 && lse.size(0) == q.size(0) && lse.size(1) >= q.size(1) && lse.scalar_type() == at::kFloat &&
+              lse.stride(1) == 1 && lse.device() == q.device(),
+          "softmax_column_sums: lse must be [H, T] fp32 with contiguous rows on q's device");
+  const c10::cuda::CUDAGuard guard(q.device());
+  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = k.size(0);
+  at::Tensor sums = at::empty({Hkv, T}, q.options().dtype(at::kFloat));
+  check(launch::softmax_column_sums(q.scalar_type() == at::kBFloat16, q.data_ptr(), q.stride(0), q.stride(1),
+                                    k.data_ptr(), k.stride(0), k.stride(1), lse.data_ptr<float>(), lse.stride(0),
+                                    sums.data_ptr<float>(), static_cast<int>(H), static_cast<int>(Hkv),
+                                    static_cast<int>(T), static_cast<int>(d),
+                                    static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), stream_of(q)),
+        "softmax_column_sums");
+  return sums;
+}
+
+std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor& q, const at::Tensor& k,
+                                                                    const at::Tensor& v) {
+  require(column_sums_applies(q, k, v), "causal_attention_with_column_sums: this call is outside the kernels' case");
+  const c10::cuda::CUDAGuard guard(q.device());
+  at::Tensor out, lse;
+  if (flash_attention_applies(q, k, v)) {  // FlashAttention-3, as the plain prefill runs it, keeping its lse
+    std::tie(out, lse) = flash_attention_causal_with_lse(q, k, v);
+  } else {
+    // LibTorch's flash attention returns the log-sum-exp; it wants as many KV heads as query heads.
+    const int64_t group = q.size(0) / k.size(0);
+    const auto r = at::_scaled_dot_product_flash_attention(q.unsqueeze(0), k.repeat_interleave(group, 0).unsqueeze(0),
+                                                           v.repeat_interleave(group, 0).unsqueeze(0),
+                                                           /*dropout_p=*/0.0, /*is_causal=*/true);
+    out = std::get<0>(r).squeeze(0);
+    lse = std::get<1>(r).squeeze(0);
+  }
+  return {out, softmax_column_sums(q, k, lse)};
+}
+
+#else
+
+bool column_sums_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
+at::Tensor softmax_column_sums(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+  throw Error("this claa build has no CUDA column-sum kernel (CLAA_CUDA_KERNELS with LibTorch 2.x)");
+}
+std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor&, const at::Tensor&,
+                                                                    const at::Tensor&) {
+  throw Error("this claa build has no CUDA column-sum kernel (CLAA_CUDA_KERNELS with LibTorch 2.x)");
+}
+
+#endif
+
 #if defined(CLAA_CUDA_KERNELS) && defined(CLAA_FLASH_ATTENTION)
 
 bool flash_attention_built() { return true; }
@@ -123,6 +191,11 @@ bool flash_attention_applies(const at::Tensor& q, const at::Tensor& k, const at:
 }
 
 at::Tensor flash_attention_causal(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  return flash_attention_causal_with_lse(q, k, v).first;
+}
+
+std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tensor& q, const at::Tensor& k,
+                                                                  const at::Tensor& v) {
   require(flash_attention_applies(q, k, v), "flash_attention_causal: this call is outside the kernel's case");
   const c10::cuda::CUDAGuard guard(q.device());
   const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = k.size(0);
@@ -139,7 +212,7 @@ at::Tensor flash_attention_causal(const at::Tensor& q, const at::Tensor& k, cons
             scheduler.data_ptr<int>(), static_cast<int>(T), static_cast<int>(H), static_cast<int>(Hkv),
             static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), num_sms, stream_of(q)),
         "flash_attention_causal");
-  return out.transpose(0, 1);
+  return {out.transpose(0, 1), lse};
 }
 
 #else  // built without FlashAttention-3: callers check flash_attention_built() / _applies() first
@@ -147,6 +220,10 @@ at::Tensor flash_attention_causal(const at::Tensor& q, const at::Tensor& k, cons
 bool flash_attention_built() { return false; }
 bool flash_attention_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
 at::Tensor flash_attention_causal(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+  throw Error("this claa build has no FlashAttention-3 kernel (configure with CLAA_FLASH_ATTENTION_DIR)");
+}
+std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tensor&, const at::Tensor&,
+                                                                  const at::Tensor&) {
   throw Error("this claa build has no FlashAttention-3 kernel (configure with CLAA_FLASH_ATTENTION_DIR)");
 }
 

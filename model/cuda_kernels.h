@@ -6,6 +6,8 @@
 
 #include <ATen/ATen.h>
 
+#include <utility>
+
 namespace claa::cuda {
 
 // True when this build carries the kernels.
@@ -32,5 +34,22 @@ bool flash_attention_applies(const at::Tensor& q, const at::Tensor& k, const at:
 // Causal softmax(q·kᵀ/√d)·v → [H, T, d], a view of a [T, H, d] tensor (so the output projection
 // reads its rows without a copy).
 at::Tensor flash_attention_causal(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+// The same and each query's log-sum-exp [H, T] fp32 (natural log), which the kernel computes anyway.
+std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tensor& q, const at::Tensor& k,
+                                                                  const at::Tensor& v);
+
+// H2O's accumulated attention without an N×N matrix (model/cuda/column_sums.cu): a causal prefill's
+// attention output and its softmax column sums, Σ over the G query heads of each KV group and every
+// query, from flash attention's per-query log-sum-exp and a second pass over the keys. Applies to
+// bf16 / fp16 on a GPU with the kernels built and LibTorch 2.x, head_dim a multiple of 16 up to 256, as
+// many keys as queries (no past, no mask: the caller checks those), head vectors contiguous and
+// strides in steps of 8 elements. q [H, T, d], k and v [H_kv, T, d].
+bool column_sums_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+// → {output [H, T, d], column sums [H_kv, T] fp32}.
+std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor& q, const at::Tensor& k,
+                                                                    const at::Tensor& v);
+// The column pass alone, given each query's log-sum-exp lse [H, T] fp32 (natural log of Σ_j
+// exp(q·k_j/√d) over the keys it sees): for tests and for callers that have the output already.
+at::Tensor softmax_column_sums(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lse);
 
 }  // namespace claa::cuda

@@ -337,6 +337,14 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
 #ifdef CLAA_HAVE_SDPA
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
   const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
+  // H2O's column sums of a causal prefill on the GPU: flash attention's log-sum-exp, then a pass over
+  // the keys (cuda_kernels.h), instead of the explicit chunks' N×N probabilities.
+  if (want_sums && !want_probs && q.is_cuda() && past == 0 && q.size(1) == k.size(1) && !key_mask.defined() &&
+      options_.fused_gpu_kernels && cuda::column_sums_applies(q, k, v)) {
+    auto [out, sums] = cuda::causal_attention_with_column_sums(q, k, v);
+    tap->on_attention_column_sums(layer, sums);
+    return out;
+  }
   // SDPA hides the probabilities: taps that need them (or their column sums) take the chunked path.
   if (q.is_cuda() && !want_probs && !want_sums) {
     const int64_t T = q.size(1), S = k.size(1);

@@ -12,6 +12,9 @@
 // weight's multiply and rounding (seen on a GPU: 1.49 fp16 ulps in 3 of 100,000 elements).
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -131,6 +134,51 @@ TEST_CASE("CUDA SiLU-up kernel matches HF act_fn(gate) * up", "[model][kernels][
         at::Tensor want = at::silu(gate_up.narrow(1, 0, ffn)) * gate_up.narrow(1, ffn, ffn);
         check_close(claa::cuda::silu_mul(gate_up), want);
       }
+    }
+  }
+}
+
+TEST_CASE("CUDA column-sum kernel matches the explicit softmax's H2O column sums", "[model][kernels][cuda][h2o]") {
+  // Reference: the probabilities written out in fp64 from the same 16-bit inputs (softmax of the causal
+  // scaled scores, query head h under KV head h / G), summed over each group's heads and all queries.
+  // The kernel's scores are fp32 tensor-core sums and its exp __expf against flash attention's fp32
+  // log-sum-exp: relative error ≤ 2e-3 (+1e-4 absolute) on every column sum.
+  if (skip_without_kernels()) return;
+  struct Shape {
+    int64_t heads, kv_heads, tokens, head_dim;
+  };
+  for (const Shape& c : {Shape{9, 3, 300, 64}, Shape{32, 8, 1000, 128}, Shape{4, 4, 70, 256}}) {
+    for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+      INFO("H " << c.heads << " H_kv " << c.kv_heads << " T " << c.tokens << " d " << c.head_dim << " "
+                << at::toString(dtype));
+      at::manual_seed(21);
+      const auto opts = at::TensorOptions().dtype(dtype).device(at::kCUDA);
+      // As the model passes them: q a strided view of the fused q|k|v rows, keys from a cache with spare rows.
+      const int64_t H = c.heads, Hkv = c.kv_heads, T = c.tokens, d = c.head_dim, G = H / Hkv;
+      at::Tensor qkv = at::randn({T, (H + 2 * Hkv) * d}, opts) * 1.5;
+      at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);
+      at::Tensor k = at::randn({Hkv, T + 5, d}, opts).narrow(1, 0, T),
+                 v = at::randn({Hkv, T + 5, d}, opts).narrow(1, 0, T);
+      if (!claa::cuda::column_sums_applies(q, k, v)) {
+        WARN("the column-sum kernel does not apply here (LibTorch 1.x?)");
+        return;
+      }
+      auto [out, sums] = claa::cuda::causal_attention_with_column_sums(q, k, v);
+
+      at::Tensor qd = q.to(at::kCPU, at::kDouble), kd = k.to(at::kCPU, at::kDouble).repeat_interleave(G, 0);
+      at::Tensor scores = at::matmul(qd, kd.transpose(1, 2)) / std::sqrt(double(d));
+      scores.masked_fill_(at::arange(T).unsqueeze(0) > at::arange(T).unsqueeze(1),
+                          -std::numeric_limits<double>::infinity());
+      at::Tensor probs = at::softmax(scores, -1);
+      at::Tensor want = probs.view({Hkv, G, T, T}).sum({1, 2});
+      at::Tensor got = sums.to(at::kCPU, at::kDouble);
+      const double error = ((got - want).abs() / (want.abs() * 2e-3 + 1e-4)).max().item<double>();
+      WARN("H2O column sums, H " << H << " T " << T << " d " << d << " " << at::toString(dtype) << ": worst error "
+                                 << error << " of the tolerance");
+      CHECK(error <= 1.0);
+      // The output is attention's: within bf16/fp16 rounding of the fp64 one.
+      at::Tensor want_out = at::matmul(probs, v.to(at::kCPU, at::kDouble).repeat_interleave(G, 0));
+      CHECK((out.to(at::kCPU, at::kDouble) - want_out).abs().max().item<double>() <= 2e-2);
     }
   }
 }
