@@ -51,7 +51,7 @@ __global__ void __launch_bounds__(kThreads) column_sums_kernel(const T* q, int64
                                                                const T* k, int64_t k_head_stride, int64_t k_row_stride,
                                                                const float* lse, int64_t lse_head_stride, float* sums,
                                                                int heads, int kv_heads, int n, int d, float scale) {
-  extern __shared__ __align__(16) unsigned char shared[];
+  extern __shared__ __align__(128) unsigned char shared[];  // WMMA needs 32-byte-aligned tiles
   T* keys = reinterpret_cast<T*>(shared);
   T* queries = keys + kTile * (d + kPad);
   float* scores = reinterpret_cast<float*>(queries + kTile * (d + kPad));  // [kTile][kTile + 4]
