@@ -122,8 +122,9 @@ class KVzip : public Heuristic {
                         const KVCache* prompt_cache) const {
     KVCache cache = model.make_cache();
     cache.reserve_extra(chunk_ + 64);  // a chunk and its request (about 20 tokens) without regrowing
+    // Only a cache of exactly these ids (the capture of this prompt) is the context's prefix.
     if (prompt_cache != nullptr && prompt_cache->n_layers() == model.n_layers() &&
-        prompt_cache->length(0) >= context_end) {
+        prompt_cache->length(0) == static_cast<int64_t>(ids.size()) && context_end <= prompt_cache->length(0)) {
       for (int l = 0; l < model.n_layers(); ++l)
         cache.append(l, prompt_cache->keys(l).narrow(1, 0, context_end),
                      prompt_cache->values(l).narrow(1, 0, context_end));
