@@ -157,15 +157,19 @@ std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Te
   return {out, softmax_column_sums(q, k, lse)};
 }
 
-#else
+#else  // callers check column_sums_applies() first
 
-bool column_sums_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
-at::Tensor softmax_column_sums(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+namespace {
+[[noreturn]] void no_column_kernel() {
   throw Error("this claa build has no CUDA column-sum kernel (CLAA_CUDA_KERNELS with LibTorch 2.x)");
 }
+}  // namespace
+
+bool column_sums_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
+at::Tensor softmax_column_sums(const at::Tensor&, const at::Tensor&, const at::Tensor&) { no_column_kernel(); }
 std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor&, const at::Tensor&,
                                                                     const at::Tensor&) {
-  throw Error("this claa build has no CUDA column-sum kernel (CLAA_CUDA_KERNELS with LibTorch 2.x)");
+  no_column_kernel();
 }
 
 #endif
@@ -219,12 +223,16 @@ std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tens
 
 bool flash_attention_built() { return false; }
 bool flash_attention_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
-at::Tensor flash_attention_causal(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
+namespace {
+[[noreturn]] void no_flash_attention() {
   throw Error("this claa build has no FlashAttention-3 kernel (configure with CLAA_FLASH_ATTENTION_DIR)");
 }
+}  // namespace
+
+at::Tensor flash_attention_causal(const at::Tensor&, const at::Tensor&, const at::Tensor&) { no_flash_attention(); }
 std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tensor&, const at::Tensor&,
                                                                   const at::Tensor&) {
-  throw Error("this claa build has no FlashAttention-3 kernel (configure with CLAA_FLASH_ATTENTION_DIR)");
+  no_flash_attention();
 }
 
 #endif

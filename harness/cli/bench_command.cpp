@@ -167,7 +167,7 @@ struct CaptureBenchArgs {
 // weights). Its ids must be ids of the model.
 std::shared_ptr<const Tokenizer> bench_tokenizer(const CaptureBenchArgs& a, const LoadedModel& m) {
   if (a.tokenizer_path.empty()) return model_tokenizer(m);
-  const bool gguf = a.tokenizer_path.size() > 5 && a.tokenizer_path.substr(a.tokenizer_path.size() - 5) == ".gguf";
+  const bool gguf = a.tokenizer_path.ends_with(".gguf");
   auto tok = std::make_shared<const Tokenizer>(gguf ? Tokenizer::from_gguf(GgufFile(a.tokenizer_path))
                                                     : Tokenizer::from_hf_json(a.tokenizer_path));
   require(tok->vocab_size() <= m.config.vocab,
