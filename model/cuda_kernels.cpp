@@ -139,11 +139,12 @@ at::Tensor softmax_column_sums(const at::Tensor& q, const at::Tensor& k, const a
 }
 
 std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor& q, const at::Tensor& k,
-                                                                    const at::Tensor& v) {
+                                                                    const at::Tensor& v, bool flash_attention_3) {
   require(column_sums_applies(q, k, v), "causal_attention_with_column_sums: this call is outside the kernels' case");
   const c10::cuda::CUDAGuard guard(q.device());
   at::Tensor out, lse;
-  if (flash_attention_applies(q, k, v)) {  // FlashAttention-3, as the plain prefill runs it, keeping its lse
+  if (flash_attention_3 &&
+      flash_attention_applies(q, k, v)) {  // FlashAttention-3, as the plain prefill runs it, keeping its lse
     std::tie(out, lse) = flash_attention_causal_with_lse(q, k, v);
   } else {
     // LibTorch's flash attention returns the log-sum-exp; it wants as many KV heads as query heads.
@@ -168,7 +169,7 @@ namespace {
 bool column_sums_applies(const at::Tensor&, const at::Tensor&, const at::Tensor&) { return false; }
 at::Tensor softmax_column_sums(const at::Tensor&, const at::Tensor&, const at::Tensor&) { no_column_kernel(); }
 std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor&, const at::Tensor&,
-                                                                    const at::Tensor&) {
+                                                                    const at::Tensor&, bool) {
   no_column_kernel();
 }
 

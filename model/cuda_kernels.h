@@ -45,9 +45,11 @@ std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tens
 // many keys as queries (no past, no mask: the caller checks those), head vectors contiguous and
 // strides in steps of 8 elements. q [H, T, d], k and v [H_kv, T, d].
 bool column_sums_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
-// → {output [H, T, d], column sums [H_kv, T] fp32}.
+// → {output [H, T, d], column sums [H_kv, T] fp32}. The output comes from FlashAttention-3 when
+// `flash_attention_3` allows it and the call fits it (RuntimeOptions::flash_attention), else from
+// LibTorch's flash kernel.
 std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Tensor& q, const at::Tensor& k,
-                                                                    const at::Tensor& v);
+                                                                    const at::Tensor& v, bool flash_attention_3);
 // The column pass alone, given each query's log-sum-exp lse [H, T] fp32 (natural log of Σ_j
 // exp(q·k_j/√d) over the keys it sees): for tests and for callers that have the output already.
 at::Tensor softmax_column_sums(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lse);

@@ -341,7 +341,7 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
   // the keys (cuda_kernels.h), instead of the explicit chunks' N×N probabilities.
   if (want_sums && !want_probs && q.is_cuda() && past == 0 && q.size(1) == k.size(1) && !key_mask.defined() &&
       options_.fused_gpu_kernels && cuda::column_sums_applies(q, k, v)) {
-    auto [out, sums] = cuda::causal_attention_with_column_sums(q, k, v);
+    auto [out, sums] = cuda::causal_attention_with_column_sums(q, k, v, options_.flash_attention);
     tap->on_attention_column_sums(layer, sums);
     return out;
   }

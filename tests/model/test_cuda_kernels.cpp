@@ -163,7 +163,7 @@ TEST_CASE("CUDA column-sum kernel matches the explicit softmax's H2O column sums
         WARN("the column-sum kernel does not apply here (LibTorch 1.x?)");
         return;
       }
-      auto [out, sums] = claa::cuda::causal_attention_with_column_sums(q, k, v);
+      auto [out, sums] = claa::cuda::causal_attention_with_column_sums(q, k, v, /*flash_attention_3=*/true);
 
       at::Tensor qd = q.to(at::kCPU, at::kDouble), kd = k.to(at::kCPU, at::kDouble).repeat_interleave(G, 0);
       at::Tensor scores = at::matmul(qd, kd.transpose(1, 2)) / std::sqrt(double(d));
