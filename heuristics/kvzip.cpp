@@ -21,7 +21,6 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <limits>
 
 #include "core/error.h"
 #include "heuristics/kvzip.h"
@@ -114,7 +113,6 @@ class KVzip : public Heuristic {
   }
 
  private:
-  // [H_kv, N] per layer, on the layer's device.
   // The context's KV cache, with room for one chunk's request: copied from the capture's prompt cache
   // when there is one (rank mode; the context is a prefix of the prompt, so its keys and values are
   // the prompt prefill's), else from a prefill of the context (pipelines, which capture nothing first).
@@ -124,7 +122,7 @@ class KVzip : public Heuristic {
     cache.reserve_extra(chunk_ + 64);  // a chunk and its request (about 20 tokens) without regrowing
     // Only a cache of exactly these ids (the capture of this prompt) is the context's prefix.
     if (prompt_cache != nullptr && prompt_cache->n_layers() == model.n_layers() &&
-        prompt_cache->length(0) == static_cast<int64_t>(ids.size()) && context_end <= prompt_cache->length(0)) {
+        prompt_cache->length(0) == static_cast<int64_t>(ids.size())) {  // context_end ≤ the prompt's length
       for (int l = 0; l < model.n_layers(); ++l)
         cache.append(l, prompt_cache->keys(l).narrow(1, 0, context_end),
                      prompt_cache->values(l).narrow(1, 0, context_end));
@@ -135,6 +133,7 @@ class KVzip : public Heuristic {
     return cache;
   }
 
+  // [H_kv, N] per layer, on the layer's device.
   std::vector<at::Tensor> reconstruction_scores(const Transformer& model, const std::vector<int64_t>& ids,
                                                 const ReconstructionFrame& f, const KVCache* prompt_cache) const {
     const int64_t n = static_cast<int64_t>(ids.size());
