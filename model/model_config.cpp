@@ -45,6 +45,21 @@ void read_rope(const json& j, ModelConfig& c) {
   c.rope_scaling.original_context = field_or<int64_t>(*scaling, "original_max_position_embeddings", 8192);
 }
 
+// The window HF's attention masks apply, if any (masking_utils: sliding-window causal masks).
+// Mistral: `sliding_window` when set (v0.1: 4096; v0.3 and Nemo: null). Qwen2/Qwen3: only with
+// use_sliding_window, and then on layers from max_window_layers on (config layer_types). Every
+// other supported architecture ignores the field.
+int64_t hf_sliding_window(const json& j, const std::string& model_type, int64_t n_layers) {
+  const int64_t window =
+      j.contains("sliding_window") && j["sliding_window"].is_number_integer() ? j["sliding_window"].get<int64_t>() : 0;
+  if (model_type == "mistral") return window;
+  if (model_type == "qwen2" || model_type == "qwen3") {
+    if (!field_or<bool>(j, "use_sliding_window", false)) return 0;
+    return field_or<int64_t>(j, "max_window_layers", n_layers) < n_layers ? window : 0;
+  }
+  return 0;
+}
+
 std::vector<int64_t> eos_list(const json& j) {
   if (!j.contains("eos_token_id") || j["eos_token_id"].is_null()) return {};
   if (j["eos_token_id"].is_array()) return j["eos_token_id"].get<std::vector<int64_t>>();
@@ -56,7 +71,7 @@ std::vector<int64_t> eos_list(const json& j) {
 int64_t ModelConfig::parameter_count() const {
   int64_t attn = hidden * n_heads * head_dim * 2 + hidden * n_kv_heads * head_dim * 2;
   int64_t mlp = 3 * hidden * ffn;
-  int64_t per_layer = attn + mlp + 2 * hidden;
+  int64_t per_layer = attn + mlp + 2 * hidden + (qk_norm ? 2 * head_dim : 0);
   return n_layers * per_layer + vocab * hidden * (tied_embeddings ? 1 : 2) + hidden;
 }
 
@@ -77,10 +92,22 @@ void ModelConfig::validate(const std::string& source) const {
   require(head_dim % 2 == 0, source + ": head dim must be even for RoPE");
   require(rope_theta > 0, source + ": rope theta must be positive");
   require(rms_eps > 0 && rms_eps < 1, source + ": rms_norm_eps out of range");
-  require(architecture == "llama" || architecture == "mistral" || architecture == "qwen2",
-          source + ": unsupported architecture '" + architecture + "' (llama, mistral, qwen2 are supported)");
+  require(architecture == "llama" || architecture == "mistral" || architecture == "qwen2" || architecture == "qwen3",
+          source + ": unsupported architecture '" + architecture + "' (llama, mistral, qwen2, qwen3 are supported)");
+  require(sliding_window >= 0, source + ": sliding window must not be negative");
   require(rope_scaling.type == "none" || rope_scaling.type == "llama3" || rope_scaling.type == "linear",
           source + ": unsupported rope_scaling type '" + rope_scaling.type + "'");
+}
+
+std::vector<std::string> ModelConfig::features() const {
+  std::vector<std::string> f;
+  if (qkv_bias) f.push_back("q/k/v biases");
+  if (qk_norm) f.push_back("q/k RMSNorm per head");
+  if (tied_embeddings) f.push_back("tied embeddings");
+  if (head_dim * n_heads != hidden) f.push_back("head_dim " + std::to_string(head_dim) + " != hidden / heads");
+  if (rope_scaling.type != "none") f.push_back("rope scaling " + rope_scaling.type);
+  if (sliding_window > 0) f.push_back("sliding window " + std::to_string(sliding_window) + " (not implemented)");
+  return f;
 }
 
 ModelConfig ModelConfig::from_hf_json(const json& j, const std::string& source) {
@@ -98,8 +125,11 @@ ModelConfig ModelConfig::from_hf_json(const json& j, const std::string& source) 
   c.context = field_or<int64_t>(j, "max_position_embeddings", 4096);
   c.rms_eps = field_or<double>(j, "rms_norm_eps", 1e-5);
   c.tied_embeddings = field_or<bool>(j, "tie_word_embeddings", false);
-  // Qwen2 always has q/k/v biases; Llama exposes it as attention_bias.
+  // Qwen2 always has q/k/v biases; Llama and Qwen3 expose it as attention_bias.
   c.qkv_bias = model_type == "qwen2" ? true : field_or<bool>(j, "attention_bias", false);
+  // Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) on every layer (modeling_qwen3.py).
+  c.qk_norm = model_type == "qwen3";
+  c.sliding_window = hf_sliding_window(j, model_type, c.n_layers);
   c.bos_id = field_or<int64_t>(j, "bos_token_id", -1);
   c.eos_ids = eos_list(j);
   read_rope(j, c);
@@ -143,6 +173,8 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   c.vocab = g.get_int(key("vocab_size"), embed->ne.size() == 2 ? embed->ne[1] : 0);
   c.tied_embeddings = g.find_tensor("output.weight") == nullptr;
   c.qkv_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
+  c.qk_norm = g.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
+  c.sliding_window = g.get_int(key("attention.sliding_window"), 0);
   c.bos_id = g.get_int("tokenizer.ggml.bos_token_id", -1);
   if (g.has("tokenizer.ggml.eos_token_id")) c.eos_ids.push_back(g.get_int("tokenizer.ggml.eos_token_id"));
   if (g.has("tokenizer.ggml.eot_token_id")) {

@@ -1,5 +1,5 @@
-// Shape and hyperparameters of a Llama-family decoder (Llama 2/3/3.1, Mistral, Qwen2, SmolLM2),
-// read from an HF config.json or from GGUF metadata. Torch-free.
+// Shape and hyperparameters of a Llama-family decoder (Llama 2/3/3.1/3.2, Mistral, Qwen2, Qwen3,
+// SmolLM2), read from an HF config.json or from GGUF metadata. Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ struct RopeScaling {
 };
 
 struct ModelConfig {
-  std::string architecture = "llama";  // llama | mistral | qwen2
+  std::string architecture = "llama";  // llama | mistral | qwen2 | qwen3
   int64_t n_layers = 0;
   int64_t hidden = 0;
   int64_t n_heads = 0;
@@ -34,12 +34,21 @@ struct ModelConfig {
   double rms_eps = 1e-5;
   bool tied_embeddings = false;
   bool qkv_bias = false;
+  // Per-head RMSNorm of queries and keys before RoPE (Qwen3: q_norm / k_norm over head_dim).
+  bool qk_norm = false;
+  // Sliding-window attention: each query sees only the last `sliding_window` keys (Mistral v0.1,
+  // Qwen2/3 with use_sliding_window). 0 = full causal attention. claa does not implement the window
+  // yet: a model that has one runs only sequences the window covers (Transformer refuses longer).
+  int64_t sliding_window = 0;
   RopeScaling rope_scaling;
   int64_t bos_id = -1;
   std::vector<int64_t> eos_ids;
 
   int64_t group_size() const { return n_heads / n_kv_heads; }
   int64_t parameter_count() const;
+  // The architecture's features in words ("q/k biases", "q/k norm", "tied embeddings", ...), for
+  // `claa info` and run.json.
+  std::vector<std::string> features() const;
   // Throws claa::Error naming the first inconsistent field.
   void validate(const std::string& source) const;
 

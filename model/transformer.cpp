@@ -377,6 +377,22 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
   return chunked_attention(layer, q, k, v, past, key_mask, tap);
 }
 
+void Transformer::normalize_query_key_heads(int layer, at::Tensor& qkv) const {
+  if (!config_.qk_norm) return;
+  RECORD_FUNCTION("claa::qk_norm", std::vector<c10::IValue>());
+  const LayerWeights& w = weights_.layers.at(layer);
+  const int64_t T = qkv.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
+  // Qwen3RMSNorm over each head's d features (modeling_qwen3.py: q_norm(q_proj(h).view(..., d))):
+  // normalised in fp32, cast back to the compute dtype, then scaled, as rms_norm() does for rows.
+  auto normalize = [&](at::Tensor heads, const at::Tensor& weight) {
+    const at::Tensor xf = heads.to(at::kFloat);
+    const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + config_.rms_eps);
+    heads.copy_(weight * normed.to(heads.scalar_type()));
+  };
+  normalize(qkv.narrow(1, 0, H * d).view({T, H, d}), w.q_norm);
+  normalize(qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}), w.k_norm);
+}
+
 at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const {
   const FusedProjections& f = fused_.at(layer);
   const at::Tensor& inv_freq = inv_freq_[static_cast<size_t>(layer)];
@@ -384,6 +400,7 @@ at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Te
   if (fused_cpu(h)) {
     at::Tensor qkv = linear_cpu(h, f.wqkv);
     if (f.bqkv.defined()) qkv.add_(f.bqkv);
+    normalize_query_key_heads(layer, qkv);
     // RoPE in place on the queries and keys, which sit side by side in each row of qkv.
     RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
     at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
@@ -393,6 +410,7 @@ at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Te
     return qkv;
   }
   at::Tensor qkv = at::linear(h, f.wqkv, f.bqkv);
+  normalize_query_key_heads(layer, qkv);
   RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
   if (fused_gpu(h)) {
     cuda::rope_in_place(qkv, H + Hkv, d, positions.to(at::kLong).contiguous(), inv_freq);
@@ -471,6 +489,12 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
 
   const int64_t past = cache.length(layer);
+  // Sliding-window attention is not implemented: within the window it equals full attention, beyond
+  // it the numbers would silently differ from the model's, so refuse.
+  require(config_.sliding_window <= 0 || past + T <= config_.sliding_window,
+          "this model uses sliding-window attention (window " + std::to_string(config_.sliding_window) +
+              " tokens), which claa does not implement: sequences up to the window only (got " +
+              std::to_string(past + T) + ")");
   at::Tensor keys, values;
   {
     RECORD_FUNCTION("claa::kv_append", std::vector<c10::IValue>());

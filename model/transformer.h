@@ -1,5 +1,6 @@
 // A Llama-family decoder in LibTorch, batch 1, written out layer by layer (in the spirit of
-// llama2.c / gpt-fast): RMSNorm, RoPE (HF rotate_half convention), GQA attention, SwiGLU.
+// llama2.c / gpt-fast): RMSNorm, RoPE (HF rotate_half convention), GQA attention, SwiGLU; Qwen3's
+// per-head q/k RMSNorm before RoPE.
 //
 // The model is deliberately exposed one layer at a time (embed → run_layer × L → logits) so that
 // prefill pipelines can drop tokens after a layer (keeping their original position ids) and
@@ -131,6 +132,9 @@ class Transformer {
   void linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at::Tensor& w, bool accumulate) const;
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
+  // Qwen3's per-head RMSNorm of the query and key heads in qkv [T, (H + 2·H_kv)·d], in place
+  // (before RoPE); nothing for other architectures.
+  void normalize_query_key_heads(int layer, at::Tensor& qkv) const;
   // The fused q|k|v projection of h [T, hidden] with RoPE applied to its query and key heads:
   // [T, (H + 2·H_kv)·d].
   at::Tensor project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const;

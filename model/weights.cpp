@@ -82,8 +82,8 @@ void ModelWeights::to(at::Device device, at::ScalarType dtype) {
     move(lm_head);
   if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(device, at::kFloat);
   for (LayerWeights& l : layers) {
-    for (at::Tensor* t :
-         {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.w_gate, &l.w_up, &l.w_down})
+    for (at::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
+                          &l.k_norm, &l.w_gate, &l.w_up, &l.w_down})
       move(*t);
   }
 }
@@ -104,8 +104,8 @@ void ModelWeights::place(const std::vector<at::Device>& layer_devices, at::Devic
   if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(at::kCPU, at::kFloat);
   for (size_t i = 0; i < layers.size(); ++i) {
     LayerWeights& l = layers[i];
-    for (at::Tensor* t :
-         {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.w_gate, &l.w_up, &l.w_down})
+    for (at::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
+                          &l.k_norm, &l.w_gate, &l.w_up, &l.w_down})
       move(*t, layer_devices[i]);
   }
 }
@@ -118,7 +118,7 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
   w.lm_head = c.tied_embeddings ? w.embed : gguf_tensor(g, "output.weight", {c.vocab, D});
   w.rope_freq_factors = optional_gguf_tensor(g, "rope_freqs.weight", {c.head_dim / 2});
   // llama.cpp permutes Q/K rows only for the llama architecture (Mistral is written as llama);
-  // Qwen2 uses NEOX rope in llama.cpp and is stored unpermuted.
+  // Qwen2 and Qwen3 use NEOX rope in llama.cpp and are stored unpermuted.
   bool permuted = g.get_string("general.architecture") == "llama";
   for (int64_t i = 0; i < c.n_layers; ++i) {
     std::string p = "blk." + std::to_string(i) + ".";
@@ -133,6 +133,10 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
       l.bq = gguf_tensor(g, p + "attn_q.bias", {q_out});
       l.bk = gguf_tensor(g, p + "attn_k.bias", {kv_out});
       l.bv = gguf_tensor(g, p + "attn_v.bias", {kv_out});
+    }
+    if (c.qk_norm) {  // per-head weights: no row permutation applies to them
+      l.q_norm = gguf_tensor(g, p + "attn_q_norm.weight", {c.head_dim});
+      l.k_norm = gguf_tensor(g, p + "attn_k_norm.weight", {c.head_dim});
     }
     if (permuted) {
       l.wq = unpermute_qk_rows(l.wq, c.n_heads);
@@ -174,6 +178,10 @@ ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
       l.bq = get(p + "self_attn.q_proj.bias", {q_out});
       l.bk = get(p + "self_attn.k_proj.bias", {kv_out});
       l.bv = get(p + "self_attn.v_proj.bias", {kv_out});
+    }
+    if (c.qk_norm) {
+      l.q_norm = get(p + "self_attn.q_norm.weight", {c.head_dim});
+      l.k_norm = get(p + "self_attn.k_norm.weight", {c.head_dim});
     }
     l.w_gate = get(p + "mlp.gate_proj.weight", {c.ffn, D});
     l.w_up = get(p + "mlp.up_proj.weight", {c.ffn, D});
@@ -219,6 +227,10 @@ ModelWeights random_weights(const ModelConfig& c, uint64_t seed, const std::vect
       l.bq = normal({q_out}, d);
       l.bk = normal({kv_out}, d);
       l.bv = normal({kv_out}, d);
+    }
+    if (c.qk_norm) {
+      l.q_norm = ones({c.head_dim}, d);
+      l.k_norm = ones({c.head_dim}, d);
     }
     l.w_gate = normal({c.ffn, D}, d);
     l.w_up = normal({c.ffn, D}, d);

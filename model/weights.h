@@ -17,6 +17,7 @@ struct LayerWeights {
   at::Tensor attn_norm, ffn_norm;   // [hidden]
   at::Tensor wq, wk, wv, wo;        // [out, in]
   at::Tensor bq, bk, bv;            // undefined unless qkv_bias
+  at::Tensor q_norm, k_norm;        // [head_dim]; undefined unless qk_norm (Qwen3)
   at::Tensor w_gate, w_up, w_down;  // [ffn, hidden], [ffn, hidden], [hidden, ffn]
 };
 

@@ -3,11 +3,13 @@
 
 They exercise the HF-folder loading path and the architecture variants the default model does
 not use: Llama-3.1 rope_scaling "llama3" (bf16, sharded checkpoint), Qwen2 q/k/v biases with tied
-embeddings (fp16), Mistral (fp32). For each model the fixture holds input ids, HF's fp32 logits of
-the last position, a 12-step greedy continuation and HF's inverse RoPE frequencies.
+embeddings (fp16), Mistral (fp32), Qwen3 per-head q/k RMSNorm with head_dim 32 != hidden / heads
+(fp32). For each model the fixture holds input ids, HF's fp32 logits of the last position, a greedy
+continuation (12 steps; 32 for the models added since) and HF's inverse RoPE frequencies.
 
-Usage: python3 tools/make_tiny_models.py --out tests/fixtures/model/tiny
-(needs torch + transformers; CPU is enough, runs in seconds)
+Usage: python3 tools/make_tiny_models.py --out tests/fixtures/model/tiny [--kinds qwen3 ...]
+(needs torch + transformers; CPU is enough, runs in seconds). --kinds regenerates only those models
+and merges them into the existing reference.json, so the others' files stay byte for byte.
 """
 import argparse
 import json
@@ -21,7 +23,7 @@ COMMON = dict(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_l
 
 def build(kind):
     from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,
-                              Qwen2ForCausalLM)
+                              Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
     if kind == "llama3":
         cfg = LlamaConfig(**COMMON, rope_theta=500000.0, tie_word_embeddings=False,
                           rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
@@ -36,16 +38,25 @@ def build(kind):
         cfg = MistralConfig(**COMMON, rope_theta=10000.0, tie_word_embeddings=False, sliding_window=None,
                             bos_token_id=1, eos_token_id=2)
         return MistralForCausalLM(cfg), torch.float32, None
+    if kind == "qwen3":
+        # head_dim 32 with 4 heads of a 64-wide model: q_proj is 128 wide (as Qwen3-0.6B: 16 x 128 > 1024).
+        cfg = Qwen3Config(**COMMON, head_dim=32, rope_theta=1000000.0, tie_word_embeddings=False,
+                          attention_bias=False, use_sliding_window=False, bos_token_id=1, eos_token_id=2)
+        return Qwen3ForCausalLM(cfg), torch.float32, None
     raise ValueError(kind)
 
 
+SEEDS = {"llama3": 1, "qwen2": 2, "mistral": 3, "qwen3": 4}
+GREEDY_STEPS = {"llama3": 12, "qwen2": 12, "mistral": 12}  # the first three fixtures; 32 since
+
+
 @torch.no_grad()
-def reference(model, ids):
+def reference(model, ids, steps):
     out = model(input_ids=torch.tensor([ids]))
     logits = out.logits[0, -1].double()
     tokens = []
     seq = list(ids)
-    for _ in range(12):
+    for _ in range(steps):
         nxt = int(model(input_ids=torch.tensor([seq])).logits[0, -1].argmax())
         tokens.append(nxt)
         seq.append(nxt)
@@ -55,10 +66,12 @@ def reference(model, ids):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--kinds", nargs="*", default=list(SEEDS))
     args = ap.parse_args()
-    fixture = {}
-    for kind in ["llama3", "qwen2", "mistral"]:
-        torch.manual_seed({"llama3": 1, "qwen2": 2, "mistral": 3}[kind])
+    path = os.path.join(args.out, "reference.json")
+    fixture = json.load(open(path)) if os.path.exists(path) else {}
+    for kind in args.kinds:
+        torch.manual_seed(SEEDS[kind])
         model, dtype, shard = build(kind)
         # Perturb the norms so a wrong norm weight cannot go unnoticed (they start at 1).
         for name, p in model.named_parameters():
@@ -75,12 +88,12 @@ def main():
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
         g = torch.Generator().manual_seed(7)
         ids = torch.randint(4, COMMON["vocab_size"], (150,), generator=g).tolist()
-        logits, tokens = reference(model, ids)
+        logits, tokens = reference(model, ids, GREEDY_STEPS.get(kind, 32))
         inv_freq = model.model.rotary_emb.inv_freq.double().tolist()
         fixture[kind] = {"input_ids": ids, "last_logits": logits, "greedy_tokens": tokens, "inv_freq": inv_freq,
                          "stored_dtype": str(dtype).replace("torch.", "")}
         print(kind, "ok", tokens)
-    with open(os.path.join(args.out, "reference.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(fixture, f)
 
 

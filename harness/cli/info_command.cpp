@@ -17,13 +17,27 @@ void run_info(const std::string& model, bool as_json) {
   std::string types;
   for (const std::string& t : m.tensor_types) types += (types.empty() ? "" : ", ") + t;
   if (as_json) {
-    nlohmann::json j = {{"source", m.source.path}, {"format", m.source.kind}, {"architecture", c.architecture},
-                        {"layers", c.n_layers}, {"hidden", c.hidden}, {"heads", c.n_heads},
-                        {"kv_heads", c.n_kv_heads}, {"head_dim", c.head_dim}, {"ffn", c.ffn},
-                        {"vocab", c.vocab}, {"context", c.context}, {"rope_theta", c.rope_theta},
-                        {"rope_scaling", c.rope_scaling.type}, {"rms_eps", c.rms_eps},
-                        {"tied_embeddings", c.tied_embeddings}, {"qkv_bias", c.qkv_bias},
-                        {"parameters", c.parameter_count()}, {"tensor_types", m.tensor_types}};
+    nlohmann::json j = {{"source", m.source.path},
+                        {"format", m.source.kind},
+                        {"architecture", c.architecture},
+                        {"layers", c.n_layers},
+                        {"hidden", c.hidden},
+                        {"heads", c.n_heads},
+                        {"kv_heads", c.n_kv_heads},
+                        {"head_dim", c.head_dim},
+                        {"ffn", c.ffn},
+                        {"vocab", c.vocab},
+                        {"context", c.context},
+                        {"rope_theta", c.rope_theta},
+                        {"rope_scaling", c.rope_scaling.type},
+                        {"rms_eps", c.rms_eps},
+                        {"tied_embeddings", c.tied_embeddings},
+                        {"qkv_bias", c.qkv_bias},
+                        {"qk_norm", c.qk_norm},
+                        {"sliding_window", c.sliding_window},
+                        {"features", c.features()},
+                        {"parameters", c.parameter_count()},
+                        {"tensor_types", m.tensor_types}};
     fmt::print("{}\n", j.dump(2));
     return;
   }
@@ -39,6 +53,9 @@ void run_info(const std::string& model, bool as_json) {
   fmt::print("rope          theta {} scaling {}\n", c.rope_theta, c.rope_scaling.type);
   fmt::print("rms eps       {}\n", c.rms_eps);
   fmt::print("tied embed    {}\n", c.tied_embeddings ? "yes" : "no");
+  std::string features;
+  for (const std::string& f : c.features()) features += (features.empty() ? "" : ", ") + f;
+  fmt::print("features      {}\n", features.empty() ? "none beyond Llama's" : features);
   fmt::print("parameters    {:.1f}M\n", c.parameter_count() / 1e6);
   fmt::print("tensor types  {}\n", types);
 }

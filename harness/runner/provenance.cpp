@@ -46,9 +46,16 @@ std::string model_fingerprint(const ModelSource& source) {
 
 nlohmann::json provenance(const LoadedModel& m, const std::string& device, const std::string& dtype) {
   const ModelConfig& c = m.config;
-  return {{"model", {{"source", m.source.path}, {"format", m.source.kind}, {"fingerprint", model_fingerprint(m.source)},
-                     {"architecture", c.architecture}, {"layers", c.n_layers}, {"heads", c.n_heads},
-                     {"kv_heads", c.n_kv_heads}, {"context", c.context}}},
+  return {{"model",
+           {{"source", m.source.path},
+            {"format", m.source.kind},
+            {"fingerprint", model_fingerprint(m.source)},
+            {"architecture", c.architecture},
+            {"layers", c.n_layers},
+            {"heads", c.n_heads},
+            {"kv_heads", c.n_kv_heads},
+            {"context", c.context},
+            {"features", c.features()}}},
           {"libtorch", TORCH_VERSION},
           {"device", device},
           {"dtype", dtype},

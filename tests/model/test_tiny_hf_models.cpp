@@ -1,8 +1,12 @@
 // HF-folder loading (config.json + safetensors, sharded or not; bf16/fp16/fp32) and the
 // architecture variants: Llama-3.1 rope_scaling "llama3", Qwen2 q/k/v biases with tied
-// embeddings, Mistral. Reference: HF transformers' own fp32 outputs (tools/make_tiny_models.py).
+// embeddings, Mistral, Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden / heads), the last two also
+// from GGUF. Reference: HF transformers' own fp32 outputs (tools/make_tiny_models.py).
+#include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "model/generate.h"
 #include "model/model_loader.h"
 #include "tests/catch.h"
@@ -10,10 +14,16 @@
 
 TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model][hf]") {
   const nlohmann::json ref = tiny_model_reference();
-  for (const char* kind : {"llama3", "qwen2", "mistral"}) {
-    INFO("model " << kind);
+  // Model path under tests/fixtures/model/tiny/ → the HF folder whose outputs it must reproduce: the
+  // GGUF files are the same fp32 weights written by tools/tiny_to_gguf.py (gguf's own tensor names,
+  // llama.cpp's Q/K permutation for the llama architecture).
+  const std::vector<std::pair<std::string, std::string>> models = {{"llama3", "llama3"},   {"qwen2", "qwen2"},
+                                                                   {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
+                                                                   {"qwen3", "qwen3"},     {"qwen3.gguf", "qwen3"}};
+  for (const auto& [path, kind] : models) {
+    INFO("model " << path);
     const nlohmann::json& e = ref[kind];
-    claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/") + kind, claa::RuntimeOptions{});
+    claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/") + path, claa::RuntimeOptions{});
     // Inverse RoPE frequencies (checks llama3 scaling).
     std::vector<double> want = e["inv_freq"].get<std::vector<double>>();
     at::Tensor inv = claa::rope_inv_freq(m.config).to(at::kDouble);
@@ -40,6 +50,56 @@ TEST_CASE("Qwen2 config turns on q/k/v biases and tied embeddings", "[model][hf]
   CHECK(m.config.qkv_bias);
   CHECK(m.config.tied_embeddings);
   CHECK(m.tensor_types == std::vector<std::string>{"F16"});
+}
+
+TEST_CASE("Qwen3 config turns on the per-head q/k norms and names its features", "[model][hf]") {
+  for (const char* path : {"qwen3", "qwen3.gguf"}) {
+    INFO(path);
+    claa::LoadedModel m = claa::describe_model(source_path("tests/fixtures/model/tiny/") + path);
+    CHECK(m.config.architecture == "qwen3");
+    CHECK(m.config.qk_norm);
+    CHECK_FALSE(m.config.qkv_bias);
+    CHECK(m.config.head_dim == 32);
+    CHECK(m.config.sliding_window == 0);
+    const std::vector<std::string> f = m.config.features();
+    CHECK(std::find(f.begin(), f.end(), "q/k RMSNorm per head") != f.end());
+    CHECK(std::find(f.begin(), f.end(), "head_dim 32 != hidden / heads") != f.end());
+  }
+}
+
+TEST_CASE("A sliding-window model runs within its window and refuses longer sequences", "[model][hf]") {
+  // Mistral v0.1 (sliding_window 4096) and Qwen2/3 with use_sliding_window: within the window the
+  // attention is the full causal one; beyond it claa would differ from the model, so it refuses.
+  nlohmann::json config;
+  std::ifstream(source_path("tests/fixtures/model/tiny/mistral/config.json")) >> config;
+  config["sliding_window"] = 16;
+  CHECK(claa::ModelConfig::from_hf_json(config, "mistral").sliding_window == 16);
+  config["model_type"] = "qwen3";
+  config["use_sliding_window"] = false;
+  CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 0);
+  config["use_sliding_window"] = true;
+  config["max_window_layers"] = 1;  // layers 1.. slide
+  CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 16);
+  config["max_window_layers"] = 2;  // no layer slides
+  CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 0);
+
+  claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/mistral"), claa::RuntimeOptions{});
+  claa::ModelConfig windowed = m.config;
+  windowed.sliding_window = 16;
+  claa::LoadedModel reference = claa::load_model(source_path("tests/fixtures/model/tiny/mistral"), {});
+  claa::Transformer model(windowed, claa::load_hf_weights(source_path("tests/fixtures/model/tiny/mistral"), windowed),
+                          claa::RuntimeOptions{});
+  std::vector<int64_t> ids(16, 7);
+  claa::KVCache cache = model.make_cache(), ref_cache = reference.model->make_cache();
+  const at::Tensor a = model.forward(at::tensor(ids, at::kLong), at::arange(16, at::kLong), cache);
+  const at::Tensor b = reference.model->forward(at::tensor(ids, at::kLong), at::arange(16, at::kLong), ref_cache);
+  CHECK(at::equal(a, b));
+  try {
+    model.forward(at::tensor(std::vector<int64_t>{7}, at::kLong), at::full({1}, 16, at::kLong), cache);
+    FAIL("a 17th token passed the window");
+  } catch (const claa::Error& e) {
+    CHECK(std::string(e.what()).find("sliding-window attention (window 16 tokens)") != std::string::npos);
+  }
 }
 
 TEST_CASE("Shipped 8B config describes Llama-3.1-8B", "[model]") {
