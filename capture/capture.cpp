@@ -266,11 +266,12 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
   out.n_prompt = n;
   out.window = options.window;
   out.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
-  out.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
+  // The frequencies the prompt's prefill rotates with (LongRoPE picks them by sequence length).
+  out.rope_inv_freq = model.rope_frequencies(n).to(at::kCPU);
   const at::Device device = options.on_model_device ? model.options().device : at::Device(at::kCPU);
 
   // 1. Prefill (captures + the answer's step 0) and the greedy answer, decoded as fast as a plain run.
-  CaptureTap tap(model.config(), n, options, device, out, model.rope_frequencies());
+  CaptureTap tap(model.config(), n, options, device, out, model.rope_frequencies(n));
   tap.set_sinks(sinks);
   GenerationOptions gen;
   gen.max_new_tokens = options.max_new_tokens;

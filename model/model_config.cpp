@@ -1,5 +1,6 @@
 #include "model/model_config.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,22 @@ T field_or(const json& j, const char* key, T fallback) {
   return j[key].get<T>();
 }
 
+// LongRoPE (HF _compute_longrope_parameters, Phi-3): short/long divisors of inv_freq and the
+// attention factor, by default √(1 + ln(factor) / ln(original)) with factor = max positions / original.
+void read_longrope(const json& j, const json& scaling, ModelConfig& c) {
+  RopeScaling& r = c.rope_scaling;
+  r.original_context = field_or<int64_t>(scaling, "original_max_position_embeddings",
+                                         field_or<int64_t>(j, "original_max_position_embeddings", c.context));
+  r.short_factor = field_or<std::vector<double>>(scaling, "short_factor", {});
+  r.long_factor = field_or<std::vector<double>>(scaling, "long_factor", {});
+  require(r.original_context > 0, "longrope: original_max_position_embeddings must be positive");
+  r.factor =
+      field_or<double>(scaling, "factor", static_cast<double>(c.context) / static_cast<double>(r.original_context));
+  const double fallback =
+      r.factor <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(r.factor) / std::log(static_cast<double>(r.original_context)));
+  r.attention_factor = field_or<double>(scaling, "attention_factor", fallback);
+}
+
 // HF keeps rope parameters either flat (rope_theta, rope_scaling) or, since transformers 5,
 // under "rope_parameters". Read both.
 void read_rope(const json& j, ModelConfig& c) {
@@ -37,8 +54,14 @@ void read_rope(const json& j, ModelConfig& c) {
   if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) scaling = &j["rope_scaling"];
   if (scaling == nullptr) return;
   std::string type = field_or<std::string>(*scaling, "rope_type", field_or<std::string>(*scaling, "type", "default"));
+  require(field_or<double>(*scaling, "partial_rotary_factor", field_or<double>(j, "partial_rotary_factor", 1.0)) == 1.0,
+          "partial_rotary_factor below 1 (RoPE on part of each head) is not supported");
   if (type == "default") return;
   c.rope_scaling.type = type;
+  if (type == "longrope") {
+    read_longrope(j, *scaling, c);
+    return;
+  }
   c.rope_scaling.factor = field_or<double>(*scaling, "factor", 1.0);
   c.rope_scaling.low_freq_factor = field_or<double>(*scaling, "low_freq_factor", 1.0);
   c.rope_scaling.high_freq_factor = field_or<double>(*scaling, "high_freq_factor", 4.0);
@@ -46,13 +69,14 @@ void read_rope(const json& j, ModelConfig& c) {
 }
 
 // The window HF's attention masks apply, if any (masking_utils: sliding-window causal masks).
-// Mistral: `sliding_window` when set (v0.1: 4096; v0.3 and Nemo: null). Qwen2/Qwen3: only with
+// Mistral, Phi-3: `sliding_window` when set (Mistral v0.1: 4096, v0.3 and Nemo: null; Phi-3-mini-4k:
+// 2047, the 128K variants 262144). Qwen2/Qwen3: only with
 // use_sliding_window, and then on layers from max_window_layers on (config layer_types). Every
 // other supported architecture ignores the field.
 int64_t hf_sliding_window(const json& j, const std::string& model_type, int64_t n_layers) {
   const int64_t window =
       j.contains("sliding_window") && j["sliding_window"].is_number_integer() ? j["sliding_window"].get<int64_t>() : 0;
-  if (model_type == "mistral") return window;
+  if (model_type == "mistral" || model_type == "phi3") return window;  // Phi3Model: whenever it is set
   if (model_type == "qwen2" || model_type == "qwen3") {
     if (!field_or<bool>(j, "use_sliding_window", false)) return 0;
     return field_or<int64_t>(j, "max_window_layers", n_layers) < n_layers ? window : 0;
@@ -92,11 +116,20 @@ void ModelConfig::validate(const std::string& source) const {
   require(head_dim % 2 == 0, source + ": head dim must be even for RoPE");
   require(rope_theta > 0, source + ": rope theta must be positive");
   require(rms_eps > 0 && rms_eps < 1, source + ": rms_norm_eps out of range");
-  require(architecture == "llama" || architecture == "mistral" || architecture == "qwen2" || architecture == "qwen3",
-          source + ": unsupported architecture '" + architecture + "' (llama, mistral, qwen2, qwen3 are supported)");
+  require(
+      architecture == "llama" || architecture == "mistral" || architecture == "qwen2" || architecture == "qwen3" ||
+          architecture == "phi3",
+      source + ": unsupported architecture '" + architecture + "' (llama, mistral, qwen2, qwen3, phi3 are supported)");
   require(sliding_window >= 0, source + ": sliding window must not be negative");
-  require(rope_scaling.type == "none" || rope_scaling.type == "llama3" || rope_scaling.type == "linear",
+  require(rope_scaling.type == "none" || rope_scaling.type == "llama3" || rope_scaling.type == "linear" ||
+              rope_scaling.type == "longrope",
           source + ": unsupported rope_scaling type '" + rope_scaling.type + "'");
+  if (rope_scaling.type == "longrope") {
+    const size_t half = static_cast<size_t>(head_dim / 2);
+    require(rope_scaling.short_factor.size() == half && rope_scaling.long_factor.size() == half,
+            source + ": longrope short_factor and long_factor need head_dim / 2 = " + std::to_string(half) +
+                " values each");
+  }
 }
 
 std::vector<std::string> ModelConfig::features() const {
@@ -104,8 +137,13 @@ std::vector<std::string> ModelConfig::features() const {
   if (qkv_bias) f.push_back("q/k/v biases");
   if (qk_norm) f.push_back("q/k RMSNorm per head");
   if (tied_embeddings) f.push_back("tied embeddings");
+  if (architecture == "phi3") f.push_back("fused qkv_proj and gate_up_proj in the checkpoint");
   if (head_dim * n_heads != hidden) f.push_back("head_dim " + std::to_string(head_dim) + " != hidden / heads");
-  if (rope_scaling.type != "none") f.push_back("rope scaling " + rope_scaling.type);
+  if (rope_scaling.type == "longrope")
+    f.push_back("rope scaling longrope (original context " + std::to_string(rope_scaling.original_context) +
+                ", attention factor " + std::to_string(rope_scaling.attention_factor) + ")");
+  else if (rope_scaling.type != "none")
+    f.push_back("rope scaling " + rope_scaling.type);
   if (sliding_window > 0) f.push_back("sliding window " + std::to_string(sliding_window) + " (not implemented)");
   return f;
 }
@@ -158,6 +196,7 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   std::string arch = g.get_string("general.architecture");
   require(!arch.empty(), g.path() + ": missing general.architecture");
   c.architecture = arch;
+  require(arch != "phi3", g.path() + ": GGUF files of Phi-3 are not supported yet (load its HF folder instead)");
   auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
   c.n_layers = g.get_int(key("block_count"));
   c.hidden = g.get_int(key("embedding_length"));

@@ -1,5 +1,5 @@
 // Shape and hyperparameters of a Llama-family decoder (Llama 2/3/3.1/3.2, Mistral, Qwen2, Qwen3,
-// SmolLM2), read from an HF config.json or from GGUF metadata. Torch-free.
+// Phi-3, SmolLM2), read from an HF config.json or from GGUF metadata. Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -13,15 +13,19 @@ namespace claa {
 class GgufFile;
 
 struct RopeScaling {
-  std::string type = "none";  // "none" | "llama3" | "linear"
+  std::string type = "none";  // "none" | "llama3" | "linear" | "longrope"
   double factor = 1.0;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
   int64_t original_context = 8192;
+  // LongRoPE (Phi-3): per-frequency divisors of inv_freq, the short ones for sequences up to
+  // original_context and the long ones beyond, and the factor cos and sin are scaled by.
+  std::vector<double> short_factor, long_factor;
+  double attention_factor = 1.0;
 };
 
 struct ModelConfig {
-  std::string architecture = "llama";  // llama | mistral | qwen2 | qwen3
+  std::string architecture = "llama";  // llama | mistral | qwen2 | qwen3 | phi3
   int64_t n_layers = 0;
   int64_t hidden = 0;
   int64_t n_heads = 0;

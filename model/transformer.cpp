@@ -48,12 +48,18 @@ std::string dtype_name(at::ScalarType t) {
   }
 }
 
-at::Tensor rope_inv_freq(const ModelConfig& c) {
+at::Tensor rope_inv_freq(const ModelConfig& c, int64_t sequence_length) {
   // HF _compute_default_rope_parameters: 1 / theta^(2i/d) in fp32, with a Python-float base
   // (torch.pow(Scalar, Tensor)); a float32 tensor base rounds differently (1e-4 relative at 1e6).
   at::Tensor exponent = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
-  at::Tensor inv_freq = 1.0 / at::pow(c10::Scalar(c.rope_theta), exponent);
   const RopeScaling& s = c.rope_scaling;
+  if (s.type == "longrope") {
+    // HF _compute_longrope_parameters: inv_freq = 1 / (ext_factors · theta^(2i/d)), fp32.
+    const std::vector<double>& factors = sequence_length > s.original_context ? s.long_factor : s.short_factor;
+    const at::Tensor ext = at::tensor(factors, at::kDouble).to(at::kFloat);
+    return 1.0 / (ext * at::pow(c10::Scalar(c.rope_theta), exponent));
+  }
+  at::Tensor inv_freq = 1.0 / at::pow(c10::Scalar(c.rope_theta), exponent);
   if (s.type == "linear") return inv_freq / s.factor;
   if (s.type != "llama3") return inv_freq;
   // HF _compute_llama3_parameters (Llama 3.1): low frequencies divided by `factor`, high kept,
@@ -130,11 +136,16 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
   // GGUF files of Llama 3.1 store the llama3 scaling as per-frequency divisors instead.
   if (weights_.rope_freq_factors.defined()) inv_freq = inv_freq / weights_.rope_freq_factors.to(at::kCPU);
   // One copy per device, shared by that device's layers.
-  std::vector<at::Tensor> per_device;
-  for (const at::Device& d : devices_) per_device.push_back(inv_freq.to(d));
-  for (const at::Device& d : layer_device_)
-    inv_freq_.push_back(
-        per_device[static_cast<size_t>(std::find(devices_.begin(), devices_.end(), d) - devices_.begin())]);
+  auto per_layer = [&](const at::Tensor& freqs) {
+    std::vector<at::Tensor> per_device, out;
+    for (const at::Device& d : devices_) per_device.push_back(freqs.to(d));
+    for (const at::Device& d : layer_device_)
+      out.push_back(per_device[static_cast<size_t>(std::find(devices_.begin(), devices_.end(), d) - devices_.begin())]);
+    return out;
+  };
+  inv_freq_ = per_layer(inv_freq);
+  if (config_.rope_scaling.type == "longrope")
+    inv_freq_long_ = per_layer(rope_inv_freq(config_, config_.rope_scaling.original_context + 1));
   bool any_cpu = false, any_cuda = false;
   for (const at::Device& d : devices_) any_cpu |= d.is_cpu(), any_cuda |= d.is_cuda();
   if (any_cpu) cpu::set_blas_threads(options_.fused_cpu_kernels ? 1 : at::get_num_threads());
@@ -200,10 +211,26 @@ at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) 
   return weight * normed.to(x.scalar_type());
 }
 
+const at::Tensor& Transformer::rope_frequencies(int64_t sequence_length) const {
+  const bool long_factors = !inv_freq_long_.empty() && sequence_length > config_.rope_scaling.original_context;
+  return long_factors ? inv_freq_long_.front() : inv_freq_.front();
+}
+
+const at::Tensor& Transformer::layer_frequencies(int layer, const at::Tensor& positions) const {
+  const size_t l = static_cast<size_t>(layer);
+  if (inv_freq_long_.empty() || positions.numel() == 0) return inv_freq_[l];
+  // HF longrope_frequency_update: seq_len = max(position_ids) + 1, per forward call (a decode step past
+  // the original context switches to the long factors while the cache keeps the short ones' keys).
+  const int64_t last = positions.max().item<int64_t>();
+  return last + 1 > config_.rope_scaling.original_context ? inv_freq_long_[l] : inv_freq_[l];
+}
+
 std::pair<at::Tensor, at::Tensor> Transformer::rope_tables(const at::Tensor& positions,
                                                            const at::Tensor& inv_freq) const {
   at::Tensor freqs = positions.to(inv_freq.device(), at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
   at::Tensor emb = at::cat({freqs, freqs}, -1);                                                         // [T, d]
+  const double scale = rope_attention_factor();  // HF: cos = emb.cos() * attention_scaling, then the dtype
+  if (scale != 1.0) return {(emb.cos() * scale).to(options_.dtype), (emb.sin() * scale).to(options_.dtype)};
   return {emb.cos().to(options_.dtype), emb.sin().to(options_.dtype)};
 }
 
@@ -395,7 +422,8 @@ void Transformer::normalize_query_key_heads(int layer, at::Tensor& qkv) const {
 
 at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const {
   const FusedProjections& f = fused_.at(layer);
-  const at::Tensor& inv_freq = inv_freq_[static_cast<size_t>(layer)];
+  const at::Tensor& inv_freq = layer_frequencies(layer, positions);
+  const double scale = rope_attention_factor();  // LongRoPE's factor on cos and sin; 1 otherwise
   const int64_t T = h.size(0), H = config_.n_heads, Hkv = config_.n_kv_heads, d = config_.head_dim;
   if (fused_cpu(h)) {
     at::Tensor qkv = linear_cpu(h, f.wqkv);
@@ -405,6 +433,7 @@ at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Te
     RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
     at::Tensor freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, d/2]
     at::Tensor cos = freqs.cos(), sin = freqs.sin();
+    if (scale != 1.0) cos.mul_(scale), sin.mul_(scale);
     cpu::rope_in_place(qkv.data_ptr<float>(), qkv.stride(0), T, H + Hkv, d, cos.data_ptr<float>(),
                        sin.data_ptr<float>());
     return qkv;
@@ -414,6 +443,8 @@ at::Tensor Transformer::project_qkv(int layer, const at::Tensor& h, const at::Te
   RECORD_FUNCTION("claa::rope", std::vector<c10::IValue>());
   if (fused_gpu(h)) {
     cuda::rope_in_place(qkv, H + Hkv, d, positions.to(at::kLong).contiguous(), inv_freq);
+    // Scaling the rotated heads equals scaling cos and sin (one rounding more in bf16/fp16).
+    if (scale != 1.0) qkv.narrow(1, 0, (H + Hkv) * d).mul_(scale);
     return qkv;
   }
   auto [cos, sin] = rope_tables(positions, inv_freq);

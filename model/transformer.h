@@ -123,7 +123,12 @@ class Transformer {
   // RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied): a tap can
   // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics). On the first device
   // (a split model holds the same values on each).
-  const at::Tensor& rope_frequencies() const { return inv_freq_.front(); }
+  // LongRoPE models rotate a call whose last position is p with the long frequencies when
+  // p + 1 > the original context, else the short ones (HF longrope_frequency_update); this returns
+  // those of a sequence of `sequence_length` tokens. Their cos and sin are scaled by
+  // rope_attention_factor(), so a tap that undoes the rotation keeps that factor on its queries.
+  const at::Tensor& rope_frequencies(int64_t sequence_length = 0) const;
+  double rope_attention_factor() const { return config_.rope_scaling.attention_factor; }
 
  private:
   bool fused_cpu(const at::Tensor& x) const;
@@ -171,6 +176,9 @@ class Transformer {
   std::vector<at::Device> layer_device_, devices_;
   at::Device head_device_ = at::kCPU;
   std::vector<at::Tensor> inv_freq_;  // per layer: [head_dim/2] fp32 on the layer's device (shared per device)
+  std::vector<at::Tensor> inv_freq_long_;  // the same for LongRoPE's long factors; empty otherwise
+  // The frequencies layer `layer` rotates `positions` with (LongRoPE: by the largest position).
+  const at::Tensor& layer_frequencies(int layer, const at::Tensor& positions) const;
 };
 
 // The layer split of a model over `n_devices` devices (layer → device index, non-decreasing, so
@@ -186,7 +194,8 @@ at::Device parse_device(const std::string& name);
 at::ScalarType parse_dtype(const std::string& name);
 std::string dtype_name(at::ScalarType t);
 
-// Inverse RoPE frequencies with the config's scaling (HF _compute_default / _compute_llama3_parameters).
-at::Tensor rope_inv_freq(const ModelConfig& config);
+// Inverse RoPE frequencies with the config's scaling (HF _compute_default / _compute_llama3_parameters /
+// _compute_longrope_parameters, which picks the long factors for sequences beyond the original context).
+at::Tensor rope_inv_freq(const ModelConfig& config, int64_t sequence_length = 0);
 
 }  // namespace claa

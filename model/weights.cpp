@@ -170,9 +170,23 @@ ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
     LayerWeights l;
     l.attn_norm = get(p + "input_layernorm.weight", {D});
     l.ffn_norm = get(p + "post_attention_layernorm.weight", {D});
-    l.wq = get(p + "self_attn.q_proj.weight", {q_out, D});
-    l.wk = get(p + "self_attn.k_proj.weight", {kv_out, D});
-    l.wv = get(p + "self_attn.v_proj.weight", {kv_out, D});
+    if (c.architecture == "phi3") {
+      // Phi3Attention / Phi3MLP keep fused projections (modeling_phi3.py): qkv_proj rows are q | k | v,
+      // gate_up_proj rows gate | up (`gate, up = up_states.chunk(2, dim=-1)`).
+      const at::Tensor qkv = get(p + "self_attn.qkv_proj.weight", {q_out + 2 * kv_out, D});
+      l.wq = qkv.narrow(0, 0, q_out).clone();
+      l.wk = qkv.narrow(0, q_out, kv_out).clone();
+      l.wv = qkv.narrow(0, q_out + kv_out, kv_out).clone();
+      const at::Tensor gate_up = get(p + "mlp.gate_up_proj.weight", {2 * c.ffn, D});
+      l.w_gate = gate_up.narrow(0, 0, c.ffn).clone();
+      l.w_up = gate_up.narrow(0, c.ffn, c.ffn).clone();
+    } else {
+      l.wq = get(p + "self_attn.q_proj.weight", {q_out, D});
+      l.wk = get(p + "self_attn.k_proj.weight", {kv_out, D});
+      l.wv = get(p + "self_attn.v_proj.weight", {kv_out, D});
+      l.w_gate = get(p + "mlp.gate_proj.weight", {c.ffn, D});
+      l.w_up = get(p + "mlp.up_proj.weight", {c.ffn, D});
+    }
     l.wo = get(p + "self_attn.o_proj.weight", {D, q_out});
     if (c.qkv_bias) {
       l.bq = get(p + "self_attn.q_proj.bias", {q_out});
@@ -183,8 +197,6 @@ ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
       l.q_norm = get(p + "self_attn.q_norm.weight", {c.head_dim});
       l.k_norm = get(p + "self_attn.k_norm.weight", {c.head_dim});
     }
-    l.w_gate = get(p + "mlp.gate_proj.weight", {c.ffn, D});
-    l.w_up = get(p + "mlp.up_proj.weight", {c.ffn, D});
     l.w_down = get(p + "mlp.down_proj.weight", {D, c.ffn});
     w.layers.push_back(std::move(l));
   }

@@ -80,7 +80,7 @@ def scores_for(folder, ids):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tiny", required=True)
-    ap.add_argument("--kinds", nargs="*", default=["llama3", "qwen2", "mistral", "qwen3"])
+    ap.add_argument("--kinds", nargs="*", default=["llama3", "qwen2", "mistral", "qwen3", "phi3"])
     args = ap.parse_args()
     reference = json.load(open(os.path.join(args.tiny, "reference.json")))
     for kind in args.kinds:

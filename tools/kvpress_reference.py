@@ -26,7 +26,7 @@ Writes tests/fixtures/model/kvpress_reference.{json,f32}. CPU, about a minute:
       --out tests/fixtures/model
 The tiny random HF models (tools/make_tiny_models.py; their reference.json's input_ids, 150 tokens):
   ~/.venvs/ref/bin/python tools/kvpress_reference.py --tiny tests/fixtures/model/tiny --out tests/fixtures/model/tiny
-writes tests/fixtures/model/tiny/kvpress_reference_{llama3,qwen2,mistral,qwen3}.{json,f32} (--kinds K...
+writes tests/fixtures/model/tiny/kvpress_reference_{llama3,qwen2,mistral,qwen3,phi3}.{json,f32} (--kinds K...
 to regenerate only some; kvpress's presses read Qwen3's pre-RoPE queries through its q_norm).
 """
 
@@ -117,7 +117,7 @@ def main():
         ap = argparse.ArgumentParser()
         ap.add_argument("--tiny", required=True)
         ap.add_argument("--out", required=True)
-        ap.add_argument("--kinds", nargs="*", default=["llama3", "qwen2", "mistral", "qwen3"])
+        ap.add_argument("--kinds", nargs="*", default=["llama3", "qwen2", "mistral", "qwen3", "phi3"])
         args = ap.parse_args()
         reference = json.load(open(os.path.join(args.tiny, "reference.json")))
         for kind in args.kinds:

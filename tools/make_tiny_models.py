@@ -4,7 +4,7 @@
 They exercise the HF-folder loading path and the architecture variants the default model does
 not use: Llama-3.1 rope_scaling "llama3" (bf16, sharded checkpoint), Qwen2 q/k/v biases with tied
 embeddings (fp16), Mistral (fp32), Qwen3 per-head q/k RMSNorm with head_dim 32 != hidden / heads
-(fp32). For each model the fixture holds input ids, HF's fp32 logits of the last position, a greedy
+(fp32), Phi-3 fused qkv_proj / gate_up_proj and LongRoPE (fp32). For each model the fixture holds input ids, HF's fp32 logits of the last position, a greedy
 continuation (12 steps; 32 for the models added since) and HF's inverse RoPE frequencies.
 
 Usage: python3 tools/make_tiny_models.py --out tests/fixtures/model/tiny [--kinds qwen3 ...]
@@ -23,7 +23,7 @@ COMMON = dict(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_l
 
 def build(kind):
     from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,
-                              Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+                              Phi3Config, Phi3ForCausalLM, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
     if kind == "llama3":
         cfg = LlamaConfig(**COMMON, rope_theta=500000.0, tie_word_embeddings=False,
                           rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
@@ -43,10 +43,21 @@ def build(kind):
         cfg = Qwen3Config(**COMMON, head_dim=32, rope_theta=1000000.0, tie_word_embeddings=False,
                           attention_bias=False, use_sliding_window=False, bos_token_id=1, eos_token_id=2)
         return Qwen3ForCausalLM(cfg), torch.float32, None
+    if kind == "phi3":
+        # LongRoPE with an original context of 64: the 150-token reference prompt rotates with the long
+        # factors (and HF's attention factor sqrt(1 + ln 8 / ln 64)), the 40-token one with the short.
+        half = COMMON["hidden_size"] // COMMON["num_attention_heads"] // 2
+        rope = {"rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 64,
+                "short_factor": [1.0 + 0.1 * i for i in range(half)],
+                "long_factor": [1.5 + 0.9 * i for i in range(half)]}
+        cfg = Phi3Config(**COMMON, rope_parameters=rope, original_max_position_embeddings=64,
+                         tie_word_embeddings=False, sliding_window=None, pad_token_id=0, bos_token_id=1,
+                         eos_token_id=2)
+        return Phi3ForCausalLM(cfg), torch.float32, None
     raise ValueError(kind)
 
 
-SEEDS = {"llama3": 1, "qwen2": 2, "mistral": 3, "qwen3": 4}
+SEEDS = {"llama3": 1, "qwen2": 2, "mistral": 3, "qwen3": 4, "phi3": 5}
 GREEDY_STEPS = {"llama3": 12, "qwen2": 12, "mistral": 12}  # the first three fixtures; 32 since
 
 
@@ -89,9 +100,18 @@ def main():
         g = torch.Generator().manual_seed(7)
         ids = torch.randint(4, COMMON["vocab_size"], (150,), generator=g).tolist()
         logits, tokens = reference(model, ids, GREEDY_STEPS.get(kind, 32))
-        inv_freq = model.model.rotary_emb.inv_freq.double().tolist()
-        fixture[kind] = {"input_ids": ids, "last_logits": logits, "greedy_tokens": tokens, "inv_freq": inv_freq,
-                         "stored_dtype": str(dtype).replace("torch.", "")}
+        rotary = model.model.rotary_emb
+        inv_freq = rotary.inv_freq.double().tolist()
+        entry = {"input_ids": ids, "last_logits": logits, "greedy_tokens": tokens, "inv_freq": inv_freq,
+                 "stored_dtype": str(dtype).replace("torch.", "")}
+        if hasattr(rotary, "long_inv_freq"):  # LongRoPE: inv_freq is the short factors' (the original one)
+            entry["inv_freq"] = rotary.original_inv_freq.double().tolist()
+            entry["inv_freq_long"] = rotary.long_inv_freq.double().tolist()
+            entry["attention_factor"] = float(rotary.attention_scaling)
+            short_ids = ids[:40]
+            entry["short_input_ids"] = short_ids
+            entry["short_last_logits"] = model(input_ids=torch.tensor([short_ids])).logits[0, -1].double().tolist()
+        fixture[kind] = entry
         print(kind, "ok", tokens)
     with open(path, "w") as f:
         json.dump(fixture, f)

@@ -107,7 +107,7 @@ CaptureResult empty_capture(const Transformer& model, int64_t n, int window) {
   seen.n_prompt = n;
   seen.window = window;
   seen.n_kv_heads = static_cast<int>(model.config().n_kv_heads);
-  seen.rope_inv_freq = model.rope_frequencies().to(at::kCPU);
+  seen.rope_inv_freq = model.rope_frequencies(n).to(at::kCPU);
   seen.layers.resize(model.n_layers());
   return seen;
 }
@@ -159,7 +159,7 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
   Selection selection(model, prompt, pipeline, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (fastkv_cache) needs.window_attn = true;  // each layer's own S[l, g, :] compresses its cache
-  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen, model.rope_frequencies());
+  PrefillCaptureTap tap(model.config(), n, c.window, needs, device, seen, model.rope_frequencies(n));
   const bool tapped = needs.any();
   const BudgetAllocation allocation = selection.allocation();
 
@@ -211,7 +211,7 @@ at::Tensor one_shot_ranking(const Transformer& model, const std::vector<int64_t>
   Selection selection(model, prompt, pipeline, inputs, seen);
   CaptureNeeds needs = selection.needs();
   if (needs.any()) {
-    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen, model.rope_frequencies());
+    PrefillCaptureTap tap(model.config(), n, c.window, needs, model.options().device, seen, model.rope_frequencies(n));
     KVCache scratch = model.make_cache();
     at::Tensor x = model.embed(ids), pos = at::arange(n, long_on(model.options().device));
     for (int l = 0; l <= layer; ++l) {
@@ -297,7 +297,9 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
     // The alive tokens are this stage's whole "prompt": the tap captures layer l over them.
     const int64_t alive = x.size(0);
     CaptureResult seen = empty_capture(model, alive, c.window);
-    PrefillCaptureTap tap(model.config(), alive, c.window, heuristic->needs(), device, seen, model.rope_frequencies());
+    // The alive tokens keep their positions in the n-token prompt: its frequencies (LongRoPE).
+    seen.rope_inv_freq = model.rope_frequencies(n).to(at::kCPU);
+    PrefillCaptureTap tap(model.config(), alive, c.window, heuristic->needs(), device, seen, model.rope_frequencies(n));
     x = model.run_layer(l, x, pos, cache, &tap);
     tap.complete_layer(l);
     tap.finish_statistics();
@@ -342,7 +344,7 @@ PrefillOutcome prefill_kvpress(const Transformer& model, const std::vector<int64
   CaptureResult seen = empty_capture(model, split, c.window);
   Selection selection(model, part, pipeline, inputs, seen);
   const CaptureNeeds needs = selection.needs();
-  PrefillCaptureTap tap(model.config(), split, c.window, needs, device, seen, model.rope_frequencies());
+  PrefillCaptureTap tap(model.config(), split, c.window, needs, device, seen, model.rope_frequencies(split));
   const BudgetAllocation allocation = selection.allocation();
   KVCache cache = model.make_cache();
   at::Tensor x = model.embed(ids.narrow(0, 0, split)), pos = at::arange(split, long_on(device));

@@ -1,7 +1,8 @@
 // HF-folder loading (config.json + safetensors, sharded or not; bf16/fp16/fp32) and the
 // architecture variants: Llama-3.1 rope_scaling "llama3", Qwen2 q/k/v biases with tied
 // embeddings, Mistral, Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden / heads), the last two also
-// from GGUF. Reference: HF transformers' own fp32 outputs (tools/make_tiny_models.py).
+// from GGUF, Phi-3 (fused projections, LongRoPE at both lengths). Reference: HF transformers' own fp32 outputs
+// (tools/make_tiny_models.py).
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -17,9 +18,9 @@ TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model]
   // Model path under tests/fixtures/model/tiny/ → the HF folder whose outputs it must reproduce: the
   // GGUF files are the same fp32 weights written by tools/tiny_to_gguf.py (gguf's own tensor names,
   // llama.cpp's Q/K permutation for the llama architecture).
-  const std::vector<std::pair<std::string, std::string>> models = {{"llama3", "llama3"},   {"qwen2", "qwen2"},
-                                                                   {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-                                                                   {"qwen3", "qwen3"},     {"qwen3.gguf", "qwen3"}};
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"llama3", "llama3"}, {"qwen2", "qwen2"},      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
+      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"}};
   for (const auto& [path, kind] : models) {
     INFO("model " << path);
     const nlohmann::json& e = ref[kind];
@@ -29,6 +30,21 @@ TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model]
     at::Tensor inv = claa::rope_inv_freq(m.config).to(at::kDouble);
     REQUIRE(inv.numel() == static_cast<int64_t>(want.size()));
     for (size_t i = 0; i < want.size(); ++i) CHECK(inv[i].item<double>() == Approx(want[i]).epsilon(1e-6));
+    if (e.contains("inv_freq_long")) {  // LongRoPE: the long factors beyond the original context
+      CHECK(m.config.rope_scaling.attention_factor == Approx(e["attention_factor"].get<double>()).epsilon(1e-12));
+      const std::vector<double> want_long = e["inv_freq_long"].get<std::vector<double>>();
+      const at::Tensor inv_long =
+          claa::rope_inv_freq(m.config, m.config.rope_scaling.original_context + 1).to(at::kDouble);
+      for (size_t i = 0; i < want_long.size(); ++i)
+        CHECK(inv_long[i].item<double>() == Approx(want_long[i]).epsilon(1e-6));
+      // A prompt within the original context rotates with the short factors.
+      claa::GenerationOptions one;
+      one.max_new_tokens = 1;
+      const claa::GenerationResult short_run =
+          claa::generate(*m.model, e["short_input_ids"].get<std::vector<int64_t>>(), one);
+      const at::Tensor short_want = at::tensor(e["short_last_logits"].get<std::vector<double>>(), at::kDouble);
+      CHECK((short_run.first_logits.to(at::kDouble) - short_want).abs().max().item<double>() <= 1e-4);
+    }
 
     std::vector<int64_t> ids = e["input_ids"].get<std::vector<int64_t>>();
     claa::GenerationOptions options;

@@ -1,7 +1,7 @@
 // claa's reimplementations of kvpress's presses against kvpress 0.5.5 itself
 // (tools/kvpress_reference.py: each press's own `score`, called by its own hooks during an HF
 // transformers prefill, eager fp32, of the same weights) on SmolLM2 (the needle_a prompt) and on the
-// tiny random Llama-3.1 / Qwen2 / Mistral / Qwen3 models (their reference prompt; Mistral and Qwen3 also
+// tiny random Llama-3.1 / Qwen2 / Mistral / Qwen3 / Phi-3 models (their reference prompt; Mistral and Qwen3 also
 // from GGUF files of the same weights).
 //
 // Conventions applied before comparing (method.md §6): kvpress's window scores are the mean over
@@ -149,13 +149,13 @@ TEST_CASE(
   WARN("kvpress parity (SmolLM2): worst normalised |Δ| = " << error << ", worst per-head Spearman ρ = " << rho);
 }
 
-TEST_CASE("kvpress parity on the tiny Llama-3.1, Qwen2, Mistral and Qwen3 models, HF folders and GGUF files",
+TEST_CASE("kvpress parity on the tiny Llama-3.1, Qwen2, Mistral, Qwen3 and Phi-3 models, HF folders and GGUF files",
           "[oracle][reference][kvpress][hf]") {
   // model path under tests/fixtures/model/tiny/ → the kvpress fixture of the HF folder it was made from
   // (the GGUF files hold the same fp32 weights: tools/tiny_to_gguf.py).
-  const std::vector<std::pair<std::string, std::string>> models = {{"llama3", "llama3"},   {"qwen2", "qwen2"},
-                                                                   {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-                                                                   {"qwen3", "qwen3"},     {"qwen3.gguf", "qwen3"}};
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"llama3", "llama3"}, {"qwen2", "qwen2"},      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
+      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"}};
   for (const auto& [path, kind] : models) {
     INFO(path);
     claa::RuntimeOptions o;  // CPU fp32, as the fixture (HF fp32 from the stored weights)
