@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """HF transformers' full prefill TTFT on the same shapes and GPU, for comparison with
 `claa bench ttft --methods full` (method.md §4 protocol: 3 warm-ups, 10 runs, mean without min and
-max, CUDA synchronised). Random bf16 weights from configs/models/llama-3.1-8b.json, SDPA attention,
-logits for the last position only (as generation computes them).
+max, CUDA synchronised). Random bf16 weights of the config's shape and architecture (its model_type:
+llama, qwen3, ...; AutoConfig / AutoModelForCausalLM), SDPA attention, logits for the last position only
+(as generation computes them).
 
 Usage: python3 tools/hf_ttft.py --config configs/models/llama-3.1-8b.json --tokens 10240 32768 [--out F.json]
 """
@@ -21,13 +22,14 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--out")
     args = ap.parse_args()
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
     cfg_dict = {k: v for k, v in json.load(open(args.config)).items() if not k.startswith("_")}
-    cfg = LlamaConfig(**cfg_dict)
+    cfg = AutoConfig.for_model(cfg_dict.pop("model_type", "llama"), **cfg_dict)
     cfg._attn_implementation = "sdpa"
     torch.manual_seed(0)
     with torch.device("cuda"):
-        model = LlamaForCausalLM(cfg).to(torch.bfloat16).eval()
+        model = AutoModelForCausalLM.from_config(cfg).to(torch.bfloat16).eval()
+    print(f"{type(model).__name__} from {args.config}", flush=True)
     results = []
     for n in args.tokens:
         ids = torch.randint(10, cfg.vocab_size, (1, n), device="cuda")
