@@ -214,10 +214,15 @@ void PrefillCaptureTap::on_attention_inputs(int layer, const at::Tensor& q, cons
 
   if (needs_.window_attn) c.window_attn = window_attention_sum(q, keys, window_).to(device_);
   if (needs_.last_query) {
-    // The last prompt query: raw dot products (GemFilter) and its softmax (TOVA, oracle step 0).
+    // The last prompt query: raw dot products (GemFilter) and its attention as the model computes it
+    // (TOVA, oracle step 0): soft-capped logits and, on a sliding layer, only the last `window` keys.
     at::Tensor ql = q.narrow(1, n_ - 1, 1).to(at::kFloat).reshape({Hkv, G, d});
     at::Tensor dots = at::matmul(ql, k.transpose(1, 2)).reshape({H, n_});
-    last_attn_ = at::softmax(dots * scale, -1);
+    at::Tensor logits = dots * scale;
+    if (config_.attn_softcap > 0) logits = logits.div(config_.attn_softcap).tanh_().mul_(config_.attn_softcap);
+    if (config_.layer_slides(layer) && n_ > config_.sliding_window)
+      logits.narrow(1, 0, n_ - config_.sliding_window).fill_(-std::numeric_limits<float>::infinity());
+    last_attn_ = at::softmax(logits, -1);
     c.last_dots = dots.to(device_);
     c.last_attn = last_attn_.to(device_);
   }

@@ -1,8 +1,10 @@
 #include "model/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -45,7 +47,22 @@ void read_longrope(const json& j, const json& scaling, ModelConfig& c) {
 // under "rope_parameters". Read both.
 void read_rope(const json& j, ModelConfig& c) {
   const json* scaling = nullptr;
-  if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+  // Gemma 3 keeps one parameter set per layer type; the sliding layers' differs only by its base
+  // (rope_local_base_freq before transformers 5).
+  const json* global = nullptr;
+  if (j.contains("rope_parameters") && j["rope_parameters"].is_object() &&
+      j["rope_parameters"].contains("full_attention")) {
+    global = &j["rope_parameters"]["full_attention"];
+    const json local = j["rope_parameters"].value("sliding_attention", json::object());
+    c.rope_local_theta = field_or<double>(local, "rope_theta", 0.0);
+    require(field_or<std::string>(local, "rope_type", "default") == "default",
+            "RoPE scaling on sliding-window layers is not supported");
+  }
+  c.rope_local_theta = field_or<double>(j, "rope_local_base_freq", c.rope_local_theta);
+  if (global != nullptr) {
+    c.rope_theta = field_or<double>(*global, "rope_theta", c.rope_theta);
+    scaling = global;
+  } else if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
     const json& p = j["rope_parameters"];
     c.rope_theta = field_or<double>(p, "rope_theta", c.rope_theta);
     scaling = &p;
@@ -68,20 +85,53 @@ void read_rope(const json& j, ModelConfig& c) {
   c.rope_scaling.original_context = field_or<int64_t>(*scaling, "original_max_position_embeddings", 8192);
 }
 
-// The window HF's attention masks apply, if any (masking_utils: sliding-window causal masks).
-// Mistral, Phi-3: `sliding_window` when set (Mistral v0.1: 4096, v0.3 and Nemo: null; Phi-3-mini-4k:
-// 2047, the 128K variants 262144). Qwen2/Qwen3: only with
-// use_sliding_window, and then on layers from max_window_layers on (config layer_types). Every
-// other supported architecture ignores the field.
-int64_t hf_sliding_window(const json& j, const std::string& model_type, int64_t n_layers) {
+// Which layers slide and by how much (HF masking_utils: sliding-window causal masks per layer type).
+// transformers 5 writes `layer_types`; older configs imply them: Mistral and Phi-3 slide on every layer
+// whenever `sliding_window` is set (Mistral v0.1: 4096, v0.3 and Nemo: null; Phi-3-mini-4k: 2047), Qwen2
+// and Qwen3 only with use_sliding_window and from max_window_layers on, Gemma 2 on even layers, Gemma 3
+// on all but every sixth. Other architectures ignore the field.
+void read_sliding_window(const json& j, const std::string& model_type, ModelConfig& c) {
   const int64_t window =
       j.contains("sliding_window") && j["sliding_window"].is_number_integer() ? j["sliding_window"].get<int64_t>() : 0;
-  if (model_type == "mistral" || model_type == "phi3") return window;  // Phi3Model: whenever it is set
+  const int64_t L = c.n_layers;
+  std::vector<uint8_t> slides(static_cast<size_t>(std::max<int64_t>(L, 0)), 0);
   if (model_type == "qwen2" || model_type == "qwen3") {
-    if (!field_or<bool>(j, "use_sliding_window", false)) return 0;
-    return field_or<int64_t>(j, "max_window_layers", n_layers) < n_layers ? window : 0;
+    if (!field_or<bool>(j, "use_sliding_window", false)) return;
+    for (int64_t l = std::max<int64_t>(0, field_or<int64_t>(j, "max_window_layers", L)); l < L; ++l) slides[l] = 1;
+  } else if (j.contains("layer_types") && j["layer_types"].is_array()) {
+    const json& types = j["layer_types"];
+    require(static_cast<int64_t>(types.size()) == L, "layer_types must name one type per layer");
+    for (int64_t l = 0; l < L; ++l) slides[l] = types[l].get<std::string>() == "sliding_attention";
+  } else if (model_type == "mistral" || model_type == "phi3") {
+    std::fill(slides.begin(), slides.end(), 1);
+  } else if (model_type == "gemma2") {
+    for (int64_t l = 0; l < L; l += 2) slides[l] = 1;
+  } else if (model_type == "gemma3_text") {
+    const int64_t pattern = std::max<int64_t>(1, field_or<int64_t>(j, "sliding_window_pattern", 6));
+    for (int64_t l = 0; l < L; ++l) slides[l] = (l + 1) % pattern != 0;
+  } else {
+    return;
   }
-  return 0;
+  if (window <= 0 || std::find(slides.begin(), slides.end(), 1) == slides.end()) return;
+  c.sliding_window = window;
+  c.sliding_layers = std::move(slides);
+}
+
+// Gemma 2 / 3: scaled embeddings, (1 + w) norms around attention and MLP, GeGLU, the attention scale
+// query_pre_attn_scalar^−½, soft-capping (Gemma 2) and tied embeddings by default.
+void read_gemma(const json& j, ModelConfig& c) {
+  c.embed_multiplier = std::sqrt(static_cast<double>(c.hidden));
+  c.sandwich_norms = true;
+  c.norm_plus_one = true;
+  const std::string act =
+      field_or<std::string>(j, "hidden_activation", field_or<std::string>(j, "hidden_act", "gelu_pytorch_tanh"));
+  require(act == "gelu_pytorch_tanh" || act == "gelu_tanh", "unsupported Gemma activation '" + act + "'");
+  c.activation = "gelu_tanh";
+  c.query_scale = 1.0 / std::sqrt(field_or<double>(j, "query_pre_attn_scalar", static_cast<double>(c.head_dim)));
+  c.attn_softcap = field_or<double>(j, "attn_logit_softcapping", 0.0);
+  c.final_softcap = field_or<double>(j, "final_logit_softcapping", 0.0);
+  c.rms_eps = field_or<double>(j, "rms_norm_eps", 1e-6);
+  c.tied_embeddings = field_or<bool>(j, "tie_word_embeddings", true);
 }
 
 std::vector<int64_t> eos_list(const json& j) {
@@ -114,13 +164,15 @@ void ModelConfig::validate(const std::string& source) const {
   require(n_heads % n_kv_heads == 0, source + ": head count " + std::to_string(n_heads) +
                                          " is not a multiple of the KV head count " + std::to_string(n_kv_heads));
   require(head_dim % 2 == 0, source + ": head dim must be even for RoPE");
-  require(rope_theta > 0, source + ": rope theta must be positive");
-  require(rms_eps > 0 && rms_eps < 1, source + ": rms_norm_eps out of range");
-  require(
-      architecture == "llama" || architecture == "mistral" || architecture == "qwen2" || architecture == "qwen3" ||
-          architecture == "phi3",
-      source + ": unsupported architecture '" + architecture + "' (llama, mistral, qwen2, qwen3, phi3 are supported)");
+  require(architecture == "llama" || architecture == "mistral" || architecture == "qwen2" || architecture == "qwen3" ||
+              architecture == "phi3" || architecture == "gemma2" || architecture == "gemma3_text",
+          source + ": unsupported architecture '" + architecture +
+              "' (llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3_text are supported)");
   require(sliding_window >= 0, source + ": sliding window must not be negative");
+  require(sliding_layers.empty() || static_cast<int64_t>(sliding_layers.size()) == n_layers,
+          source + ": one sliding-window flag per layer is required");
+  require(query_scale >= 0 && attn_softcap >= 0 && final_softcap >= 0 && embed_multiplier > 0,
+          source + ": attention scale, soft-caps and embedding multiplier must not be negative");
   require(rope_scaling.type == "none" || rope_scaling.type == "llama3" || rope_scaling.type == "linear" ||
               rope_scaling.type == "longrope",
           source + ": unsupported rope_scaling type '" + rope_scaling.type + "'");
@@ -131,6 +183,14 @@ void ModelConfig::validate(const std::string& source) const {
                 " values each");
   }
 }
+
+namespace {
+std::string fmt_double(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+}  // namespace
 
 std::vector<std::string> ModelConfig::features() const {
   std::vector<std::string> f;
@@ -144,14 +204,33 @@ std::vector<std::string> ModelConfig::features() const {
                 ", attention factor " + std::to_string(rope_scaling.attention_factor) + ")");
   else if (rope_scaling.type != "none")
     f.push_back("rope scaling " + rope_scaling.type);
-  if (sliding_window > 0) f.push_back("sliding window " + std::to_string(sliding_window) + " (not implemented)");
+  if (sliding_window > 0) {
+    int64_t n = 0;
+    for (uint8_t v : sliding_layers) n += v;
+    f.push_back("sliding window " + std::to_string(sliding_window) + " on " + std::to_string(n) + " of " +
+                std::to_string(n_layers) + " layers" +
+                (rope_local_theta > 0 ? " (RoPE base " + fmt_double(rope_local_theta) + " there)" : ""));
+  }
+  if (embed_multiplier != 1.0) f.push_back("embeddings scaled by sqrt(hidden)");
+  if (sandwich_norms) f.push_back("norms before and after attention and MLP");
+  if (norm_plus_one) f.push_back("RMSNorm scale (1 + w)");
+  if (activation != "silu") f.push_back("MLP activation " + activation);
+  if (query_scale > 0 && std::abs(query_scale * std::sqrt(double(head_dim)) - 1.0) > 1e-12)
+    f.push_back("attention scale " + fmt_double(query_scale) + " (query_pre_attn_scalar)");
+  if (attn_softcap > 0) f.push_back("attention logit soft-cap " + fmt_double(attn_softcap));
+  if (final_softcap > 0) f.push_back("final logit soft-cap " + fmt_double(final_softcap));
   return f;
 }
 
-ModelConfig ModelConfig::from_hf_json(const json& j, const std::string& source) {
-  require(j.is_object(), source + ": config is not a JSON object");
+ModelConfig ModelConfig::from_hf_json(const json& j_in, const std::string& source) {
+  require(j_in.is_object(), source + ": config is not a JSON object");
+  // A multimodal Gemma 3 checkpoint (Gemma3ForConditionalGeneration, 4B and larger): its language model
+  // is a gemma3_text model under text_config (weights: see load_hf_weights).
+  const bool multimodal_gemma3 =
+      field_or<std::string>(j_in, "model_type", "") == "gemma3" && j_in.contains("text_config");
+  const json& j = multimodal_gemma3 ? j_in["text_config"] : j_in;
   ModelConfig c;
-  std::string model_type = field_or<std::string>(j, "model_type", "llama");
+  std::string model_type = multimodal_gemma3 ? "gemma3_text" : field_or<std::string>(j, "model_type", "llama");
   c.architecture = model_type;
   c.hidden = int_field(j, "hidden_size", source);
   c.n_layers = int_field(j, "num_hidden_layers", source);
@@ -166,8 +245,9 @@ ModelConfig ModelConfig::from_hf_json(const json& j, const std::string& source) 
   // Qwen2 always has q/k/v biases; Llama and Qwen3 expose it as attention_bias.
   c.qkv_bias = model_type == "qwen2" ? true : field_or<bool>(j, "attention_bias", false);
   // Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) on every layer (modeling_qwen3.py).
-  c.qk_norm = model_type == "qwen3";
-  c.sliding_window = hf_sliding_window(j, model_type, c.n_layers);
+  c.qk_norm = model_type == "qwen3" || model_type == "gemma3_text";
+  if (model_type == "gemma2" || model_type == "gemma3_text") read_gemma(j, c);
+  read_sliding_window(j, model_type, c);
   c.bos_id = field_or<int64_t>(j, "bos_token_id", -1);
   c.eos_ids = eos_list(j);
   read_rope(j, c);
@@ -196,7 +276,8 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   std::string arch = g.get_string("general.architecture");
   require(!arch.empty(), g.path() + ": missing general.architecture");
   c.architecture = arch;
-  require(arch != "phi3", g.path() + ": GGUF files of Phi-3 are not supported yet (load its HF folder instead)");
+  require(arch != "phi3" && arch.rfind("gemma", 0) != 0,
+          g.path() + ": GGUF files of " + arch + " are not supported yet (load its HF folder instead)");
   auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
   c.n_layers = g.get_int(key("block_count"));
   c.hidden = g.get_int(key("embedding_length"));

@@ -1,7 +1,8 @@
 // Shape and hyperparameters of a Llama-family decoder (Llama 2/3/3.1/3.2, Mistral, Qwen2, Qwen3,
-// Phi-3, SmolLM2), read from an HF config.json or from GGUF metadata. Torch-free.
+// Phi-3, Gemma 2/3, SmolLM2), read from an HF config.json or from GGUF metadata. Torch-free.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,7 +26,7 @@ struct RopeScaling {
 };
 
 struct ModelConfig {
-  std::string architecture = "llama";  // llama | mistral | qwen2 | qwen3 | phi3
+  std::string architecture = "llama";  // llama | mistral | qwen2 | qwen3 | phi3 | gemma2 | gemma3_text
   int64_t n_layers = 0;
   int64_t hidden = 0;
   int64_t n_heads = 0;
@@ -40,10 +41,26 @@ struct ModelConfig {
   bool qkv_bias = false;
   // Per-head RMSNorm of queries and keys before RoPE (Qwen3: q_norm / k_norm over head_dim).
   bool qk_norm = false;
-  // Sliding-window attention: each query sees only the last `sliding_window` keys (Mistral v0.1,
-  // Qwen2/3 with use_sliding_window). 0 = full causal attention. claa does not implement the window
-  // yet: a model that has one runs only sequences the window covers (Transformer refuses longer).
+  // Sliding-window attention: on the layers flagged in sliding_layers each query sees only the keys
+  // less than `sliding_window` positions back (HF masking_utils sliding_window_overlay). Mistral v0.1,
+  // Phi-3: every layer; Qwen2/3 with use_sliding_window: from max_window_layers on; Gemma 2: every other
+  // layer; Gemma 3: five of six. 0 / empty = full causal attention everywhere.
   int64_t sliding_window = 0;
+  std::vector<uint8_t> sliding_layers;
+  // Gemma 2 / 3 (modeling_gemma2.py, modeling_gemma3.py):
+  double embed_multiplier = 1.0;    // embeddings × √hidden (rounded to the compute dtype, as HF)
+  bool sandwich_norms = false;      // RMSNorm also after attention and after the MLP, before each residual add
+  bool norm_plus_one = false;       // RMSNorm scales by (1 + w): folded into the weights when they load
+  std::string activation = "silu";  // MLP gate activation: "silu" | "gelu_tanh"
+  double query_scale = 0;           // attention scale; 0 = 1/√head_dim (Gemma: query_pre_attn_scalar^−½)
+  double attn_softcap = 0;          // attention logits → cap·tanh(logits / cap) (Gemma 2); 0 = none
+  double final_softcap = 0;         // the same on the LM head's logits (Gemma 2)
+  double rope_local_theta = 0;      // RoPE base of the sliding layers (Gemma 3); 0 = rope_theta
+
+  bool layer_slides(int64_t layer) const {
+    return sliding_window > 0 && layer < static_cast<int64_t>(sliding_layers.size()) && sliding_layers[layer] != 0;
+  }
+  double attention_scale() const { return query_scale > 0 ? query_scale : 1.0 / std::sqrt(double(head_dim)); }
   RopeScaling rope_scaling;
   int64_t bos_id = -1;
   std::vector<int64_t> eos_ids;

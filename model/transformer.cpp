@@ -144,6 +144,14 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
     return out;
   };
   inv_freq_ = per_layer(inv_freq);
+  if (config_.rope_local_theta > 0) {  // Gemma 3: the sliding layers rotate with their own base, unscaled
+    ModelConfig local = config_;
+    local.rope_theta = config_.rope_local_theta;
+    local.rope_scaling = RopeScaling{};
+    const std::vector<at::Tensor> local_freqs = per_layer(rope_inv_freq(local));
+    for (int l = 0; l < n_layers(); ++l)
+      if (config_.layer_slides(l)) inv_freq_[static_cast<size_t>(l)] = local_freqs[static_cast<size_t>(l)];
+  }
   if (config_.rope_scaling.type == "longrope")
     inv_freq_long_ = per_layer(rope_inv_freq(config_, config_.rope_scaling.original_context + 1));
   bool any_cpu = false, any_cuda = false;
@@ -161,7 +169,13 @@ at::Tensor Transformer::embed(const at::Tensor& ids) const {
     int64_t lo = idx.min().item<int64_t>(), hi = idx.max().item<int64_t>();
     require(lo >= 0 && hi < config_.vocab, "token id out of range [0, " + std::to_string(config_.vocab) + ")");
   }
-  return at::embedding(weights_.embed, idx);
+  at::Tensor x = at::embedding(weights_.embed, idx);
+  if (config_.embed_multiplier != 1.0) {
+    // Gemma: × √hidden as a scalar of the compute dtype (HF: torch.tensor(hidden**0.5, dtype=...)).
+    const double rounded = at::scalar_tensor(config_.embed_multiplier, at::kDouble).to(x.scalar_type()).item<double>();
+    x.mul_(rounded);
+  }
+  return x;
 }
 
 bool Transformer::fused_cpu(const at::Tensor& x) const {
@@ -247,7 +261,9 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
   const int64_t Hkv = k.size(0), G = H / Hkv, S = k.size(1);
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
   const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));  // the model's own scale is in q (run_layer)
+  const int64_t window = attention_window(layer, past, T);
+  const double softcap = config_.attn_softcap;
   // Query head h uses KV head h / G (HF repeat_kv), so group the query heads under their KV head
   // instead of repeating keys.
   at::Tensor qg = q.reshape({Hkv, G, T, d});
@@ -261,9 +277,13 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
     at::Tensor kc = k.narrow(1, 0, visible).to(at::kFloat);
     at::Tensor qc = qg.narrow(2, begin, c).reshape({Hkv, G * c, d}).to(at::kFloat);
     at::Tensor scores = at::matmul(qc, kc.transpose(1, 2)).mul_(scale).view({Hkv, G, c, visible});
+    if (softcap > 0) scores.div_(softcap).tanh_().mul_(softcap);  // Gemma 2: before the mask, as HF
     at::Tensor key_index = at::arange(visible, long_opts).unsqueeze(0);
     at::Tensor last_visible = (at::arange(c, long_opts) + (past + begin)).unsqueeze(1);
-    scores.masked_fill_(key_index > last_visible, -std::numeric_limits<float>::infinity());
+    at::Tensor hidden = key_index > last_visible;  // causal
+    // Sliding window (masking_utils sliding_window_overlay): key j visible to query i iff i − j < window.
+    if (window > 0) hidden.logical_or_(key_index <= last_visible - window);
+    scores.masked_fill_(hidden, -std::numeric_limits<float>::infinity());
     if (key_mask.defined())  // a ragged cache's padding, per KV head
       scores.masked_fill_(key_mask.narrow(1, 0, visible).logical_not().view({Hkv, 1, 1, visible}),
                           -std::numeric_limits<float>::infinity());
@@ -350,7 +370,10 @@ std::string Transformer::prefill_attention_name() const {
 at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   int64_t past, const at::Tensor& key_mask, LayerTap* tap) const {
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
-  if (fused_cpu(q) && !want_probs && !key_mask.defined()) return fused_cpu_attention(layer, q, k, v, tap);
+  // The fused CPU kernel computes plain causal softmax attention; a sliding window beyond its reach or
+  // soft-capped logits (Gemma) take the explicit path.
+  const bool plain = attention_window(layer, past, q.size(1)) == 0 && config_.attn_softcap == 0;
+  if (fused_cpu(q) && plain && !want_probs && !key_mask.defined()) return fused_cpu_attention(layer, q, k, v, tap);
   if (tap != nullptr)
     if (const std::optional<KeySubset> subset = tap->subset_softmax(layer)) {
       require(!key_mask.defined(), "attention: a subset softmax needs every cached key visible");
@@ -366,27 +389,32 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
   const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
   // H2O's column sums of a causal prefill on the GPU: flash attention's log-sum-exp, then a pass over
   // the keys (cuda_kernels.h), instead of the explicit chunks' N×N probabilities.
+  const int64_t window = attention_window(layer, past, q.size(1));
+  const bool softcap = config_.attn_softcap > 0;  // SDPA cannot soft-cap: the chunked path does
   if (want_sums && !want_probs && q.is_cuda() && past == 0 && q.size(1) == k.size(1) && !key_mask.defined() &&
-      options_.fused_gpu_kernels && cuda::column_sums_applies(q, k, v)) {
+      window == 0 && !softcap && options_.fused_gpu_kernels && cuda::column_sums_applies(q, k, v)) {
     auto [out, sums] = cuda::causal_attention_with_column_sums(q, k, v, options_.flash_attention);
     tap->on_attention_column_sums(layer, sums);
     return out;
   }
   // SDPA hides the probabilities: taps that need them (or their column sums) take the chunked path.
-  if (q.is_cuda() && !want_probs && !want_sums) {
+  if (q.is_cuda() && !want_probs && !want_sums && !softcap) {
     const int64_t T = q.size(1), S = k.size(1);
-    const bool plain_causal = past == 0 && T == S && T > 1 && !key_mask.defined();
+    const bool plain_causal = past == 0 && T == S && T > 1 && !key_mask.defined() && window == 0;
     // FlashAttention-3 where built and the call fits it: faster than cuDNN's fused kernel for long
     // causal prefills on Hopper (docs/benchmarks.md, "GPU prefill").
     if (plain_causal && options_.flash_attention && cuda::flash_attention_applies(q, k, v))
       return cuda::flash_attention_causal(q, k, v);
     at::Tensor mask;
     bool causal = false;
-    if (past == 0 && T == S && !key_mask.defined()) {
+    if (past == 0 && T == S && !key_mask.defined() && window == 0) {
       causal = T > 1;
-    } else if (T > 1) {
+    } else if (T > 1 || window > 0) {
       auto opts = at::TensorOptions().dtype(at::kLong).device(q.device());
-      mask = at::arange(S, opts).unsqueeze(0) <= (at::arange(T, opts) + past).unsqueeze(1);
+      const at::Tensor key_index = at::arange(S, opts).unsqueeze(0),
+                       query_index = (at::arange(T, opts) + past).unsqueeze(1);
+      mask = key_index <= query_index;
+      if (window > 0) mask.logical_and_(key_index > query_index - window);
     }
     if (key_mask.defined()) {  // [H_kv, S] → [H, T, S] with each query head under its KV head
       const at::Tensor per_head = key_mask.repeat_interleave(q.size(0) / k.size(0), 0).unsqueeze(1);
@@ -469,11 +497,20 @@ at::Tensor Transformer::add_attention_output(const at::Tensor& x, const at::Tens
   return x + at::linear(attn_rows, wo);
 }
 
+at::Tensor Transformer::add_normed_attention_output(int layer, const at::Tensor& x, const at::Tensor& attn_rows) const {
+  const LayerWeights& w = weights_.layers.at(layer);
+  if (!w.post_attn_norm.defined()) return add_attention_output(x, attn_rows, w.wo);
+  // Gemma: residual + post_attention_layernorm(o_proj(attention)).
+  const at::Tensor o = fused_cpu(x) ? linear_cpu(attn_rows, w.wo) : at::linear(attn_rows, w.wo);
+  return x + rms_norm(o, w.post_attn_norm);
+}
+
 void Transformer::add_mlp(int layer, at::Tensor& out) const {
   const LayerWeights& w = weights_.layers.at(layer);
   const at::Tensor& w_gate_up = fused_.at(layer).w_gate_up;
   const int64_t T = out.size(0), ffn = config_.ffn;
-  const bool cpu_kernels = fused_cpu(out), gpu_kernels = fused_gpu(out);
+  const bool gelu = config_.activation == "gelu_tanh";  // Gemma's GeGLU: plain ATen ops
+  const bool cpu_kernels = fused_cpu(out), gpu_kernels = fused_gpu(out) && !gelu;
   const int64_t limit = options_.mlp_chunk_rows > 0 ? options_.mlp_chunk_rows : std::max<int64_t>(T, 1);
   const int64_t chunks = (T + limit - 1) / limit, rows = chunks > 0 ? (T + chunks - 1) / chunks : 0;
   for (int64_t begin = 0; begin < T; begin += rows) {
@@ -483,7 +520,9 @@ void Transformer::add_mlp(int layer, at::Tensor& out) const {
     at::Tensor act;
     {
       RECORD_FUNCTION("claa::silu_mul", std::vector<c10::IValue>());  // the scope ends at the brace
-      if (cpu_kernels) {
+      if (gelu) {
+        act = at::gelu(gate_up.narrow(1, 0, ffn), "tanh").mul_(gate_up.narrow(1, ffn, ffn));
+      } else if (cpu_kernels) {
         act = at::empty({part.size(0), ffn}, part.options());
         cpu::silu_mul(gate_up.data_ptr<float>(), gate_up.stride(0), part.size(0), ffn, act.data_ptr<float>(),
                       act.stride(0));
@@ -494,7 +533,9 @@ void Transformer::add_mlp(int layer, at::Tensor& out) const {
       }
     }
     gate_up = at::Tensor();  // freed before the down projection's GEMM
-    if (cpu_kernels)
+    if (w.post_ffn_norm.defined())  // Gemma: residual + post_feedforward_layernorm(down_proj(...))
+      part.add_(rms_norm(cpu_kernels ? linear_cpu(act, w.w_down) : at::linear(act, w.w_down), w.post_ffn_norm));
+    else if (cpu_kernels)
       linear_cpu_into(part, act, w.w_down, /*accumulate=*/true);
     else if (gpu_kernels)
       part.addmm_(act, w.w_down.t());  // rounds once, as in add_attention_output
@@ -515,17 +556,23 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   require(positions.numel() == T, "run_layer: one position id per token is required");
 
   at::Tensor qkv = project_qkv(layer, rms_norm(x, w.attn_norm), positions);  // [T, (H + 2·H_kv)·d]
+  // A model's own attention scale (Gemma: query_pre_attn_scalar^−½) rides on the queries, so every
+  // attention path and every tap computes q·k/√d with the model's logits.
+  const double query_factor = config_.attention_scale() * std::sqrt(static_cast<double>(d));
+  if (std::abs(query_factor - 1.0) > 1e-12) qkv.narrow(1, 0, H * d).mul_(query_factor);
   at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);    // [H, T, d]
   at::Tensor k = qkv.narrow(1, H * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
   at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
 
   const int64_t past = cache.length(layer);
-  // Sliding-window attention is not implemented: within the window it equals full attention, beyond
-  // it the numbers would silently differ from the model's, so refuse.
-  require(config_.sliding_window <= 0 || past + T <= config_.sliding_window,
-          "this model uses sliding-window attention (window " + std::to_string(config_.sliding_window) +
-              " tokens), which claa does not implement: sequences up to the window only (got " +
-              std::to_string(past + T) + ")");
+  // The window counts cache entries, which are positions only while the cache holds every earlier token
+  // in order: after pruning or dropping tokens, which keys a windowed layer should see is not defined.
+  if (attention_window(layer, past, T) > 0) {
+    const bool in_order = positions[0].item<int64_t>() == past && positions[T - 1].item<int64_t>() == past + T - 1;
+    require(in_order, "layer " + std::to_string(layer) + " uses sliding-window attention (window " +
+                          std::to_string(config_.sliding_window) +
+                          "): a pruned or token-dropped cache beyond the window is not supported");
+  }
   at::Tensor keys, values;
   {
     RECORD_FUNCTION("claa::kv_append", std::vector<c10::IValue>());
@@ -543,7 +590,7 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   }
   qkv = q = k = v = at::Tensor();  // the cache holds its own copy of k and v
 
-  at::Tensor out = add_attention_output(x, attn.transpose(0, 1).reshape({T, H * d}), w.wo);
+  at::Tensor out = add_normed_attention_output(layer, x, attn.transpose(0, 1).reshape({T, H * d}));
   attn = at::Tensor();
   add_mlp(layer, out);
   if (tap != nullptr) tap->on_layer_output(layer, out);
@@ -552,8 +599,10 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
 
 at::Tensor Transformer::logits(const at::Tensor& hidden) const {
   at::Tensor h = rms_norm(hidden.device() == head_device_ ? hidden : hidden.to(head_device_), weights_.final_norm);
-  if (fused_cpu(h)) return linear_cpu(h, weights_.lm_head);
-  return at::linear(h, weights_.lm_head).to(at::kFloat);
+  at::Tensor out = fused_cpu(h) ? linear_cpu(h, weights_.lm_head) : at::linear(h, weights_.lm_head);
+  // Gemma 2: final_logit_softcapping, in the compute dtype as HF.
+  if (config_.final_softcap > 0) out = out.div(config_.final_softcap).tanh_().mul_(config_.final_softcap);
+  return out.to(at::kFloat);
 }
 
 at::Tensor Transformer::forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,

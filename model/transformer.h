@@ -1,6 +1,7 @@
 // A Llama-family decoder in LibTorch, batch 1, written out layer by layer (in the spirit of
 // llama2.c / gpt-fast): RMSNorm, RoPE (HF rotate_half convention), GQA attention, SwiGLU; Qwen3's
-// per-head q/k RMSNorm before RoPE.
+// per-head q/k RMSNorm before RoPE; Gemma's scaled embeddings, norms around attention and MLP, GeGLU,
+// attention scale, soft-caps and sliding-window layers.
 //
 // The model is deliberately exposed one layer at a time (embed → run_layer × L → logits) so that
 // prefill pipelines can drop tokens after a layer (keeping their original position ids) and
@@ -145,6 +146,13 @@ class Transformer {
   at::Tensor project_qkv(int layer, const at::Tensor& h, const at::Tensor& positions) const;
   // x + attn_rows · w_oᵀ (a new tensor; x is left alone).
   at::Tensor add_attention_output(const at::Tensor& x, const at::Tensor& attn_rows, const at::Tensor& wo) const;
+  // The same through the layer's post-attention norm where it has one (Gemma).
+  at::Tensor add_normed_attention_output(int layer, const at::Tensor& x, const at::Tensor& attn_rows) const;
+  // The sliding window a layer's attention applies to T new tokens after `past` cached ones: the
+  // config's window on sliding layers once past + T exceeds it, else 0 (plain causal attention).
+  int64_t attention_window(int layer, int64_t past, int64_t T) const {
+    return config_.layer_slides(layer) && past + T > config_.sliding_window ? config_.sliding_window : 0;
+  }
   // out += MLP(ffn_norm(out)) in place, row chunk by row chunk (RuntimeOptions::mlp_chunk_rows).
   void add_mlp(int layer, at::Tensor& out) const;
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const;

@@ -82,9 +82,7 @@ void ModelWeights::to(at::Device device, at::ScalarType dtype) {
     move(lm_head);
   if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(device, at::kFloat);
   for (LayerWeights& l : layers) {
-    for (at::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
-                          &l.k_norm, &l.w_gate, &l.w_up, &l.w_down})
-      move(*t);
+    for (at::Tensor* t : l.tensors()) move(*t);
   }
 }
 
@@ -104,9 +102,7 @@ void ModelWeights::place(const std::vector<at::Device>& layer_devices, at::Devic
   if (rope_freq_factors.defined()) rope_freq_factors = rope_freq_factors.to(at::kCPU, at::kFloat);
   for (size_t i = 0; i < layers.size(); ++i) {
     LayerWeights& l = layers[i];
-    for (at::Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm,
-                          &l.k_norm, &l.w_gate, &l.w_up, &l.w_down})
-      move(*t, layer_devices[i]);
+    for (at::Tensor* t : l.tensors()) move(*t, layer_devices[i]);
   }
 }
 
@@ -154,22 +150,50 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
   return w;
 }
 
+namespace {
+
+// Where the decoder's tensors sit in the checkpoint: "model." for a causal LM; a multimodal Gemma 3
+// keeps its language model under "language_model.model." (or "model.language_model." as transformers 5
+// saves it).
+std::string decoder_prefix(const SafetensorsCheckpoint& ckpt, const std::string& folder) {
+  for (const char* prefix : {"model.", "language_model.model.", "model.language_model."})
+    if (ckpt.file_for(std::string(prefix) + "embed_tokens.weight") != nullptr) return prefix;
+  throw Error(folder + ": missing tensor model.embed_tokens.weight");
+}
+
+}  // namespace
+
 ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
   SafetensorsCheckpoint ckpt(folder);
+  // Gemma's RMSNorm scales by (1 + w) (Gemma3RMSNorm): stored here as the effective scale, so every norm
+  // runs the Llama formula (in fp32 the two agree exactly; in bf16 Gemma rounds once after the product).
   auto get = [&](const std::string& name, const std::vector<int64_t>& shape) {
     return st_tensor(ckpt, folder, name, shape);
   };
+  auto norm = [&](const std::string& name, int64_t size) {
+    at::Tensor t = get(name, {size});
+    return c.norm_plus_one ? t.add(1.0) : t;
+  };
   ModelWeights w;
   const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
-  w.embed = get("model.embed_tokens.weight", {c.vocab, D});
-  w.final_norm = get("model.norm.weight", {D});
-  bool has_head = ckpt.file_for("lm_head.weight") != nullptr;
-  w.lm_head = (c.tied_embeddings || !has_head) ? w.embed : get("lm_head.weight", {c.vocab, D});
+  const std::string m = decoder_prefix(ckpt, folder);
+  w.embed = get(m + "embed_tokens.weight", {c.vocab, D});
+  w.final_norm = norm(m + "norm.weight", D);
+  const std::string head = ckpt.file_for("lm_head.weight") != nullptr                  ? "lm_head.weight"
+                           : ckpt.file_for("language_model.lm_head.weight") != nullptr ? "language_model.lm_head.weight"
+                                                                                       : "";
+  w.lm_head = (c.tied_embeddings || head.empty()) ? w.embed : get(head, {c.vocab, D});
   for (int64_t i = 0; i < c.n_layers; ++i) {
-    std::string p = "model.layers." + std::to_string(i) + ".";
+    std::string p = m + "layers." + std::to_string(i) + ".";
     LayerWeights l;
-    l.attn_norm = get(p + "input_layernorm.weight", {D});
-    l.ffn_norm = get(p + "post_attention_layernorm.weight", {D});
+    l.attn_norm = norm(p + "input_layernorm.weight", D);
+    if (c.sandwich_norms) {  // Gemma: post_attention_layernorm follows attention; the MLP has its own pair
+      l.post_attn_norm = norm(p + "post_attention_layernorm.weight", D);
+      l.ffn_norm = norm(p + "pre_feedforward_layernorm.weight", D);
+      l.post_ffn_norm = norm(p + "post_feedforward_layernorm.weight", D);
+    } else {
+      l.ffn_norm = norm(p + "post_attention_layernorm.weight", D);
+    }
     if (c.architecture == "phi3") {
       // Phi3Attention / Phi3MLP keep fused projections (modeling_phi3.py): qkv_proj rows are q | k | v,
       // gate_up_proj rows gate | up (`gate, up = up_states.chunk(2, dim=-1)`).
@@ -194,8 +218,8 @@ ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
       l.bv = get(p + "self_attn.v_proj.bias", {kv_out});
     }
     if (c.qk_norm) {
-      l.q_norm = get(p + "self_attn.q_norm.weight", {c.head_dim});
-      l.k_norm = get(p + "self_attn.k_norm.weight", {c.head_dim});
+      l.q_norm = norm(p + "self_attn.q_norm.weight", c.head_dim);
+      l.k_norm = norm(p + "self_attn.k_norm.weight", c.head_dim);
     }
     l.w_down = get(p + "mlp.down_proj.weight", {D, c.ffn});
     w.layers.push_back(std::move(l));
@@ -231,6 +255,10 @@ ModelWeights random_weights(const ModelConfig& c, uint64_t seed, const std::vect
     LayerWeights l;
     l.attn_norm = ones({D}, d);
     l.ffn_norm = ones({D}, d);
+    if (c.sandwich_norms) {
+      l.post_attn_norm = ones({D}, d);
+      l.post_ffn_norm = ones({D}, d);
+    }
     l.wq = normal({q_out, D}, d);
     l.wk = normal({kv_out, D}, d);
     l.wv = normal({kv_out, D}, d);

@@ -14,11 +14,18 @@ namespace claa {
 class GgufFile;
 
 struct LayerWeights {
-  at::Tensor attn_norm, ffn_norm;   // [hidden]
+  at::Tensor attn_norm, ffn_norm;            // [hidden]
+  at::Tensor post_attn_norm, post_ffn_norm;  // [hidden]; undefined unless sandwich_norms (Gemma)
   at::Tensor wq, wk, wv, wo;        // [out, in]
   at::Tensor bq, bk, bv;            // undefined unless qkv_bias
   at::Tensor q_norm, k_norm;        // [head_dim]; undefined unless qk_norm (Qwen3)
   at::Tensor w_gate, w_up, w_down;  // [ffn, hidden], [ffn, hidden], [hidden, ffn]
+
+  // Every tensor above (undefined ones included), for moving them together.
+  std::vector<at::Tensor*> tensors() {
+    return {&attn_norm, &ffn_norm, &post_attn_norm, &post_ffn_norm, &wq,     &wk,   &wv,    &wo, &bq,
+            &bk,        &bv,       &q_norm,         &k_norm,        &w_gate, &w_up, &w_down};
+  }
 };
 
 struct ModelWeights {

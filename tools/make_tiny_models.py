@@ -4,7 +4,9 @@
 They exercise the HF-folder loading path and the architecture variants the default model does
 not use: Llama-3.1 rope_scaling "llama3" (bf16, sharded checkpoint), Qwen2 q/k/v biases with tied
 embeddings (fp16), Mistral (fp32), Qwen3 per-head q/k RMSNorm with head_dim 32 != hidden / heads
-(fp32), Phi-3 fused qkv_proj / gate_up_proj and LongRoPE (fp32). For each model the fixture holds input ids, HF's fp32 logits of the last position, a greedy
+(fp32), Phi-3 fused qkv_proj / gate_up_proj and LongRoPE (fp32), Gemma 2 (soft-caps, sliding window,
+query_pre_attn_scalar, (1 + w) norms around attention and MLP, GeGLU, scaled embeddings) and Gemma 3 (q/k
+norms, a sliding and a global layer with their own RoPE) (fp32). For each model the fixture holds input ids, HF's fp32 logits of the last position, a greedy
 continuation (12 steps; 32 for the models added since) and HF's inverse RoPE frequencies.
 
 Usage: python3 tools/make_tiny_models.py --out tests/fixtures/model/tiny [--kinds qwen3 ...]
@@ -23,7 +25,8 @@ COMMON = dict(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_l
 
 def build(kind):
     from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,
-                              Phi3Config, Phi3ForCausalLM, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+                              Phi3Config, Phi3ForCausalLM, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM,
+                              Gemma2Config, Gemma2ForCausalLM, Gemma3TextConfig, Gemma3ForCausalLM)
     if kind == "llama3":
         cfg = LlamaConfig(**COMMON, rope_theta=500000.0, tie_word_embeddings=False,
                           rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
@@ -54,10 +57,27 @@ def build(kind):
                          tie_word_embeddings=False, sliding_window=None, pad_token_id=0, bos_token_id=1,
                          eos_token_id=2)
         return Phi3ForCausalLM(cfg), torch.float32, None
+    if kind == "gemma2":
+        # Sliding window 32 < the 150-token prompt on the even layer; soft-caps small enough to bite on
+        # these logits; query_pre_attn_scalar 24 != head_dim 16. Untied embeddings (Gemma ties them): tied,
+        # the tiny model copies its last token forever, a weak greedy test (claa's tied path: qwen2).
+        cfg = Gemma2Config(**COMMON, head_dim=16, sliding_window=32, query_pre_attn_scalar=24,
+                           attn_logit_softcapping=2.0, final_logit_softcapping=5.0, pad_token_id=0, tie_word_embeddings=False,
+                           bos_token_id=1, eos_token_id=2)
+        return Gemma2ForCausalLM(cfg), torch.float32, None
+    if kind == "gemma3":
+        # One sliding layer (window 32, RoPE base 10000) and one global layer (base 1e6, linear factor 8),
+        # q/k norms; query_pre_attn_scalar = head_dim, the case of Gemma 3 1B-12B.
+        rope = {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+                "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}
+        cfg = Gemma3TextConfig(**COMMON, head_dim=16, sliding_window=32, query_pre_attn_scalar=16,
+                               layer_types=["sliding_attention", "full_attention"], rope_parameters=rope,
+                               pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False)
+        return Gemma3ForCausalLM(cfg), torch.float32, None
     raise ValueError(kind)
 
 
-SEEDS = {"llama3": 1, "qwen2": 2, "mistral": 3, "qwen3": 4, "phi3": 5}
+SEEDS = {"llama3": 1, "qwen2": 2, "mistral": 3, "qwen3": 4, "phi3": 5, "gemma2": 6, "gemma3": 7}
 GREEDY_STEPS = {"llama3": 12, "qwen2": 12, "mistral": 12}  # the first three fixtures; 32 since
 
 
@@ -101,7 +121,8 @@ def main():
         ids = torch.randint(4, COMMON["vocab_size"], (150,), generator=g).tolist()
         logits, tokens = reference(model, ids, GREEDY_STEPS.get(kind, 32))
         rotary = model.model.rotary_emb
-        inv_freq = rotary.inv_freq.double().tolist()
+        # Gemma 3 keeps one table per layer type: the global layers' is the config's rope_theta + scaling.
+        inv_freq = getattr(rotary, "inv_freq", getattr(rotary, "full_attention_inv_freq", None)).double().tolist()
         entry = {"input_ids": ids, "last_logits": logits, "greedy_tokens": tokens, "inv_freq": inv_freq,
                  "stored_dtype": str(dtype).replace("torch.", "")}
         if hasattr(rotary, "long_inv_freq"):  # LongRoPE: inv_freq is the short factors' (the original one)

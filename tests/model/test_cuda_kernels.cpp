@@ -211,7 +211,7 @@ TEST_CASE("Per-head decode-cache selection on the GPU equals the CPU one", "[pip
 TEST_CASE("Fused CUDA layers match HF transformers on the tiny HF models", "[model][kernels][cuda][hf]") {
   if (skip_without_kernels()) return;
   const nlohmann::json ref = tiny_model_reference();
-  for (const char* kind : {"llama3", "qwen2", "mistral", "qwen3", "phi3"}) {
+  for (const char* kind : {"llama3", "qwen2", "mistral", "qwen3", "phi3", "gemma2", "gemma3"}) {
     INFO("model " << kind);
     const nlohmann::json& e = ref[kind];
     std::vector<int64_t> ids = e["input_ids"].get<std::vector<int64_t>>();

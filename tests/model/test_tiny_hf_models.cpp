@@ -1,9 +1,11 @@
 // HF-folder loading (config.json + safetensors, sharded or not; bf16/fp16/fp32) and the
 // architecture variants: Llama-3.1 rope_scaling "llama3", Qwen2 q/k/v biases with tied
 // embeddings, Mistral, Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden / heads), the last two also
-// from GGUF, Phi-3 (fused projections, LongRoPE at both lengths). Reference: HF transformers' own fp32 outputs
-// (tools/make_tiny_models.py).
+// from GGUF, Phi-3 (fused projections, LongRoPE at both lengths), Gemma 2 and 3 (sliding windows
+// shorter than the prompt, soft-caps, attention scale, per-layer RoPE bases). Reference: HF transformers' own fp32
+// outputs (tools/make_tiny_models.py).
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -20,7 +22,8 @@ TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model]
   // llama.cpp's Q/K permutation for the llama architecture).
   const std::vector<std::pair<std::string, std::string>> models = {
       {"llama3", "llama3"}, {"qwen2", "qwen2"},      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"}};
+      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"},       {"gemma2", "gemma2"},
+      {"gemma3", "gemma3"}};
   for (const auto& [path, kind] : models) {
     INFO("model " << path);
     const nlohmann::json& e = ref[kind];
@@ -83,38 +86,76 @@ TEST_CASE("Qwen3 config turns on the per-head q/k norms and names its features",
   }
 }
 
-TEST_CASE("A sliding-window model runs within its window and refuses longer sequences", "[model][hf]") {
-  // Mistral v0.1 (sliding_window 4096) and Qwen2/3 with use_sliding_window: within the window the
-  // attention is the full causal one; beyond it claa would differ from the model, so it refuses.
+TEST_CASE("Gemma configs read the sliding layers, soft-caps, attention scale and per-layer RoPE bases", "[model][hf]") {
+  const claa::ModelConfig g2 =
+      claa::ModelConfig::from_hf_file(source_path("tests/fixtures/model/tiny/gemma2/config.json"));
+  CHECK(g2.architecture == "gemma2");
+  CHECK(g2.sliding_window == 32);
+  CHECK(g2.sliding_layers == std::vector<uint8_t>{1, 0});
+  CHECK(g2.attn_softcap == 2.0);
+  CHECK(g2.final_softcap == 5.0);
+  CHECK(g2.query_scale == Approx(1.0 / std::sqrt(24.0)));
+  CHECK(g2.embed_multiplier == Approx(8.0));
+  CHECK((g2.sandwich_norms && g2.norm_plus_one && g2.activation == "gelu_tanh"));
+  const claa::ModelConfig g3 =
+      claa::ModelConfig::from_hf_file(source_path("tests/fixtures/model/tiny/gemma3/config.json"));
+  CHECK(g3.architecture == "gemma3_text");
+  CHECK(g3.qk_norm);
+  CHECK(g3.rope_local_theta == 10000.0);
+  CHECK(g3.rope_theta == 1000000.0);
+  CHECK(g3.rope_scaling.type == "linear");
+  CHECK(g3.attn_softcap == 0.0);
+  // A multimodal Gemma 3 checkpoint's config: the text model under text_config.
+  nlohmann::json multimodal;
+  std::ifstream(source_path("tests/fixtures/model/tiny/gemma3/config.json")) >> multimodal["text_config"];
+  multimodal["model_type"] = "gemma3";
+  const claa::ModelConfig g3m = claa::ModelConfig::from_hf_json(multimodal, "gemma3");
+  CHECK(g3m.architecture == "gemma3_text");
+  CHECK(g3m.sliding_layers == g3.sliding_layers);
+}
+
+TEST_CASE("Sliding-window layers: configs, the window beyond the prompt, and pruned caches refused", "[model][hf]") {
+  // Which layers slide: Mistral v0.1 all (sliding_window set), Qwen2/3 only with use_sliding_window from
+  // max_window_layers on. (The windowed attention itself is checked against HF by the Gemma models above.)
   nlohmann::json config;
   std::ifstream(source_path("tests/fixtures/model/tiny/mistral/config.json")) >> config;
   config["sliding_window"] = 16;
-  CHECK(claa::ModelConfig::from_hf_json(config, "mistral").sliding_window == 16);
+  CHECK(claa::ModelConfig::from_hf_json(config, "mistral").sliding_layers == std::vector<uint8_t>{1, 1});
   config["model_type"] = "qwen3";
   config["use_sliding_window"] = false;
   CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 0);
   config["use_sliding_window"] = true;
   config["max_window_layers"] = 1;  // layers 1.. slide
-  CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 16);
+  CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_layers == std::vector<uint8_t>{0, 1});
   config["max_window_layers"] = 2;  // no layer slides
   CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 0);
 
-  claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/mistral"), claa::RuntimeOptions{});
-  claa::ModelConfig windowed = m.config;
+  // Mistral's tiny model with a 16-token window: within it, exactly the full-attention model; a 17th
+  // token in order sees the last 16 only (differs); a cache whose entries are not positions 0.. in order
+  // (pruned, tokens dropped) is refused beyond the window.
+  const std::string folder = source_path("tests/fixtures/model/tiny/mistral");
+  const claa::LoadedModel reference = claa::load_model(folder, {});
+  claa::ModelConfig windowed = reference.config;
   windowed.sliding_window = 16;
-  claa::LoadedModel reference = claa::load_model(source_path("tests/fixtures/model/tiny/mistral"), {});
-  claa::Transformer model(windowed, claa::load_hf_weights(source_path("tests/fixtures/model/tiny/mistral"), windowed),
-                          claa::RuntimeOptions{});
-  std::vector<int64_t> ids(16, 7);
+  windowed.sliding_layers = {1, 1};
+  const claa::Transformer model(windowed, claa::load_hf_weights(folder, windowed), claa::RuntimeOptions{});
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 17; ++i) ids.push_back((i * 37 + 11) % 90);
+  const at::Tensor first = at::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + 16), at::kLong);
   claa::KVCache cache = model.make_cache(), ref_cache = reference.model->make_cache();
-  const at::Tensor a = model.forward(at::tensor(ids, at::kLong), at::arange(16, at::kLong), cache);
-  const at::Tensor b = reference.model->forward(at::tensor(ids, at::kLong), at::arange(16, at::kLong), ref_cache);
-  CHECK(at::equal(a, b));
+  CHECK(at::equal(model.forward(first, at::arange(16, at::kLong), cache),
+                  reference.model->forward(first, at::arange(16, at::kLong), ref_cache)));
+  const at::Tensor last = at::tensor(std::vector<int64_t>{ids[16]}, at::kLong);
+  const at::Tensor a = model.forward(last, at::full({1}, 16, at::kLong), cache);
+  const at::Tensor b = reference.model->forward(last, at::full({1}, 16, at::kLong), ref_cache);
+  CHECK((a - b).abs().max().item<double>() > 1e-3);
+  claa::KVCache pruned = model.make_cache();
+  model.forward(first, at::arange(16, at::kLong), pruned);
   try {
-    model.forward(at::tensor(std::vector<int64_t>{7}, at::kLong), at::full({1}, 16, at::kLong), cache);
-    FAIL("a 17th token passed the window");
+    model.forward(last, at::full({1}, 40, at::kLong), pruned);
+    FAIL("a token at position 40 after 16 cached ones passed the window");
   } catch (const claa::Error& e) {
-    CHECK(std::string(e.what()).find("sliding-window attention (window 16 tokens)") != std::string::npos);
+    CHECK(std::string(e.what()).find("sliding-window attention (window 16)") != std::string::npos);
   }
 }
 
