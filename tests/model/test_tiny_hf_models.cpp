@@ -2,7 +2,8 @@
 // architecture variants: Llama-3.1 rope_scaling "llama3", Qwen2 q/k/v biases with tied
 // embeddings, Mistral, Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden / heads), the last two also
 // from GGUF, Phi-3 (fused projections, LongRoPE at both lengths), Gemma 2 and 3 (sliding windows
-// shorter than the prompt, soft-caps, attention scale, per-layer RoPE bases). Reference: HF transformers' own fp32
+// shorter than the prompt, soft-caps, attention scale, per-layer RoPE bases; Gemma 3's weights also in a
+// multimodal checkpoint's layout, language_model.model.*). Reference: HF transformers' own fp32
 // outputs (tools/make_tiny_models.py).
 #include <algorithm>
 #include <cmath>
@@ -21,9 +22,11 @@ TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model]
   // GGUF files are the same fp32 weights written by tools/tiny_to_gguf.py (gguf's own tensor names,
   // llama.cpp's Q/K permutation for the llama architecture).
   const std::vector<std::pair<std::string, std::string>> models = {
-      {"llama3", "llama3"}, {"qwen2", "qwen2"},      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"},       {"gemma2", "gemma2"},
-      {"gemma3", "gemma3"}};
+      {"llama3", "llama3"},   {"qwen2", "qwen2"},
+      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
+      {"qwen3", "qwen3"},     {"qwen3.gguf", "qwen3"},
+      {"phi3", "phi3"},       {"gemma2", "gemma2"},
+      {"gemma3", "gemma3"},   {"gemma3_multimodal", "gemma3"}};
   for (const auto& [path, kind] : models) {
     INFO("model " << path);
     const nlohmann::json& e = ref[kind];
