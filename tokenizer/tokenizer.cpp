@@ -535,7 +535,7 @@ std::string regex_escape(const std::string& s) {
 // What an HF pre_tokenizer amounts to: isolated-split regex steps, whether a ByteLevel step maps
 // bytes to the GPT-2 alphabet, and a Metaspace step.
 struct PreSteps {
-  std::vector<std::string> regexes;
+  std::vector<SplitStep> regexes;
   bool byte_level = false;
   std::optional<Metaspace> metaspace;
 };
@@ -565,8 +565,17 @@ Metaspace read_metaspace(const nlohmann::json& pt) {
   return ms;
 }
 
+SplitBehavior split_behavior(const std::string& name) {
+  if (name == "Isolated") return SplitBehavior::Isolated;
+  if (name == "Removed") return SplitBehavior::Removed;
+  if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+  if (name == "MergedWithNext") return SplitBehavior::MergedWithNext;
+  if (name == "Contiguous") return SplitBehavior::Contiguous;
+  throw Error("tokenizer.json: unknown Split behavior '" + name + "'");
+}
+
 // Translate an HF pre_tokenizer. ByteLevel(use_regex=true) is the GPT-2 split; Digits is \p{N}
-// (individually) or \p{N}+; Split must use behavior Isolated; Metaspace must stand alone.
+// (individually) or \p{N}+; Split takes any behavior but invert; Metaspace must stand alone.
 void collect_pre_steps(const nlohmann::json& pt, PreSteps& steps) {
   if (pt.is_null()) return;
   std::string type = pt.value("type", "");
@@ -574,19 +583,21 @@ void collect_pre_steps(const nlohmann::json& pt, PreSteps& steps) {
     for (const auto& p : pt.at("pretokenizers")) collect_pre_steps(p, steps);
   } else if (type == "ByteLevel") {
     require(!pt.value("add_prefix_space", false), "tokenizer.json: ByteLevel add_prefix_space=true is not supported");
-    if (pt.value("use_regex", true)) steps.regexes.push_back(kGpt2Pattern);
+    if (pt.value("use_regex", true)) steps.regexes.push_back({kGpt2Pattern});
     steps.byte_level = true;
   } else if (type == "Digits") {
-    steps.regexes.push_back(pt.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)");
+    steps.regexes.push_back({pt.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)"});
   } else if (type == "Split") {
-    require(pt.value("behavior", "") == "Isolated" && !pt.value("invert", false),
-            "tokenizer.json: only Split with behavior Isolated is supported");
+    require(!pt.value("invert", false), "tokenizer.json: Split with invert=true is not supported");
+    SplitStep step;
+    step.behavior = split_behavior(pt.value("behavior", ""));
     const auto& pat = pt.at("pattern");
     if (pat.contains("Regex")) {
-      steps.regexes.push_back(pat.at("Regex").get<std::string>());
+      step.pattern = pat.at("Regex").get<std::string>();
     } else {
-      steps.regexes.push_back(regex_escape(pat.at("String").get<std::string>()));
+      step.pattern = regex_escape(pat.at("String").get<std::string>());
     }
+    steps.regexes.push_back(step);
   } else if (type == "Metaspace") {
     require(!steps.metaspace, "tokenizer.json: more than one Metaspace pre-tokenizer");
     steps.metaspace = read_metaspace(pt);
@@ -597,7 +608,12 @@ void collect_pre_steps(const nlohmann::json& pt, PreSteps& steps) {
           "tokenizer.json: a Metaspace pre-tokenizer combined with other pre-tokenizers is not supported");
 }
 
-std::string name_for_steps(const std::vector<std::string>& steps) {
+std::string name_for_steps(const std::vector<SplitStep>& split_steps) {
+  std::vector<std::string> steps;
+  for (const auto& s : split_steps) {
+    if (s.behavior != SplitBehavior::Isolated) return "custom";
+    steps.push_back(s.pattern);
+  }
   if (steps == std::vector<std::string>{kGpt2Pattern}) return "gpt2";
   if (steps == std::vector<std::string>{kDigitPattern, kGpt2Pattern}) return "smollm";
   if (steps == std::vector<std::string>{kLlama3Pattern}) return "llama-bpe";
@@ -671,14 +687,14 @@ Tokenizer Tokenizer::from_hf_json(const std::string& path) {
     if (pre.byte_level) {
       // Byte-level BPE (GPT-2 family). The decoder is the byte alphabet whatever the file says.
       impl->unk_for_missing_bytes = impl->unk >= 0;
-      impl->pre = PreTokenizer::from_patterns(name_for_steps(pre.regexes), pre.regexes);
+      impl->pre = PreTokenizer::from_steps(name_for_steps(pre.regexes), pre.regexes);
     } else {
       // SentencePiece-style BPE: pieces are characters with "▁" for spaces, the decoder is the file's.
       impl->model = ModelKind::CharBpe;
       impl->kind_name = "sentencepiece-bpe";
       impl->metaspace = pre.metaspace;
       impl->regex_split = !pre.regexes.empty();
-      impl->pre = PreTokenizer::from_patterns("sentencepiece-bpe", pre.regexes);
+      impl->pre = PreTokenizer::from_steps("sentencepiece-bpe", pre.regexes);
       impl->decoder = Decoder::from_json(j.value("decoder", nlohmann::json()));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -8,7 +8,10 @@ tokenizer.json fixtures, trained here by HF `tokenizers` and encoded by HF `toke
   spm_llama2.json      Llama 2 / Phi-3 layout: BPE(byte_fallback, fuse_unk, unk "<unk>"),
                        normalizer Sequence[Prepend("▁"), Replace(" ", "▁")], no pre-tokenizer,
                        decoder Sequence[Replace("▁", " "), ByteFallback, Fuse, Strip(" ", 1, 0)]
-  spm_gemma.json       Gemma layout: normalizer Replace(" ", "▁"), decoder Replace+ByteFallback+Fuse
+  spm_gemma.json       Gemma layout as transformers 5.2 writes it: normalizer Replace(" ", "▁"),
+                       no pre-tokenizer, decoder Replace+ByteFallback+Fuse
+  spm_gemma_hub.json   the same with the pre_tokenizer Split(" ", MergedWithPrevious) of the Gemma
+                       files on the Hub (a no-op after the Replace, but it must load)
   spm_metaspace.json   newer Llama/Mistral layout: no normalizer, pre_tokenizer
                        Metaspace(prepend_scheme "first", split false), no byte fallback (so <unk>
                        fires, fused), decoder Replace+ByteFallback+Fuse+Strip
@@ -18,6 +21,8 @@ tokenizer.json fixtures, trained here by HF `tokenizers` and encoded by HF `toke
   synth_bpe_t5.json    synth_bpe.json with the empty normalizer Sequence that transformers 5
                        writes when it saves SmolLM2's tokenizer (ids must not change)
   each with <name>_goldens.jsonl: {"text", "ids", "offsets" (byte ranges), "decoded"}
+  split_behaviors.json HF Split(pattern, behavior).pre_tokenize_str for every behavior (Isolated,
+                       Removed, MergedWithPrevious, MergedWithNext, Contiguous) on a few patterns
 
 GGUF fixture (tokenizer.ggml.model "llama"):
   spm_llama.gguf       a SentencePiece BPE model trained here by the `sentencepiece` package
@@ -157,6 +162,28 @@ def make_spm_json():
                       ("spm_metaspace_split", meta_split)):
         tok.save(str(OUT / f"{name}.json"))
         hf_goldens(tok, name, strings)
+    gemma.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
+    gemma.save(str(OUT / "spm_gemma_hub.json"))
+    hf_goldens(gemma, "spm_gemma_hub", strings[:80])
+
+
+def make_split_behaviors():
+    from tokenizers import Regex, pre_tokenizers
+    patterns = [("String", " "), ("Regex", r"\s+"), ("Regex", r"\p{N}+"), ("Regex", "x*"), ("String", "ab")]
+    texts = ["  a  b c ", "axxb", "1 22 333x", "abab ab", "", "no match here", "\u00e9t\u00e9  12\u00a0x",
+             "\n\n two\tlines \n"]
+    behaviors = ["isolated", "removed", "merged_with_previous", "merged_with_next", "contiguous"]
+    names = {"isolated": "Isolated", "removed": "Removed", "merged_with_previous": "MergedWithPrevious",
+             "merged_with_next": "MergedWithNext", "contiguous": "Contiguous"}
+    cases = []
+    for kind, pat in patterns:
+        for b in behaviors:
+            split = pre_tokenizers.Split(Regex(pat) if kind == "Regex" else pat, behavior=b)
+            for t in texts:
+                cases.append({"pattern": {kind: pat}, "behavior": names[b], "text": t,
+                              "pieces": [p for p, _ in split.pre_tokenize_str(t)]})
+    (OUT / "split_behaviors.json").write_text(json.dumps(cases, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    print(f"split_behaviors.json: {len(cases)} cases")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -251,6 +278,7 @@ def make_spm_gguf():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     make_spm_json()
+    make_split_behaviors()
     make_normalizing_byte_level()
     make_spm_gguf()
 

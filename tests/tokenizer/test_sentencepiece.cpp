@@ -15,6 +15,7 @@
 #include "tests/temp_dir.h"
 #include "tokenizer/decoder.h"
 #include "tokenizer/normalizer.h"
+#include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 using namespace claa;
@@ -95,6 +96,33 @@ std::string load_error_with(const std::string& fixture, const std::string& field
 TEST_CASE("SentencePiece-style tokenizer.json: Llama 2 and Gemma normalizers, byte fallback", "[tokenizer][spm]") {
   check_hf_goldens("spm_llama2", "sentencepiece-bpe");
   check_hf_goldens("spm_gemma", "sentencepiece-bpe");
+  check_hf_goldens("spm_gemma_hub", "sentencepiece-bpe");  // with the Hub files' Split(" ", MergedWithPrevious)
+}
+
+TEST_CASE("Split pre-tokenizer behaviors match HF Split", "[tokenizer][spm]") {
+  std::ifstream in(source_path(kDir + "split_behaviors.json"));
+  REQUIRE(in.good());
+  auto cases = nlohmann::json::parse(in);
+  REQUIRE(cases.size() >= 100);
+  const std::pair<const char*, SplitBehavior> names[] = {{"Isolated", SplitBehavior::Isolated},
+                                                         {"Removed", SplitBehavior::Removed},
+                                                         {"MergedWithPrevious", SplitBehavior::MergedWithPrevious},
+                                                         {"MergedWithNext", SplitBehavior::MergedWithNext},
+                                                         {"Contiguous", SplitBehavior::Contiguous}};
+  for (const auto& c : cases) {
+    SplitStep step;
+    for (auto [name, b] : names)
+      if (c["behavior"] == name) step.behavior = b;
+    if (c["pattern"].contains("Regex")) {
+      step.pattern = c["pattern"]["Regex"];
+    } else {
+      // The String patterns of the fixture hold no regex metacharacters.
+      step.pattern = c["pattern"]["String"];
+    }
+    PreTokenizer pre = PreTokenizer::from_steps("test", {step});
+    INFO(c.dump());
+    CHECK(pre.split_strings(c["text"].get<std::string>()) == c["pieces"].get<std::vector<std::string>>());
+  }
 }
 
 TEST_CASE("SentencePiece-style tokenizer.json: Metaspace pre-tokenizer and unk fusing", "[tokenizer][spm]") {
@@ -200,6 +228,9 @@ TEST_CASE("unsupported tokenizer.json parts fail with one line naming them", "[t
   CHECK(msg.find("'Nope'") != std::string::npos);
   msg = load_error_with("spm_llama2.json", "decoder", json::parse(R"({"type":"CTC"})"));
   CHECK(msg.find("unsupported decoder 'CTC'") != std::string::npos);
+  msg = load_error_with("spm_llama2.json", "pre_tokenizer",
+                        json::parse(R"({"type":"Split","pattern":{"String":" "},"behavior":"Sideways"})"));
+  CHECK(msg.find("Split behavior 'Sideways'") != std::string::npos);
   msg = load_error_with("spm_llama2.json", "pre_tokenizer",
                         json::parse(R"({"type":"Metaspace","replacement":"▁","prepend_scheme":"sometimes"})"));
   CHECK(msg.find("prepend_scheme 'sometimes'") != std::string::npos);
