@@ -224,11 +224,13 @@ void Tokenizer::Impl::bpe_bytes(std::string_view word, std::vector<int32_t>& out
   }
   std::vector<Symbol> sym;
   sym.reserve(word.size());
+  bool previous_missing = false;
   for (size_t i = 0; i < word.size(); ++i) {
     int32_t id = byte_ids[static_cast<unsigned char>(word[i])];
-    if (id < 0 && unk_for_missing_bytes) id = unk;
-    if (id < 0) continue;  // dropped, as the references do
-    push_symbol(sym, id, 1);
+    bool missing = id < 0;
+    if (missing && unk_for_missing_bytes) id = unk;
+    if (id >= 0 && !(missing && previous_missing && fuse_unk)) push_symbol(sym, id, 1);  // else dropped or fused
+    previous_missing = missing;
   }
   merge_by_rank(sym, merges, out, nullptr);
 }
@@ -350,7 +352,9 @@ void Tokenizer::Impl::encode_words(std::string_view text, size_t base, Encoding&
       if (model != ModelKind::ByteLevelBpe) {
         len = lens[k - first];  // the SentencePiece kinds know each token's extent
       } else if (out.ids[k] == unk && unk >= 0 && unk_for_missing_bytes) {
-        len = 1;  // unk stands for a single missing byte
+        // unk stands for a missing byte, or with fuse_unk for the run of them
+        len = 1;
+        while (fuse_unk && pos + len < we && byte_ids[static_cast<unsigned char>(text[pos + len])] < 0) ++len;
       } else {
         len = bytes[out.ids[k]].size();
         // Skip bytes that were dropped for lack of a token; no token contains one.
@@ -790,7 +794,7 @@ std::string Tokenizer::describe() const {
                                                        : "SentencePiece (GGUF llama, merges by score)";
   if (!t.normalizer.is_identity()) out += ", normalizer " + t.normalizer.describe();
   if (t.metaspace) out += ", Metaspace";
-  if (t.byte_fallback) out += ", byte fallback";
+  if (t.byte_fallback && t.model != ModelKind::ByteLevelBpe) out += ", byte fallback";
   if (t.model == ModelKind::CharBpe) out += ", decoder " + t.decoder.describe();
   return out;
 }

@@ -34,7 +34,14 @@ GGUF fixture (tokenizer.ggml.model "llama"):
 
 Usage (venv with tokenizers, transformers, gguf, sentencepiece, protobuf):
   ~/.venvs/ref/bin/python tools/make_spm_tokenizer_goldens.py
+  # goldens of any tokenizer.json (e.g. a real model's), for the hidden test "[.tokenizer_file]":
+  ~/.venvs/ref/bin/python tools/make_spm_tokenizer_goldens.py --file DIR/tokenizer.json --out g.jsonl
+  CLAA_TOKENIZER_JSON=DIR/tokenizer.json CLAA_TOKENIZER_GOLDENS=g.jsonl build/claa_tests "[.tokenizer_file]"
+
+HF's BPE trainer is not fully deterministic: a rerun can train slightly different vocabularies, and
+the goldens always describe the fixtures written in the same run.
 """
+import argparse
 import json
 import os
 import sys
@@ -276,6 +283,21 @@ def make_spm_gguf():
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--file", help="write goldens of this tokenizer.json instead of the fixtures")
+    ap.add_argument("--out", help="with --file: the goldens file")
+    args = ap.parse_args()
+    if args.file:
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(args.file)
+        rows = []
+        for s in all_strings():
+            enc = tok.encode(s, add_special_tokens=False)
+            rows.append({"text": s, "ids": enc.ids, "offsets": byte_offsets(s, enc.offsets),
+                         "decoded": tok.decode(enc.ids, skip_special_tokens=False)})
+        write_jsonl(args.out, rows)
+        print(f"{args.out}: {len(rows)} strings")
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     make_spm_json()
     make_split_behaviors()
