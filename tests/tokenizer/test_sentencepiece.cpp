@@ -270,7 +270,12 @@ TEST_CASE("a tokenizer.json named by CLAA_TOKENIZER_JSON against its goldens", "
     // Where HF's decode wrote U+FFFD for bytes that are not UTF-8, claa keeps the bytes.
     std::string decoded = row["decoded"];
     if (decoded.find("\xEF\xBF\xBD") == std::string::npos) CHECK(tok.decode(enc.ids) == decoded);
-    if (enc.offsets != offsets_of(row)) ++offsets_differ;
+    if (enc.offsets != offsets_of(row) && ++offsets_differ <= 3) {
+      std::string ours, hf;
+      for (auto [b, e] : enc.offsets) ours += "(" + std::to_string(b) + "," + std::to_string(e) + ")";
+      for (auto [b, e] : offsets_of(row)) hf += "(" + std::to_string(b) + "," + std::to_string(e) + ")";
+      WARN("offsets of " << nlohmann::json(text).dump() << ": claa " << ours << ", HF " << hf);
+    }
   }
   WARN(n << " strings, offsets differ from HF on " << offsets_differ);
 }
