@@ -52,7 +52,7 @@ function(claa_add_core_library)
   if(UTF8PROC_INCLUDE_DIR AND UTF8PROC_LIBRARY)
     target_include_directories(claa_core PRIVATE ${UTF8PROC_INCLUDE_DIR})
     target_link_libraries(claa_core PUBLIC ${UTF8PROC_LIBRARY})
-    target_compile_definitions(claa_core PUBLIC CLAA_HAVE_UTF8PROC=1)
+    target_compile_definitions(claa_core PRIVATE CLAA_HAVE_UTF8PROC=1)
   endif()
 endfunction()
 

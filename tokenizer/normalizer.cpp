@@ -174,12 +174,6 @@ NormalizedText unicode_normalize(const NormalizedText& in, Form form) {
 // ---------------------------------------------------------------------------------------------
 // The other steps
 
-// Rust's char::is_whitespace (Unicode White_Space), which HF's Strip uses.
-bool is_unicode_whitespace(uint32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
 // HF normalizers/strip.rs: drop leading and/or trailing whitespace.
 NormalizedText strip(const NormalizedText& in, bool left, bool right) {
   const std::string& s = in.text;
@@ -390,6 +384,11 @@ NormalizedText Normalizer::apply(std::string_view text) const {
   NormalizedText t = NormalizedText::identity(text);
   for (const auto& s : steps_) t = s->apply(std::move(t));
   return t;
+}
+
+bool is_unicode_whitespace(uint32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 bool unicode_normalization_available() {

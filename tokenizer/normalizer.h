@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,6 +54,10 @@ class Normalizer {
  private:
   std::vector<std::shared_ptr<const Step>> steps_;
 };
+
+// Rust's char::is_whitespace (the Unicode White_Space property), which HF's Strip and added
+// tokens' lstrip / rstrip use.
+bool is_unicode_whitespace(uint32_t cp);
 
 // Whether this build can apply NFC/NFD/NFKC/NFKD (it was built with libutf8proc).
 bool unicode_normalization_available();

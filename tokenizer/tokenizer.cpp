@@ -39,6 +39,12 @@ struct SpecialToken {
   std::string text;
   int32_t id;
   bool control;  // control tokens are only matched with parse_special
+  bool lstrip, rstrip;  // HF added-token flags: the token swallows the whitespace before / after it
+};
+
+// HF AddedToken lstrip / rstrip.
+struct StripFlags {
+  bool left = false, right = false;
 };
 
 uint64_t pair_key(int32_t a, int32_t b) {
@@ -59,6 +65,7 @@ struct Tokenizer::Impl {
   std::unordered_map<uint64_t, Merge> merges;  // (left id, right id) -> rank and merged id
   PreTokenizer pre;
   std::vector<SpecialToken> specials;  // longest first, so the longest match wins
+  std::unordered_map<int32_t, StripFlags> strip_flags;  // of the added tokens that have any
   std::array<bool, 256> special_first_byte{};
   bool ignore_merges = false;  // HF BPE option (Llama-3): a piece already in the vocab is one token
   // A byte with no token of its own: HF with a BPE unk_token emits unk; llama.cpp and HF without
@@ -141,7 +148,9 @@ void Tokenizer::Impl::finish() {
       bytes[id] = model == ModelKind::ByteLevelBpe ? gpt2_piece_to_bytes(pieces[id]) : decoder.token_text(pieces[id]);
     }
     if (kinds[id] != TokenKind::Normal && !pieces[id].empty()) {
-      specials.push_back({pieces[id], static_cast<int32_t>(id), kinds[id] == TokenKind::Control});
+      auto flags = strip_flags.find(static_cast<int32_t>(id));
+      StripFlags f = flags == strip_flags.end() ? StripFlags{} : flags->second;
+      specials.push_back({pieces[id], static_cast<int32_t>(id), kinds[id] == TokenKind::Control, f.left, f.right});
     }
   }
   for (int b = 0; b < 256; ++b) {
@@ -396,18 +405,42 @@ const SpecialToken* Tokenizer::Impl::match_special(std::string_view text, size_t
   return nullptr;
 }
 
+namespace {
+
+// Whether the character ending at / starting at byte `i` of `text` is Unicode whitespace, and its
+// length (0 when it is not).
+size_t whitespace_before(std::string_view text, size_t i) {
+  size_t start = i - 1;
+  while (start > 0 && utf8_is_continuation(static_cast<unsigned char>(text[start]))) --start;
+  size_t len = utf8_valid_char_len(text, start);
+  return len == i - start && is_unicode_whitespace(utf8_decode_at(text, start, len)) ? len : 0;
+}
+
+size_t whitespace_at(std::string_view text, size_t i) {
+  size_t len = utf8_valid_char_len(text, i);
+  return len > 0 && is_unicode_whitespace(utf8_decode_at(text, i, len)) ? len : 0;
+}
+
+}  // namespace
+
 // Special tokens are found leftmost-longest before pre-tokenisation (HF AddedVocabulary,
-// llama.cpp tokenizer_st_partition); the text between them is encoded normally.
+// llama.cpp tokenizer_st_partition); the text between them is encoded normally. An HF added token
+// with lstrip / rstrip also takes the whitespace before / after it (its offsets include it).
 void Tokenizer::Impl::encode(std::string_view text, bool parse_special, Encoding& out, bool want_offsets) const {
   size_t plain_begin = 0;
   for (size_t pos = 0; pos < text.size(); ++pos) {
     if (!special_first_byte[static_cast<unsigned char>(text[pos])]) continue;
     const SpecialToken* s = match_special(text, pos, parse_special);
     if (s == nullptr) continue;
-    if (pos > plain_begin) encode_plain(text.substr(plain_begin, pos - plain_begin), plain_begin, out, want_offsets);
+    size_t begin = pos, end = pos + s->text.size();
+    for (size_t n; s->lstrip && begin > plain_begin && (n = whitespace_before(text, begin)) > 0;) begin -= n;
+    for (size_t n; s->rstrip && end < text.size() && (n = whitespace_at(text, end)) > 0;) end += n;
+    if (begin > plain_begin) {
+      encode_plain(text.substr(plain_begin, begin - plain_begin), plain_begin, out, want_offsets);
+    }
     out.ids.push_back(s->id);
-    if (want_offsets) out.offsets.emplace_back(pos, pos + s->text.size());
-    plain_begin = pos + s->text.size();
+    if (want_offsets) out.offsets.emplace_back(begin, end);
+    plain_begin = end;
     pos = plain_begin - 1;
   }
   if (plain_begin < text.size()) encode_plain(text.substr(plain_begin), plain_begin, out, want_offsets);
@@ -670,6 +703,8 @@ Tokenizer Tokenizer::from_hf_json(const std::string& path) {
     for (const auto& at : j.value("added_tokens", nlohmann::json::array())) {
       TokenKind kind = at.value("special", false) ? TokenKind::Control : TokenKind::UserDefined;
       impl->add_piece(at.at("id").get<int32_t>(), at.at("content").get<std::string>(), kind);
+      StripFlags strip{at.value("lstrip", false), at.value("rstrip", false)};
+      if (strip.left || strip.right) impl->strip_flags[at.at("id").get<int32_t>()] = strip;
     }
     const auto& merges = model.at("merges");
     for (size_t r = 0; r < merges.size(); ++r) {

@@ -12,6 +12,8 @@ tokenizer.json fixtures, trained here by HF `tokenizers` and encoded by HF `toke
                        no pre-tokenizer, decoder Replace+ByteFallback+Fuse
   spm_gemma_hub.json   the same with the pre_tokenizer Split(" ", MergedWithPrevious) of the Gemma
                        files on the Hub (a no-op after the Replace, but it must load)
+  spm_phi3.json        spm_llama2.json plus Phi-3-style added tokens with rstrip (and one with
+                       lstrip): they swallow the whitespace beside them
   spm_metaspace.json   newer Llama/Mistral layout: no normalizer, pre_tokenizer
                        Metaspace(prepend_scheme "first", split false), no byte fallback (so <unk>
                        fires, fused), decoder Replace+ByteFallback+Fuse+Strip
@@ -38,8 +40,7 @@ Usage (venv with tokenizers, transformers, gguf, sentencepiece, protobuf):
   ~/.venvs/ref/bin/python tools/make_spm_tokenizer_goldens.py --file DIR/tokenizer.json --out g.jsonl
   CLAA_TOKENIZER_JSON=DIR/tokenizer.json CLAA_TOKENIZER_GOLDENS=g.jsonl build/claa_tests "[.tokenizer_file]"
 
-HF's BPE trainer is not fully deterministic: a rerun can train slightly different vocabularies, and
-the goldens always describe the fixtures written in the same run.
+Deterministic: a rerun writes the same files.
 """
 import argparse
 import json
@@ -114,15 +115,23 @@ TRAIN_TEXT = HAND_WRITTEN + generated_strings(300) + [
 SPECIALS = ["<unk>", "<s>", "</s>", "<start_of_turn>", "<end_of_turn>"]
 
 
-def train_spm_bpe(byte_fallback, vocab_size=700, limit_alphabet=90):
+def common_chars_only(texts, min_count=4):
+    """The training texts without their rare characters, so that those are absent from the vocab
+    and byte fallback / <unk> fire on them. (The trainer's own limit_alphabet breaks ties between
+    equally frequent characters differently from run to run; this keeps the fixtures reproducible.)"""
+    from collections import Counter
+    counts = Counter(ch for t in texts for ch in t)
+    return ["".join(ch for ch in t if counts[ch] >= min_count) for t in texts]
+
+
+def train_spm_bpe(byte_fallback, vocab_size=700):
     """Train pieces with ▁ for spaces; rebuild the vocab SentencePiece-style (specials, then the
     256 byte tokens <0x00>..<0xFF>, then the trained pieces) and return (vocab, merges)."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     t = Tokenizer(models.BPE())
     t.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPACE, prepend_scheme="always", split=True)
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, limit_alphabet=limit_alphabet,
-                                  show_progress=False)
-    t.train_from_iterator(TRAIN_TEXT, trainer=trainer)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False)
+    t.train_from_iterator(common_chars_only(TRAIN_TEXT), trainer=trainer)
     trained = json.loads(t.to_str())["model"]
     vocab = {}
     for s in SPECIALS:
@@ -169,6 +178,14 @@ def make_spm_json():
                       ("spm_metaspace_split", meta_split)):
         tok.save(str(OUT / f"{name}.json"))
         hf_goldens(tok, name, strings)
+    from tokenizers import AddedToken
+    llama2.add_special_tokens([AddedToken(t, special=True, rstrip=True, normalized=False)
+                               for t in ("<|user|>", "<|assistant|>", "<|end|>")])
+    llama2.add_special_tokens([AddedToken("<|system|>", special=True, lstrip=True, rstrip=True, normalized=False)])
+    llama2.save(str(OUT / "spm_phi3.json"))
+    chat = ["<|user|>\nWhat is 2+2?<|end|>\n<|assistant|>\n", "a <|end|>\n b", "x  <|system|>  \n\ty",
+            "<|end|>   ", "a\u3000<|system|>\u00a0b", " <|user|> <|user|>", "<|assistant|>", "\n\n<|end|>\n\n"]
+    hf_goldens(llama2, "spm_phi3", chat + strings[:60])
     gemma.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
     gemma.save(str(OUT / "spm_gemma_hub.json"))
     hf_goldens(gemma, "spm_gemma_hub", strings[:80])

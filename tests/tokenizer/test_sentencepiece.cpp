@@ -49,7 +49,7 @@ void check_hf_goldens(const std::string& name, const std::string& kind, bool wid
   INFO("tokenizer " << name << ": " << tok.describe());
   CHECK(tok.pre_tokenizer_name() == kind);
   auto rows = goldens(name);
-  REQUIRE(rows.size() >= 80);
+  REQUIRE(rows.size() >= 60);
   for (const auto& row : rows) {
     std::string text = row["text"];
     auto want = row["ids"].get<std::vector<int32_t>>();
@@ -98,6 +98,7 @@ TEST_CASE("SentencePiece-style tokenizer.json: Llama 2 and Gemma normalizers, by
   check_hf_goldens("spm_llama2", "sentencepiece-bpe");
   check_hf_goldens("spm_gemma", "sentencepiece-bpe");
   check_hf_goldens("spm_gemma_hub", "sentencepiece-bpe");  // with the Hub files' Split(" ", MergedWithPrevious)
+  check_hf_goldens("spm_phi3", "sentencepiece-bpe");       // added tokens with rstrip / lstrip
 }
 
 TEST_CASE("Split pre-tokenizer behaviors match HF Split", "[tokenizer][spm]") {
