@@ -256,7 +256,7 @@ def make_spm_gguf():
     corpus = work / "corpus.txt"
     corpus.write_text("\n".join(s.replace("\n", " ") for s in TRAIN_TEXT if s.strip()) + "\n", encoding="utf-8")
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(work / "m"), model_type="bpe", vocab_size=600, byte_fallback=True,
+        input=str(corpus), model_prefix=str(work / "m"), model_type="bpe", vocab_size=1000, byte_fallback=True,
         character_coverage=0.995, normalization_rule_name="identity", add_dummy_prefix=True,
         remove_extra_whitespaces=False, split_digits=True, unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
         allow_whitespace_only_pieces=True, minloglevel=2)
