@@ -1,5 +1,6 @@
 #include "tokenizer/sentencepiece.h"
 
+#include <algorithm>
 #include <queue>
 
 namespace claa {

@@ -1,5 +1,5 @@
 // The BPE tokenizers of the supported models, loaded from GGUF metadata or an HF tokenizer.json;
-// see docs/formats.md "Tokenizers". Three kinds:
+// see docs/reference.md "Tokenizers". Three kinds:
 //   - byte-level BPE (GPT-2 family: SmolLM2, Llama-3, Qwen2/3), GGUF "gpt2" or tokenizer.json
 //     with a ByteLevel pre-tokenizer;
 //   - SentencePiece-style BPE in tokenizer.json (Llama 2, Mistral, Phi-3, Gemma): characters with

@@ -43,7 +43,7 @@ std::vector<std::pair<size_t, size_t>> offsets_of(const nlohmann::json& row) {
 // ids, offsets and decode of every golden row of a tokenizer.json fixture. With `wider_offsets`
 // (Unicode normalizers), a token made from characters that composition changed may report a
 // wider range than HF: HF aligns "é" made of "e" + U+0301 to the "e" alone and leaves the mark
-// out of every token; claa gives it both characters (docs/formats.md).
+// out of every token; claa gives it both characters (docs/reference.md "Tokenizers").
 void check_hf_goldens(const std::string& name, const std::string& kind, bool wider_offsets = false) {
   Tokenizer tok = Tokenizer::from_hf_json(source_path(kDir + name + ".json"));
   INFO("tokenizer " << name << ": " << tok.describe());
