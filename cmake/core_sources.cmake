@@ -11,7 +11,7 @@ set(CLAA_CORE_SOURCES
   core/mapped_file.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp core/csv.cpp
   formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp formats/safetensors_writer.cpp model/model_config.cpp
   tokenizer/byte_unicode.cpp tokenizer/chat_template.cpp tokenizer/pretokenizer.cpp
-  tokenizer/tokenizer.cpp
+  tokenizer/normalizer.cpp tokenizer/decoder.cpp tokenizer/sentencepiece.cpp tokenizer/tokenizer.cpp
   harness/runner/results_file.cpp harness/runner/run_folder.cpp core/atomic_file.cpp
   datasets/dataset_spec.cpp datasets/jsonl_io.cpp datasets/length_fit.cpp datasets/longbench.cpp
   datasets/niah_grid.cpp datasets/prompt_build.cpp datasets/rng.cpp datasets/ruler.cpp datasets/ruler_aggregation.cpp
@@ -30,7 +30,7 @@ list(APPEND CLAA_CORE_SOURCES ${CLAA_CORE_REPORT_SOURCES})
 set(CLAA_CORE_TEST_SOURCES
   tests/datasets/test_generators.cpp tests/datasets/test_loaders.cpp tests/evaluation/test_scorers.cpp
   tests/datasets/test_benchmark_loaders.cpp tests/evaluation/test_benchmark_scorers.cpp tests/reports/test_turn_report.cpp
-  tests/formats/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp
+  tests/formats/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp tests/tokenizer/test_sentencepiece.cpp
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
   tests/evaluation/test_metrics.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
   tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp)
@@ -47,6 +47,13 @@ function(claa_add_core_library)
   target_compile_definitions(claa_core PUBLIC PCRE2_CODE_UNIT_WIDTH=8 PRIVATE CLAA_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
   target_compile_options(claa_core PRIVATE ${ARGN})
   target_precompile_headers(claa_core PRIVATE ${CLAA_CORE_PCH})
+  # libutf8proc (optional): the NFC/NFKC/NFD/NFKD and Lowercase normalizers of tokenizer.json.
+  # Without it such a tokenizer is refused with a one-line error naming the package.
+  if(UTF8PROC_INCLUDE_DIR AND UTF8PROC_LIBRARY)
+    target_include_directories(claa_core PRIVATE ${UTF8PROC_INCLUDE_DIR})
+    target_link_libraries(claa_core PUBLIC ${UTF8PROC_LIBRARY})
+    target_compile_definitions(claa_core PRIVATE CLAA_HAVE_UTF8PROC=1)
+  endif()
 endfunction()
 
 # The core's test files as objects with the light header and Catch2 precompiled (test_main.cpp,

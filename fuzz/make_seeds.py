@@ -83,3 +83,52 @@ write("gguf", "tiny_llama_q8_0.gguf", gguf_file(False, qtype=8))
 write("safetensors", "two_tensors.safetensors",
       safetensors_file([("model.embed_tokens.weight", "F32", [4, 8], 4), ("lm_head.weight", "BF16", [4, 8], 2)]))
 write("safetensors", "f16_scalar.safetensors", safetensors_file([("x", "F16", [3], 2), ("y", "I64", [], 8)]))
+
+
+# SentencePiece kinds (issue 29): a handmade SentencePiece-style tokenizer.json with every
+# normalizer and decoder step, a Metaspace variant, and a GGUF tokenizer of type "llama".
+SP = "\u2581"
+sp_pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + \
+    [SP, "a", "b", "c", "d", "e", "\u00e9", SP + "a", "ab", SP + "ab", "cd", SP + "abcd"]
+sp_vocab = {p: i for i, p in enumerate(sp_pieces)}
+sp_model = {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+            "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+            "vocab": sp_vocab, "merges": [[SP, "a"], ["a", "b"], [SP + "a", "b"], ["c", "d"], [SP + "ab", "cd"]]}
+sp_added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+             "special": True} for i, t in enumerate(["<unk>", "<s>", "</s>"])]
+sp_decoder = {"type": "Sequence", "decoders": [
+    {"type": "Replace", "pattern": {"String": SP}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"},
+    {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+sp_normalizer = {"type": "Sequence", "normalizers": [
+    {"type": "NFKC"}, {"type": "Strip", "strip_left": False, "strip_right": True},
+    {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}, {"type": "Prepend", "prepend": SP},
+    {"type": "Replace", "pattern": {"String": " "}, "content": SP}, {"type": "Sequence", "normalizers": []}]}
+write("tokenizer_json", "spm_normalizers.json", json.dumps(
+    {"version": "1.0", "added_tokens": sp_added, "normalizer": sp_normalizer, "pre_tokenizer": None,
+     "post_processor": None, "decoder": sp_decoder, "model": sp_model}, ensure_ascii=False).encode("utf-8"))
+write("tokenizer_json", "spm_metaspace.json", json.dumps(
+    {"version": "1.0", "added_tokens": sp_added, "normalizer": {"type": "NFC"},
+     "pre_tokenizer": {"type": "Metaspace", "replacement": SP, "prepend_scheme": "first", "split": True},
+     "post_processor": None, "decoder": {"type": "Metaspace", "replacement": SP, "prepend_scheme": "first"},
+     "model": dict(sp_model, byte_fallback=False)}, ensure_ascii=False).encode("utf-8"))
+
+
+def gguf_llama_tokenizer():
+    arr = lambda etype, items: struct.pack("<IQ", etype, len(items)) + b"".join(items)
+    types = [2, 3, 3] + [6] * 256 + [1] * (len(sp_pieces) - 259)
+    kvs = [
+        gguf_kv("general.architecture", 8, gguf_string("llama")),
+        gguf_kv("tokenizer.ggml.model", 8, gguf_string("llama")),
+        gguf_kv("tokenizer.ggml.tokens", 9, arr(8, [gguf_string(t) for t in sp_pieces])),
+        gguf_kv("tokenizer.ggml.scores", 9, arr(6, [struct.pack("<f", -float(i)) for i in range(len(sp_pieces))])),
+        gguf_kv("tokenizer.ggml.token_type", 9, arr(5, [struct.pack("<i", t) for t in types])),
+        gguf_kv("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1)),
+        gguf_kv("tokenizer.ggml.eos_token_id", 4, struct.pack("<I", 2)),
+        gguf_kv("tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 0)),
+        gguf_kv("tokenizer.ggml.add_space_prefix", 7, struct.pack("<?", True)),
+    ]
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)) + b"".join(kvs)
+    return header + b"\0" * ((-len(header)) % 32)
+
+
+write("gguf", "tiny_spm_llama_tokenizer.gguf", gguf_llama_tokenizer())

@@ -21,8 +21,9 @@ const char* const kDigitPattern = R"(\p{N})";
 struct PreTokenizer::Regex {
   pcre2_code* code = nullptr;
   bool jit = false;
+  SplitBehavior behavior = SplitBehavior::Isolated;
 
-  explicit Regex(const std::string& pattern) {
+  explicit Regex(const std::string& pattern, SplitBehavior b = SplitBehavior::Isolated) : behavior(b) {
     int err = 0;
     PCRE2_SIZE err_off = 0;
     code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &err,
@@ -39,13 +40,32 @@ struct PreTokenizer::Regex {
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
 
-  // Split subject (valid UTF-8) into isolated pieces; appends absolute ranges offset by `base`.
+  // A piece of the subject and whether the pattern matched it.
+  struct Segment {
+    size_t begin, end;
+    bool match;
+  };
+
+  // Split subject (valid UTF-8) into pieces by `behavior`; appends absolute ranges offset by `base`.
   void split(std::string_view subject, size_t base, pcre2_match_data* md,
              std::vector<std::pair<size_t, size_t>>& out) const {
+    thread_local std::vector<Segment> segs;  // reused: this runs once per piece of text
+    segments(subject, md, segs);
+    apply_behavior(segs);
+    for (const Segment& g : segs)
+      if (g.end > g.begin) out.emplace_back(base + g.begin, base + g.end);
+  }
+
+  // Matches and the gaps between them, in order, covering the subject. As in HF (pattern.rs,
+  // Pattern for Regex), an empty match is a (zero-width) match segment too, so a pattern that
+  // matches nothing but empty strings cuts the text into characters; the empty segments are
+  // dropped after the behavior is applied. None of the models' patterns can match empty.
+  void segments(std::string_view subject, pcre2_match_data* md, std::vector<Segment>& segs) const {
+    segs.clear();
     auto* s = reinterpret_cast<PCRE2_SPTR>(subject.data());
     size_t pos = 0;
     size_t gap_begin = 0;
-    while (pos < subject.size()) {
+    while (pos <= subject.size()) {
       int rc = jit ? pcre2_jit_match(code, s, subject.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr)
                    : pcre2_match(code, s, subject.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
       if (rc == PCRE2_ERROR_NOMATCH) break;
@@ -56,15 +76,62 @@ struct PreTokenizer::Regex {
       }
       const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
       size_t mb = ov[0], me = ov[1];
-      if (me == mb) {  // empty match: step over one character so we always make progress
-        pos = mb + std::max<size_t>(1, utf8_valid_char_len(subject, mb));
-        continue;
+      // An empty match right where the previous match ended is not reported (onig's find_iter).
+      bool skip = me == mb && !segs.empty() && segs.back().match && segs.back().end == mb;
+      if (!skip) {
+        if (mb > gap_begin) segs.push_back({gap_begin, mb, false});
+        segs.push_back({mb, me, true});
+        gap_begin = me;
       }
-      if (mb > gap_begin) out.emplace_back(base + gap_begin, base + mb);
-      out.emplace_back(base + mb, base + me);
-      pos = gap_begin = me;
+      // After an empty match, step over one character so we always make progress.
+      pos = me > mb ? me : mb + (mb < subject.size() ? std::max<size_t>(1, utf8_valid_char_len(subject, mb)) : 1);
     }
-    if (gap_begin < subject.size()) out.emplace_back(base + gap_begin, base + subject.size());
+    if (gap_begin < subject.size()) segs.push_back({gap_begin, subject.size(), false});
+  }
+
+  // HF SplitDelimiterBehavior applied to the segments (normalizer.rs NormalizedString::split).
+  void apply_behavior(std::vector<Segment>& segs) const {
+    std::vector<Segment> out;
+    bool previous_match = false;
+    switch (behavior) {
+      case SplitBehavior::Isolated: return;
+      case SplitBehavior::Removed:
+        for (const Segment& g : segs)
+          if (!g.match) out.push_back(g);
+        break;
+      case SplitBehavior::Contiguous:
+        for (const Segment& g : segs) {
+          if (g.match && previous_match) {
+            out.back().end = g.end;
+          } else {
+            out.push_back(g);
+          }
+          previous_match = g.match;
+        }
+        break;
+      case SplitBehavior::MergedWithPrevious:
+        for (const Segment& g : segs) {
+          if (g.match && !previous_match && !out.empty()) {
+            out.back().end = g.end;
+          } else {
+            out.push_back({g.begin, g.end, false});
+          }
+          previous_match = g.match;
+        }
+        break;
+      case SplitBehavior::MergedWithNext:
+        for (auto it = segs.rbegin(); it != segs.rend(); ++it) {
+          if (it->match && !previous_match && !out.empty()) {
+            out.back().begin = it->begin;
+          } else {
+            out.push_back({it->begin, it->end, false});
+          }
+          previous_match = it->match;
+        }
+        std::reverse(out.begin(), out.end());
+        break;
+    }
+    segs.swap(out);
   }
 };
 
@@ -80,10 +147,16 @@ PreTokenizer PreTokenizer::from_name(const std::string& name) {
 }
 
 PreTokenizer PreTokenizer::from_patterns(const std::string& name, const std::vector<std::string>& patterns) {
+  std::vector<SplitStep> steps;
+  for (const auto& pat : patterns) steps.push_back({pat, SplitBehavior::Isolated});
+  return from_steps(name, steps);
+}
+
+PreTokenizer PreTokenizer::from_steps(const std::string& name, const std::vector<SplitStep>& steps) {
   // Compiled patterns are immutable and shared between copies and threads.
   PreTokenizer p;
   p.name_ = name;
-  for (const auto& pat : patterns) p.regexes_.push_back(std::make_shared<const Regex>(pat));
+  for (const auto& st : steps) p.regexes_.push_back(std::make_shared<const Regex>(st.pattern, st.behavior));
   return p;
 }
 

@@ -1,9 +1,17 @@
-// Byte-level BPE tokenizer (GPT-2 family: SmolLM2, Llama-3, Qwen2), loaded from GGUF metadata or
-// an HF tokenizer.json. Follows HF tokenizers (models/bpe, pre_tokenizers/byte_level) and llama.cpp
-// (src/llama-vocab.cpp); see docs/formats.md "Byte-level BPE". Torch-free.
+// The BPE tokenizers of the supported models, loaded from GGUF metadata or an HF tokenizer.json;
+// see docs/reference.md "Tokenizers". Three kinds:
+//   - byte-level BPE (GPT-2 family: SmolLM2, Llama-3, Qwen2/3), GGUF "gpt2" or tokenizer.json
+//     with a ByteLevel pre-tokenizer;
+//   - SentencePiece-style BPE in tokenizer.json (Llama 2, Mistral, Phi-3, Gemma): characters with
+//     "▁" for spaces, byte fallback, Prepend/Replace normalizers or a Metaspace pre-tokenizer;
+//   - SentencePiece from GGUF "llama" (llama.cpp's merge by piece score).
+// Follows HF tokenizers (models/bpe, normalizers, pre_tokenizers, decoders) and llama.cpp
+// (src/llama-vocab.cpp). Torch-free.
 //
-// encode: split out special tokens -> regex pre-tokenise -> BPE each piece by merge rank -> ids.
-// decode: ids -> bytes (reverse GPT-2 byte map; special tokens as their literal text).
+// encode: split out special tokens -> normalise each span between them (keeping the alignment to
+// the input) -> pre-tokenise -> BPE each piece -> ids.
+// decode: byte-level: ids -> bytes (reverse GPT-2 byte map; special tokens as their literal text);
+// SentencePiece kinds: the token strings through the decoder chain.
 #pragma once
 
 #include <cstdint>
@@ -37,10 +45,11 @@ class Tokenizer {
   // added tokens are matched and control tokens are tokenised as plain text (llama.cpp's rule).
   std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const;
   Encoding encode_with_offsets(std::string_view text, bool parse_special = true) const;
-  // Exact bytes of the tokens (not necessarily valid UTF-8 when a character is cut).
+  // Exact bytes of the tokens (not necessarily valid UTF-8 when a character is cut). For the
+  // SentencePiece kinds this is HF's decode (e.g. Llama 2 strips the first leading space).
   // Throws claa::Error for ids outside [0, vocab_size).
   std::string decode(const std::vector<int32_t>& ids) const;
-  // Bytes of one token (decode of a single id).
+  // Bytes one token contributes in the middle of a text ("▁the" -> " the", "<0x0A>" -> "\n").
   std::string token_bytes(int32_t id) const;
   // The vocab string of a token (GPT-2 alphabet, e.g. "Ġthe").
   std::string piece(int32_t id) const;
@@ -54,7 +63,11 @@ class Tokenizer {
   // (<|eot_id|>, <|im_end|>, <|endoftext|>, <|end_of_text|>, <|eom_id|>, </s>, <end_of_turn>).
   std::vector<int32_t> eos_ids() const;
   bool add_bos() const;
-  std::string pre_tokenizer_name() const;  // "smollm", "gpt2", "llama-bpe", "qwen2", or "custom"
+  // Byte-level BPE: "smollm", "gpt2", "llama-bpe", "qwen2" or "custom"; SentencePiece-style BPE
+  // from tokenizer.json: "sentencepiece-bpe"; GGUF "llama": "sentencepiece".
+  std::string pre_tokenizer_name() const;
+  // One line: the kind, its normalizer, Metaspace, byte fallback and decoder where present.
+  std::string describe() const;
   // The chat template text shipped with the model (GGUF tokenizer.chat_template or
   // tokenizer_config.json chat_template); empty if none.
   std::string chat_template() const;
