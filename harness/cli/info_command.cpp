@@ -4,16 +4,30 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_options.h"
+#include "model/model_tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace claa {
 
 namespace {
 
+// The model's tokenizer in one line (tokenizer/tokenizer.h describe()), or why there is none.
+std::string tokenizer_line(const LoadedModel& m) {
+  try {
+    const std::shared_ptr<const Tokenizer> tok = model_tokenizer(m);
+    return tok ? tok->describe() : "none";
+  } catch (const Error& e) {
+    return std::string("none (") + e.what() + ")";
+  }
+}
+
 void run_info(const std::string& model, bool as_json) {
   LoadedModel m = describe_model(model);
   const ModelConfig& c = m.config;
+  const std::string tokenizer = tokenizer_line(m);
   std::string types;
   for (const std::string& t : m.tensor_types) types += (types.empty() ? "" : ", ") + t;
   if (as_json) {
@@ -36,6 +50,7 @@ void run_info(const std::string& model, bool as_json) {
                         {"qk_norm", c.qk_norm},
                         {"sliding_window", c.sliding_window},
                         {"features", c.features()},
+                        {"tokenizer", tokenizer},
                         {"parameters", c.parameter_count()},
                         {"tensor_types", m.tensor_types}};
     fmt::print("{}\n", j.dump(2));
@@ -56,6 +71,7 @@ void run_info(const std::string& model, bool as_json) {
   std::string features;
   for (const std::string& f : c.features()) features += (features.empty() ? "" : ", ") + f;
   fmt::print("features      {}\n", features.empty() ? "none beyond Llama's" : features);
+  fmt::print("tokenizer     {}\n", tokenizer);
   fmt::print("parameters    {:.1f}M\n", c.parameter_count() / 1e6);
   fmt::print("tensor types  {}\n", types);
 }
