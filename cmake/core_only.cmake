@@ -51,5 +51,9 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     target_link_libraries(fuzz_run_config PRIVATE "${CLAA_MAIN_BUILD_DIR}/libclaa_lib.a"
                           "${CLAA_MAIN_BUILD_DIR}/libclaa_core.a" ${TORCH_LIBRARIES}
                           fmt::fmt ${PCRE2_LIBRARY} ${CLAA_GOMP_LIBRARY} ${MPI_CXX_LIBRARIES})
+    # The full build's core calls libutf8proc when it found it (tokenizer normalizers).
+    if(UTF8PROC_LIBRARY)
+      target_link_libraries(fuzz_run_config PRIVATE ${UTF8PROC_LIBRARY})
+    endif()
   endif()
 endif()

@@ -565,14 +565,13 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   at::Tensor v = qkv.narrow(1, (H + Hkv) * d, Hkv * d).view({T, Hkv, d}).transpose(0, 1);
 
   const int64_t past = cache.length(layer);
-  // The window counts cache entries, which are positions only while the cache holds every earlier token
-  // in order: after pruning or dropping tokens, which keys a windowed layer should see is not defined.
-  if (attention_window(layer, past, T) > 0) {
-    const bool in_order = positions[0].item<int64_t>() == past && positions[T - 1].item<int64_t>() == past + T - 1;
-    require(in_order, "layer " + std::to_string(layer) + " uses sliding-window attention (window " +
-                          std::to_string(config_.sliding_window) +
-                          "): a pruned or token-dropped cache beyond the window is not supported");
-  }
+  // The window counts cache entries, as HF does: its sliding-window cache layer keeps the last window − 1
+  // entries whatever positions they hold (cache_utils DynamicSlidingWindowLayer) and its masks index the
+  // cache, not position ids. So after pruning, a windowed layer sees its last `window` kept entries. A
+  // head-ragged cache (Ada-KV) would count each head's padding too: refused.
+  require(attention_window(layer, past, T) == 0 || !cache.key_mask(layer).defined(),
+          "layer " + std::to_string(layer) + " uses sliding-window attention (window " +
+              std::to_string(config_.sliding_window) + "): a head-ragged cache beyond the window is not supported");
   at::Tensor keys, values;
   {
     RECORD_FUNCTION("claa::kv_append", std::vector<c10::IValue>());

@@ -117,7 +117,8 @@ TEST_CASE("Gemma configs read the sliding layers, soft-caps, attention scale and
   CHECK(g3m.sliding_layers == g3.sliding_layers);
 }
 
-TEST_CASE("Sliding-window layers: configs, the window beyond the prompt, and pruned caches refused", "[model][hf]") {
+TEST_CASE("Sliding-window layers: configs, the window beyond the prompt, and pruned caches by entries as HF",
+          "[model][hf]") {
   // Which layers slide: Mistral v0.1 all (sliding_window set), Qwen2/3 only with use_sliding_window from
   // max_window_layers on. (The windowed attention itself is checked against HF by the Gemma models above.)
   nlohmann::json config;
@@ -134,8 +135,9 @@ TEST_CASE("Sliding-window layers: configs, the window beyond the prompt, and pru
   CHECK(claa::ModelConfig::from_hf_json(config, "qwen3").sliding_window == 0);
 
   // Mistral's tiny model with a 16-token window: within it, exactly the full-attention model; a 17th
-  // token in order sees the last 16 only (differs); a cache whose entries are not positions 0.. in order
-  // (pruned, tokens dropped) is refused beyond the window.
+  // token sees the last 16 only (differs). After pruning, the window counts cache entries as HF's
+  // DynamicSlidingWindowLayer does: a pruned windowed layer equals full attention over its last 15 kept
+  // entries plus the new token.
   const std::string folder = source_path("tests/fixtures/model/tiny/mistral");
   const claa::LoadedModel reference = claa::load_model(folder, {});
   claa::ModelConfig windowed = reference.config;
@@ -143,23 +145,27 @@ TEST_CASE("Sliding-window layers: configs, the window beyond the prompt, and pru
   windowed.sliding_layers = {1, 1};
   const claa::Transformer model(windowed, claa::load_hf_weights(folder, windowed), claa::RuntimeOptions{});
   std::vector<int64_t> ids;
-  for (int64_t i = 0; i < 17; ++i) ids.push_back((i * 37 + 11) % 90);
-  const at::Tensor first = at::tensor(std::vector<int64_t>(ids.begin(), ids.begin() + 16), at::kLong);
+  for (int64_t i = 0; i < 21; ++i) ids.push_back((i * 37 + 11) % 90);
+  auto tokens = [&](int64_t begin, int64_t end) {
+    return at::tensor(std::vector<int64_t>(ids.begin() + begin, ids.begin() + end), at::kLong);
+  };
   claa::KVCache cache = model.make_cache(), ref_cache = reference.model->make_cache();
-  CHECK(at::equal(model.forward(first, at::arange(16, at::kLong), cache),
-                  reference.model->forward(first, at::arange(16, at::kLong), ref_cache)));
-  const at::Tensor last = at::tensor(std::vector<int64_t>{ids[16]}, at::kLong);
-  const at::Tensor a = model.forward(last, at::full({1}, 16, at::kLong), cache);
-  const at::Tensor b = reference.model->forward(last, at::full({1}, 16, at::kLong), ref_cache);
+  CHECK(at::equal(model.forward(tokens(0, 16), at::arange(16, at::kLong), cache),
+                  reference.model->forward(tokens(0, 16), at::arange(16, at::kLong), ref_cache)));
+  const at::Tensor a = model.forward(tokens(16, 17), at::full({1}, 16, at::kLong), cache);
+  const at::Tensor b = reference.model->forward(tokens(16, 17), at::full({1}, 16, at::kLong), ref_cache);
   CHECK((a - b).abs().max().item<double>() > 1e-3);
-  claa::KVCache pruned = model.make_cache();
-  model.forward(first, at::arange(16, at::kLong), pruned);
-  try {
-    model.forward(last, at::full({1}, 40, at::kLong), pruned);
-    FAIL("a token at position 40 after 16 cached ones passed the window");
-  } catch (const claa::Error& e) {
-    CHECK(std::string(e.what()).find("sliding-window attention (window 16)") != std::string::npos);
+
+  claa::KVCache pruned = model.make_cache(), last15 = model.make_cache();
+  model.forward(tokens(0, 20), at::arange(20, at::kLong), pruned);
+  model.forward(tokens(0, 20), at::arange(20, at::kLong), last15);
+  for (int l = 0; l < 2; ++l) {
+    pruned.keep_per_head(l, at::arange(2, 20, at::kLong).unsqueeze(0).expand({2, 18}).contiguous());  // 18 kept
+    last15.keep_per_head(l, at::arange(5, 20, at::kLong).unsqueeze(0).expand({2, 15}).contiguous());
   }
+  const at::Tensor windowed_out = model.forward(tokens(20, 21), at::full({1}, 20, at::kLong), pruned);
+  const at::Tensor full_out = reference.model->forward(tokens(20, 21), at::full({1}, 20, at::kLong), last15);
+  CHECK((windowed_out - full_out).abs().max().item<double>() <= 1e-5);
 }
 
 TEST_CASE("Shipped 8B config describes Llama-3.1-8B", "[model]") {
