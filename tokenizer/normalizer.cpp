@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "tokenizer/unicode_regex.h"
 
 namespace claa {
 
@@ -227,36 +228,16 @@ NormalizedText lowercase(const NormalizedText& in) {
 #endif
 }
 
-// A compiled Replace regex (PCRE2 in UTF mode, as the pre-tokenizer compiles its patterns).
-struct Pcre {
-  pcre2_code* code = nullptr;
-  explicit Pcre(const std::string& pattern) {
-    int err = 0;
-    PCRE2_SIZE off = 0;
-    code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &err,
-                         &off, nullptr);
-    if (code == nullptr) {
-      PCRE2_UCHAR msg[256];
-      pcre2_get_error_message(err, msg, sizeof msg);
-      throw Error("tokenizer.json: cannot compile the Replace normalizer's regex '" + pattern +
-                  "': " + reinterpret_cast<const char*>(msg));
-    }
-  }
-  ~Pcre() { pcre2_code_free(code); }
-  Pcre(const Pcre&) = delete;
-  Pcre& operator=(const Pcre&) = delete;
-};
-
 // HF normalizers/replace.rs with a Regex pattern: every non-empty match becomes `content`.
 // Text that is not valid UTF-8 is left alone (PCRE2 in UTF mode cannot look at it).
-NormalizedText replace_regex(const NormalizedText& in, const Pcre& re, const std::string& content) {
+NormalizedText replace_regex(const NormalizedText& in, const UnicodeRegex& re, const std::string& content) {
   const std::string& s = in.text;
   NormalizedText out;
-  pcre2_match_data* md = pcre2_match_data_create_from_pattern(re.code, nullptr);
+  pcre2_match_data* md = pcre2_match_data_create_from_pattern(re.code(), nullptr);
   size_t pos = 0, copied = 0;
   while (pos <= s.size()) {
     // Invalid UTF-8 makes pcre2_match fail at once: the text is then copied unchanged.
-    int rc = pcre2_match(re.code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), pos, 0, md, nullptr);
+    int rc = pcre2_match(re.code(), reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), pos, 0, md, nullptr);
     if (rc < 0) break;
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     if (ov[1] == ov[0]) {  // empty match: nothing to replace, step over one character
@@ -283,7 +264,7 @@ struct Normalizer::Step {
   std::string name;  // the JSON type
   Form form = Form::NFC;
   std::string pattern, content;
-  std::shared_ptr<const Pcre> regex;
+  std::shared_ptr<const UnicodeRegex> regex;
   bool left = false, right = false;
 
   NormalizedText apply(NormalizedText t) const {
@@ -341,7 +322,7 @@ void collect_steps(const nlohmann::json& j, std::vector<std::shared_ptr<const No
     } else if (pat.contains("Regex") && pat.at("Regex").is_string()) {
       step->kind = Step::Kind::ReplaceRegex;
       step->pattern = pat.at("Regex").get<std::string>();
-      step->regex = std::make_shared<const Pcre>(step->pattern);
+      step->regex = std::make_shared<const UnicodeRegex>(step->pattern, "tokenizer.json: Replace normalizer regex");
     } else {
       throw Error("tokenizer.json: normalizer Replace needs pattern {\"String\": ...} or {\"Regex\": ...}");
     }

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "tokenizer/byte_unicode.h"
+#include "tokenizer/unicode_regex.h"
 
 namespace claa {
 
@@ -19,24 +20,15 @@ const char* const kDigitPattern = R"(\p{N})";
 // A compiled pattern. JIT-compiled when the platform supports it (about 10x faster); matching
 // falls back to the interpreter if JIT is unavailable.
 struct PreTokenizer::Regex {
+  UnicodeRegex compiled;
   pcre2_code* code = nullptr;
   bool jit = false;
   SplitBehavior behavior = SplitBehavior::Isolated;
 
-  explicit Regex(const std::string& pattern, SplitBehavior b = SplitBehavior::Isolated) : behavior(b) {
-    int err = 0;
-    PCRE2_SIZE err_off = 0;
-    code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP, &err,
-                         &err_off, nullptr);
-    if (code == nullptr) {
-      PCRE2_UCHAR msg[256];
-      pcre2_get_error_message(err, msg, sizeof msg);
-      throw Error("cannot compile pre-tokenizer regex at offset " + std::to_string(err_off) + ": " +
-                  reinterpret_cast<const char*>(msg) + " (pattern: " + pattern + ")");
-    }
+  explicit Regex(const std::string& pattern, SplitBehavior b = SplitBehavior::Isolated)
+      : compiled(pattern, "pre-tokenizer regex"), code(compiled.code()), behavior(b) {
     jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
   }
-  ~Regex() { pcre2_code_free(code); }
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
 
