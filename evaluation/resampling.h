@@ -1,0 +1,67 @@
+// Resampling statistics for comparing methods on the same samples (method.md §5 "Paired statistics"
+// and "Predictive validity"): the percentile bootstrap, the paired sign-flip permutation test, Holm's
+// step-down correction, Spearman's ρ on doubles and the AUC of a score separating right from wrong
+// answers. Each follows the scipy function named beside it, so tools/make_stats_goldens.py can hold
+// it to scipy on fixed inputs (tests/evaluation/test_resampling.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace claa {
+
+struct ResamplingOptions {
+  int64_t bootstrap_resamples = 2000;     // B of the percentile bootstrap
+  int64_t permutation_resamples = 10000;  // random sign patterns when 2^n exceeds it (else all 2^n: exact)
+  uint64_t seed = 20261206;
+  double level = 0.95;  // two-sided confidence level of every interval
+};
+
+struct Interval {
+  double low = 0.0, high = 0.0;
+  int64_t resamples = 0;  // resamples whose statistic was defined (NaN ones are left out)
+};
+
+// The statistic of a resample: `indices` are n draws with replacement from [0, n) (a sample may
+// appear several times). Returns NaN where undefined (e.g. a correlation of constants).
+using ResampleStatistic = std::function<double(const std::vector<size_t>& indices)>;
+
+// Percentile bootstrap interval (scipy.stats.bootstrap(method="percentile")): B resamples of the n
+// samples, the statistic of each, then the (1 − level)/2 and (1 + level)/2 quantiles of those B values
+// with linear interpolation (numpy.percentile's default). The same seed gives the same resamples for
+// every statistic, so intervals of several methods on the same samples are paired.
+Interval bootstrap_interval(size_t n, const ResampleStatistic& statistic, const ResamplingOptions& options);
+
+// Two-sided paired permutation test of mean(a − b) = 0 (scipy.stats.permutation_test with
+// permutation_type="samples", statistic mean(x − y)): under the null each pair's difference is as
+// likely to have either sign. Exact (all 2^n sign patterns, no +1 adjustment) when 2^n ≤
+// permutation_resamples, else that many random patterns with the (count + 1) / (R + 1) estimate.
+// p = min(1, 2 · min(P(T ≤ t), P(T ≥ t))), comparisons with scipy's relative tolerance 100 ε |t|.
+// a and b must have the same length ≥ 1.
+double paired_permutation_p(const std::vector<double>& a, const std::vector<double>& b,
+                            const ResamplingOptions& options);
+
+// Holm's step-down adjusted p-values, in the input order: sorted ascending, p_(i) · (m − i + 1), made
+// monotone, capped at 1 (statsmodels multipletests(method="holm")). NaN entries stay NaN and are not
+// counted in m.
+std::vector<double> holm_adjust(const std::vector<double>& p);
+
+// Average ranks (1-based, ties get their mean rank) of doubles: scipy.stats.rankdata.
+std::vector<double> average_ranks_of(const std::vector<double>& values);
+// Spearman's ρ of two equal-length lists (scipy.stats.spearmanr): Pearson's r of the average
+// ranks; NaN when either list is constant or has fewer than 2 values.
+double spearman_rho(const std::vector<double>& a, const std::vector<double>& b);
+
+// How well `score` separates positives from negatives, pairs taken only within a stratum: over every
+// stratum, every (positive i, negative j) pair counts 1 if score_i > score_j, ½ if equal; AUC = that
+// sum ÷ the number of pairs (the per-stratum Mann–Whitney U, scipy.stats.mannwhitneyu, summed). NaN
+// when no stratum has both a positive and a negative.
+struct Labelled {
+  double score = 0.0;
+  bool positive = false;
+  int64_t stratum = 0;
+};
+double stratified_auc(const std::vector<Labelled>& items);
+
+}  // namespace claa
