@@ -32,6 +32,23 @@ double mean_of_signed(const std::vector<double>& d, const std::vector<int8_t>& s
 
 }  // namespace
 
+nlohmann::ordered_json statistics_json(const ResamplingOptions& o) {
+  return {{"seed", o.seed},
+          {"bootstrap_resamples", o.bootstrap_resamples},
+          {"permutation_resamples", o.permutation_resamples},
+          {"level", o.level}};
+}
+
+ResamplingOptions statistics_from_json(const nlohmann::json& j) {
+  ResamplingOptions o;
+  if (!j.is_object()) return o;
+  o.seed = j.value("seed", o.seed);
+  o.bootstrap_resamples = j.value("bootstrap_resamples", o.bootstrap_resamples);
+  o.permutation_resamples = j.value("permutation_resamples", o.permutation_resamples);
+  o.level = j.value("level", o.level);
+  return o;
+}
+
 Interval bootstrap_interval(size_t n, const ResampleStatistic& statistic, const ResamplingOptions& options) {
   require(n > 0, "bootstrap: no samples");
   require(options.bootstrap_resamples > 1, "bootstrap: needs at least 2 resamples");

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace claa {
@@ -17,6 +18,11 @@ struct ResamplingOptions {
   uint64_t seed = 20261206;
   double level = 0.95;  // two-sided confidence level of every interval
 };
+
+// {"seed", "bootstrap_resamples", "permutation_resamples", "level"} (run.json "statistics"), and back:
+// missing keys keep their defaults.
+nlohmann::ordered_json statistics_json(const ResamplingOptions& options);
+ResamplingOptions statistics_from_json(const nlohmann::json& j);
 
 struct Interval {
   double low = 0.0, high = 0.0;

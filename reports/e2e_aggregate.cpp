@@ -25,7 +25,7 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string E2eRow::label() const { return reference ? "Full KV" : method + " @ " + percent(keep); }
 
-E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples) {
+E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples, const ResamplingOptions& statistics) {
   require(!samples.empty(), "no e2e samples");
   E2eAggregate agg;
   agg.samples = int64_t(samples.size());
@@ -68,6 +68,8 @@ E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples) {
     std::vector<std::vector<double>> scores;  // per dataset
     int64_t samples = 0;
     double kept = 0.0, share = 0.0, bytes = 0.0;
+    double seconds = 0.0;
+    int64_t timed = 0;
     double keep = 1.0;
   };
   const size_t D = agg.datasets.size();
@@ -94,6 +96,7 @@ E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples) {
       acc->kept += double(r.kept_tokens);
       acc->share += s.prompt_tokens > 0 ? double(r.kept_tokens) / double(s.prompt_tokens) : kNaN;
       acc->bytes += double(r.cache_bytes);
+      if (std::isfinite(r.prefill_seconds)) acc->seconds += r.prefill_seconds, ++acc->timed;
     }
   }
   agg.keep_rates.assign(keeps.begin(), keeps.end());
@@ -116,6 +119,7 @@ E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples) {
     row.kept_tokens = a.kept / n;
     row.kept_share = a.share / n;
     row.cache_bytes = a.bytes / n;
+    row.prefill_seconds = a.timed > 0 ? a.seconds / double(a.timed) : kNaN;
     return row;
   };
   if (has_full) agg.rows.push_back(make_row(kFullKvMethod, full, true));
@@ -131,6 +135,7 @@ E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples) {
       if (row.datasets[d].n > 0 && ref->datasets[d].n > 0) row.delta[d] = row.datasets[d].mean - ref->datasets[d].mean;
     if (row.average.n > 0 && ref->average.n > 0) row.delta_average = row.average.mean - ref->average.mean;
   }
+  agg.paired = paired_comparisons(samples, statistics);
   return agg;
 }
 
@@ -140,7 +145,8 @@ E2eAggregate aggregate_e2e_run_dir(const std::string& run_dir, const std::vector
   LoadStats load;
   std::vector<E2eSample> samples = load_e2e_samples(files, &load);
   require(!samples.empty(), fmt::format("{}: no samples", fmt::join(files, ", ")));
-  E2eAggregate agg = aggregate_e2e(samples);
+  E2eAggregate agg = aggregate_e2e(
+      samples, statistics_from_json(run.is_object() ? run.value("statistics", nlohmann::json()) : nlohmann::json()));
   agg.load = load;
   agg.run = run;
   agg.budgets = aggregate_budgets(files);

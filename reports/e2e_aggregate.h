@@ -9,7 +9,9 @@
 //     stderr = sqrt(Σ_d stderr_d²) / D; n = samples summed. A row missing a dataset averages the ones it has
 //     (flagged in the tables).
 //  3. Δ vs Full KV: row mean − Full KV mean, per dataset and for the average.
-//  4. kept tokens, kept share of the prompt and cache MiB (2^20 bytes): plain means over all of the row's samples.
+//  4. kept tokens, kept share of the prompt and cache MiB (2^20 bytes): plain means over all of the row's samples;
+//     time to first token: the mean over the samples that recorded it.
+//  5. paired differences vs Full KV and vs the best baseline: paired_stats.h.
 // Outputs are deterministic: datasets and categories sorted, methods in order of first appearance, keep rates
 // ascending, shortest round-trip numbers in JSON, no timestamps, no absolute paths.
 #pragma once
@@ -23,6 +25,7 @@
 #include "evaluation/stats.h"
 #include "reports/aggregate.h"
 #include "reports/e2e_records.h"
+#include "reports/paired_stats.h"
 
 namespace claa {
 
@@ -44,6 +47,7 @@ struct E2eRow {
   double delta_average = 0.0;       // average − Full KV average (NaN without Full KV)
   int64_t samples = 0;              // results behind the row
   double kept_tokens = 0.0, kept_share = 0.0, cache_bytes = 0.0;  // means over the row's samples
+  double prefill_seconds = 0.0;     // mean time to first token over the samples that recorded it (NaN: none did)
   std::string label() const;        // "Full KV", "fastkv @ 10%"
   bool complete() const { return average.datasets == int64_t(datasets.size()); }
 };
@@ -58,13 +62,15 @@ struct E2eAggregate {
   LoadStats load;
   nlohmann::json run;  // run.json as read (null when absent)
   std::vector<BudgetAggregate> budgets;  // budget diagnostics of CLAA-style selections, when recorded
+  PairedComparisons paired;  // each row vs Full KV and vs the best baseline on the same samples (paired_stats.h)
 
   const E2eRow* reference() const { return !rows.empty() && rows.front().reference ? &rows.front() : nullptr; }
 };
 
 // Validates (one category and max_score per dataset) and aggregates. claa::Error when there is no sample.
-E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples);
-// RUN_DIR/samples.jsonl (or `sample_files`) + RUN_DIR/run.json (optional).
+E2eAggregate aggregate_e2e(const std::vector<E2eSample>& samples, const ResamplingOptions& statistics = {});
+// RUN_DIR/samples.jsonl (or `sample_files`) + RUN_DIR/run.json (optional; its "statistics" set the seeds and
+// resample counts of the paired statistics).
 E2eAggregate aggregate_e2e_run_dir(const std::string& run_dir, const std::vector<std::string>& sample_files = {});
 
 }  // namespace claa

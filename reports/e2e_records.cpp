@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -30,10 +29,15 @@ std::string run_json_mode(const json& run) {
 
 }  // namespace
 
-bool is_e2e_record(const json& j) {
-  if (!j.is_object()) return false;
+std::string record_mode(const json& j) {
+  if (!j.is_object()) return "rank";
   auto it = j.find("mode");
-  return it != j.end() && it->is_string() && it->get<std::string>() == "e2e";
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "rank";
+}
+
+bool is_e2e_record(const json& j) {
+  const std::string mode = record_mode(j);
+  return mode == "e2e" || mode == "both";
 }
 
 E2eSample parse_e2e_sample(const json& j, const std::string& where) {
@@ -55,6 +59,7 @@ E2eSample parse_e2e_sample(const json& j, const std::string& where) {
     e.score = number(r, "score", at);
     e.kept_tokens = integer(r, "kept_tokens", at);
     e.cache_bytes = integer(r, "cache_bytes", at);
+    if (r.contains("prefill_seconds")) e.prefill_seconds = number(r, "prefill_seconds", at);
     if (e.method == kFullKvMethod) {
       require(!full_seen, fmt::format("{}: a second '{}' result (Full KV is one row)", at, kFullKvMethod));
       full_seen = true;
@@ -69,29 +74,32 @@ E2eSample parse_e2e_sample(const json& j, const std::string& where) {
 }
 
 std::string samples_mode(const std::vector<std::string>& paths) {
-  std::string first_rank, first_e2e;
+  std::vector<std::pair<std::string, std::string>> first;  // (mode, where its first record is), in order
   for_each_record(paths, nullptr, [&](const json& j, const std::string& where) {
-    std::string& first = is_e2e_record(j) ? first_e2e : first_rank;
-    if (first.empty()) first = where;
-    require(first_rank.empty() || first_e2e.empty(),
-            fmt::format("samples mix rank-mode and e2e-mode records (rank record at {}, e2e record at {}); a run "
-                        "directory holds one mode: report them separately",
-                        first_rank, first_e2e));
+    const std::string mode = record_mode(j);
+    if (!first.empty() && first.front().first == mode) return;
+    first.emplace_back(mode, where);
+    if (first.size() > 1)
+      throw Error(
+          fmt::format("samples mix {0}-mode and {1}-mode records ({0} record at {2}, {1} record at {3}); a run "
+                      "directory holds one mode: report them separately",
+                      first[0].first, first[1].first, first[0].second, first[1].second));
   });
-  return !first_e2e.empty() ? "e2e" : "rank";
+  return first.empty() ? "rank" : first.front().first;
 }
 
 std::string run_dir_mode(const std::string& run_dir, const std::vector<std::string>& sample_files) {
   const std::string mode = samples_mode(record::sample_paths(run_dir, sample_files));
   const std::string declared = run_json_mode(record::read_run_json(run_dir));
-  require(!(declared == "e2e" && mode != "e2e"),
-          fmt::format("{}: run.json says \"mode\": \"e2e\" but the samples are rank-mode records", run_dir));
+  require(
+      declared.empty() || declared == mode || (declared == "rank" && mode == "rank"),
+      fmt::format("{}: run.json says \"mode\": \"{}\" but the samples are {}-mode records", run_dir, declared, mode));
   return mode;
 }
 
 std::vector<E2eSample> load_e2e_samples(const std::vector<std::string>& paths, LoadStats* stats) {
   return record::load_records<E2eSample>(paths, stats, [](const json& j, const std::string& where) {
-    require(is_e2e_record(j), where + ": not an e2e-mode record (\"mode\": \"e2e\") in an e2e run");
+    require(is_e2e_record(j), where + ": not an e2e-mode record (\"mode\": \"e2e\" or \"both\") in an e2e run");
     return parse_e2e_sample(j, where);
   });
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct E2eResult {
   double keep = 1.0;
   double score = 0.0;  // the sample's scale (0..max_score)
   int64_t kept_tokens = 0, cache_bytes = 0;
+  double prefill_seconds = std::numeric_limits<double>::quiet_NaN();  // time to first token (NaN: not recorded)
 };
 
 struct E2eSample : record::RecordHeader {
@@ -25,14 +27,16 @@ struct E2eSample : record::RecordHeader {
   std::vector<E2eResult> results;
 };
 
-// True for a record written in e2e mode ("mode": "e2e").
+// The record's "mode": "rank" (also when absent), "e2e" or "both".
+std::string record_mode(const nlohmann::json& j);
+// True for a record with answers per method × keep: written in e2e or both mode.
 bool is_e2e_record(const nlohmann::json& j);
 
 // One e2e record; claa::Error "WHERE: ..." on a missing or mistyped field or a duplicate method × keep.
 E2eSample parse_e2e_sample(const nlohmann::json& j, const std::string& where);
 
-// The mode of the records in `paths`: "e2e", or "rank" (also when no record parses: the rank loader then
-// reports the problem). claa::Error when rank and e2e records are mixed (naming one line of each).
+// The mode of the records in `paths`: "e2e", "both", or "rank" (also when no record parses: the rank
+// loader then reports the problem). claa::Error when modes are mixed (naming one line of each).
 // An unparsable last line is skipped here (a torn write, handled by the loaders).
 std::string samples_mode(const std::vector<std::string>& paths);
 // Same for RUN_DIR/samples.jsonl (or `sample_files` when given). Also an error when run.json says

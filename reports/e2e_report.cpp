@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "reports/budget_report.h"
+#include "reports/cost_front.h"
 #include "reports/gnuplot_figures.h"
 #include "reports/report_format.h"
 #include "reports/report_page.h"
@@ -123,6 +124,7 @@ PlotResult render_e2e_plots(const E2eAggregate& agg, const std::string& run_dir,
                                         agg.datasets.size(), agg.datasets.size() == 1 ? "" : "s");
   write_text_file((dir / dat).string(), accuracy_data(agg));
   std::vector<Figure> figures = {{name, title, 900, 520, accuracy_body(agg, dat, title), 11, "Average score vs keep rate"}};
+  for (Figure& f : cost_front_figures(agg, dir)) figures.push_back(std::move(f));
   for (Figure& f : budget_figures(agg.budgets, dir)) figures.push_back(std::move(f));
   return render_figures(figures, dir, gnuplot);
 }

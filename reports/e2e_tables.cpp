@@ -24,8 +24,22 @@ constexpr const char* kAggregation =
     "delta_vs_full = row mean - Full KV mean; kept_tokens, kept_share, cache_bytes, cache_mib = plain means over "
     "the row's samples (MiB = 2^20 bytes). The method 'full' is the Full KV reference row.";
 
+constexpr const char* kPairedRule =
+    "paired over the samples both rows answered: delta = mean of per-sample point differences (each sample weighs "
+    "the same); ci = percentile bootstrap over those samples; p = two-sided paired sign-flip permutation test "
+    "(exact when 2^n <= permutation_resamples); p_holm = Holm's correction over each family (all rows vs Full KV; "
+    "all rows vs the best baseline at their keep rate, the oracle emulation excluded); distinguishable = p_holm < "
+    "1 - level.";
+
 // JSON has no NaN: missing numbers are null.
 ojson maybe(double v) { return std::isnan(v) ? ojson(nullptr) : ojson(v); }
+
+// The paired comparison of `row` in `family` (null when it has none: Full KV, or the best baseline vs itself).
+ojson paired_of(const E2eRow& row, const std::vector<PairedDiff>& family) {
+  for (const PairedDiff& d : family)
+    if (d.method == row.method && d.keep == row.keep) return paired_json(d);
+  return nullptr;
+}
 
 ojson row_json(const E2eRow& row, const E2eAggregate& agg) {
   ojson datasets = ojson::object(), categories = ojson::object(), delta = ojson::object();
@@ -48,7 +62,10 @@ ojson row_json(const E2eRow& row, const E2eAggregate& agg) {
           {"kept_tokens", row.kept_tokens},
           {"kept_share", maybe(row.kept_share)},
           {"cache_bytes", row.cache_bytes},
-          {"cache_mib", row.cache_bytes / kMiB}};
+          {"cache_mib", row.cache_bytes / kMiB},
+          {"prefill_seconds", maybe(row.prefill_seconds)},
+          {"paired_vs_full", row.reference ? ojson(nullptr) : paired_of(row, agg.paired.vs_full)},
+          {"paired_vs_best", row.reference ? ojson(nullptr) : paired_of(row, agg.paired.vs_best)}};
 }
 
 }  // namespace
@@ -77,6 +94,10 @@ ojson e2e_summary_json(const E2eAggregate& agg) {
           {"categories", agg.categories},
           {"datasets", datasets},
           {"rows", rows}};
+  ojson best = ojson::object();
+  for (const auto& [keep, method] : agg.paired.best) best[fmt::format("{:g}", keep)] = method;
+  out["paired_statistics"] = {
+      {"rule", kPairedRule}, {"options", statistics_json(agg.paired.options)}, {"best_baseline", best}};
   if (!agg.budgets.empty()) out["budget_diagnostics"] = budget_json(agg.budgets);
   return out;
 }
@@ -147,6 +168,47 @@ Table delta_table(const E2eAggregate& agg) {
   return t;
 }
 
+std::string paired_cell(const PairedDiff& d) {
+  if (d.n == 0) return "—";
+  return fmt::format("{} [{}, {}]{}", signed_points(d.mean), signed_points(d.ci.low), signed_points(d.ci.high),
+                     d.distinguishable ? " ✓" : "");
+}
+
+std::string p_cell(const PairedDiff& d) { return d.n == 0 ? "—" : fmt::format("{:.3g} / {:.3g}", d.p, d.p_holm); }
+
+// Paired differences on the same samples: vs Full KV and vs the best baseline at the row's keep rate.
+Table paired_table(const E2eAggregate& agg) {
+  const PairedComparisons& pc = agg.paired;
+  Table t;
+  t.title = "Paired differences (same samples)";
+  t.intro = fmt::format(
+      "Δ = mean over the samples both rows answered of the per-sample score difference, in points, with its {:g}% "
+      "percentile-bootstrap interval ({} resamples); p = two-sided paired permutation test (sign flips, {} resamples "
+      "or exact), then Holm-corrected over the column's family. ✓ = distinguishable from noise (Holm p < {:g}); "
+      "without ✓ the difference is within what resampling the same samples produces. Best baseline per keep: the "
+      "highest-scoring method there, the oracle emulation excluded. Seed {}.",
+      100 * pc.options.level, pc.options.bootstrap_resamples, pc.options.permutation_resamples, 1 - pc.options.level,
+      pc.options.seed);
+  t.header = {"method", "keep", "Δ vs Full KV [CI]", "p / Holm p", "vs best", "Δ vs best [CI]", "p / Holm p"};
+  for (const E2eRow& r : agg.rows) {
+    if (r.reference) continue;
+    std::vector<std::string> row = row_head(r);
+    const PairedDiff* full = nullptr;
+    const PairedDiff* best = nullptr;
+    for (const PairedDiff& d : pc.vs_full)
+      if (d.method == r.method && d.keep == r.keep) full = &d;
+    for (const PairedDiff& d : pc.vs_best)
+      if (d.method == r.method && d.keep == r.keep) best = &d;
+    row.push_back(full ? paired_cell(*full) : "—");
+    row.push_back(full ? p_cell(*full) : "—");
+    row.push_back(best ? best->against : "(best)");
+    row.push_back(best ? paired_cell(*best) : "—");
+    row.push_back(best ? p_cell(*best) : "—");
+    t.rows.push_back(row);
+  }
+  return t;
+}
+
 Table category_table(const E2eAggregate& agg) {
   Table t;
   t.title = "Per category";
@@ -173,9 +235,12 @@ Table category_table(const E2eAggregate& agg) {
 Table cache_table(const E2eAggregate& agg) {
   Table t;
   t.title = "Kept tokens and KV cache";
-  t.intro = "Plain means over the row's samples (all datasets pooled): tokens kept, kept share of the prompt, "
-            "KV-cache size in MiB (2^20 bytes).";
-  t.header = {"method", "keep", "samples", "mean kept tokens", "kept share", "mean cache MiB", "cache vs Full KV"};
+  t.intro =
+      "Plain means over the row's samples (all datasets pooled): tokens kept, kept share of the prompt, "
+      "KV-cache size in MiB (2^20 bytes), and time to first token (the prefill and its first token, measured "
+      "in the run, one sample after another: a cost front, not the TTFT protocol of `claa ttft`).";
+  t.header = {"method",     "keep",           "samples",          "mean kept tokens",
+              "kept share", "mean cache MiB", "cache vs Full KV", "mean TTFT s"};
   const E2eRow* ref = agg.reference();
   for (const E2eRow& r : agg.rows) {
     std::vector<std::string> row = row_head(r);
@@ -185,6 +250,7 @@ Table cache_table(const E2eAggregate& agg) {
     row.push_back(fmt::format("{:.2f}", r.cache_bytes / kMiB));
     row.push_back(ref && ref->cache_bytes > 0 ? fmt::format("{:.1f}%", 100.0 * r.cache_bytes / ref->cache_bytes)
                                               : "—");
+    row.push_back(std::isnan(r.prefill_seconds) ? "—" : fmt::format("{:.3f}", r.prefill_seconds));
     t.rows.push_back(row);
   }
   return t;
@@ -228,7 +294,7 @@ std::vector<ReportSection> e2e_report_sections(const E2eAggregate& agg) {
                        "Rows are method × keep rate (Full KV once, then each method in order of first appearance, "
                        "keep rates ascending); columns are the datasets (by task) and their Average. Averages are "
                        "unweighted means of the dataset means.",
-                       {score_table(agg), delta_table(agg), category_table(agg)}};
+                       {score_table(agg), delta_table(agg), paired_table(agg), category_table(agg)}};
   ReportSection cache{"Cache", "", {cache_table(agg), dataset_table(agg)}};
   std::vector<ReportSection> sections = {scores, cache};
   for (ReportSection& s : budget_sections(agg.budgets)) sections.push_back(std::move(s));

@@ -8,7 +8,9 @@
 
 #include "reports/e2e_records.h"
 #include "reports/e2e_report.h"
+#include "reports/record_fields.h"
 #include "reports/report_format.h"
+#include "reports/validity_report.h"
 
 namespace claa {
 
@@ -53,7 +55,17 @@ ReportFiles write_run_reports(const std::string& run_dir, const std::vector<std:
                               const ReportOptions& options) {
   // e2e runs (answers per prefill method × keep) get their own tables; mixed records are an error.
   ReportFiles files;
-  if (run_dir_mode(run_dir, sample_files) == "e2e") {
+  const std::string mode = run_dir_mode(run_dir, sample_files);
+  if (mode == "both") {
+    const E2eAggregate agg = aggregate_e2e_run_dir(run_dir, sample_files);
+    print_overview(agg);
+    const ValidityAnalysis validity =
+        analyse_validity(load_both_samples(record::sample_paths(run_dir, sample_files)), agg.paired.options);
+    if (!validity.metrics.empty())
+      fmt::print("lead rank metric: {} (ρ across cells {:.3f})\n", validity.metrics.front().name,
+                 validity.metrics.front().rho);
+    files = write_both_report(agg, validity, run_dir, options);
+  } else if (mode == "e2e") {
     const E2eAggregate agg = aggregate_e2e_run_dir(run_dir, sample_files);
     print_overview(agg);
     files = write_e2e_report(agg, run_dir, options);

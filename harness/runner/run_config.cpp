@@ -1,6 +1,8 @@
 #include "harness/runner/run_config.h"
 #include "harness/runner/run_config_text.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
@@ -205,6 +207,20 @@ void parse_oracle(const json& j, RunConfig& c, Problems& p) {
   read(j, "per_layer", c.per_layer_oracle, "oracle", p);
 }
 
+// "report.statistics": {"seed", "bootstrap_resamples", "permutation_resamples", "level"} (resampling.h).
+void parse_statistics(const json& j, ResamplingOptions& s, Problems& p) {
+  if (!j.is_object()) return p.add("report.statistics", "must be an object");
+  const std::string where = "report.statistics";
+  check_keys(j, {"seed", "bootstrap_resamples", "permutation_resamples", "level"}, where, p);
+  read(j, "seed", s.seed, where, p);
+  read(j, "bootstrap_resamples", s.bootstrap_resamples, where, p);
+  read(j, "permutation_resamples", s.permutation_resamples, where, p);
+  read(j, "level", s.level, where, p);
+  if (s.bootstrap_resamples < 100) p.add(where + ".bootstrap_resamples", "must be at least 100");
+  if (s.permutation_resamples < 100) p.add(where + ".permutation_resamples", "must be at least 100");
+  if (!(s.level > 0.5 && s.level < 1)) p.add(where + ".level", "must lie in (0.5, 1)");
+}
+
 // "e2e": {"methods": ["fastkv", "fastkv_style:snapkv", {"method": "claa", "prune_layer": 13}, ...],
 //         "pipeline": {shared settings}}
 void parse_e2e(const json& j, RunConfig& c, Problems& p) {
@@ -275,9 +291,9 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
                  "e2e"},
              "config", p);
   read(j, "name", c.name, "config", p);
-  read_choice(j, "mode", c.mode, {"rank", "e2e"}, "config", p);
-  // The e2e section is validated in either mode, so one config can hold a rank and an e2e sweep.
-  if (c.mode == "e2e" || j.contains("e2e")) parse_e2e(j.contains("e2e") ? j["e2e"] : json::object(), c, p);
+  read_choice(j, "mode", c.mode, {"rank", "e2e", "both"}, "config", p);
+  // The e2e section is validated in every mode, so one config can hold a rank and an e2e sweep.
+  if (c.runs_pipelines() || j.contains("e2e")) parse_e2e(j.contains("e2e") ? j["e2e"] : json::object(), c, p);
   if (j.contains("model")) parse_model(j["model"], c.model, p);
   if (!j.contains("datasets") || !j["datasets"].is_array() || j["datasets"].empty()) {
     p.add("datasets", "a non-empty list of datasets is required");
@@ -288,8 +304,9 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   // Multi-turn samples are evaluated per turn in rank mode; the e2e pipelines prune one prompt.
   for (size_t i = 0; i < c.datasets.size(); ++i) {
     const std::string& spec = c.datasets[i].spec;
-    if (c.mode == "e2e" && spec.rfind("scbench:", 0) == 0)
-      p.add("datasets[" + std::to_string(i) + "].spec", "'" + spec + "' is multi-turn: rank mode only (e2e prunes one prompt)");
+    if (c.runs_pipelines() && spec.rfind("scbench:", 0) == 0)
+      p.add("datasets[" + std::to_string(i) + "].spec",
+            "'" + spec + "' is multi-turn: rank mode only (" + c.mode + " prunes one prompt)");
   }
   parse_heuristics(j.contains("heuristics") ? j["heuristics"] : json("all"), c.heuristics, p);
   read(j, "keep_rates", c.keep_rates, "config", p);
@@ -300,8 +317,9 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
   if (j.contains("capture")) {
     check_keys(j["capture"], {"window", "diagnostics_layers", "query_agnostic"}, "capture", p);
     read(j["capture"], "query_agnostic", c.query_agnostic, "capture", p);
-    if (c.query_agnostic && c.mode == "e2e")
-      p.add("capture.query_agnostic", "is rank mode's; e2e runs take the kvpress pipeline (\"kvpress:HEURISTIC\")");
+    if (c.query_agnostic && c.runs_pipelines())
+      p.add("capture.query_agnostic",
+            "is rank mode's; " + c.mode + " runs take the kvpress pipeline (\"kvpress:HEURISTIC\")");
     read(j["capture"], "window", c.window, "capture", p);
     if (c.window < 1) p.add("capture.window", "must be at least 1");
     read(j["capture"], "diagnostics_layers", c.diagnostics_layers, "capture", p);
@@ -309,9 +327,17 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
       if (l < 0) p.add("capture.diagnostics_layers", "layers must be non-negative");
   }
   if (j.contains("report")) {
-    check_keys(j["report"], {"rho_threshold"}, "report", p);
+    check_keys(j["report"], {"rho_threshold", "statistics"}, "report", p);
     read(j["report"], "rho_threshold", c.rho_threshold, "report", p);
+    if (j["report"].contains("statistics")) parse_statistics(j["report"]["statistics"], c.statistics, p);
   }
+  // Both mode measures each pipeline's own ranking: the capture's window W must be the one the
+  // pipeline forces and scores with, or the rank metrics would describe another ranking.
+  if (c.mode == "both")
+    for (const PipelineConfig& pc : c.e2e_methods)
+      if (pc.window != c.window)
+        p.add("e2e.methods", fmt::format("'{}' has window {} but capture.window is {}: both mode needs them equal",
+                                         pc.resolved(2).label, pc.window, c.window));
   read(j, "output", c.output, "config", p);
   p.throw_if_any(source);
   c.resolved = j;

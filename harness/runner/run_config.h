@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "datasets/dataset_spec.h"
+#include "evaluation/resampling.h"
 #include "harness/pipelines/pipeline_config.h"
 #include "oracle/oracle.h"
 
@@ -46,8 +47,11 @@ std::vector<HeuristicSection> parse_heuristic_list(const nlohmann::json& j, cons
 
 struct RunConfig {
   std::string name = "run";
-  std::string mode = "rank";  // rank: per-layer ranking quality; e2e: answers and scores per prefill method × keep
-  std::vector<PipelineConfig> e2e_methods;  // e2e: each method's settings (keep set per keep rate)
+  // rank: per-layer ranking quality; e2e: answers and scores per prefill method × keep; both: on the same
+  // samples, each pipeline's answers and its selection ranking's rank metrics (method.md §5 "Predictive validity").
+  std::string mode = "rank";
+  bool runs_pipelines() const { return mode == "e2e" || mode == "both"; }
+  std::vector<PipelineConfig> e2e_methods;  // e2e / both: each method's settings (keep set per keep rate)
   ModelSection model;
   std::vector<DatasetSection> datasets;
   std::vector<HeuristicSection> heuristics;
@@ -62,6 +66,7 @@ struct RunConfig {
   // Layers with budget diagnostics for row aggregates (CLAA); empty = the pipelines' l_p = L/2 − 1.
   std::vector<int> diagnostics_layers;
   double rho_threshold = 0.3;
+  ResamplingOptions statistics;  // report.statistics: seeds and resample counts of the paired statistics
   std::string output = "runs/run";
   nlohmann::json resolved;  // the full config after defaults and --set, as written to run.json
 };

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <ATen/Parallel.h>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -51,10 +52,35 @@ std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std
   return items;
 }
 
+// The gold evidence spans in prompt token indices (empty spans dropped).
+std::vector<std::pair<int64_t, int64_t>> evidence_spans(const PromptBuild& prompt) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const TokenSpan& span : prompt.evidence_token_spans)
+    if (span.second > span.first) out.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
+  return out;
+}
+
 uint64_t seed_of(const std::string& id) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char ch : id) h = (h ^ ch) * 0x100000001b3ull;
   return h;
+}
+
+// What rank metrics need besides the capture: keep rates, the sample's seed, the prompt, the model, its
+// format (KVzip), the budget diagnostics' layers and the gold evidence spans.
+EvalOptions rank_options(const RunConfig& c, const Transformer& model, const Sample& s, const PromptBuild& prompt,
+                         const std::vector<int64_t>& scored_ids, const PromptFormat& format) {
+  EvalOptions eval;
+  eval.keep_rates = c.keep_rates;
+  eval.per_layer_oracle = c.per_layer_oracle;
+  eval.sample_seed = seed_of(s.id);
+  eval.prompt_ids = &scored_ids;
+  eval.model = &model;
+  eval.format = &format;
+  eval.diagnostics_layers = c.diagnostics_layers;
+  if (eval.diagnostics_layers.empty()) eval.diagnostics_layers = {std::max(0, model.n_layers() / 2 - 1)};
+  eval.evidence = evidence_spans(prompt);
+  return eval;
 }
 
 nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
@@ -115,19 +141,8 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
     rec["query_agnostic_tokens"] = split;
   }
 
-  EvalOptions eval;
-  eval.keep_rates = c.keep_rates;
-  eval.per_layer_oracle = c.per_layer_oracle;
-  eval.sample_seed = seed_of(s.id);
-  eval.prompt_ids = c.query_agnostic ? &context_ids : &ids;
-  eval.model = &model;
   const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
-  eval.format = &format;
-  eval.diagnostics_layers = c.diagnostics_layers;
-  if (eval.diagnostics_layers.empty()) eval.diagnostics_layers = {std::max(0, model.n_layers() / 2 - 1)};
-  for (const TokenSpan& span : prompt.evidence_token_spans)
-    if (span.second > span.first)
-      eval.evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
+  EvalOptions eval = rank_options(c, model, s, prompt, c.query_agnostic ? context_ids : ids, format);
   nlohmann::json results = nlohmann::json::object(), costs = nlohmann::json::object();
   for (size_t i = 0; i < heuristics.size(); ++i) {
     HeuristicEval e = evaluate_heuristic(*heuristics[i], *scored, eval);
@@ -142,6 +157,62 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
   return rec;
 }
 
+// The full-KV answer's text: the answer tokens without a final stop token.
+std::string answer_text(const Tokenizer& tok, const std::vector<int64_t>& stops, std::vector<int64_t> tokens) {
+  if (!tokens.empty() && std::find(stops.begin(), stops.end(), tokens.back()) != stops.end()) tokens.pop_back();
+  return tok.decode(std::vector<int32_t>(tokens.begin(), tokens.end()));
+}
+
+// Full KV's result, then every pipeline × keep rate on the same prompt, each answer scored, with its
+// time to first token (the prefill, first token included: the cost front of method.md §5) and cache size.
+nlohmann::json pipeline_results(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
+                                const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
+                                const std::vector<Pipeline>& pipelines, const Sample& s, const PromptBuild& prompt,
+                                const std::vector<int64_t>& ids, const OracleCapture& full) {
+  nlohmann::json results = nlohmann::json::array();
+  const std::string full_answer = answer_text(tok, stops, full.answer_tokens);
+  // Full KV's decode cache: every prompt token's key and value in every layer and KV head (what
+  // KVCache::live_bytes reports after a full prefill), so the report can put each method's cache beside it.
+  const ModelConfig& mc = model.config();
+  const int64_t full_cache_bytes = 2 * static_cast<int64_t>(ids.size()) * model.n_layers() * mc.n_kv_heads *
+                                   mc.head_dim * static_cast<int64_t>(c10::elementSize(model.options().dtype));
+  // Full KV's time to first token from a plain prefill like the pipelines' (the capture's own prefill
+  // also records what the oracle and the heuristics read, so it is not the baseline's cost).
+  const auto start = std::chrono::steady_clock::now();
+  run_prefill(model, ids, PipelineConfig{});
+  const double full_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  results.push_back({{"method", "full"},
+                     {"keep", 1.0},
+                     {"answer", full_answer},
+                     {"score", score_sample(s, full_answer)},
+                     {"kept_tokens", ids.size()},
+                     {"cache_bytes", full_cache_bytes},
+                     {"prefill_seconds", full_seconds}});
+
+  GenerationOptions gen;
+  gen.max_new_tokens = s.max_new_tokens;
+  gen.eos_ids = stops;
+  const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
+  PipelineInputs inputs{full.oracle, seed_of(s.id), &format};
+  inputs.context_end = static_cast<int64_t>(prompt.context_token_span.second);  // the kvpress protocol's split
+  const auto evidence = evidence_spans(prompt);  // gold token spans, for the budget diagnostics
+  for (const Pipeline& pipeline : pipelines) {
+    for (double keep : c.keep_rates) {
+      const auto start = std::chrono::steady_clock::now();
+      PrefillOutcome p = run_prefill(model, ids, pipeline.at_keep(keep), inputs);  // first_token read: synchronised
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      int64_t cache_bytes = p.cache_bytes, kept = p.kept.numel();
+      std::string answer = answer_text(tok, stops, decode_greedy(model, p, gen));
+      nlohmann::json result = {{"method", pipeline.config.label},  {"keep", keep},        {"answer", answer},
+                               {"score", score_sample(s, answer)}, {"kept_tokens", kept}, {"cache_bytes", cache_bytes},
+                               {"prefill_seconds", seconds}};
+      if (auto d = budget_diagnostics(p, evidence)) result["diagnostics"] = to_json(*d);
+      results.push_back(result);
+    }
+  }
+  return results;
+}
+
 // e2e mode (method.md §4): the full-KV answer (from the capture, which also gives the oracle the
 // "oracle" method needs), then every method × keep rate on the same prompt, each answer scored.
 nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
@@ -152,55 +223,92 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
   prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
   PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
   std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
-  auto answer_text = [&](std::vector<int64_t> tokens) {
-    if (!tokens.empty() && std::find(stops.begin(), stops.end(), tokens.back()) != stops.end()) tokens.pop_back();
-    return tok.decode(std::vector<int32_t>(tokens.begin(), tokens.end()));
-  };
 
   CaptureOptions capture_options;
   capture_options.window = c.window;
   capture_options.max_new_tokens = s.max_new_tokens;
   capture_options.eos_ids = stops;
   OracleCapture full = capture_with_oracle(model, ids, capture_options, c.oracle);
-  std::string full_answer = answer_text(full.answer_tokens);
-  nlohmann::json results = nlohmann::json::array();
-  // Full KV's decode cache: every prompt token's key and value in every layer and KV head (what
-  // KVCache::live_bytes reports after a full prefill), so the report can put each method's cache beside it.
-  const ModelConfig& mc = model.config();
-  const int64_t full_cache_bytes = 2 * static_cast<int64_t>(ids.size()) * model.n_layers() * mc.n_kv_heads *
-                                   mc.head_dim * static_cast<int64_t>(c10::elementSize(model.options().dtype));
-  results.push_back({{"method", "full"},
-                     {"keep", 1.0},
-                     {"answer", full_answer},
-                     {"score", score_sample(s, full_answer)},
-                     {"kept_tokens", ids.size()},
-                     {"cache_bytes", full_cache_bytes}});
   timing = {{"id", s.id}, {"full_prefill_seconds", full.prefill_seconds}};
+  return {{"id", s.id},
+          {"index", item.index},
+          {"mode", "e2e"},
+          {"task", s.task},
+          {"dataset", item.dataset},
+          {"category", sample_category(s)},
+          {"prompt_tokens", ids.size()},
+          {"max_score", sample_max_score(s)},
+          {"results", pipeline_results(c, model, tok, chat, stops, pipelines, s, prompt, ids, full)}};
+}
 
-  GenerationOptions gen;
-  gen.max_new_tokens = s.max_new_tokens;
-  gen.eos_ids = stops;
-  const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
-  PipelineInputs inputs{full.oracle, seed_of(s.id), &format};
-  inputs.context_end = static_cast<int64_t>(prompt.context_token_span.second);  // the kvpress protocol's split
-  std::vector<std::pair<int64_t, int64_t>> evidence;  // gold token spans, for the budget diagnostics
-  for (const TokenSpan& span : prompt.evidence_token_spans)
-    if (span.second > span.first)
-      evidence.emplace_back(static_cast<int64_t>(span.first), static_cast<int64_t>(span.second));
-  for (const Pipeline& pipeline : pipelines) {
-    for (double keep : c.keep_rates) {
-      PrefillOutcome p = run_prefill(model, ids, pipeline.at_keep(keep), inputs);
-      int64_t cache_bytes = p.cache_bytes, kept = p.kept.numel();
-      std::string answer = answer_text(decode_greedy(model, p, gen));
-      nlohmann::json result = {{"method", pipeline.config.label},  {"keep", keep},        {"answer", answer},
-                               {"score", score_sample(s, answer)}, {"kept_tokens", kept}, {"cache_bytes", cache_bytes}};
-      if (auto d = budget_diagnostics(p, evidence)) result["diagnostics"] = to_json(*d);
-      results.push_back(result);
-    }
+// The layer whose ranking a pipeline acts on (its l_p): the FastKV architecture's prune layer,
+// GemFilter's filter layer; −1 where no single layer does (kvpress compresses every layer, LazyLLM
+// prunes at several, SpecPrefill's ranking is the same at every layer): reports then use the mean over
+// layers (method.md §5 "Predictive validity").
+int rank_layer(const Pipeline& p) {
+  switch (p.config.kind()) {
+    case PipelineKind::FastKVStyle: return p.config.prune_layer;
+    case PipelineKind::GemFilter: return p.config.filter_layer;
+    default: return -1;
   }
-  return {{"id", s.id}, {"index", item.index}, {"mode", "e2e"}, {"task", s.task}, {"dataset", item.dataset},
-          {"category", sample_category(s)}, {"prompt_tokens", ids.size()}, {"max_score", sample_max_score(s)},
-          {"results", results}};
+}
+
+// both mode (method.md §5 "Predictive validity"): one capture with the oracle, then, on the same sample,
+// the rank metrics of every pipeline's own selection ranking (the heuristic object the pipeline prunes
+// with, keyed by the pipeline's label) and every pipeline's answer and score. The record is an e2e record
+// that also carries a rank record's fields, so both reports read it.
+nlohmann::json evaluate_sample_both(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
+                                    const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
+                                    const std::vector<Pipeline>& pipelines, const Item& item, nlohmann::json& timing) {
+  const Sample& s = item.sample;
+  PromptOptions prompt_options;
+  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
+  PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
+  std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
+
+  CaptureOptions options;
+  options.window = c.window;
+  options.max_new_tokens = s.max_new_tokens;
+  options.eos_ids = stops;
+  for (const Pipeline& p : pipelines)
+    if (p.selection) options.extra |= p.selection->needs();
+  OracleCapture capture = capture_with_oracle(model, ids, options, c.oracle);
+  const std::string answer = answer_text(tok, stops, capture.answer_tokens);
+  nlohmann::json rec = {{"id", s.id},
+                        {"index", item.index},
+                        {"mode", "both"},
+                        {"task", s.task},
+                        {"dataset", item.dataset},
+                        {"category", sample_category(s)},
+                        {"prompt_tokens", ids.size()},
+                        {"truncated", prompt.truncated},
+                        {"answer", answer},
+                        {"empty_answer", capture.empty_answer},
+                        {"score", score_sample(s, answer)},
+                        {"max_score", sample_max_score(s)},
+                        {"oracle_steps", capture.oracle_steps},
+                        {"keep_rates", c.keep_rates}};
+  timing = {{"id", s.id}, {"prefill_seconds", capture.prefill_seconds}, {"decode_seconds", capture.decode_seconds}};
+  if (!capture.empty_answer) {  // no answer, no oracle: the pipelines still run, the rank metrics cannot
+    const int64_t oracle_nonfinite = (~at::isfinite(capture.oracle)).sum().item<int64_t>();
+    if (oracle_nonfinite > 0) rec["oracle_nonfinite"] = oracle_nonfinite;
+    const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
+    const EvalOptions eval = rank_options(c, model, s, prompt, ids, format);
+    nlohmann::json heuristics = nlohmann::json::object(), layers = nlohmann::json::object();
+    for (const Pipeline& p : pipelines) {
+      if (!p.selection) continue;  // full KV and the oracle emulation have no ranking to measure
+      nlohmann::json j = to_json(evaluate_heuristic(*p.selection, capture, eval), c.keep_rates);
+      j.erase("name");
+      j.erase("keep_rates");
+      heuristics[p.config.label] = j;
+      const int l = rank_layer(p);
+      layers[p.config.label] = l >= 0 ? nlohmann::json(l) : nlohmann::json(nullptr);
+    }
+    rec["heuristics"] = heuristics;
+    rec["rank_layers"] = layers;
+  }
+  rec["results"] = pipeline_results(c, model, tok, chat, stops, pipelines, s, prompt, ids, capture);
+  return rec;
 }
 
 // Every sample the config yields (before sharding and --limit), as the bytes samples.jsonl-style
@@ -287,7 +395,7 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
   std::vector<std::unique_ptr<Heuristic>> heuristics;
   for (const HeuristicSection& h : c.heuristics) heuristics.push_back(make_heuristic(h.name, h.params));
   std::vector<Pipeline> pipelines;
-  if (c.mode == "e2e")
+  if (c.runs_pipelines())
     for (const PipelineConfig& pc : c.e2e_methods) pipelines.push_back(make_pipeline(pc, m.model->n_layers()));
 
   std::vector<Item> all = load_items(c, *tok, chat), mine;
@@ -312,6 +420,7 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
     if (!c.model.devices.empty()) run["devices"] = c.model.devices;
     run["dataset_samples"] = identity.samples_fingerprint;
     run["dataset_files"] = dataset_files(c);
+    run["statistics"] = statistics_json(c.statistics);  // the reports' seeds and resample counts
     write_file_atomically(dir + "/run.json", run.dump(2) + "\n");
   }
 
@@ -322,8 +431,12 @@ std::string run_experiment(const RunConfig& c, const RunOptions& o) {
     if (results.completed_ids().count(it.sample.id)) continue;
     progress.update(done, it.sample.id);
     nlohmann::json timing;
-    results.append(c.mode == "e2e" ? evaluate_sample_e2e(c, *m.model, *tok, chat, stops, pipelines, it, timing)
-                                   : evaluate_sample(c, *m.model, *tok, chat, stops, heuristics, it, timing));
+    if (c.mode == "both")
+      results.append(evaluate_sample_both(c, *m.model, *tok, chat, stops, pipelines, it, timing));
+    else if (c.mode == "e2e")
+      results.append(evaluate_sample_e2e(c, *m.model, *tok, chat, stops, pipelines, it, timing));
+    else
+      results.append(evaluate_sample(c, *m.model, *tok, chat, stops, heuristics, it, timing));
     append_line(dir + "/timings.jsonl", timing);
     ++done;
   }

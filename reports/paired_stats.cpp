@@ -1,0 +1,113 @@
+// Paired comparisons of e2e rows (rules in paired_stats.h).
+#include "reports/paired_stats.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace claa {
+
+namespace {
+
+using Cell = std::pair<std::string, double>;  // (method, keep); Full KV is ("full", its keep)
+
+// Per cell, per sample index: the score in points (absent where the sample lacks the cell).
+using Points = std::map<Cell, std::map<size_t, double>>;
+
+Points points_by_cell(const std::vector<E2eSample>& samples, std::vector<Cell>& order, Cell& full) {
+  Points points;
+  for (size_t i = 0; i < samples.size(); ++i)
+    for (const E2eResult& r : samples[i].results) {
+      Cell cell{r.method, r.method == kFullKvMethod ? 1.0 : r.keep};
+      if (r.method == kFullKvMethod) full = cell;
+      if (!points.count(cell)) order.push_back(cell);
+      points[cell][i] = 100.0 * r.score / samples[i].max_score;
+    }
+  return points;
+}
+
+PairedDiff compare(const Points& points, const Cell& row, const Cell& other, const ResamplingOptions& o) {
+  PairedDiff d;
+  d.method = row.first;
+  d.keep = row.second;
+  d.against = other.first;
+  std::vector<double> a, b;
+  const auto& theirs = points.at(other);
+  for (const auto& [i, v] : points.at(row))
+    if (auto it = theirs.find(i); it != theirs.end()) a.push_back(v), b.push_back(it->second);
+  d.n = static_cast<int64_t>(a.size());
+  if (a.empty()) {
+    d.mean = d.p = d.p_holm = std::numeric_limits<double>::quiet_NaN();
+    return d;
+  }
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += a[i] - b[i];
+  d.mean = sum / static_cast<double>(a.size());
+  d.ci = bootstrap_interval(
+      a.size(),
+      [&](const std::vector<size_t>& idx) {
+        double s = 0;
+        for (size_t i : idx) s += a[i] - b[i];
+        return s / static_cast<double>(idx.size());
+      },
+      o);
+  d.p = paired_permutation_p(a, b, o);
+  return d;
+}
+
+void holm(std::vector<PairedDiff>& family, double level) {
+  std::vector<double> p;
+  for (const PairedDiff& d : family) p.push_back(d.p);
+  const std::vector<double> adjusted = holm_adjust(p);
+  for (size_t i = 0; i < family.size(); ++i) {
+    family[i].p_holm = adjusted[i];
+    family[i].distinguishable = adjusted[i] < 1.0 - level;
+  }
+}
+
+}  // namespace
+
+PairedComparisons paired_comparisons(const std::vector<E2eSample>& samples, const ResamplingOptions& options) {
+  PairedComparisons out;
+  out.options = options;
+  std::vector<Cell> order;
+  Cell full{"", 0.0};
+  const Points points = points_by_cell(samples, order, full);
+
+  // The best baseline per keep: the highest mean over its samples, the oracle emulation left out.
+  std::map<double, std::pair<double, std::string>> best;
+  for (const Cell& c : order) {
+    if (c.first == kFullKvMethod || c.first == "oracle") continue;
+    double sum = 0;
+    for (const auto& [i, v] : points.at(c)) sum += v;
+    const double mean = sum / static_cast<double>(points.at(c).size());
+    auto it = best.find(c.second);
+    if (it == best.end() || mean > it->second.first) best[c.second] = {mean, c.first};
+  }
+  for (const auto& [keep, b] : best) out.best.emplace_back(keep, b.second);
+
+  for (const Cell& c : order) {
+    if (c.first == kFullKvMethod) continue;
+    if (!full.first.empty()) out.vs_full.push_back(compare(points, c, full, options));
+    auto it = best.find(c.second);
+    if (it != best.end() && it->second.second != c.first)
+      out.vs_best.push_back(compare(points, c, {it->second.second, c.second}, options));
+  }
+  holm(out.vs_full, options.level);
+  holm(out.vs_best, options.level);
+  return out;
+}
+
+nlohmann::ordered_json paired_json(const PairedDiff& d) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+  return {{"against", d.against},
+          {"n", d.n},
+          {"delta", num(d.mean)},
+          {"ci", {num(d.ci.low), num(d.ci.high)}},
+          {"p", num(d.p)},
+          {"p_holm", num(d.p_holm)},
+          {"distinguishable", d.distinguishable}};
+}
+
+}  // namespace claa
