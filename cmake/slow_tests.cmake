@@ -5,6 +5,7 @@
 # matches no test (that test only loses its head start): rename it here with the test.
 foreach(name
     "e2e mode runs every pipeline and matches its committed baseline"
+    "both mode measures each pipeline's ranking as rank mode does and answers as e2e mode does"
     "mpirun -np 2 claa run gives a single-process run's records, and resumes a killed rank"
     "A killed run resumes to the same results, each sample once"
     "kvpress protocol: claa's answers equal kvpress's own pipeline on RULER samples"

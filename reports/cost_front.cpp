@@ -36,7 +36,7 @@ std::string front_body(const E2eAggregate& agg, const std::string& dat, const st
   std::string body = fmt::format(
       "set title {} font \",13\"\nset xlabel {}\nset ylabel \"average score (points)\"\n{}"
       "set grid lc rgb \"#e0e0e0\"\nset key outside right top vertical Left reverse font \",11\"\nset border 3\n"
-      "set xtics nomirror\nset ytics nomirror\nset offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n",
+      "set xtics nomirror\nset ytics nomirror\nset offsets graph 0.05, graph 0.05, graph 0.05, 0\nset yrange [0:*]\n",
       gnuplot_quote(title), gnuplot_quote(xlabel), log_x ? "set logscale x\n" : "");
   std::vector<std::string> parts;
   for (size_t m = 0; m < agg.methods.size(); ++m)

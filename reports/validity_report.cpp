@@ -68,9 +68,15 @@ Table cell_table(const ValidityAnalysis& v) {
   return t;
 }
 
-// Scatter of the cells for one metric: one block per method, points (metric, score).
-Figure scatter_figure(const MetricValidity& m, const fs::path& dir, const std::string& name) {
+// Scatter of the cells for one metric: one block per method, points (metric, score). `methods` is the e2e
+// report's method order, so each method keeps its colour across the report's figures.
+Figure scatter_figure(const MetricValidity& m, const fs::path& dir, const std::string& name,
+                      const std::vector<std::string>& order) {
   std::vector<std::string> methods;
+  for (const std::string& method : order)
+    for (const ValidityCell& c : m.cells)
+      if (c.method == method && std::find(methods.begin(), methods.end(), method) == methods.end())
+        methods.push_back(method);
   for (const ValidityCell& c : m.cells)
     if (std::find(methods.begin(), methods.end(), c.method) == methods.end()) methods.push_back(c.method);
   std::string dat = fmt::format("# {}: mean metric, mean score (points), keep (%); one block per method\n", m.name);
@@ -86,7 +92,7 @@ Figure scatter_figure(const MetricValidity& m, const fs::path& dir, const std::s
   std::string body = fmt::format(
       "set title {} font \",13\"\nset xlabel {}\nset ylabel \"mean score (points)\"\nset grid lc rgb \"#e0e0e0\"\n"
       "set key outside right top vertical Left reverse font \",11\"\nset border 3\nset xtics nomirror\n"
-      "set ytics nomirror\nset offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\nplot ",
+      "set ytics nomirror\nset offsets graph 0.05, graph 0.05, graph 0.05, 0\nset yrange [0:*]\nplot ",
       gnuplot_quote(title), gnuplot_quote("mean " + m.name));
   for (size_t i = 0; i < methods.size(); ++i)
     body +=
@@ -102,10 +108,10 @@ PlotResult render_both_plots(const E2eAggregate& agg, const ValidityAnalysis& v,
   const fs::path dir = fs::path(run_dir) / "plots";
   std::vector<Figure> figures;
   if (!v.metrics.empty()) {
-    figures.push_back(scatter_figure(v.metrics.front(), dir, "validity_lead"));
+    figures.push_back(scatter_figure(v.metrics.front(), dir, "validity_lead", agg.methods));
     for (const MetricValidity& m : v.metrics)
       if (m.name == "spearman@l_p" && &m != &v.metrics.front())
-        figures.push_back(scatter_figure(m, dir, "validity_spearman"));
+        figures.push_back(scatter_figure(m, dir, "validity_spearman", agg.methods));
   }
   PlotResult mine = render_figures(figures, dir, gnuplot);
   // The validity figures first: the report leads with them.

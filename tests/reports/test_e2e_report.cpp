@@ -259,8 +259,10 @@ TEST_CASE("e2e: accuracy plot", "[reports][e2e][plots]") {
     copy_run(kE2eRun, dir.path);
     const ReportFiles files = write_run_reports(dir.path.string());
     CHECK(files.plots.errors.empty());
-    REQUIRE(files.plots.plots.size() == 1);
-    for (const char* f : {"plots/e2e_accuracy.png", "plots/e2e_accuracy.svg"}) {
+    // The accuracy plot and the cost front against the cache (no TTFT recorded in this fixture: no TTFT front).
+    REQUIRE(files.plots.plots.size() == 2);
+    CHECK_FALSE(fs::exists(dir.path / "plots" / "cost_front_ttft.gp"));
+    for (const char* f : {"plots/e2e_accuracy.png", "plots/e2e_accuracy.svg", "plots/cost_front_cache.png"}) {
       INFO(f);
       CHECK(fs::file_size(dir.path / f) > 0);
     }
@@ -268,5 +270,9 @@ TEST_CASE("e2e: accuracy plot", "[reports][e2e][plots]") {
     CHECK_THAT(slurp(dir.path / "report.html"), Catch::Contains("<img src=\"plots/e2e_accuracy.png\""));
     const std::string dat = slurp(dir.path / "plots" / "e2e_accuracy.dat");
     CHECK_THAT(dat, Catch::Contains("10 37.500000"));
+    // Cost front: fastkv at 10% keeps 0.1 × prompt tokens (2048 bytes each; see the header): its mean cache in
+    // MiB, its average 37.5 points.
+    const std::string front = slurp(dir.path / "plots" / "cost_front_cache.dat");
+    CHECK_THAT(front, Catch::Contains(" 37.500000 10\n"));
   }
 }

@@ -40,31 +40,31 @@ TEST_CASE("both mode measures each pipeline's ranking as rank mode does and answ
   INFO(out);
   CHECK_THAT(out, Catch::Contains("lead rank metric:"));
   // The same samples in rank mode, with the pipelines' rankings as heuristics under the same labels, and in
-  // e2e mode (one dataset is enough for the comparison).
-  REQUIRE(
-      run_cli("run " + config + " --out " + rank +
-                  " --set mode=rank --set 'heuristics=[\"fastkv\",\"claa\",\"gemfilter\",\"specprefill\",\"snapkv\"]'",
-              &out) == 0);
-  REQUIRE(run_cli("run " + config + " --out " + e2e + " --set mode=e2e", &out) == 0);
+  // e2e mode.
+  REQUIRE(run_cli("run " + config + " --out " + rank +
+                      " --set mode=rank --set 'heuristics=[\"fastkv\",\"claa\",\"gemfilter\",\"specprefill\"]'",
+                  &out) == 0);
+  REQUIRE(run_cli("run " + config + " --out " + e2e + " --set mode=e2e --limit 1", &out) == 0);
 
   const auto b = records_by_id(both + "/samples.jsonl"), r = records_by_id(rank + "/samples.jsonl"),
              e = records_by_id(e2e + "/samples.jsonl");
-  REQUIRE(b.size() == 6);
-  REQUIRE(r.size() == 6);
-  REQUIRE(e.size() == 6);
+  REQUIRE(b.size() == 2);
+  REQUIRE(r.size() == 2);
+  REQUIRE(e.size() == 1);  // --limit 1: the answers of one sample suffice to show the pipelines are the same
   for (const auto& [id, rec] : b) {
     INFO(id);
     CHECK(rec["mode"] == "both");
     CHECK(rec["score"] == r.at(id)["score"]);  // the full-KV answer
     // Every pipeline with a ranking, l_p = 14 for the FastKV architecture and GemFilter (L = 30), none for SpecPrefill.
-    const nlohmann::json want_layers = {
-        {"claa", 14}, {"fastkv", 14}, {"gemfilter", 14}, {"snapkv", 14}, {"specprefill", nullptr}};
+    const nlohmann::json want_layers = {{"claa", 14}, {"fastkv", 14}, {"gemfilter", 14}, {"specprefill", nullptr}};
     CHECK(rec["rank_layers"] == want_layers);
     for (const auto& [label, h] : rec["heuristics"].items()) {
       INFO(label);
       CHECK(h["layers"] == r.at(id)["heuristics"][label]["layers"]);  // the same numbers, bit for bit
     }
-    // Answers and scores equal the e2e run's; both carry a time to first token.
+    // Every result carries a time to first token; answers and scores equal the e2e run's.
+    for (const auto& x : rec["results"]) CHECK(x["prefill_seconds"].get<double>() > 0);
+    if (!e.count(id)) continue;
     REQUIRE(rec["results"].size() == e.at(id)["results"].size());
     for (size_t i = 0; i < rec["results"].size(); ++i) {
       const auto &x = rec["results"][i], &y = e.at(id)["results"][i];
@@ -72,13 +72,12 @@ TEST_CASE("both mode measures each pipeline's ranking as rank mode does and answ
       CHECK(x["keep"] == y["keep"]);
       CHECK(x["answer"] == y["answer"]);
       CHECK(x["score"] == y["score"]);
-      CHECK(x["prefill_seconds"].get<double>() > 0);
     }
   }
   // The report: validity first, paired statistics, run.json's statistics.
   const nlohmann::json summary = nlohmann::json::parse(read_all(both + "/summary.json"));
   CHECK(summary["mode"] == "both");
-  CHECK(summary["validity"]["metrics"].size() >= 10);
+  CHECK(summary["validity"]["metrics"].size() >= 10);  // 6 metrics × (at l_p, layer mean); evidence recall: spans
   const nlohmann::json run = nlohmann::json::parse(read_all(both + "/run.json"));
   CHECK(run["statistics"]["seed"] == 7);
   CHECK(run["statistics"]["bootstrap_resamples"] == 500);

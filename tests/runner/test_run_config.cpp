@@ -84,3 +84,25 @@ TEST_CASE("Config overrides (--set) reach nested keys and list elements", "[runn
   CHECK_THROWS_WITH(claa::apply_overrides(j, {"datasets.4.samples=1"}), Catch::Contains("no element 4"));
   CHECK_THROWS_WITH(claa::apply_overrides(j, {"novalue"}), Catch::Contains("expected key=value"));
 }
+
+TEST_CASE("both mode and report.statistics are validated up front", "[runner][config]") {
+  auto c = claa::parse_run_config(nlohmann::json::parse(R"({"mode": "both", "datasets": ["ruler:vt"],
+      "report": {"statistics": {"seed": 3, "bootstrap_resamples": 500}}})"),
+                                  "t");
+  CHECK(c.runs_pipelines());
+  CHECK(c.e2e_methods.size() == 5);  // the default pipelines, as in e2e mode
+  CHECK(c.statistics.seed == 3);
+  CHECK(c.statistics.bootstrap_resamples == 500);
+  CHECK(c.statistics.permutation_resamples == 10000);  // default kept
+  const std::string e = error_of(nlohmann::json::parse(R"({"mode": "both", "datasets": ["ruler:vt", "scbench:/x"],
+      "capture": {"query_agnostic": true, "window": 16},
+      "report": {"statistics": {"level": 1.5, "bootstrap_resamples": 10, "seeds": 1}}})"));
+  CHECK_THAT(e, Catch::Contains("is multi-turn: rank mode only (both prunes one prompt)"));
+  CHECK_THAT(e, Catch::Contains("capture.query_agnostic: is rank mode's; both runs take the kvpress pipeline"));
+  CHECK_THAT(e, Catch::Contains("both mode needs them equal"));
+  CHECK_THAT(e, Catch::Contains("report.statistics.level: must lie in (0.5, 1)"));
+  CHECK_THAT(e, Catch::Contains("report.statistics.bootstrap_resamples: must be at least 100"));
+  CHECK_THAT(e, Catch::Contains("unknown key 'seeds' (did you mean 'seed'?)"));
+  CHECK_THAT(error_of(nlohmann::json::parse(R"({"mode": "bath", "datasets": ["ruler:vt"]})")),
+             Catch::Contains("'bath' is not one of rank, e2e, both"));
+}
