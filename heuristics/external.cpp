@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <set>
 
 #include "core/error.h"
@@ -105,8 +106,6 @@ class External : public Heuristic {
           {"PYTHONPATH", std::string(CLAA_SOURCE_DIR) + "/python" + (path && *path ? std::string(":") + path : "")});
     }
     worker_ = std::make_shared<ExternalWorker>(label_, std::move(command), timeout);
-    static std::atomic<int> instances{0};
-    key_ = "external(" + label_ + ")#" + std::to_string(instances++);
   }
 
   // The overhead per sample, the figure docs/benchmarks.md quotes: one line on stderr when the run ends.
@@ -156,9 +155,12 @@ class External : public Heuristic {
               "heuristic '" + label_ + "' at " + where + ": the capture has no '" + name + "'");
       tensors.push_back({name, it->second});
     }
-    const std::string input = worker_->folder() + "/input.safetensors",
-                      output = worker_->folder() + "/scores.safetensors";
-    std::remove(output.c_str());
+    // A new file per request, the previous one unlinked (never rewritten): a worker still mapping an
+    // old one keeps valid pages, where truncating a mapped file would give it SIGBUS.
+    const std::string stem = worker_->folder() + "/" + std::to_string(files_++);
+    const std::string input = stem + "-input.safetensors", output = stem + "-scores.safetensors";
+    for (const std::string& old : previous_files_) std::remove(old.c_str());
+    previous_files_ = {input, output};
     write_tensor_file(input, tensors);
     const int64_t sample = c.statistic(key_ + "/sample").item<int64_t>();
     const int64_t h_kv = c.n_kv_heads;
@@ -183,9 +185,15 @@ class External : public Heuristic {
                           " scores are NaN or infinite");
     // Window scores: the last W positions are kept by every pipeline, so they are not ranked (N' = N − W).
     if (drop_window_) scores = scores.narrow(1, 0, n - c.window).contiguous();
-    at::Tensor combined = combine_ == "sum"   ? scores.sum(0)
-                          : combine_ == "max" ? std::get<0>(scores.max(0))
-                                              : scores.mean(0);
+    // In double, clamped to float32's range: presses that pin what they always keep to float32's maximum
+    // (CriticalKVPress) would overflow a float32 sum over the rows to inf.
+    const at::Tensor wide = scores.to(at::kDouble);
+    const double top = std::numeric_limits<float>::max();
+    at::Tensor combined = (combine_ == "sum"   ? wide.sum(0)
+                           : combine_ == "max" ? std::get<0>(wide.max(0))
+                                               : wide.mean(0))
+                              .clamp(-top, top)
+                              .to(at::kFloat);
     samples_.insert(sample);
     ++requests_;
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -261,10 +269,17 @@ class External : public Heuristic {
     require(window_ >= 0, where + ": window must be positive");
     require(window_ > 0 || std::find(needs_.begin(), needs_.end(), "window_rows") == needs_.end(),
             where + " asks for window_rows but gives no window");
+    // The statistic's key names what it keeps: external heuristics reading the same inputs share one
+    // copy of them per capture (ten kvpress presses keep the layer inputs once, not ten times).
+    std::string names;
+    for (const std::string& name : known_inputs())
+      if (std::find(needs_.begin(), needs_.end(), name) != needs_.end()) names += (names.empty() ? "" : ",") + name;
+    key_ = "external_inputs(" + names + (window_ > 0 ? ";window=" + std::to_string(window_) : "") + ")";
     hello_read_ = true;
   }
 
-  std::string kind_, label_, key_;
+  std::string kind_, label_;
+  mutable std::string key_;  // the inputs statistic's key (read_hello)
   std::shared_ptr<ExternalWorker> worker_;
   mutable bool hello_read_ = false, drop_window_ = false;
   mutable std::vector<std::string> needs_;
@@ -272,6 +287,8 @@ class External : public Heuristic {
   mutable std::string combine_, note_;
   mutable std::set<int64_t> samples_;  // the samples scored, requests made and seconds spent (stderr summary)
   mutable int64_t requests_ = 0;
+  mutable std::vector<std::string> previous_files_;
+  mutable int64_t files_ = 0;
   mutable double seconds_ = 0;
 };
 

@@ -92,19 +92,18 @@ class LayerModules:
 
 
 def score_fn(press, modules):
-    import numpy as np
     import torch
 
     def score(layer):
         module, norm_weight = modules.get(layer)
         c = layer.config
         with torch.no_grad():
-            x = torch.from_numpy(np.array(layer.hidden_in, dtype=np.float32))[None]  # [1, N, hidden]
+            x = torch.from_numpy(layer.hidden_in)[None]  # [1, N, hidden], a view of the mapped file
             # LlamaRMSNorm: x · rsqrt(mean(x²) + eps) · weight, in fp32
             hidden = norm_weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["rms_eps"]))
-            keys = torch.from_numpy(np.array(layer.keys, dtype=np.float32))[None]
-            values = torch.from_numpy(np.array(layer.values, dtype=np.float32))[None]
-            positions = torch.from_numpy(np.array(layer.positions))[None]
+            keys = torch.from_numpy(layer.keys)[None]
+            values = torch.from_numpy(layer.values)[None]
+            positions = torch.from_numpy(layer.positions)[None]
             kwargs = {"hidden_states": hidden, "position_embeddings": module.rotary_emb(hidden, positions),
                       "position_ids": positions, "cache_position": positions[0], "attention_mask": None}
             scores = press.score(module, hidden, keys, values, None, kwargs)

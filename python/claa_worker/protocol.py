@@ -60,7 +60,8 @@ def spec_of(fn):
 
 
 class Layer:
-    """One layer's request: the tensors as attributes (read-only numpy arrays) and the request's fields
+    """One layer's request: the tensors as attributes (numpy arrays mapping claa's file, copy-on-write:
+    writing to one changes only the worker's copy) and the request's fields
     (layer, n_layers, sample, n_prompt, window, n_kv_heads)."""
 
     def __init__(self, tensors, fields):

@@ -10,7 +10,7 @@ _DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int3
 
 
 def load_tensors(path):
-    """{name: read-only numpy array viewing the mapped file} and the header's metadata."""
+    """{name: numpy array viewing the mapped file (copy-on-write)} and the header's metadata."""
     with open(path, "rb") as f:
         (size,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(size))
@@ -24,7 +24,8 @@ def load_tensors(path):
         if end == begin:
             tensors[name] = np.zeros(shape, dtype)
             continue
-        tensors[name] = np.memmap(path, dtype=dtype, mode="r", offset=base + begin, shape=shape)
+        # copy-on-write: no copy is made, yet the array is writable (torch.from_numpy takes it as is)
+        tensors[name] = np.memmap(path, dtype=dtype, mode="c", offset=base + begin, shape=shape)
     return tensors, metadata
 
 

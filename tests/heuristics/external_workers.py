@@ -68,3 +68,18 @@ def echo_shapes(layer):
     assert layer.window_rows.shape == (layer.queries.shape[0], 16, n)
     assert np.allclose(layer.window_rows.sum(-1), 1, atol=1e-5)
     return np.linalg.norm(layer.hidden_in, axis=-1)[None, :]
+
+
+@heuristic(needs=("keys",), combine="sum")
+def pins_max(layer):
+    """Pins the first 5 tokens to float32's maximum in every row, as CriticalKVPress pins its first stage."""
+    s = -np.linalg.norm(layer.keys, axis=-1)
+    s[:, :5] = np.finfo(np.float32).max
+    return s
+
+
+@heuristic(needs=("hidden_in", "keys", "values", "positions", "weights"))
+def reads_layer_inputs(layer):
+    """What a kvpress press is sent, read and answered with zeros: the protocol's own cost (benchmarks.md)."""
+    total = float(layer.hidden_in.sum()) + float(layer.keys.sum()) + float(layer.values.sum())
+    return np.zeros((layer.keys.shape[0], layer.keys.shape[1])) + 0 * total

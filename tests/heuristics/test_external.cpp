@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 #include "capture/capture.h"
 #include "core/error.h"
@@ -100,8 +101,13 @@ TEST_CASE("External heuristic specs name what they run", "[external]") {
 
 TEST_CASE("A numpy KNorm worker scores exactly what the C++ knorm scores", "[external]") {
   auto py = python_heuristic("claa_worker.examples:knorm");
+  auto other = python_heuristic("external_workers:prints");  // reads the keys too
   auto native = claa::make_heuristic("knorm");
-  const Captured c = capture_for({py.get(), native.get()});
+  const Captured c = capture_for({py.get(), other.get(), native.get()});
+  // External heuristics reading the same inputs share one copy of them.
+  int kept = 0;
+  for (const auto& [key, value] : c.capture.layers[0].statistics) kept += key.rfind("external_inputs(", 0) == 0;
+  CHECK(kept == 1);
   const claa::HeuristicScores a = py->score(input(c)), b = native->score(input(c));
   REQUIRE(a.per_head.size() == c.capture.layers.size());
   for (size_t l = 0; l < a.per_head.size(); ++l) {
@@ -139,6 +145,16 @@ TEST_CASE("A worker receives every input claa offers, with the shapes the protoc
   CHECK(at::allclose(s.per_head[0][0], embedded.norm(2, -1), 1e-5, 1e-5));
   CHECK(s.per_head[1].size(1) == 80);
   CHECK(!at::allclose(s.per_head[1], s.per_head[0]));
+}
+
+TEST_CASE("Scores pinned to float32's maximum stay finite in the layer's ranking", "[external]") {
+  auto py = python_heuristic("external_workers:pins_max");  // combine = sum over the 3 KV heads
+  const Captured c = capture_for({py.get()}, 80);
+  const claa::LayerScores s = py->score_layer(input(c), 4);
+  REQUIRE(s.combined.size(0) == 80);
+  CHECK(s.combined.isfinite().all().item<bool>());
+  CHECK(s.combined[0].item<float>() == std::numeric_limits<float>::max());  // a float32 sum would be inf
+  CHECK(s.combined.narrow(0, 5, 75).max().item<float>() < 0);               // the rest: −Σ‖k‖
 }
 
 TEST_CASE("Every worker failure is one line naming the heuristic and the layer", "[external]") {
