@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
 
 #include "capture/capture.h"
 #include "core/error.h"
@@ -218,5 +219,32 @@ TEST_CASE("claa run with a failing worker stops with one line and keeps the samp
   const std::string samples = read_all(dir + "/samples.jsonl");
   CHECK(std::count(samples.begin(), samples.end(), '\n') == 1);  // the first sample, scored by both
   CHECK_THAT(samples, Contains("python:external_workers:fails_on_second_sample"));
+  claa::test::remove_tree(dir);
+}
+
+TEST_CASE("A numpy SnapKV worker prunes exactly as snapkv@kvpress in the kvpress and FastKV pipelines", "[external]") {
+  const std::string dir = claa::test::fresh_temp_path("external_e2e").string();
+  const std::string py = "python:claa_worker.examples:snapkv{python=" + test_python() + "}";
+  std::string out;
+  const int rc = run_cli("run " + source_path("configs/ci.json") + " --out " + dir +
+                             " --no-report --limit 1 --set mode=e2e --set 'keep_rates=[0.2]' --set 'e2e.methods=[" +
+                             "\"kvpress:snapkv@kvpress\",\"kvpress:" + py + "\",\"fastkv_style:snapkv@kvpress\"," +
+                             "\"fastkv_style:" + py + "\"]'",
+                         &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  const nlohmann::json sample = nlohmann::json::parse(read_all(dir + "/samples.jsonl"));
+  std::map<std::string, nlohmann::json> by_method;
+  for (const nlohmann::json& r : sample["results"]) by_method[r["method"].get<std::string>()] = r;
+  // The same kept rows give the same greedy answer (kept count and cache size follow from the budget
+  // alone: they check that both ran the same pipeline).
+  for (const std::string pipeline : {"kvpress:", "fastkv_style:"}) {
+    const nlohmann::json &native = by_method[pipeline + "snapkv@kvpress"], &worker = by_method[pipeline + py];
+    INFO(pipeline << ": " << native.dump() << " vs " << worker.dump());
+    REQUIRE(native.contains("answer"));
+    CHECK(native["answer"] == worker["answer"]);
+    CHECK(native["kept_tokens"] == worker["kept_tokens"]);
+    CHECK(native["cache_bytes"] == worker["cache_bytes"]);
+  }
   claa::test::remove_tree(dir);
 }
