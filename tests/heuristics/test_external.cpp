@@ -12,6 +12,7 @@
 #include "capture/capture.h"
 #include "core/error.h"
 #include "evaluation/metrics.h"
+#include "harness/runner/run_config.h"
 #include "heuristics/heuristic.h"
 #include "tests/catch.h"
 #include "tests/cli_run.h"
@@ -98,6 +99,18 @@ TEST_CASE("External heuristic specs name what they run", "[external]") {
   // Never part of "all": they need a target.
   for (const claa::HeuristicInfo& h : claa::heuristic_registry())
     CHECK(h.external == (h.name == "python" || h.name == "exec" || h.name == "kvpress"));
+  const claa::RunConfig all = claa::parse_run_config(
+      nlohmann::json::parse(R"({"datasets": [{"spec": "ruler:vt", "length": 1024}], "heuristics": "all"})"), "t");
+  CHECK(all.heuristics.size() + 3 == claa::heuristic_registry().size());
+  for (const claa::HeuristicSection& h : all.heuristics) CHECK(h.name != "python");
+  // A config names one by its spec; validating the config starts no worker (the target does not exist).
+  const claa::RunConfig named =
+      claa::parse_run_config(nlohmann::json::parse(R"({"datasets": [{"spec": "ruler:vt", "length": 1024}],
+                                "heuristics": ["python:no_such_module:f{timeout_s=5}"]})"),
+                             "t");
+  REQUIRE(named.heuristics.size() == 1);
+  CHECK(named.heuristics[0].label == "python:no_such_module:f{timeout_s=5}");
+  CHECK(named.heuristics[0].params["target"] == "no_such_module:f");
 }
 
 TEST_CASE("A numpy KNorm worker scores exactly what the C++ knorm scores", "[external]") {
