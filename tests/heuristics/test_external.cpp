@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 
@@ -260,4 +261,36 @@ TEST_CASE("A numpy SnapKV worker prunes exactly as snapkv@kvpress in the kvpress
     CHECK(native["cache_bytes"] == worker["cache_bytes"]);
   }
   claa::test::remove_tree(dir);
+}
+
+TEST_CASE("claa_worker.testing.check applies claa's checks to a function without claa", "[external]") {
+  // The package's own harness: the examples pass, a wrong shape and NaN scores are refused.
+  const std::string script =
+      "import numpy as np\n"
+      "from claa_worker import heuristic, examples\n"
+      "from claa_worker.testing import check\n"
+      "assert check(examples.knorm).shape == (2, 256)\n"
+      "assert check(examples.snapkv, n_prompt=100).shape == (2, 100)\n"
+      "bad = heuristic(needs=('keys',))(lambda layer: np.zeros((3, layer.keys.shape[1])))\n"
+      "nan = heuristic(needs=('keys',))(lambda layer: np.full((2, layer.keys.shape[1]), np.nan))\n"
+      "for f, words in ((bad, 'expected [2, 256]'), (nan, '512 scores are NaN')):\n"
+      "    try:\n"
+      "        check(f)\n"
+      "    except AssertionError as e:\n"
+      "        assert words in str(e), str(e)\n"
+      "    else:\n"
+      "        raise SystemExit('not refused')\n"
+      "print('harness ok')\n";
+  const std::string file = claa::test::fresh_temp_path("harness").string() + ".py";
+  std::ofstream(file) << script;
+  std::string out;
+  const std::string command = "PYTHONPATH=" + source_path("python") + " " + test_python() + " " + file;
+  const std::string log = file + ".log";
+  const int status = std::system((command + " > " + log + " 2>&1").c_str());
+  out = read_all(log);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK_THAT(out, Contains("harness ok"));
+  std::remove(file.c_str());
+  std::remove(log.c_str());
 }
