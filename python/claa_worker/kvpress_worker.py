@@ -22,6 +22,17 @@ import sys
 from claa_worker.__main__ import protocol_channel
 
 
+# ScorerPresses whose score() cannot run on what claa sends, and why (docs/reference.md).
+UNSUPPORTED = {
+    "ObservedAttentionPress": "it reads the eager attention matrix of every query (N x N per head), which claa "
+                              "does not send (claa's h2o is the same score)",
+    "QFilterPress": "it needs its trained Q-filters from the Hugging Face hub, and claa never downloads",
+    "KVzapPress": "it needs its trained KVzap model from the Hugging Face hub, and claa never downloads",
+    "ExpectedAttentionStatsPress": "it needs query statistics precomputed per model from the Hugging Face hub, "
+                                   "and claa never downloads",
+}
+
+
 def make_press(text):
     import kvpress
 
@@ -30,6 +41,11 @@ def make_press(text):
     if not isinstance(press, kvpress.ScorerPress):
         raise TypeError(f"{type(press).__name__} is not a ScorerPress: it has no per-token score() to hold "
                         "against the oracle (it changes how the cache is compressed or the model itself)")
+    inner = press
+    while inner is not None:  # wrappers (CriticalKVPress(press=...)) score with their inner press
+        if type(inner).__name__ in UNSUPPORTED:
+            raise TypeError(f"{type(inner).__name__} cannot be scored by claa: {UNSUPPORTED[type(inner).__name__]}")
+        inner = getattr(inner, "press", None)
     return press
 
 

@@ -83,3 +83,25 @@ TEST_CASE("kvpress ExpectedAttentionPress through the worker agrees with expecte
           "[external][kvpress_worker]") {
   check_parity("ExpectedAttentionPress()", "expected_attention@kvpress");
 }
+
+TEST_CASE("kvpress presses that cannot be scored are refused at start-up with the reason",
+          "[external][kvpress_worker]") {
+  const std::string python = kvpress_python();
+  if (python.empty()) return;
+  auto refused = [&](const std::string& press) {
+    try {
+      claa::make_heuristic("kvpress", {{"target", press}, {"python", python}})->needs();
+    } catch (const claa::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(refused("AdaKVPress(SnapKVPress())"),
+             Catch::Contains("heuristic 'kvpress:AdaKVPress(SnapKVPress())' at start-up: the worker failed: TypeError: "
+                             "AdaKVPress is not a ScorerPress"));
+  CHECK_THAT(refused("QFilterPress()"),
+             Catch::Contains("QFilterPress cannot be scored by claa: it needs its trained Q-filters"));
+  CHECK_THAT(refused("CriticalKVPress(press=ObservedAttentionPress())"),
+             Catch::Contains("ObservedAttentionPress cannot be scored by claa: it reads the eager attention matrix"));
+  CHECK_THAT(refused("NoSuchPress()"), Catch::Contains("NameError: name 'NoSuchPress' is not defined"));
+}
