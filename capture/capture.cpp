@@ -148,9 +148,6 @@ const at::Tensor& CaptureResult::statistic(const std::string& key) const {
   return it->second;
 }
 
-namespace {
-
-// Softmax rows of the last `window` queries over all keys, causal inside the trailing block: [H, W, N].
 at::Tensor window_attention_rows(const at::Tensor& q, const at::Tensor& keys, int window) {
   const int64_t H = q.size(0), n = q.size(1), d = q.size(2), Hkv = keys.size(0), G = H / Hkv, W = window;
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
@@ -160,6 +157,8 @@ at::Tensor window_attention_rows(const at::Tensor& q, const at::Tensor& keys, in
   scores.narrow(2, keys.size(1) - W, W).masked_fill_(future, -std::numeric_limits<float>::infinity());
   return at::softmax(scores, -1);
 }
+
+namespace {
 
 // The extra window sums: one softmax over the widest window, a suffix sum per width (each width
 // clamped to N − 1, so a window never covers the whole prompt).

@@ -164,6 +164,9 @@ struct CaptureResult {
 // Σ over the last W queries of softmax(q·K/√d) with the causal mask inside the trailing W×W block
 // (kv-exps fastkv_utils.py): q [H, N, d] post-RoPE, keys [H_kv, N, d] → [H, N] fp32, same device.
 at::Tensor window_attention_sum(const at::Tensor& q, const at::Tensor& keys, int window);
+// The softmax rows themselves, [H, W, N] fp32 (the window queries' attention rows external heuristics
+// receive, heuristics/external.cpp).
+at::Tensor window_attention_rows(const at::Tensor& q, const at::Tensor& keys, int window);
 
 // The prefill part of a capture, usable on its own: a LayerTap that fills out.layers[l] for every
 // layer whose queries and keys cover the whole N-token prompt (layers before any pruning), with the

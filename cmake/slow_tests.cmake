@@ -11,6 +11,7 @@ foreach(name
     "kvpress protocol: claa's answers equal kvpress's own pipeline on RULER samples"
     "keep = 1.0 reproduces the full-KV answer for every method"
     "Oracle emulation pipeline at keep 0.1 and 0.2 matches the HF emulation"
-    "SpecPrefill self-draft pipeline at keep 0.1 and 0.2 matches the HF emulation")
+    "SpecPrefill self-draft pipeline at keep 0.1 and 0.2 matches the HF emulation"
+    "A numpy SnapKV worker prunes exactly as snapkv@kvpress in the kvpress and FastKV pipelines")
   set_tests_properties("${name}" PROPERTIES COST 100)
 endforeach()

@@ -118,6 +118,8 @@ struct HeuristicInfo {
   // Named parameter sets from other sources, applied over the defaults by `NAME@PRESET`
   // (heuristic_spec.h): e.g. "kvpress" = the kvpress press's defaults.
   nlohmann::json presets = nlohmann::json::object();
+  // Runs outside claa (python:, exec:; heuristics/external.cpp): named by a target, so "all" leaves it out.
+  bool external = false;
 };
 
 // All registered heuristics, in registry order.

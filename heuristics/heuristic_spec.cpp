@@ -58,6 +58,30 @@ nlohmann::json parse_params(const std::string& body, const std::string& text) {
   return params;
 }
 
+// `python:MODULE:FUNCTION[{KEY=VALUE,...}]`, `kvpress:PRESS(...)[{...}]`, `exec:COMMAND`: the external
+// heuristics (heuristics/external.cpp), whose target goes into the parameter "target".
+bool parse_external_spec(HeuristicSpec& spec) {
+  const std::string& text = spec.text;
+  for (const char* kind : {"python", "exec", "kvpress"}) {
+    const std::string prefix = std::string(kind) + ":";
+    if (text.rfind(prefix, 0) != 0) continue;
+    spec.name = kind;
+    std::string target = text.substr(prefix.size());
+    const size_t brace = target.find('{');
+    if (spec.name != "exec" && brace != std::string::npos) {  // a command may hold braces of its own
+      require(target.back() == '}', "heuristic '" + text + "': parameters must end with '}'");
+      spec.params = parse_params(target.substr(brace + 1, target.size() - brace - 2), text);
+      target = target.substr(0, brace);
+    }
+    target = trim(target);
+    require(!target.empty(), "heuristic '" + text + "': nothing to run after '" + prefix + "'");
+    require(!spec.params.contains("target"), "heuristic '" + text + "': the target is set by the name");
+    spec.params["target"] = target;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 HeuristicSpec parse_heuristic_spec(const std::string& raw) {
@@ -65,6 +89,7 @@ HeuristicSpec parse_heuristic_spec(const std::string& raw) {
   spec.text = trim(raw);
   const std::string& text = spec.text;
   require(!text.empty(), "empty heuristic name");
+  if (parse_external_spec(spec)) return spec;
   std::string head = text;
   const size_t brace = text.find('{');
   if (brace != std::string::npos) {
@@ -82,12 +107,15 @@ HeuristicSpec parse_heuristic_spec(const std::string& raw) {
 
 std::vector<HeuristicSpec> parse_heuristic_specs(const std::string& list) {
   std::vector<HeuristicSpec> specs;
-  int depth = 0;
+  int depth = 0, parens = 0;
   std::string current;
   for (char ch : list) {
+    // Commas inside {...} and, for kvpress:PRESS(a=1,b=2) (presses nest), inside (...) belong to the spec.
     depth += ch == '{' ? 1 : ch == '}' ? -1 : 0;
+    parens += ch == '(' ? 1 : ch == ')' ? -1 : 0;
     require(depth >= 0 && depth <= 1, "heuristics '" + list + "': unbalanced braces");
-    if (ch == ',' && depth == 0) {
+    require(parens >= 0, "heuristics '" + list + "': unbalanced parentheses");
+    if (ch == ',' && depth == 0 && parens == 0) {
       if (!trim(current).empty()) specs.push_back(parse_heuristic_spec(current));
       current.clear();
     } else {
@@ -95,6 +123,7 @@ std::vector<HeuristicSpec> parse_heuristic_specs(const std::string& list) {
     }
   }
   require(depth == 0, "heuristics '" + list + "': unbalanced braces");
+  require(parens == 0, "heuristics '" + list + "': unbalanced parentheses");
   if (!trim(current).empty()) specs.push_back(parse_heuristic_spec(current));
   return specs;
 }

@@ -7,6 +7,14 @@
 // kvpress press's defaults); KEY=VALUE pairs override single parameters on top. VALUE is a number,
 // true/false, or a bare word (a string). A list of specs is comma-separated; commas inside {...}
 // belong to the spec.
+//
+// External heuristics (heuristics/external.cpp, docs/reference.md "External heuristics") are named by
+// what they run, which becomes their parameter "target":
+//
+//   python:MODULE:FUNCTION[{KEY=VALUE,...}]   kvpress:PRESS(key=value,...)[{...}]   exec:COMMAND
+//
+// In a list, commas inside (...) belong to the spec too; an exec: command holding a comma outside
+// parentheses is given as a config object ({"name": "exec", "params": {"target": "..."}}).
 #pragma once
 
 #include <nlohmann/json.hpp>

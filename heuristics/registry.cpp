@@ -22,7 +22,10 @@
   X(adakv)                 \
   X(lazyllm)               \
   X(expected_attention)    \
-  X(kvzip)
+  X(kvzip)                 \
+  X(python)                \
+  X(kvpress)               \
+  X(exec)
 
 namespace claa {
 

@@ -98,6 +98,9 @@ class Transformer {
   // Which attention a causal prefill on this model's device runs, in words, for bench output.
   std::string prefill_attention_name() const;
   const ModelConfig& config() const { return config_; }
+  // The weights as loaded (HF layout: Q/K rows unpermuted), e.g. for a worker that rebuilds a layer
+  // in another framework (heuristics/external.cpp).
+  const ModelWeights& weights() const { return weights_; }
   const RuntimeOptions& options() const { return options_; }
   int n_layers() const { return static_cast<int>(config_.n_layers); }
   // Where layer l's weights and KV cache live, and where the LM head lives (the last device of a

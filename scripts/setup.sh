@@ -20,6 +20,7 @@ PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip
           libtorch-dev libopenblas0-pthread nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libpcre2-dev
           libutf8proc-dev  # NFC/NFKC tokenizer normalizers (Qwen2/Qwen3; optional at build time)
           gnuplot-nox wamerican
+          python3-numpy  # the external-heuristic worker (python/claa_worker; its CI tests)
           openmpi-bin libopenmpi-dev  # mpirun -np K claa run (optional at build time; CI tests it)
           clang-14 libclang-rt-14-dev)  # sanitizers + libFuzzer (scripts/run_sanitizer_tests.sh)
 

@@ -207,6 +207,7 @@ void run_capture_bench(const CaptureBenchArgs& a) {
   std::vector<std::unique_ptr<Heuristic>> heuristics;
   if (a.heuristics.empty()) {
     for (const HeuristicInfo& h : heuristic_registry()) {
+      if (h.external) continue;  // named by a target (python:MODULE:FUNCTION), never part of "all"
       std::unique_ptr<Heuristic> made = make_heuristic(h.name);
       if (made->needs_tokenizer() && !tok)
         fmt::print(

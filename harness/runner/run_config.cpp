@@ -158,7 +158,8 @@ DatasetSection parse_dataset(const json& j, const std::string& where, Problems& 
 void parse_heuristics(const json& j, std::vector<HeuristicSection>& out, Problems& p) {
   std::vector<json> items;
   if (j.is_string() && j.get<std::string>() == "all") {
-    for (const HeuristicInfo& h : heuristic_registry()) items.push_back(h.name);
+    for (const HeuristicInfo& h : heuristic_registry())
+      if (!h.external) items.push_back(h.name);
   } else if (j.is_array()) {
     items.assign(j.begin(), j.end());
   } else {
