@@ -17,6 +17,8 @@
 #                                   (after `build`; the H200 holds ~700 W, tools/power_trace.py sums it up)
 #   tools/device_session.sh breadth the peers' baselines, KVzip and AdaKV's ragged caches, rank + e2e on SmolLM2
 #                                   (after `build`; needs the model's second half .dev/m_ab)
+#   tools/device_session.sh validity configs/validity.json in both mode, 6 shards (after `build`; the model in
+#                                   three parts, docs/findings.md "Which rank metric predicts the answer")
 #   tools/device_session.sh tests   build claa_tests against LibTorch 2.x and run the whole suite
 #                                   (CUDA parity tests included; needs the model's second half .dev/m_ab)
 # Outputs go to $OUT (the device tool's return folder) or ./device-out.
@@ -184,6 +186,34 @@ stage_breadth() {
   tail -2 "$OUT/breadth_rank.log" "$OUT/breadth_e2e.log"
 }
 
+# docs/findings.md "Which rank metric predicts the answer": configs/validity.json (both mode, 60 samples) in
+# 6 shards on the one GPU, resumable across calls (samples finished by an earlier call on a fresh machine:
+# .dev/seed/validity.jsonl). The model: .dev/p0/p_00, .dev/p1/p_01, .dev/p2/p_02 (`split -b 34M -d -a 2`), one
+# part per call next to the tree, kept in /root/claa-model; the RULER word list and essays in .dev/data.
+# Session 13 ran the same steps from .dev/gpu_30.sh: 60 samples in 497 s on an H200.
+stage_validity() {
+  for p in .dev/p0/p_00 .dev/p1/p_01 .dev/p2/p_02; do [ -f $p ] && mkdir -p /root/claa-model && cp $p /root/claa-model/; done
+  if [ -d .dev/data ]; then
+    mkdir -p /usr/share/dict ~/.cache/claa/haystack
+    cp .dev/data/american-english /usr/share/dict/ && cp .dev/data/*.txt ~/.cache/claa/haystack/
+  fi
+  cat /root/claa-model/p_00 /root/claa-model/p_01 /root/claa-model/p_02 > "$MODEL" && sha256sum "$MODEL"
+  local n=6
+  for i in $(seq 0 $((n - 1))); do
+    local dir=/tmp/validity/shard$i
+    mkdir -p $dir
+    if [ -f .dev/seed/validity.jsonl ] && [ ! -s $dir/samples.jsonl ]; then
+      python3 -c "import json,sys; [sys.stdout.write(l) for l in open('.dev/seed/validity.jsonl') if json.loads(l)['index'] % $n == $i]" > $dir/samples.jsonl
+    fi
+    timeout 530 $B run configs/validity.json --set model.path=$MODEL --set model.device=cuda --set model.threads=2 \
+      --shard $i/$n --out $dir --resume --no-report > "$OUT/validity_$i.log" 2>&1 &
+  done
+  wait
+  cat /tmp/validity/shard*/samples.jsonl > "$OUT/validity_samples.jsonl"
+  cp /tmp/validity/shard0/run.json "$OUT/validity_run.json"
+  wc -l "$OUT/validity_samples.jsonl"
+}
+
 # claa's fused CUDA kernels checked against the unfused ops, then one prefill per op kind.
 stage_kernels() {
   stage_build || return 1
@@ -329,5 +359,6 @@ case "${1:-}" in
   verify) stage_verify ;;
   verify_model) stage_verify_model ;;
   breadth) stage_breadth ;;
-  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|power|flash|diag|capture|verify|verify_model|breadth|one"; exit 2 ;;
+  validity) stage_validity ;;
+  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|power|flash|diag|capture|verify|verify_model|breadth|validity|one"; exit 2 ;;
 esac
