@@ -119,7 +119,7 @@ bool coloured(const std::string& fill) {
 
 }  // namespace
 
-TEST_CASE("plot_style: (colour, dash) distinct over 40 indices in both dash families", "[reports]") {
+TEST_CASE("plot_style: colour and dash pairs distinct over 40 indices in both dash families", "[reports]") {
   std::set<Style> seen;
   for (bool broken : {false, true})
     for (size_t i = 0; i < 40; ++i) {
