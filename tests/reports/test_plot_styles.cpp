@@ -161,7 +161,7 @@ TEST_CASE("budget heatmap: one layer is drawn as palette-filled boxes", "[report
   REQUIRE(figures.size() == 1);
   const PlotResult result = render_figures(figures, dir.path, "gnuplot");
   const std::string gp = slurp(dir.path / "budget_share_claa.gp");
-  CHECK(gp.find("matrix using 1:2:(0.5):(0.5):3 with boxxyerror fs solid 1.0 noborder fc palette") !=
+  CHECK(gp.find("matrix using 1:2:(0.51):(0.51):3 with boxxyerror fs solid 1.0 noborder fc palette") !=
         std::string::npos);
   CHECK(gp.find("with image") == std::string::npos);  // `with image` leaves a single column blank
   CHECK(gp.find("set xrange [-0.5:0.5]") != std::string::npos);
