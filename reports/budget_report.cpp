@@ -206,16 +206,14 @@ std::vector<Figure> budget_figures(const std::vector<BudgetAggregate>& budgets, 
         "set title {} font \",12\"\nset xlabel \"layer\"\nset ylabel \"KV head\"\n"
         "set xtics ({})\nset ytics 0,1 nomirror\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\nset cbrange [0:100]\n"
         "set cblabel \"share of slots (%)\"\nset palette defined (0 \"#f7f7f7\", 50 \"#fdae61\", 100 \"#b2182b\")\n"
-        "unset key\nset tics out\n"
-        "plot \"{}.dat\" matrix with image notitle, \\\n"
-        "     \"{}.dat\" matrix using 1:2:(sprintf(\"%.1f\",$3)) with labels font \",9\" notitle\n",
+        "unset key\nset tics out\n{}",
         gnuplot_quote(f.title),
         [&] {
           std::string tics;
           for (int l = first; l <= last; ++l) tics += fmt::format("{}\"{}\" {}", l == first ? "" : ", ", l, l - first);
           return tics;
         }(),
-        last - first + 0.5, heads - 0.5, name, name);
+        last - first + 0.5, heads - 0.5, heatmap_plot(name + ".dat", "%.1f", 9));
     figures.push_back(std::move(f));
   }
   return figures;

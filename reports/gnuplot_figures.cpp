@@ -27,6 +27,17 @@ std::string gnuplot_script(const Figure& f, bool cairo) {
       fmt::arg("h", f.height), fmt::arg("font", f.font_size), fmt::arg("body", f.body));
 }
 
+std::string heatmap_plot(const std::string& dat, const std::string& label_format, int label_font) {
+  // Half-widths a little over 0.5: neighbouring boxes overlap, so antialiasing leaves no pale seams.
+  std::string out =
+      fmt::format("plot {} matrix using 1:2:(0.51):(0.51):3 with boxxyerror fs solid 1.0 noborder fc palette notitle",
+                  gnuplot_quote(dat));
+  if (!label_format.empty())
+    out += fmt::format(", \\\n     {} matrix using 1:2:(sprintf({},$3)) with labels font \",{}\" notitle",
+                       gnuplot_quote(dat), gnuplot_quote(label_format), label_font);
+  return out + "\n";
+}
+
 PlotResult render_figures(const std::vector<Figure>& figures, const fs::path& dir, const std::string& gnuplot) {
   PlotResult result;
   const std::string exe = find_executable(gnuplot);

@@ -22,6 +22,12 @@ struct Figure {
 // The .gp script of a figure (pngcairo when available, else libgd's png).
 std::string gnuplot_script(const Figure& f, bool cairo);
 
+// The `plot` command of a heatmap of a matrix .dat (rows = y, columns = x, NaN = no value): one
+// palette-filled box per cell, then, unless label_format is "", each cell's value printed with it
+// (a sprintf format) in font size label_font. Boxes rather than `with image`, which draws nothing
+// when the matrix has a single row or column (one diagnosed layer, one head, one heuristic).
+std::string heatmap_plot(const std::string& dat, const std::string& label_format, int label_font);
+
 // Writes every figure's .gp into `dir` and renders the PNG + SVG pairs; failures keep their .log.
 PlotResult render_figures(const std::vector<Figure>& figures, const std::filesystem::path& dir,
                           const std::string& gnuplot);

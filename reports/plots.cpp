@@ -24,17 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Okabe–Ito first (colour-blind safe), then other dark, distinct colours; yellow left out (unreadable on white).
-
-struct Style {
-  std::string color;
-  int dash, point;
-};
-
-// Layer-independent heuristics are dashed: they are flat by construction, not by accident.
-Style style_of(size_t h, const HeuristicMeta& meta) {
-  return {plot_colors()[h % plot_colors().size()], meta.layer_independent ? 2 : 1, plot_points()[h % plot_points().size()]};
-}
+// A heuristic's style follows its index in RunAggregate::heuristics (sorted by name), never its place in
+// a panel, so it looks the same in every figure of the report and no two heuristics of a run share one.
+// Layer-independent heuristics are drawn broken: they are flat by construction, not by accident.
+PlotStyle style_of(size_t h, const HeuristicMeta& meta) { return plot_style(h, meta.layer_independent); }
 
 // File-name-safe version of a scope name; the caller prefixes an index, so collisions cannot clash.
 std::string slug(const std::string& s) {
@@ -96,7 +89,7 @@ std::string band_plot(const std::string& dat, const ScopeAggregate& scope, const
   std::vector<std::string> parts;
   for (size_t h = 0; h < scope.heuristics.size(); ++h) {
     if (!scope.heuristics[h].has_data) continue;
-    const Style st = style_of(h, agg.heuristics[h]);
+    const PlotStyle st = style_of(h, agg.heuristics[h]);
     const int c = column(h);
     parts.push_back(fmt::format("{} using 1:(${}-${}):(${}+${}) with filledcurves fc rgb {} fs transparent solid 0.18 "
                                 "noborder notitle",
@@ -137,7 +130,7 @@ SharedKey shared_key(const RunAggregate& agg, const std::vector<bool>& shown, in
   size_t longest = 0;
   for (size_t h = 0; h < agg.heuristics.size(); ++h) {
     if (!shown[h]) continue;
-    const Style st = style_of(h, agg.heuristics[h]);
+    const PlotStyle st = style_of(h, agg.heuristics[h]);
     const std::string title = legend_title(agg.heuristics[h]);
     entries.push_back(fmt::format("-9 with linespoints lw 2 lc rgb {} dt {} pt {} title {}", gnuplot_quote(st.color), st.dash,
                                   st.point, gnuplot_quote(title)));
@@ -263,13 +256,12 @@ Figure heatmap_figure(const RunAggregate& agg, const fs::path& dir) {
   Figure f{"heatmap_spearman", "Mean Spearman ρ with the oracle, layer × heuristic (overall)",
            std::max(640, 260 + cell * agg.n_layers), 150 + 32 * std::max(rows, 1), "", 10, ""};
   f.body = fmt::format(
-      "set title {} font \",13\"\nset xlabel \"layer index\"\nunset ylabel\nset ytics ({}) nomirror\nset xtics 0,{} nomirror\n"
+      "set title {} font \",13\"\nset xlabel \"layer index\"\nunset ylabel\nset ytics ({}) nomirror\nset xtics 0,{} "
+      "nomirror\n"
       "set xrange [-0.5:{}]\nset yrange [{}:-0.5]\nset cbrange [-1:1]\nset cblabel \"mean Spearman ρ\"\n"
-      "set palette defined (-1 \"#2166ac\", 0 \"#f7f7f7\", 1 \"#b2182b\")\nunset key\nset tics out\n"
-      "plot \"heatmap_spearman.dat\" matrix with image notitle{}\n",
+      "set palette defined (-1 \"#2166ac\", 0 \"#f7f7f7\", 1 \"#b2182b\")\nunset key\nset tics out\n{}",
       gnuplot_quote(f.title), ytics, agg.n_layers > 40 ? 4 : 1, agg.n_layers - 0.5, rows - 0.5,
-      labels ? ", \\\n     \"heatmap_spearman.dat\" matrix using 1:2:(sprintf(\"%.2f\",$3)) with labels font \",8\" notitle"
-             : "");
+      heatmap_plot("heatmap_spearman.dat", labels ? "%.2f" : "", 8));
   return f;
 }
 

@@ -73,6 +73,28 @@ const std::vector<int>& plot_points() {
   return points;
 }
 
+namespace {
+
+// Pass 0 draws solid (or plain dashed) lines so the first dozen series look as before; later passes
+// only ever need more patterns, generated with growing dash lengths so they never repeat.
+std::string dash_of(size_t pass, bool broken) {
+  static const std::vector<std::string> solid = {"1", "4", "5"};        // solid, dash-dot, dash-dot-dot
+  static const std::vector<std::string> dashes = {"2", "3", "(16,6)"};  // dashed, dotted, long dashes
+  const std::vector<std::string>& family = broken ? dashes : solid;
+  if (pass < family.size()) return family[pass];
+  const size_t length = 4 * pass + 8;  // 20, 24, ...: longer than any pattern above
+  return broken ? fmt::format("({},6)", length) : fmt::format("({},4,2,4)", length);
+}
+
+}  // namespace
+
+PlotStyle plot_style(size_t index, bool broken) {
+  const size_t pass = index / plot_colors().size();
+  // The point type shifts by one per pass, so a colour's series also differ in their markers.
+  return {plot_colors()[index % plot_colors().size()], dash_of(pass, broken),
+          plot_points()[(index + pass) % plot_points().size()]};
+}
+
 std::string command_output(const std::string& command) {
   std::string out;
   if (FILE* p = popen(command.c_str(), "r")) {

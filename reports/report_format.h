@@ -26,6 +26,15 @@ std::string shell_quote(const std::string& s);    // '...' for /bin/sh
 // Colour-blind-safe palette (Okabe–Ito first) and point types, so every figure looks alike.
 const std::vector<std::string>& plot_colors();
 const std::vector<int>& plot_points();
+// The line style of series `index` of a figure: colour `index % plot_colors().size()`, then a new
+// dash type for each pass over the colours, so no two indices share (colour, dash) however many
+// series there are. `broken` picks a family of dash types disjoint from the solid family's (the rank
+// report draws layer-independent heuristics broken). `dash` is gnuplot's `dt` argument ("1", "(20,6)").
+struct PlotStyle {
+  std::string color, dash;
+  int point = 7;
+};
+PlotStyle plot_style(size_t index, bool broken = false);
 // A report table as a GitHub pipe table; align_numbers right-aligns columns whose cells all look
 // numeric ("12.5", "-3.0", "+0.0", "10%", "—").
 std::string md_table(const Table& t, bool align_numbers = false);
