@@ -181,4 +181,37 @@ double stratified_auc(const std::vector<Labelled>& items) {
   return pairs > 0 ? wins / pairs : kNaN;
 }
 
+PairedDiff paired_difference(const std::vector<double>& a, const std::vector<double>& b, const ResamplingOptions& o) {
+  PairedDiff d;
+  d.n = static_cast<int64_t>(a.size());
+  if (a.empty()) {
+    d.mean = d.p = d.p_holm = std::numeric_limits<double>::quiet_NaN();
+    d.ci.low = d.ci.high = d.mean;
+    return d;
+  }
+  double sum = 0;
+  for (size_t i = 0; i < a.size(); ++i) sum += a[i] - b[i];
+  d.mean = sum / static_cast<double>(a.size());
+  d.ci = bootstrap_interval(
+      a.size(),
+      [&](const std::vector<size_t>& idx) {
+        double s = 0;
+        for (size_t i : idx) s += a[i] - b[i];
+        return s / static_cast<double>(idx.size());
+      },
+      o);
+  d.p = d.p_holm = paired_permutation_p(a, b, o);
+  return d;
+}
+
+void holm_family(std::vector<PairedDiff>& family, double level) {
+  std::vector<double> p;
+  for (const PairedDiff& d : family) p.push_back(d.p);
+  const std::vector<double> adjusted = holm_adjust(p);
+  for (size_t i = 0; i < family.size(); ++i) {
+    family[i].p_holm = adjusted[i];
+    family[i].distinguishable = adjusted[i] < 1.0 - level;
+  }
+}
+
 }  // namespace claa

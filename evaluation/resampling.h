@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 namespace claa {
@@ -63,6 +64,24 @@ double spearman_rho(const std::vector<double>& a, const std::vector<double>& b);
 // stratum, every (positive i, negative j) pair counts 1 if score_i > score_j, ½ if equal; AUC = that
 // sum ÷ the number of pairs (the per-stratum Mann–Whitney U, scipy.stats.mannwhitneyu, summed). NaN
 // when no stratum has both a positive and a negative.
+// A paired comparison of two methods on the same samples (reports/paired_stats.h says how reports use it).
+struct PairedDiff {
+  std::string method, against;  // the row's method; the one it is compared with
+  double keep = 0.0;
+  int64_t n = 0;      // samples both have
+  double mean = 0.0;  // Δ = mean over those samples of (method − against)
+  Interval ci;
+  double p = 1.0, p_holm = 1.0;
+  bool distinguishable = false;  // p_holm < 1 − level
+};
+
+// One paired comparison of two equal-length lists (a[i] and b[i] from the same sample): Δ = mean(a − b),
+// its bootstrap interval and the permutation p (p_holm = p until holm_family runs). NaN Δ when empty.
+PairedDiff paired_difference(const std::vector<double>& a, const std::vector<double>& b,
+                             const ResamplingOptions& options);
+// Holm over a family: fills p_holm and distinguishable (p_holm < 1 − level).
+void holm_family(std::vector<PairedDiff>& family, double level);
+
 struct Labelled {
   double score = 0.0;
   bool positive = false;

@@ -299,6 +299,7 @@ RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const A
     agg.scopes.push_back(combined_scope("category", category, pointers(indices), agg));
   for (ScopeAggregate& s : dataset_scopes) agg.scopes.push_back(std::move(s));
   agg.costs = heuristic_costs(samples);
+  agg.lead = compare_lead_metric(samples, agg, options.statistics);
   return agg;
 }
 
@@ -311,7 +312,9 @@ RunAggregate aggregate_run_dir(const std::string& run_dir, const std::vector<std
   require(!samples.empty(), fmt::format("{}: no samples", fmt::join(files, ", ")));
   const fs::path timings = fs::path(run_dir) / "timings.jsonl";
   if (fs::exists(timings)) merge_timings(timings.string(), samples);
-  RunAggregate agg = aggregate_samples(samples, {rho_threshold_from_run(run)});
+  AggregateOptions options{rho_threshold_from_run(run)};
+  if (run.is_object() && run.contains("statistics")) options.statistics = statistics_from_json(run["statistics"]);
+  RunAggregate agg = aggregate_samples(samples, options);
   agg.load = load;
   agg.run = run;
   agg.budgets = aggregate_budgets(files);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluation/resampling.h"
 #include "evaluation/stats.h"
 #include "reports/record_fields.h"
 
@@ -155,6 +156,17 @@ struct HeuristicCost {
   double score_seconds = 0, compare_seconds = 0, prefill_seconds = 0;  // sums over those samples
 };
 
+// The report's lead metric (docs/findings.md "Which rank metric predicts the answer") at l_p = L/2 − 1,
+// paired: per keep rate, every heuristic against the best one there (the highest mean over its samples),
+// on the samples both have; Holm over the table (lead_metric.cpp).
+struct LeadComparison {
+  std::string base;  // "evidence_recall", or "mass_recall" when the datasets have no gold spans
+  int layer = 0;
+  ResamplingOptions options;
+  std::vector<std::pair<double, std::string>> best;  // keep → best heuristic
+  std::vector<PairedDiff> vs_best;                   // every other heuristic × keep
+};
+
 struct RunAggregate {
   std::vector<double> keep_rates;
   int n_layers = 0;
@@ -172,6 +184,7 @@ struct RunAggregate {
   std::vector<BudgetAggregate> budgets;  // budget diagnostics of row aggregates (CLAA), when recorded
   std::vector<TurnAggregate> turns;      // multi-turn datasets only (reports/turn_report.h)
   std::vector<HeuristicCost> costs;      // sorted by name; empty when no timings were recorded
+  LeadComparison lead;
 
   const ScopeAggregate& overall() const { return scopes.front(); }
   // Index of a metric name in `metrics`, or -1.
@@ -183,7 +196,13 @@ std::string metric_name(const std::string& base, double keep_rate);
 
 struct AggregateOptions {
   double rho_threshold = 0.3;
+  ResamplingOptions statistics;  // run.json "statistics" (the lead metric's paired comparison)
 };
+
+// "evidence_recall" when the run has evidence spans, else "mass_recall".
+std::string lead_metric_base(const RunAggregate& agg);
+LeadComparison compare_lead_metric(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
+                                   const ResamplingOptions& options);
 // config.report.rho_threshold from run.json, or 0.3 when absent.
 double rho_threshold_from_run(const nlohmann::json& run);
 

@@ -28,42 +28,15 @@ Points points_by_cell(const std::vector<E2eSample>& samples, std::vector<Cell>& 
 }
 
 PairedDiff compare(const Points& points, const Cell& row, const Cell& other, const ResamplingOptions& o) {
-  PairedDiff d;
-  d.method = row.first;
-  d.keep = row.second;
-  d.against = other.first;
   std::vector<double> a, b;
   const auto& theirs = points.at(other);
   for (const auto& [i, v] : points.at(row))
     if (auto it = theirs.find(i); it != theirs.end()) a.push_back(v), b.push_back(it->second);
-  d.n = static_cast<int64_t>(a.size());
-  if (a.empty()) {
-    d.mean = d.p = d.p_holm = std::numeric_limits<double>::quiet_NaN();
-    return d;
-  }
-  double sum = 0;
-  for (size_t i = 0; i < a.size(); ++i) sum += a[i] - b[i];
-  d.mean = sum / static_cast<double>(a.size());
-  d.ci = bootstrap_interval(
-      a.size(),
-      [&](const std::vector<size_t>& idx) {
-        double s = 0;
-        for (size_t i : idx) s += a[i] - b[i];
-        return s / static_cast<double>(idx.size());
-      },
-      o);
-  d.p = paired_permutation_p(a, b, o);
+  PairedDiff d = paired_difference(a, b, o);
+  d.method = row.first;
+  d.keep = row.second;
+  d.against = other.first;
   return d;
-}
-
-void holm(std::vector<PairedDiff>& family, double level) {
-  std::vector<double> p;
-  for (const PairedDiff& d : family) p.push_back(d.p);
-  const std::vector<double> adjusted = holm_adjust(p);
-  for (size_t i = 0; i < family.size(); ++i) {
-    family[i].p_holm = adjusted[i];
-    family[i].distinguishable = adjusted[i] < 1.0 - level;
-  }
 }
 
 }  // namespace
@@ -94,8 +67,8 @@ PairedComparisons paired_comparisons(const std::vector<E2eSample>& samples, cons
     if (it != best.end() && it->second.second != c.first)
       out.vs_best.push_back(compare(points, c, {it->second.second, c.second}, options));
   }
-  holm(out.vs_full, options.level);
-  holm(out.vs_best, options.level);
+  holm_family(out.vs_full, options.level);
+  holm_family(out.vs_best, options.level);
   return out;
 }
 

@@ -23,16 +23,6 @@
 
 namespace claa {
 
-struct PairedDiff {
-  std::string method, against;  // the row's method; the other row's ("full" or the best baseline's)
-  double keep = 0.0;
-  int64_t n = 0;      // samples both rows answered
-  double mean = 0.0;  // Δ in points
-  Interval ci;
-  double p = 1.0, p_holm = 1.0;
-  bool distinguishable = false;  // p_holm < 1 − level
-};
-
 struct PairedComparisons {
   ResamplingOptions options;
   std::vector<PairedDiff> vs_full;                   // every method × keep

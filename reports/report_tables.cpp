@@ -166,14 +166,35 @@ std::vector<std::string> report_preamble(const RunAggregate& agg) {
   return lines;
 }
 
+// Each heuristic against the best one at each keep rate, paired on the same samples (aggregate.h LeadComparison).
+Table lead_paired_table(const RunAggregate& agg) {
+  const LeadComparison& c = agg.lead;
+  Table t;
+  t.title = "Paired differences from the best heuristic (lead metric)";
+  t.intro = fmt::format(
+      "Per keep rate, the heuristic with the highest mean {0}@l_p over its samples is the reference; Δ = mean "
+      "over the samples both have of (heuristic − best), with its {1:g}% percentile-bootstrap interval ({2} "
+      "resamples); p = two-sided paired permutation test, then Holm over the table. ✓ = distinguishable from "
+      "noise (Holm p < {3:g}). Plain means over samples (each sample weighs the same).",
+      c.base, 100 * c.options.level, c.options.bootstrap_resamples, 1 - c.options.level);
+  t.header = {"keep", "heuristic", "best", "Δ [CI]", "p / Holm p", "samples"};
+  for (const PairedDiff& d : c.vs_best)
+    t.rows.push_back({percent(d.keep), d.method, d.against,
+                      d.n == 0 ? "—"
+                               : fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]{}", d.mean, d.ci.low, d.ci.high,
+                                             d.distinguishable ? " ✓" : ""),
+                      d.n == 0 ? "—" : fmt::format("{:.3g} / {:.3g}", d.p, d.p_holm), fmt::format("{}", d.n)});
+  if (t.rows.empty()) t.footnote = "Fewer than two heuristics have the metric: nothing to compare.";
+  return t;
+}
+
 // The lead metric (docs/findings.md "Which rank metric predicts the answer"): evidence recall at the
 // pruning layer l_p = L/2 − 1, the rank metric whose cell means tracked end-to-end scores best on RULER
 // (ρ 0.875 across method × keep cells, 60 samples); where the datasets have no gold spans, attention-mass
 // recall at l_p, the best metric that needs none. Overall scope, per keep rate.
 ReportSection lead_section(const RunAggregate& agg) {
   const int layer = std::max(0, agg.n_layers / 2 - 1);
-  std::string base = "evidence_recall";
-  if (agg.keep_rates.empty() || agg.metric_index(metric_name(base, agg.keep_rates.front())) < 0) base = "mass_recall";
+  const std::string base = lead_metric_base(agg);
   Table t;
   t.header = {"heuristic"};
   for (double k : agg.keep_rates) t.header.push_back(fmt::format("keep {}", percent(k)));
@@ -199,7 +220,7 @@ ReportSection lead_section(const RunAggregate& agg) {
                       "Spearman ρ (docs/findings.md, \"Which rank metric predicts the answer\"); ρ and the other "
                       "metrics follow.",
                       why, layer),
-          {t}};
+          {t, lead_paired_table(agg)}};
 }
 
 std::vector<ReportSection> report_sections(const RunAggregate& agg) {

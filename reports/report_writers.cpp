@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "reports/paired_stats.h"
 #include "reports/report_page.h"
 
 namespace claa {
@@ -103,6 +104,19 @@ ojson summary_json(const RunAggregate& agg) {
           {"heuristics", heuristics},
           {"datasets", datasets},
           {"scopes", scopes}};
+  ojson best = ojson::object(), vs_best = ojson::array();
+  for (const auto& [keep, name] : agg.lead.best) best[fmt::format("{:g}", keep)] = name;
+  for (const PairedDiff& d : agg.lead.vs_best) {
+    ojson j = paired_json(d);
+    j["heuristic"] = d.method;
+    j["keep"] = d.keep;
+    vs_best.push_back(j);
+  }
+  out["lead_metric"] = {{"metric", agg.lead.base + "@l_p"},
+                        {"layer", agg.lead.layer},
+                        {"statistics", statistics_json(agg.lead.options)},
+                        {"best", best},
+                        {"paired_vs_best", vs_best}};
   if (!agg.budgets.empty()) out["budget_diagnostics"] = budget_json(agg.budgets);
   if (!agg.turns.empty()) out["turns"] = turn_json(agg.turns);
   if (!agg.costs.empty()) {

@@ -159,3 +159,45 @@ TEST_CASE("Validity rules on hand-made records", "[reports][validity]") {
   e2e["mode"] = "e2e";
   CHECK_THROWS_AS(parse_both_sample(e2e, "x:4"), Error);
 }
+
+TEST_CASE("Rank reports compare heuristics on the lead metric paired on the same samples", "[reports][validity]") {
+  // Two layers (l_p = 0), keep 0.1; evidence recall at layer 0: a = (0.9, 0.8, 1.0, 0.7), b = (0.5, 0.8, 0.6, 0.7).
+  const std::vector<double> a = {0.9, 0.8, 1.0, 0.7}, b = {0.5, 0.8, 0.6, 0.7};
+  std::vector<SampleRecord> samples;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto layer = [](double ev) {
+      return nlohmann::json{
+          {"n", 100},        {"spearman", 0.5},      {"kendall", 0.4}, {"degenerate", false},    {"k", {10}},
+          {"recall", {0.5}}, {"mass_recall", {0.5}}, {"ndcg", {0.5}},  {"evidence_recall", {ev}}};
+    };
+    const nlohmann::json rec = {
+        {"id", "s" + std::to_string(i)},
+        {"task", "t"},
+        {"dataset", "d"},
+        {"category", "C"},
+        {"score", 100},
+        {"keep_rates", {0.1}},
+        {"empty_answer", false},
+        {"heuristics",
+         {{"a", {{"layers", {layer(a[i]), layer(0.0)}}}}, {"b", {{"layers", {layer(b[i]), layer(0.0)}}}}}}};
+    samples.push_back(parse_sample(rec, "x:" + std::to_string(i)));
+  }
+  AggregateOptions options;
+  options.statistics.permutation_resamples = 1000;  // 2^4 = 16 sign patterns: exact
+  const RunAggregate agg = aggregate_samples(samples, options);
+  const LeadComparison& c = agg.lead;
+  CHECK(c.base == "evidence_recall");
+  CHECK(c.layer == 0);
+  REQUIRE(c.best.size() == 1);
+  CHECK(c.best[0].second == "a");
+  REQUIRE(c.vs_best.size() == 1);
+  const PairedDiff& d = c.vs_best[0];
+  CHECK(d.method == "b");
+  CHECK(d.n == 4);
+  CHECK(d.mean == Approx(-0.2));  // differences (−0.4, 0, −0.4, 0)
+  // Sign flips of (−0.4, 0, −0.4, 0): means −0.2, −0.2, ... P(T ≤ −0.2) = 4/16 (the zero pairs flip freely), so p =
+  // 0.5.
+  CHECK(d.p == Approx(0.5));
+  CHECK(d.p_holm == Approx(0.5));
+  CHECK_FALSE(d.distinguishable);
+}
