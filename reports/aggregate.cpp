@@ -312,7 +312,8 @@ RunAggregate aggregate_run_dir(const std::string& run_dir, const std::vector<std
   require(!samples.empty(), fmt::format("{}: no samples", fmt::join(files, ", ")));
   const fs::path timings = fs::path(run_dir) / "timings.jsonl";
   if (fs::exists(timings)) merge_timings(timings.string(), samples);
-  AggregateOptions options{rho_threshold_from_run(run)};
+  AggregateOptions options;
+  options.rho_threshold = rho_threshold_from_run(run);
   if (run.is_object() && run.contains("statistics")) options.statistics = statistics_from_json(run["statistics"]);
   RunAggregate agg = aggregate_samples(samples, options);
   agg.load = load;
