@@ -66,6 +66,23 @@ uint64_t seed_of(const std::string& id) {
   return h;
 }
 
+// The sample's prompt, cut so its answer fits the model's context.
+PromptBuild sample_prompt(const Transformer& model, const Tokenizer& tok, const std::optional<ChatTemplate>& chat,
+                          const Sample& s) {
+  PromptOptions prompt_options;
+  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
+  return build_prompt(tok, chat, s, prompt_options);
+}
+
+// The capture every mode starts from: the run's window, the sample's answer budget, the stop tokens.
+CaptureOptions capture_options(const RunConfig& c, const Sample& s, const std::vector<int64_t>& stops) {
+  CaptureOptions options;
+  options.window = c.window;
+  options.max_new_tokens = s.max_new_tokens;
+  options.eos_ids = stops;
+  return options;
+}
+
 // What rank metrics need besides the capture: keep rates, the sample's seed, the prompt, the model, its
 // format (KVzip), the budget diagnostics' layers and the gold evidence spans.
 EvalOptions rank_options(const RunConfig& c, const Transformer& model, const Sample& s, const PromptBuild& prompt,
@@ -88,15 +105,10 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
                                const std::vector<std::unique_ptr<Heuristic>>& heuristics, const Item& item,
                                nlohmann::json& timing) {
   const Sample& s = item.sample;
-  PromptOptions prompt_options;
-  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
-  PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
+  PromptBuild prompt = sample_prompt(model, tok, chat, s);
   std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
 
-  CaptureOptions options;
-  options.window = c.window;
-  options.max_new_tokens = s.max_new_tokens;
-  options.eos_ids = stops;
+  CaptureOptions options = capture_options(c, s, stops);
   for (const auto& h : heuristics) options.extra |= h->needs();
   OracleCapture capture = capture_with_oracle(model, ids, options, c.oracle);
 
@@ -219,16 +231,10 @@ nlohmann::json evaluate_sample_e2e(const RunConfig& c, const Transformer& model,
                                    const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
                                    const std::vector<Pipeline>& pipelines, const Item& item, nlohmann::json& timing) {
   const Sample& s = item.sample;
-  PromptOptions prompt_options;
-  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
-  PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
+  PromptBuild prompt = sample_prompt(model, tok, chat, s);
   std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
 
-  CaptureOptions capture_options;
-  capture_options.window = c.window;
-  capture_options.max_new_tokens = s.max_new_tokens;
-  capture_options.eos_ids = stops;
-  OracleCapture full = capture_with_oracle(model, ids, capture_options, c.oracle);
+  OracleCapture full = capture_with_oracle(model, ids, capture_options(c, s, stops), c.oracle);
   timing = {{"id", s.id}, {"full_prefill_seconds", full.prefill_seconds}};
   return {{"id", s.id},
           {"index", item.index},
@@ -261,15 +267,10 @@ nlohmann::json evaluate_sample_both(const RunConfig& c, const Transformer& model
                                     const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
                                     const std::vector<Pipeline>& pipelines, const Item& item, nlohmann::json& timing) {
   const Sample& s = item.sample;
-  PromptOptions prompt_options;
-  prompt_options.max_prompt_tokens = model.config().context - s.max_new_tokens;
-  PromptBuild prompt = build_prompt(tok, chat, s, prompt_options);
+  PromptBuild prompt = sample_prompt(model, tok, chat, s);
   std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
 
-  CaptureOptions options;
-  options.window = c.window;
-  options.max_new_tokens = s.max_new_tokens;
-  options.eos_ids = stops;
+  CaptureOptions options = capture_options(c, s, stops);
   for (const Pipeline& p : pipelines)
     if (p.selection) options.extra |= p.selection->needs();
   OracleCapture capture = capture_with_oracle(model, ids, options, c.oracle);
