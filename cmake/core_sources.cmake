@@ -18,7 +18,7 @@ set(CLAA_CORE_SOURCES
   datasets/ruler_niah.cpp datasets/ruler_qa.cpp datasets/sample.cpp evaluation/scorers.cpp datasets/text_sources.cpp
   datasets/json_records.cpp datasets/longbench_v2.cpp datasets/infinitebench.cpp evaluation/infinitebench_scorers.cpp
   datasets/scbench.cpp
-  evaluation/metrics.cpp evaluation/stats.cpp evaluation/resampling.cpp evaluation/evidence_spans.cpp evaluation/task_score.cpp
+  evaluation/metrics.cpp evaluation/kept_levels.cpp evaluation/token_view.cpp evaluation/stats.cpp evaluation/resampling.cpp evaluation/evidence_spans.cpp evaluation/task_score.cpp
   selection/budget.cpp)
 list(TRANSFORM CLAA_CORE_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 # Every report source (none needs torch); globbed so a new report file lands in the core of both builds.
@@ -32,8 +32,8 @@ set(CLAA_CORE_TEST_SOURCES
   tests/datasets/test_benchmark_loaders.cpp tests/evaluation/test_benchmark_scorers.cpp tests/reports/test_turn_report.cpp
   tests/formats/test_safetensors.cpp tests/tokenizer/test_tokenizer.cpp tests/tokenizer/test_sentencepiece.cpp
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
-  tests/evaluation/test_metrics.cpp tests/evaluation/test_resampling.cpp tests/reports/test_validity.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
-  tests/reports/test_plot_styles.cpp
+  tests/evaluation/test_metrics.cpp tests/evaluation/test_kept_levels.cpp tests/evaluation/test_resampling.cpp tests/reports/test_validity.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
+  tests/reports/test_plot_styles.cpp tests/reports/test_explorer_page.cpp
   tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp)
 list(TRANSFORM CLAA_CORE_TEST_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 
@@ -48,6 +48,17 @@ function(claa_add_core_library)
   target_compile_definitions(claa_core PUBLIC PCRE2_CODE_UNIT_WIDTH=8 PRIVATE CLAA_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
   target_compile_options(claa_core PRIVATE ${ARGN})
   target_precompile_headers(claa_core PRIVATE ${CLAA_CORE_PCH})
+  # The explorer page's assets, embedded at build time (cmake/embed_assets.cmake, reports/explorer_page.h).
+  set(assets ${CMAKE_CURRENT_SOURCE_DIR}/reports/explorer/explorer.html ${CMAKE_CURRENT_SOURCE_DIR}/reports/explorer/explorer.css
+             ${CMAKE_CURRENT_SOURCE_DIR}/reports/explorer/explorer.js)
+  set(generated ${CMAKE_CURRENT_BINARY_DIR}/generated/explorer_assets.cpp)
+  add_custom_command(OUTPUT ${generated}
+    COMMAND ${CMAKE_COMMAND} -DDIR=${CMAKE_CURRENT_SOURCE_DIR}/reports/explorer -DOUT=${generated}
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/embed_assets.cmake
+    DEPENDS ${assets} ${CMAKE_CURRENT_SOURCE_DIR}/cmake/embed_assets.cmake
+    COMMENT "Embedding the explorer page's assets")
+  target_sources(claa_core PRIVATE ${generated})
+  set_source_files_properties(${generated} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   # libutf8proc (optional): the NFC/NFKC/NFD/NFKD and Lowercase normalizers of tokenizer.json.
   # Without it such a tokenizer is refused with a one-line error naming the package.
   if(UTF8PROC_INCLUDE_DIR AND UTF8PROC_LIBRARY)

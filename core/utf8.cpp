@@ -77,4 +77,48 @@ std::string encode_utf8(const std::u32string& s) {
   return out;
 }
 
+namespace {
+
+// Whether s[i..] is the start of a well-formed sequence whose remaining bytes have not arrived yet:
+// a lead byte followed only by continuation bytes, fewer than the lead byte announces.
+bool utf8_incomplete_tail(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  if (need == 0 || s.size() - i >= need) return false;
+  for (size_t k = i + 1; k < s.size(); ++k)
+    if (!utf8_is_continuation(static_cast<unsigned char>(s[k]))) return false;
+  return true;
+}
+
+constexpr std::string_view kReplacementUtf8 = "\xEF\xBF\xBD";
+
+}  // namespace
+
+std::vector<std::string> utf8_token_texts(const std::vector<std::string>& token_bytes) {
+  std::vector<std::string> out;
+  out.reserve(token_bytes.size());
+  std::string pending;  // bytes of a character still waiting for its continuation bytes
+  for (size_t t = 0; t < token_bytes.size(); ++t) {
+    const std::string bytes = pending + token_bytes[t];
+    const bool last = t + 1 == token_bytes.size();
+    std::string text;
+    size_t i = 0;
+    while (i < bytes.size()) {
+      const size_t len = utf8_valid_char_len(bytes, i);
+      if (len > 0) {
+        text.append(bytes, i, len);
+        i += len;
+      } else if (!last && utf8_incomplete_tail(bytes, i)) {
+        break;  // the next token completes it
+      } else {
+        text += kReplacementUtf8;
+        ++i;
+      }
+    }
+    pending = bytes.substr(i);
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
 }  // namespace claa

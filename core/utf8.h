@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace claa {
 
@@ -23,5 +24,12 @@ inline bool utf8_is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 std::u32string decode_utf8(std::string_view s);
 // UTF-8 of code points.
 std::string encode_utf8(const std::u32string& s);
+
+// Per-token display text from each token's raw bytes (Tokenizer::token_bytes), every entry valid
+// UTF-8: a character whose bytes are split across tokens (byte-level BPE cuts multi-byte characters)
+// is shown whole at the token that completes it, the earlier tokens get what they complete alone
+// (possibly ""); a byte that can start no well-formed sequence, or an incomplete one at the end,
+// becomes U+FFFD. Concatenated, the texts equal encode_utf8(decode_utf8(all the bytes)).
+std::vector<std::string> utf8_token_texts(const std::vector<std::string>& token_bytes);
 
 }  // namespace claa

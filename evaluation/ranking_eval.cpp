@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "evaluation/kept_levels.h"
 #include "selection/selection.h"
 
 namespace claa {
@@ -43,6 +44,18 @@ std::vector<int64_t> pyramid_counts(const BudgetAllocation& a, const std::vector
   for (double keep : keep_rates)
     kept.push_back(pyramid_layer_budget(metric_k(keep, length), length, layer, n_layers, a.beta));
   return kept;
+}
+
+// The kept sets behind a layer's recall@k (the top k, or PyramidKV's allocated count, of the
+// ranking cut to the compared length) as a levels string; "" when the layer's scores were not finite.
+std::string layer_kept_levels(const std::vector<float>& ranking, const RankingMetrics& m,
+                              const std::vector<size_t>& ascending) {
+  const std::vector<int64_t>& kept = m.k_kept.empty() ? m.k : m.k_kept;
+  if (kept.size() != ascending.size()) return "";
+  std::vector<int64_t> counts;
+  for (size_t i : ascending) counts.push_back(kept[i]);
+  const auto n = static_cast<ptrdiff_t>(std::min<int64_t>(m.length, static_cast<int64_t>(ranking.size())));
+  return kept_levels(std::vector<float>(ranking.begin(), ranking.begin() + n), counts);
 }
 
 }  // namespace
@@ -86,6 +99,12 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const OracleCapture& captur
     }
   });
   for (int64_t l = distinct; l < n_layers; ++l) e.layers[l] = e.layers[0];
+  if (options.record_kept_sets) {
+    const std::vector<size_t> ascending = ascending_order(options.keep_rates);
+    const int64_t recorded = scores.layer_independent && !per_layer_budget ? std::min<int64_t>(1, n_layers) : n_layers;
+    for (int64_t l = 0; l < recorded; ++l)
+      e.kept_levels.push_back(layer_kept_levels(rankings[l], e.layers[l], ascending));
+  }
   if (h.online()) e.diagnostics = diagnose(h, capture, options, rankings);
   const auto t2 = std::chrono::steady_clock::now();
   e.score_seconds = std::chrono::duration<double>(t1 - t0).count();

@@ -153,9 +153,12 @@ ReportPage rank_page(const RunAggregate& agg, const std::vector<PlotFile>& plots
   page.files_markdown =
       "- `summary.json`: every aggregate (per scope × heuristic × layer × metric: mean, stderr, n).\n"
       "- `layers.csv`: the same per-layer numbers as a flat table (scope, heuristic, layer, metric, mean, stderr, n).\n"
-      "- `plots/`: gnuplot data (.dat) and scripts (.gp) behind the figures; rerun `gnuplot NAME.gp` there.\n";
+      "- `plots/`: gnuplot data (.dat) and scripts (.gp) behind the figures; rerun `gnuplot NAME.gp` there.\n"
+      "- `explorer.html`: the interactive page: token views (what each heuristic keeps), the layer × heuristic "
+      "heatmap with per-layer drill-down.\n";
   page.files_html =
-      "<p class=\"note\">Files: <a href=\"summary.json\">summary.json</a> (every aggregate), "
+      "<p class=\"note\">Files: <a href=\"explorer.html\">explorer.html</a> (interactive: token views, "
+      "drill-down), <a href=\"summary.json\">summary.json</a> (every aggregate), "
       "<a href=\"layers.csv\">layers.csv</a> (per-layer numbers), plots/ (gnuplot .dat and .gp sources).</p>\n";
   return page;
 }

@@ -81,6 +81,7 @@ struct ReportOptions {
 
 struct ReportFiles {
   std::string summary_json, layers_csv, markdown, html;  // full paths
+  std::string explorer;  // explorer.html (reports/explorer_page.h); "" for runs without rank metrics
   PlotResult plots;
   bool gnuplot_missing = false;  // plots were wanted but gnuplot is not on PATH
 };

@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "reports/e2e_records.h"
 #include "reports/e2e_report.h"
+#include "reports/explorer_page.h"
 #include "reports/record_fields.h"
 #include "reports/report_format.h"
 #include "reports/validity_report.h"
@@ -47,6 +49,7 @@ void print_files(const ReportFiles& files, const std::string& run_dir) {
   for (const PlotFile& p : files.plots.plots) fmt::print("plot  {}/{} (+ .svg)\n", run_dir, p.png);
   for (const std::string& e : files.plots.errors) fmt::print(stderr, "warning: {}\n", e);
   fmt::print("report: {}\n        {}\n", files.markdown, files.html);
+  if (!files.explorer.empty()) fmt::print("explorer (token views, drill-down): {}\n", files.explorer);
 }
 
 }  // namespace
@@ -74,6 +77,10 @@ ReportFiles write_run_reports(const std::string& run_dir, const std::vector<std:
     print_overview(agg);
     files = write_report(agg, run_dir, options);
   }
+  // The interactive page, for runs with per-layer rank metrics (rank and both modes).
+  if (mode != "e2e")
+    files.explorer = write_explorer_page(run_dir, record::sample_paths(run_dir, sample_files),
+                                         "claa explorer: " + std::filesystem::path(run_dir).filename().string());
   print_files(files, run_dir);
   return files;
 }

@@ -139,9 +139,12 @@ ReportPage both_page(const E2eAggregate& agg, const ValidityAnalysis& v, const s
   page.files_markdown =
       "- `summary.json`: the e2e aggregates (per method × keep, with paired differences) and `validity` (every "
       "rank metric's ρ across cells and AUC within cells with intervals, and its per-cell means).\n"
-      "- `plots/`: gnuplot data (.dat) and script (.gp) behind each figure; rerun `gnuplot NAME.gp` there.\n";
+      "- `plots/`: gnuplot data (.dat) and script (.gp) behind each figure; rerun `gnuplot NAME.gp` there.\n"
+      "- `explorer.html`: the interactive page: token views (what each ranking keeps), the layer × heuristic "
+      "heatmap with per-layer drill-down.\n";
   page.files_html =
-      "<p class=\"note\">Files: <a href=\"summary.json\">summary.json</a> (every aggregate and the validity "
+      "<p class=\"note\">Files: <a href=\"explorer.html\">explorer.html</a> (interactive: token views, "
+      "drill-down), <a href=\"summary.json\">summary.json</a> (every aggregate and the validity "
       "numbers), plots/ (gnuplot .dat and .gp sources).</p>\n";
   return page;
 }

@@ -23,13 +23,19 @@ PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip
           python3-numpy  # the external-heuristic worker (python/claa_worker; its CI tests)
           openmpi-bin libopenmpi-dev  # mpirun -np K claa run (optional at build time; CI tests it)
           clang-14 libclang-rt-14-dev)  # sanitizers + libFuzzer (scripts/run_sanitizer_tests.sh)
+# With --with-tests: the explorer page's browser test (tests/browser/check_explorer.py) drives Debian's
+# Chromium through Playwright, pinned, in a venv of its own (Playwright is not a Debian package).
+TEST_PACKAGES=(chromium python3-venv)
+PLAYWRIGHT=playwright==1.65.3
+BROWSER_VENV=${CLAA_BROWSER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/claa/browser-venv}
 
 build=1
+tests=0
 targets=(claa)
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
-    --with-tests) targets+=(claa_tests) ;;
+    --with-tests) targets+=(claa_tests); tests=1; PACKAGES+=("${TEST_PACKAGES[@]}") ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +82,13 @@ PY
   say "model: $target"
 }
 
+browser_venv() {
+  if "$BROWSER_VENV/bin/python" -c 'import playwright' 2>/dev/null; then say "browser test: $BROWSER_VENV"; return; fi
+  say "making $BROWSER_VENV ($PLAYWRIGHT, for the explorer page's browser test)"
+  python3 -m venv "$BROWSER_VENV"
+  "$BROWSER_VENV/bin/pip" install --quiet --disable-pip-version-check "$PLAYWRIGHT"
+}
+
 build_claa() {
   # Configured every time (seconds when nothing changed) so CLAA_WERROR=ON from CI takes effect; when
   # the variable is unset the cached value stays (no flag change, so no rebuild).
@@ -87,5 +100,6 @@ build_claa() {
 install_packages
 fetch_model
 [ -x "$ROOT/scripts/fetch_haystack.sh" ] && "$ROOT/scripts/fetch_haystack.sh"
+[ $tests -eq 1 ] && browser_venv
 [ $build -eq 1 ] && build_claa
 say "done"

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "datasets/dataset_spec.h"
+#include "evaluation/kept_levels.h"
 #include "harness/pipelines/prefill_pipeline.h"
 #include "heuristics/heuristic.h"
 
@@ -316,7 +317,11 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
     if (!(k > 0 && k <= 1)) p.add("keep_rates", std::to_string(k) + " is not in (0, 1]");
   if (j.contains("oracle")) parse_oracle(j["oracle"], c, p);
   if (j.contains("capture")) {
-    check_keys(j["capture"], {"window", "diagnostics_layers", "query_agnostic"}, "capture", p);
+    check_keys(j["capture"], {"window", "diagnostics_layers", "query_agnostic", "token_views"}, "capture", p);
+    read(j["capture"], "token_views", c.token_views, "capture", p);
+    if (c.token_views < 0) p.add("capture.token_views", "must be non-negative");
+    if (c.keep_rates.size() > kMaxLevelKeepRates && c.token_views > 0)
+      p.add("capture.token_views", "token views record at most 36 keep rates: set it to 0");
     read(j["capture"], "query_agnostic", c.query_agnostic, "capture", p);
     if (c.query_agnostic && c.runs_pipelines())
       p.add("capture.query_agnostic",

@@ -62,6 +62,10 @@ struct RunConfig {
   // (kvpress's default protocol: the context is compressed before the question is seen); the oracle,
   // from the whole prompt's answer, is compared on those positions.
   bool query_agnostic = false;
+  // capture.token_views: how many samples of each dataset (its first ones) record every heuristic's
+  // kept sets per layer and keep rate for the explorer page's token view (~0.7 MB per 2K sample with
+  // 16 heuristics × 30 layers; evaluation/kept_levels.h). 0 records none.
+  int token_views = 1;
   int window = 8;
   // Layers with budget diagnostics for row aggregates (CLAA); empty = the pipelines' l_p = L/2 − 1.
   std::vector<int> diagnostics_layers;

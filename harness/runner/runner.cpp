@@ -12,10 +12,12 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/fingerprint.h"
+#include "core/utf8.h"
 #include "datasets/dataset_spec.h"
 #include "datasets/prompt_build.h"
 #include "evaluation/ranking_eval.h"
 #include "evaluation/task_score.h"
+#include "evaluation/token_view.h"
 #include "harness/pipelines/prefill_pipeline.h"
 #include "harness/runner/multi_turn.h"
 #include "harness/runner/progress.h"
@@ -37,16 +39,18 @@ struct Item {
   Sample sample;
   std::string dataset;  // spec@length, for aggregation
   int64_t index = 0;    // position in the whole run (before sharding)
+  int64_t position = 0;  // position within its dataset (token views go to the first ones)
 };
 
 std::vector<Item> load_items(const RunConfig& c, const Tokenizer& tok, const std::optional<ChatTemplate>& chat) {
   std::vector<Item> items;
   for (const DatasetSection& d : c.datasets) {
     std::vector<Sample> samples = load_dataset(parse_dataset_spec(d.spec), d.options, &tok, chat);
+    int64_t position = 0;
     for (Sample& s : samples) {
       if (d.max_new_tokens > 0) s.max_new_tokens = d.max_new_tokens;
       std::string name = dataset_label(d.spec, d.options.length, s);
-      items.push_back({std::move(s), std::move(name), static_cast<int64_t>(items.size())});
+      items.push_back({std::move(s), std::move(name), static_cast<int64_t>(items.size()), position++});
     }
   }
   return items;
@@ -100,6 +104,18 @@ EvalOptions rank_options(const RunConfig& c, const Transformer& model, const Sam
   return eval;
 }
 
+// The explorer's token view of a sample (evaluation/token_view.h): its prompt tokens as text, the
+// oracle the rankings were compared with, the gold evidence and answers, and every ranking's kept sets
+// (kept: label → HeuristicEval::kept_levels).
+nlohmann::json sample_token_view(const RunConfig& c, const Tokenizer& tok, const Sample& s,
+                                 const std::vector<int64_t>& ids, const at::Tensor& oracle, const EvalOptions& eval,
+                                 const nlohmann::json& kept) {
+  std::vector<std::string> bytes;
+  for (int64_t id : ids) bytes.push_back(tok.token_bytes(static_cast<int32_t>(id)));
+  return token_view_json({utf8_token_texts(bytes), to_float_vector(oracle), c.keep_rates, eval.evidence, s.answers},
+                         kept);
+}
+
 nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, const Tokenizer& tok,
                                const std::optional<ChatTemplate>& chat, const std::vector<int64_t>& stops,
                                const std::vector<std::unique_ptr<Heuristic>>& heuristics, const Item& item,
@@ -135,7 +151,7 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
 
   // Query-agnostic scoring: the heuristics see a capture of the prompt up to the context's end, the
   // oracle (the whole prompt's answer) is compared on those positions.
-  const OracleCapture* scored = &capture;
+  const OracleCapture* scored_capture = &capture;
   OracleCapture context_only;
   std::vector<int64_t> context_ids;
   if (c.query_agnostic) {
@@ -149,22 +165,25 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
     if (capture.oracle_per_layer.defined())
       context_only.oracle_per_layer = capture.oracle_per_layer.narrow(1, 0, split);
     context_only.oracle_steps = capture.oracle_steps;
-    scored = &context_only;
+    scored_capture = &context_only;
     rec["query_agnostic_tokens"] = split;
   }
 
   const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
   EvalOptions eval = rank_options(c, model, s, prompt, c.query_agnostic ? context_ids : ids, format);
-  nlohmann::json results = nlohmann::json::object(), costs = nlohmann::json::object();
+  eval.record_kept_sets = item.position < c.token_views;
+  nlohmann::json results = nlohmann::json::object(), costs = nlohmann::json::object(), kept = nlohmann::json::object();
   for (size_t i = 0; i < heuristics.size(); ++i) {
-    HeuristicEval e = evaluate_heuristic(*heuristics[i], *scored, eval);
+    HeuristicEval e = evaluate_heuristic(*heuristics[i], *scored_capture, eval);
     nlohmann::json j = to_json(e, c.keep_rates);
     j.erase("name");
     j.erase("keep_rates");
     results[c.heuristics[i].label] = j;
     costs[c.heuristics[i].label] = {{"score_seconds", e.score_seconds}, {"compare_seconds", e.compare_seconds}};
+    if (eval.record_kept_sets) kept[c.heuristics[i].label] = e.kept_levels;
   }
   rec["heuristics"] = results;
+  if (eval.record_kept_sets) rec["token_view"] = sample_token_view(c, tok, s, ids, scored_capture->oracle, eval, kept);
   timing["heuristics"] = costs;  // timings.jsonl: what each heuristic cost on this sample
   return rec;
 }
@@ -294,19 +313,24 @@ nlohmann::json evaluate_sample_both(const RunConfig& c, const Transformer& model
     const int64_t oracle_nonfinite = (~at::isfinite(capture.oracle)).sum().item<int64_t>();
     if (oracle_nonfinite > 0) rec["oracle_nonfinite"] = oracle_nonfinite;
     const PromptFormat format{&tok, s.chat && chat ? &*chat : nullptr};
-    const EvalOptions eval = rank_options(c, model, s, prompt, ids, format);
+    EvalOptions eval = rank_options(c, model, s, prompt, ids, format);
+    eval.record_kept_sets = item.position < c.token_views;
     nlohmann::json heuristics = nlohmann::json::object(), layers = nlohmann::json::object();
+    nlohmann::json kept = nlohmann::json::object();
     for (const Pipeline& p : pipelines) {
       if (!p.selection) continue;  // full KV and the oracle emulation have no ranking to measure
-      nlohmann::json j = to_json(evaluate_heuristic(*p.selection, capture, eval), c.keep_rates);
+      HeuristicEval e = evaluate_heuristic(*p.selection, capture, eval);
+      nlohmann::json j = to_json(e, c.keep_rates);
       j.erase("name");
       j.erase("keep_rates");
       heuristics[p.config.label] = j;
+      if (eval.record_kept_sets) kept[p.config.label] = e.kept_levels;
       const int l = rank_layer(p);
       layers[p.config.label] = l >= 0 ? nlohmann::json(l) : nlohmann::json(nullptr);
     }
     rec["heuristics"] = heuristics;
     rec["rank_layers"] = layers;
+    if (eval.record_kept_sets) rec["token_view"] = sample_token_view(c, tok, s, ids, capture.oracle, eval, kept);
   }
   rec["results"] = pipeline_results(c, model, tok, chat, stops, pipelines, s, prompt, ids, capture);
   return rec;

@@ -1,17 +1,22 @@
 // The main job end to end through the real CLI, on configs/ci.json (SmolLM2, RULER at 512 and 640 tokens):
 //  - a run killed mid-way and resumed (with a torn last line) holds every sample exactly once and
 //    is byte-identical to an uninterrupted run (CPU determinism);
-//  - `claa check` passes against the committed baseline and fails on a worsened copy.
+//  - `claa check` passes against the committed baseline and fails on a worsened copy;
+//  - its token views hold the kept sets behind every recall, and its explorer page shows them in
+//    headless Chromium (tests/browser/check_explorer.py).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -193,4 +198,116 @@ TEST_CASE("e2e mode runs every pipeline and matches its committed baseline", "[r
     INFO(row);
     CHECK_THAT(read_all(source_path("tests/baselines/ci_e2e.json")), Catch::Contains(std::string("e2e:") + row));
   }
+}
+
+namespace {
+
+// Tokens [begin, end) of the evidence spans, merged (as evidence recall counts them).
+std::set<int64_t> evidence_tokens(const nlohmann::json& spans) {
+  std::set<int64_t> tokens;
+  for (const auto& span : spans)
+    for (int64_t t = span[0].get<int64_t>(); t < span[1].get<int64_t>(); ++t) tokens.insert(t);
+  return tokens;
+}
+
+// The kept set at the i-th smallest keep rate of a levels string (an independent decoder of the
+// format in evaluation/kept_levels.h).
+std::set<int64_t> kept_set(const std::string& levels, size_t i) {
+  std::set<int64_t> kept;
+  for (size_t t = 0; t < levels.size(); ++t)
+    if (levels[t] != '.' && static_cast<size_t>(std::stoi(std::string(1, levels[t]), nullptr, 36)) <= i)
+      kept.insert(static_cast<int64_t>(t));
+  return kept;
+}
+
+}  // namespace
+
+TEST_CASE("Token views record the kept sets behind every layer's recall and evidence recall", "[runner][explorer]") {
+  const std::string dir = complete_run();
+  std::ifstream records(dir + "/samples.jsonl");
+  int views = 0;
+  for (std::string line; std::getline(records, line);) {
+    const nlohmann::json rec = nlohmann::json::parse(line);
+    if (!rec.contains("token_view")) continue;
+    ++views;
+    const nlohmann::json& view = rec["token_view"];
+    INFO("sample " << rec["id"]);
+    const auto prompt = rec["prompt_tokens"].get<size_t>();
+    CHECK(view["tokens"].size() == prompt);
+    CHECK(view["oracle"].size() == prompt);
+    // Window-query heuristics rank the N − W positions before the window (W = 8), the others all N.
+    CHECK(view["oracle_levels"].size() == 2);
+    CHECK(view["oracle_levels"].contains(std::to_string(prompt - 8)));
+    CHECK(view["oracle_levels"].contains(std::to_string(prompt)));
+    CHECK(view["keep_rates"] == rec["keep_rates"]);  // configs/ci.json lists them ascending
+    CHECK(view["gold"].size() >= 1);
+    const std::set<int64_t> evidence = evidence_tokens(view["evidence"]);
+    for (const auto& [name, h] : rec["heuristics"].items()) {
+      const nlohmann::json& kept = view["kept"][name];
+      REQUIRE(kept.size() == (h["layer_independent"].get<bool>() ? 1u : h["layers"].size()));
+      for (size_t l = 0; l < h["layers"].size(); ++l) {
+        const nlohmann::json& m = h["layers"][l];
+        const std::string levels = kept[std::min(l, kept.size() - 1)];
+        REQUIRE(static_cast<int64_t>(levels.size()) == m["n"].get<int64_t>());  // the positions compared
+        const std::string oracle_levels = view["oracle_levels"][std::to_string(levels.size())];
+        for (size_t i = 0; i < view["keep_rates"].size(); ++i) {
+          const std::set<int64_t> mine = kept_set(levels, i), oracle = kept_set(oracle_levels, i);
+          INFO(name << " layer " << l << " keep " << view["keep_rates"][i]);
+          const int64_t k = m["k"][i];
+          CHECK(static_cast<int64_t>(oracle.size()) == k);
+          CHECK(static_cast<int64_t>(mine.size()) == (m.contains("k_kept") ? m["k_kept"][i].get<int64_t>() : k));
+          int64_t hits = 0, evidence_kept = 0;
+          for (int64_t t : mine) {
+            hits += oracle.count(t);
+            evidence_kept += evidence.count(t);
+          }
+          CHECK(static_cast<double>(hits) / static_cast<double>(k) ==
+                Approx(m["recall"][i].get<double>()).epsilon(1e-12));
+          if (m.contains("evidence_recall"))
+            CHECK(static_cast<double>(evidence_kept) / static_cast<double>(evidence.size()) ==
+                  Approx(m["evidence_recall"][i].get<double>()).epsilon(1e-12));
+        }
+      }
+    }
+  }
+  CHECK(views == 2);  // capture.token_views = 1: the first sample of each of the two datasets
+}
+
+TEST_CASE("The explorer page shows the recorded kept sets in headless Chromium and the check catches a tampered page",
+          "[runner][explorer][browser]") {
+  const char* env = std::getenv("CLAA_BROWSER_PYTHON");
+  const char* home = std::getenv("HOME");
+  const std::string python = env && *env ? env : std::string(home ? home : "") + "/.cache/claa/browser-venv/bin/python";
+  if (!fs::exists(python)) {
+    std::cout << "CLAA-SKIP: no Python with Playwright at " << python
+              << " (scripts/setup.sh --with-tests makes it; or set CLAA_BROWSER_PYTHON)\n";
+    return;
+  }
+  const std::string dir = complete_run();
+  REQUIRE(fs::exists(dir + "/explorer.html"));
+  // Screenshots of the main views stay in the build folder as test artifacts.
+  const std::string artifacts = (fs::path(CLAA_BINARY).parent_path() / "test-artifacts" / "browser").string();
+  const std::string check = python + " " + source_path("tests/browser/check_explorer.py") + " " + dir;
+  const std::string log = fresh_dir("browser_log");
+  auto run = [&](const std::string& args, std::string& out) {
+    const int status = std::system((check + " " + args + " > " + log + " 2>&1").c_str());
+    out = read_all(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  const int rc = run("--artifacts " + artifacts, out);
+  INFO(out);
+  if (out.find("CLAA-SKIP:") != std::string::npos) {
+    std::cout << out;  // no Chromium here: reported as skipped
+    return;
+  }
+  CHECK(rc == 0);
+  CHECK_THAT(out, Catch::Contains("browser check: ok"));
+  for (const char* shot : {"token_view.png", "heatmap_detail.png", "line_plot.png"})
+    CHECK(fs::exists(artifacts + "/" + shot));
+  // One token dropped from the page's copy of a kept set: the same check must now fail.
+  std::string tampered;
+  CHECK(run("--tamper " + fresh_dir("tampered") + ".html --artifacts " + artifacts + "/tampered", tampered) == 0);
+  INFO(tampered);
+  CHECK_THAT(tampered, Catch::Contains("mismatch found as expected"));
 }

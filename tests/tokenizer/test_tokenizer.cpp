@@ -15,6 +15,7 @@
 
 #include "core/cache_paths.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "formats/gguf.h"
 #include "tests/catch.h"
 #include "tests/temp_dir.h"
@@ -336,6 +337,48 @@ TEST_CASE("GPT-2 and SmolLM pre-tokenizer on whitespace runs and digits", "[toke
 }
 
 // Hidden benchmark: ./claa_tests "[.bench]" -s   (CLAA_BENCH_TEXT=file to use your own text).
+TEST_CASE("token display texts keep a character split across tokens whole, at the token completing it", "[tokenizer]") {
+  // é = C3 A9, 😀 = F0 9F 98 80; FF starts nothing; E2 82 is cut off by the end of the prompt.
+  const std::vector<std::string> bytes = {"a\xC3",
+                                          "\xA9"
+                                          "b",
+                                          "\xF0\x9F",
+                                          "\x98",
+                                          "\x80",
+                                          "\xFF",
+                                          "\xC3"
+                                          "c",
+                                          "\xE2\x82"};
+  const std::vector<std::string> want = {"a",
+                                         "\xC3\xA9"
+                                         "b",
+                                         "",
+                                         "",
+                                         "\xF0\x9F\x98\x80",
+                                         "\xEF\xBF\xBD",
+                                         "\xEF\xBF\xBD"
+                                         "c",
+                                         "\xEF\xBF\xBD\xEF\xBF\xBD"};
+  CHECK(utf8_token_texts(bytes) == want);
+  CHECK(utf8_token_texts({}).empty());
+  // On SmolLM2's real tokens: the texts of the golden strings' tokens join to the strings themselves.
+  const Tokenizer& tok = smollm2();
+  int checked = 0;
+  for (const auto& row : read_jsonl("tests/fixtures/tokenizer/smollm2.jsonl")) {
+    const std::string text = row["text"];
+    std::vector<std::string> token_bytes;
+    for (int32_t id : tok.encode(text, /*parse_special=*/false)) token_bytes.push_back(tok.token_bytes(id));
+    std::string joined, all_bytes;
+    for (const std::string& t : utf8_token_texts(token_bytes)) joined += t;
+    for (const std::string& b : token_bytes) all_bytes += b;
+    INFO("text: " << text);
+    CHECK(joined == encode_utf8(decode_utf8(all_bytes)));
+    if (row.value("roundtrip", true)) CHECK(joined == text);  // rows that do not round trip lose bytes in HF too
+    ++checked;
+  }
+  CHECK(checked >= 20);
+}
+
 TEST_CASE("tokenizer throughput", "[.bench]") {
   const Tokenizer& tok = smollm2();
   std::string text;
