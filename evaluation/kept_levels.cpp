@@ -30,6 +30,29 @@ std::string kept_levels(const std::vector<float>& scores, const std::vector<int6
   return levels;
 }
 
+nlohmann::json kept_sets(const std::vector<float>& scores, const std::vector<int64_t>& counts) {
+  if (std::is_sorted(counts.begin(), counts.end())) return kept_levels(scores, counts);
+  const int64_t most = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
+  const std::vector<int64_t> order = top_k_indices(scores, most);
+  nlohmann::json flags = nlohmann::json::array();
+  for (int64_t count : counts) {
+    std::string f(scores.size(), '.');
+    for (int64_t rank = 0; rank < std::min<int64_t>(count, static_cast<int64_t>(order.size())); ++rank)
+      f[static_cast<size_t>(order[static_cast<size_t>(rank)])] = '1';
+    flags.push_back(std::move(f));
+  }
+  return flags;
+}
+
+std::vector<int64_t> kept_at(const nlohmann::json& entry, size_t i) {
+  if (entry.is_string()) return kept_at_level(entry.get<std::string>(), i);
+  std::vector<int64_t> kept;
+  const std::string& f = entry.at(i).get_ref<const std::string&>();
+  for (size_t t = 0; t < f.size(); ++t)
+    if (f[t] == '1') kept.push_back(static_cast<int64_t>(t));
+  return kept;
+}
+
 std::vector<size_t> ascending_order(const std::vector<double>& keep_rates) {
   std::vector<size_t> order(keep_rates.size());
   std::iota(order.begin(), order.end(), size_t{0});

@@ -47,15 +47,15 @@ std::vector<int64_t> pyramid_counts(const BudgetAllocation& a, const std::vector
 }
 
 // The kept sets behind a layer's recall@k (the top k, or PyramidKV's allocated count, of the
-// ranking cut to the compared length) as a levels string; "" when the layer's scores were not finite.
-std::string layer_kept_levels(const std::vector<float>& ranking, const RankingMetrics& m,
-                              const std::vector<size_t>& ascending) {
+// ranking cut to the compared length) as kept_sets records them; "" when the layer's scores were not finite.
+nlohmann::json layer_kept_sets(const std::vector<float>& ranking, const RankingMetrics& m,
+                               const std::vector<size_t>& ascending) {
   const std::vector<int64_t>& kept = m.k_kept.empty() ? m.k : m.k_kept;
   if (kept.size() != ascending.size()) return "";
   std::vector<int64_t> counts;
   for (size_t i : ascending) counts.push_back(kept[i]);
   const auto n = static_cast<ptrdiff_t>(std::min<int64_t>(m.length, static_cast<int64_t>(ranking.size())));
-  return kept_levels(std::vector<float>(ranking.begin(), ranking.begin() + n), counts);
+  return kept_sets(std::vector<float>(ranking.begin(), ranking.begin() + n), counts);
 }
 
 }  // namespace
@@ -102,8 +102,7 @@ HeuristicEval evaluate_heuristic(const Heuristic& h, const OracleCapture& captur
   if (options.record_kept_sets) {
     const std::vector<size_t> ascending = ascending_order(options.keep_rates);
     const int64_t recorded = scores.layer_independent && !per_layer_budget ? std::min<int64_t>(1, n_layers) : n_layers;
-    for (int64_t l = 0; l < recorded; ++l)
-      e.kept_levels.push_back(layer_kept_levels(rankings[l], e.layers[l], ascending));
+    for (int64_t l = 0; l < recorded; ++l) e.kept_sets.push_back(layer_kept_sets(rankings[l], e.layers[l], ascending));
   }
   if (h.online()) e.diagnostics = diagnose(h, capture, options, rankings);
   const auto t2 = std::chrono::steady_clock::now();

@@ -27,9 +27,10 @@ struct HeuristicEval {
   // Every layer's per-head and combined scores, kept when EvalOptions::keep_scores (claa rank
   // --scores-out); empty otherwise.
   HeuristicScores scores;
-  // Every layer's kept sets at every keep rate (kept_levels.h), when EvalOptions::record_kept_sets:
-  // one string per layer, or one for a layer-independent ranking; "" for a layer with non-finite scores.
-  std::vector<std::string> kept_levels;
+  // Every layer's kept sets at every keep rate (kept_levels.h kept_sets), when
+  // EvalOptions::record_kept_sets: one entry per layer, or one for a layer-independent ranking; "" for a
+  // layer with non-finite scores.
+  nlohmann::json kept_sets = nlohmann::json::array();
 };
 
 struct EvalOptions {
@@ -43,7 +44,7 @@ struct EvalOptions {
   // Layers at which heuristics that aggregate rows (CLAA) get budget diagnostics (row_diagnostics.h).
   std::vector<int> diagnostics_layers;
   bool keep_scores = false;  // keep the heuristic's scores in HeuristicEval::scores
-  bool record_kept_sets = false;  // fill HeuristicEval::kept_levels (the explorer's token view)
+  bool record_kept_sets = false;  // fill HeuristicEval::kept_sets (the explorer's token view)
 };
 
 std::vector<float> to_float_vector(const at::Tensor& t);

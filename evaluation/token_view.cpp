@@ -27,8 +27,10 @@ nlohmann::json token_view_json(const TokenViewInput& in, const nlohmann::json& k
   // vectors to the shorter), and the oracle's top k is taken on the same positions.
   std::set<size_t> lengths;
   for (const auto& [name, layers] : kept.items())
-    for (const auto& levels : layers)
-      if (!levels.get_ref<const std::string&>().empty()) lengths.insert(levels.get_ref<const std::string&>().size());
+    for (const auto& entry : layers) {
+      const auto& levels = (entry.is_array() ? entry.at(0) : entry).get_ref<const std::string&>();
+      if (!levels.empty()) lengths.insert(levels.size());
+    }
   nlohmann::json oracle_levels = nlohmann::json::object();
   for (size_t n : lengths) {
     const size_t cut = std::min(n, in.oracle.size());

@@ -20,7 +20,7 @@ struct TokenViewInput {
   std::vector<std::string> gold;    // gold answers
 };
 
-// kept: heuristic label → its HeuristicEval::kept_levels (a levels string is as long as the positions
+// kept: heuristic label → its HeuristicEval::kept_sets (a levels string is as long as the positions
 // that ranking was compared on). Rates are listed ascending, as the levels count; oracle_levels holds
 // the oracle's sets per compared length ("360": ..., "368": ...).
 nlohmann::json token_view_json(const TokenViewInput& in, const nlohmann::json& kept);

@@ -15,6 +15,7 @@
 #include "model/cpu_blas.h"
 #include "model/cpu_kernels.h"
 #include "model/cuda_kernels.h"
+#include "model/sliding_window.h"
 
 // torch::scaled_dot_product_attention exists from LibTorch 2.0; enable_gqa from 2.5.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
@@ -405,6 +406,10 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
     // causal prefills on Hopper (docs/benchmarks.md, "GPU prefill").
     if (plain_causal && options_.flash_attention && cuda::flash_attention_applies(q, k, v))
       return cuda::flash_attention_causal(q, k, v);
+    // Sliding-window layers of a prefill: bands of queries over the keys they can see, T·(block + window)
+    // work instead of a T × T masked call (sliding_window.h).
+    if (past == 0 && T == S && T > 1 && !key_mask.defined() && window > 0)
+      return sliding_window_prefill_attention(q, k, v, window, sliding_window_block(window));
     at::Tensor mask;
     bool causal = false;
     if (past == 0 && T == S && !key_mask.defined() && window == 0) {

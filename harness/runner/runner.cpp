@@ -106,7 +106,7 @@ EvalOptions rank_options(const RunConfig& c, const Transformer& model, const Sam
 
 // The explorer's token view of a sample (evaluation/token_view.h): its prompt tokens as text, the
 // oracle the rankings were compared with, the gold evidence and answers, and every ranking's kept sets
-// (kept: label → HeuristicEval::kept_levels).
+// (kept: label → HeuristicEval::kept_sets).
 nlohmann::json sample_token_view(const RunConfig& c, const Tokenizer& tok, const Sample& s,
                                  const std::vector<int64_t>& ids, const at::Tensor& oracle, const EvalOptions& eval,
                                  const nlohmann::json& kept) {
@@ -180,7 +180,7 @@ nlohmann::json evaluate_sample(const RunConfig& c, const Transformer& model, con
     j.erase("keep_rates");
     results[c.heuristics[i].label] = j;
     costs[c.heuristics[i].label] = {{"score_seconds", e.score_seconds}, {"compare_seconds", e.compare_seconds}};
-    if (eval.record_kept_sets) kept[c.heuristics[i].label] = e.kept_levels;
+    if (eval.record_kept_sets) kept[c.heuristics[i].label] = e.kept_sets;
   }
   rec["heuristics"] = results;
   if (eval.record_kept_sets) rec["token_view"] = sample_token_view(c, tok, s, ids, scored_capture->oracle, eval, kept);
@@ -324,7 +324,7 @@ nlohmann::json evaluate_sample_both(const RunConfig& c, const Transformer& model
       j.erase("name");
       j.erase("keep_rates");
       heuristics[p.config.label] = j;
-      if (eval.record_kept_sets) kept[p.config.label] = e.kept_levels;
+      if (eval.record_kept_sets) kept[p.config.label] = e.kept_sets;
       const int l = rank_layer(p);
       layers[p.config.label] = l >= 0 ? nlohmann::json(l) : nlohmann::json(nullptr);
     }

@@ -57,11 +57,26 @@
   // A level character is '.' (never kept) or the base-36 index of the smallest keep rate whose set holds the token.
   function levelOf(ch) { return ch === '.' ? Infinity : parseInt(ch, 36); }
 
-  // Flags (1 = in the set) of the tokens kept at keep index i.
-  function decodeSet(levels, i) {
-    const flags = new Uint8Array(levels.length);
-    for (let t = 0; t < levels.length; t++) if (levelOf(levels[t]) <= i) flags[t] = 1;
+  // Flags (1 = in the set) of the tokens kept at keep index i. An entry is a levels string, or — for a
+  // layer whose sets are not nested (PyramidKV's integer budgets) — one flag string per keep rate.
+  function decodeSet(entry, i) {
+    if (Array.isArray(entry)) {
+      const f = entry[i] || '';
+      return Uint8Array.from(f, (ch) => (ch === '1' ? 1 : 0));
+    }
+    const flags = new Uint8Array(entry.length);
+    for (let t = 0; t < entry.length; t++) if (levelOf(entry[t]) <= i) flags[t] = 1;
     return flags;
+  }
+
+  // How many tokens an entry covers (the positions its ranking was compared on).
+  function rankedLength(entry) { return Array.isArray(entry) ? (entry[0] || '').length : entry.length; }
+
+  // A token's level text in an entry: "kept from 10%", or for flag strings the rates that keep it.
+  function entryText(view, entry, t) {
+    if (!Array.isArray(entry)) return levelText(view, entry[t]);
+    const rates = entry.map((f, i) => (f[t] === '1' ? pct(view.keep_rates[i]) : null)).filter((r) => r);
+    return rates.length ? `kept at ${rates.join(', ')}` : 'never kept';
   }
 
   function flagsToList(flags) {
@@ -70,7 +85,7 @@
     return out;
   }
 
-  // A heuristic's levels at one layer: n_layers strings, or one string when it is layer-independent.
+  // A heuristic's entry at one layer: n_layers entries, or one when it is layer-independent.
   function keptLevels(view, h, layer) {
     const k = view.kept ? view.kept[h] : undefined;
     if (k == null) return null;
@@ -98,7 +113,7 @@
     const kept = decodeSet(levels, keep);
     // A ranking covers the positions it was compared on (the prompt less the query window W for the
     // window-query heuristics, the whole prompt for the others); the oracle's set is its top-k there.
-    const ranked = levels.length;
+    const ranked = rankedLength(levels);
     const oracleLevels = view.oracle_levels[String(ranked)];
     if (oracleLevels == null) return { heuristic: h, missing: true, why: `no oracle set for ${ranked} ranked tokens` };
     const oracle = decodeSet(oracleLevels, keep);
@@ -280,7 +295,7 @@
       if (!m) continue;
       if (m.missing) text += ` · ${name} ${m.heuristic}: ${m.why}`;
       else if (t >= m.ranked) text += ` · ${name} ${m.heuristic}: query window (always kept)`;
-      else text += ` · ${name} ${m.heuristic}: ${levelText(view, levels(m)[t])}, oracle ${levelText(view, m.oracleLevels[t])}`;
+      else text += ` · ${name} ${m.heuristic}: ${entryText(view, levels(m), t)}, oracle ${levelText(view, m.oracleLevels[t])}`;
     }
     $('tok-readout').textContent = text;
   }

@@ -29,22 +29,28 @@ STATE_CLASSES = ("kept", "hit", "miss", "false-keep")
 
 
 def decode(levels, i):
-    """Token indices kept at keep index i of a levels string ('.' = never, else base-36 smallest keep index)."""
+    """Token indices kept at keep index i of a recorded entry: a levels string ('.' = never, else the base-36
+    smallest keep index), or one flag string per keep rate ('1' = kept) where the sets are not nested."""
+    if isinstance(levels, list):
+        return [t for t, c in enumerate(levels[i]) if c == "1"]
     return [t for t, c in enumerate(levels) if c != "." and int(c, 36) <= i]
+
+
+def ranked(levels):
+    """How many tokens a recorded entry covers."""
+    return len(levels[0] if isinstance(levels, list) else levels)
 
 
 def levels_at(view, h, layer):
     k = view["kept"].get(h)
     if k is None:
         return None
-    if isinstance(k, str):
-        return k
     return k[0] if len(k) == 1 else k[layer]
 
 
 def oracle_at(view, levels, keep):
     """The oracle's set a ranking is measured against: its top-k on the positions that ranking covers."""
-    return decode(view["oracle_levels"][str(len(levels))], keep)
+    return decode(view["oracle_levels"][str(ranked(levels))], keep)
 
 
 def expected_classes(ranked, kept, oracle, t):
@@ -90,9 +96,9 @@ class Check:
         bad = 0
         for t, cls in spans:
             have = set(cls.split()) & {*STATE_CLASSES, "evidence", "window"}
-            want = expected_classes(len(levels), kept, oracle, t)
+            want = expected_classes(ranked(levels), kept, oracle, t)
             want |= {"evidence"} if t in evidence else set()
-            want |= {"window"} if t >= len(levels) else set()
+            want |= {"window"} if t >= ranked(levels) else set()
             if have != want:
                 if bad < 3:
                     self.fail(f"{label}: token {t} has classes {sorted(have)}, expected {sorted(want)}")
@@ -125,15 +131,14 @@ def tamper(src, dst, sample_id, heuristic, layer):
     m = DATA_RE.search(page)
     data = json.loads(m.group(2))
     view = next(v for v in data["token_views"] if data["samples"][v["sample"]]["id"] == sample_id)
-    kept = view["kept"][heuristic]
-    at = 0 if isinstance(kept, str) or len(kept) == 1 else layer
-    levels = kept if isinstance(kept, str) else kept[at]
-    t = levels.index("0")  # kept at the smallest rate -> never kept
-    levels = levels[:t] + "." + levels[t + 1:]
-    if isinstance(kept, str):
-        view["kept"][heuristic] = levels
-    else:
-        kept[at] = levels
+    kept = view["kept"][heuristic]                 # one entry per layer, or one for every layer
+    at = 0 if len(kept) == 1 else layer
+    if isinstance(kept[at], list):                  # flag strings per keep rate: drop from the first
+        t = kept[at][0].index("1")
+        kept[at][0] = kept[at][0][:t] + "." + kept[at][0][t + 1:]
+    else:                                           # levels: kept at the smallest rate -> never kept
+        t = kept[at].index("0")
+        kept[at] = kept[at][:t] + "." + kept[at][t + 1:]
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     Path(dst).write_text(page[:m.start(2)] + text + page[m.end(2):], encoding="utf-8")
     print(f"tampered copy {dst}: {heuristic} layer {layer} token {t} of sample {sample_id} no longer kept")

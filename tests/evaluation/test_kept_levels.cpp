@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "evaluation/kept_levels.h"
 #include "evaluation/metrics.h"
@@ -29,6 +31,18 @@ TEST_CASE("kept levels mark each token with the smallest keep rate that keeps it
   CHECK(kept_levels(ramp, counts) == "0123456789ab");
   CHECK(kept_at_level("0123456789ab", 11).size() == 12);
   CHECK(ascending_order({0.4, 0.1, 0.2}) == std::vector<size_t>{1, 2, 0});
+}
+
+TEST_CASE("kept sets whose sizes shrink as the rate grows are recorded as one flag string per rate", "[kept_levels]") {
+  const std::vector<float> scores = {0.5f, 0.9f, 0.1f, 0.9f, 0.3f};  // order 1, 3, 0, 4, 2
+  // Nested sizes: the levels string.
+  CHECK(kept_sets(scores, {1, 3}) == nlohmann::json("10.1."));
+  CHECK(kept_at(nlohmann::json("10.1."), 1) == std::vector<int64_t>{0, 1, 3});
+  // PyramidKV can give a layer fewer slots at the larger rate: flags per rate.
+  const nlohmann::json flags = kept_sets(scores, {3, 1});
+  CHECK(flags == nlohmann::json({"11.1.", ".1..."}));
+  CHECK(kept_at(flags, 0) == std::vector<int64_t>{0, 1, 3});
+  CHECK(kept_at(flags, 1) == std::vector<int64_t>{1});
 }
 
 TEST_CASE("kept levels hold the sets that recall at k counts, on random rankings with ties", "[kept_levels]") {

@@ -210,10 +210,17 @@ std::set<int64_t> evidence_tokens(const nlohmann::json& spans) {
   return tokens;
 }
 
-// The kept set at the i-th smallest keep rate of a levels string (an independent decoder of the
-// format in evaluation/kept_levels.h).
-std::set<int64_t> kept_set(const std::string& levels, size_t i) {
+// The kept set at the i-th smallest keep rate of a recorded entry: a levels string, or flag strings
+// per rate (an independent decoder of the format in evaluation/kept_levels.h).
+std::set<int64_t> kept_set(const nlohmann::json& entry, size_t i) {
   std::set<int64_t> kept;
+  if (entry.is_array()) {
+    const std::string flags = entry[i];
+    for (size_t t = 0; t < flags.size(); ++t)
+      if (flags[t] == '1') kept.insert(static_cast<int64_t>(t));
+    return kept;
+  }
+  const std::string levels = entry;
   for (size_t t = 0; t < levels.size(); ++t)
     if (levels[t] != '.' && static_cast<size_t>(std::stoi(std::string(1, levels[t]), nullptr, 36)) <= i)
       kept.insert(static_cast<int64_t>(t));
@@ -247,11 +254,12 @@ TEST_CASE("Token views record the kept sets behind every layer's recall and evid
       REQUIRE(kept.size() == (h["layer_independent"].get<bool>() ? 1u : h["layers"].size()));
       for (size_t l = 0; l < h["layers"].size(); ++l) {
         const nlohmann::json& m = h["layers"][l];
-        const std::string levels = kept[std::min(l, kept.size() - 1)];
-        REQUIRE(static_cast<int64_t>(levels.size()) == m["n"].get<int64_t>());  // the positions compared
-        const std::string oracle_levels = view["oracle_levels"][std::to_string(levels.size())];
+        const nlohmann::json& entry = kept[std::min(l, kept.size() - 1)];
+        const std::string first = entry.is_array() ? entry[0] : entry;
+        REQUIRE(static_cast<int64_t>(first.size()) == m["n"].get<int64_t>());  // the positions compared
+        const nlohmann::json& oracle_levels = view["oracle_levels"][std::to_string(first.size())];
         for (size_t i = 0; i < view["keep_rates"].size(); ++i) {
-          const std::set<int64_t> mine = kept_set(levels, i), oracle = kept_set(oracle_levels, i);
+          const std::set<int64_t> mine = kept_set(entry, i), oracle = kept_set(oracle_levels, i);
           INFO(name << " layer " << l << " keep " << view["keep_rates"][i]);
           const int64_t k = m["k"][i];
           CHECK(static_cast<int64_t>(oracle.size()) == k);
