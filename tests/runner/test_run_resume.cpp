@@ -283,9 +283,15 @@ TEST_CASE("Token views record the kept sets behind every layer's recall and evid
 
 TEST_CASE("The explorer page shows the recorded kept sets in headless Chromium and the check catches a tampered page",
           "[runner][explorer][browser]") {
-  const char* env = std::getenv("CLAA_BROWSER_PYTHON");
-  const char* home = std::getenv("HOME");
-  const std::string python = env && *env ? env : std::string(home ? home : "") + "/.cache/claa/browser-venv/bin/python";
+  // The venv scripts/setup.sh --with-tests makes: $CLAA_BROWSER_VENV, else $XDG_CACHE_HOME (or
+  // ~/.cache)/claa/browser-venv.
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v && *v ? v : "");
+  };
+  const std::string cache = !env("XDG_CACHE_HOME").empty() ? env("XDG_CACHE_HOME") : env("HOME") + "/.cache";
+  const std::string venv = !env("CLAA_BROWSER_VENV").empty() ? env("CLAA_BROWSER_VENV") : cache + "/claa/browser-venv";
+  const std::string python = !env("CLAA_BROWSER_PYTHON").empty() ? env("CLAA_BROWSER_PYTHON") : venv + "/bin/python";
   if (!fs::exists(python)) {
     std::cout << "CLAA-SKIP: no Python with Playwright at " << python
               << " (scripts/setup.sh --with-tests makes it; or set CLAA_BROWSER_PYTHON)\n";
