@@ -8,7 +8,7 @@
 # (cmake/core_only.cmake) compiles the same files under the sanitizers.
 
 set(CLAA_CORE_SOURCES
-  core/mapped_file.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp core/csv.cpp
+  core/mapped_file.cpp core/compress.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp core/csv.cpp
   formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp formats/safetensors_writer.cpp model/model_config.cpp
   tokenizer/byte_unicode.cpp tokenizer/chat_template.cpp tokenizer/pretokenizer.cpp
   tokenizer/normalizer.cpp tokenizer/decoder.cpp tokenizer/sentencepiece.cpp tokenizer/tokenizer.cpp
@@ -34,7 +34,7 @@ set(CLAA_CORE_TEST_SOURCES
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
   tests/evaluation/test_metrics.cpp tests/evaluation/test_kept_levels.cpp tests/evaluation/test_resampling.cpp tests/reports/test_validity.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
   tests/reports/test_plot_styles.cpp tests/reports/test_explorer_page.cpp
-  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp)
+  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp tests/test_compress.cpp)
 list(TRANSFORM CLAA_CORE_TEST_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 
 # The light precompiled header of the core and its tests.
@@ -59,6 +59,12 @@ function(claa_add_core_library)
     COMMENT "Embedding the explorer page's assets")
   target_sources(claa_core PRIVATE ${generated})
   set_source_files_properties(${generated} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  # zlib (optional): the explorer page's data embedded deflated (core/compress.h); plain JSON without it.
+  find_package(ZLIB QUIET)
+  if(ZLIB_FOUND)
+    target_link_libraries(claa_core PUBLIC ZLIB::ZLIB)
+    target_compile_definitions(claa_core PRIVATE CLAA_HAVE_ZLIB=1)
+  endif()
   # libutf8proc (optional): the NFC/NFKC/NFD/NFKD and Lowercase normalizers of tokenizer.json.
   # Without it such a tokenizer is refused with a one-line error naming the package.
   if(UTF8PROC_INCLUDE_DIR AND UTF8PROC_LIBRARY)

@@ -27,7 +27,8 @@ struct ExplorerData {
 ExplorerData explorer_data(const std::vector<std::string>& sample_paths, const std::string& title,
                            int64_t page_budget = kExplorerPageBudget);
 
-// The page: the embedded template with its style, script and data filled in.
+// The page: the embedded template with its style, script and data filled in (the data deflated and
+// base64-encoded when zlib is built in: {"encoding": "deflate-base64", "data": ...}; plain JSON otherwise).
 std::string explorer_html(const nlohmann::json& data);
 
 // Writes RUN_DIR/explorer.html (atomically) and returns its path; "" when no record has per-layer metrics.

@@ -19,6 +19,7 @@ MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip
           libtorch-dev libopenblas0-pthread nlohmann-json3-dev libcli11-dev libfmt-dev catch2 libpcre2-dev
           libutf8proc-dev  # NFC/NFKC tokenizer normalizers (Qwen2/Qwen3; optional at build time)
+          zlib1g-dev  # the explorer page's data embedded deflated (optional at build time)
           gnuplot-nox wamerican
           python3-numpy  # the external-heuristic worker (python/claa_worker; its CI tests)
           openmpi-bin libopenmpi-dev  # mpirun -np K claa run (optional at build time; CI tests it)

@@ -2,8 +2,17 @@
 // The run's data is embedded as JSON in #claa-data ("claa-explorer" version 1); everything is drawn from it
 // with plain DOM/SVG calls: no library and no network, so the page also works from file://.
 'use strict';
-(function () {
-  const DATA = JSON.parse(document.getElementById('claa-data').textContent);
+// The embedded data: JSON, or {"encoding": "deflate-base64", "data": ...} — the writer deflates it where
+// zlib is built in (4–5× smaller); the browser inflates it with DecompressionStream (no library).
+async function loadExplorerData() {
+  const embedded = JSON.parse(document.getElementById('claa-data').textContent);
+  if (embedded.encoding !== 'deflate-base64') return embedded;
+  const bytes = Uint8Array.from(atob(embedded.data), (ch) => ch.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return JSON.parse(await new Response(stream).text());
+}
+
+loadExplorerData().then(function (DATA) {
   const PAGE_SIZE = 512;            // spans per pane and page: keeps 8K-token prompts fluid
   const SVG_NS = 'http://www.w3.org/2000/svg';
   // Okabe-Ito + Tableau colours; a heuristic's style is (colour, dash), unique for up to 40 heuristics.
@@ -729,4 +738,8 @@
   }
 
   init();
-})();
+}).catch((error) => {
+  // A page that cannot read its own data says so instead of staying blank.
+  document.getElementById('subtitle').textContent = `This page could not read its embedded data: ${error}`;
+  throw error;
+});

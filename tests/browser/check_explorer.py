@@ -16,6 +16,7 @@ when the page and samples.jsonl disagree.
 Without playwright or Chromium it prints "CLAA-SKIP: <why>" and exits 0.
 """
 import argparse
+import base64
 import json
 import math
 import os
@@ -23,6 +24,7 @@ import random
 import re
 import sys
 import time
+import zlib
 from pathlib import Path
 
 STATE_CLASSES = ("kept", "hit", "miss", "false-keep")
@@ -130,6 +132,9 @@ def tamper(src, dst, sample_id, heuristic, layer):
     page = Path(src).read_text(encoding="utf-8")
     m = DATA_RE.search(page)
     data = json.loads(m.group(2))
+    deflated = data.get("encoding") == "deflate-base64"  # the writer's compressed form
+    if deflated:
+        data = json.loads(zlib.decompress(base64.b64decode(data["data"])))
     view = next(v for v in data["token_views"] if data["samples"][v["sample"]]["id"] == sample_id)
     kept = view["kept"][heuristic]                 # one entry per layer, or one for every layer
     at = 0 if len(kept) == 1 else layer
@@ -139,7 +144,11 @@ def tamper(src, dst, sample_id, heuristic, layer):
     else:                                           # levels: kept at the smallest rate -> never kept
         t = kept[at].index("0")
         kept[at] = kept[at][:t] + "." + kept[at][t + 1:]
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if deflated:
+        text = json.dumps({"encoding": "deflate-base64",
+                           "data": base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")})
+    text = text.replace("<", "\\u003c")
     Path(dst).write_text(page[:m.start(2)] + text + page[m.end(2):], encoding="utf-8")
     print(f"tampered copy {dst}: {heuristic} layer {layer} token {t} of sample {sample_id} no longer kept")
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/compress.h"
 #include "reports/explorer_page.h"
 #include "tests/catch.h"
 #include "tests/reports/reports_test_util.h"
@@ -50,14 +51,17 @@ std::string write_samples(const claa::test::TempDir& dir) {
   return path;
 }
 
-// The JSON inside <script type="application/json" id="claa-data">…</script>.
+// The JSON inside <script type="application/json" id="claa-data">…</script>, inflated when deflated.
 json embedded_data(const std::string& html) {
   const std::string open = "id=\"claa-data\">";
   const size_t begin = html.find(open);
   REQUIRE(begin != std::string::npos);
   const size_t end = html.find("</script>", begin);
   REQUIRE(end != std::string::npos);
-  return json::parse(html.substr(begin + open.size(), end - begin - open.size()));
+  const json j = json::parse(html.substr(begin + open.size(), end - begin - open.size()));
+  if (!j.contains("encoding")) return j;
+  REQUIRE(j["encoding"] == "deflate-base64");
+  return json::parse(inflate_zlib(base64_decode(j["data"].get<std::string>())));
 }
 
 }  // namespace
@@ -95,8 +99,10 @@ TEST_CASE("explorer page: one file with its data intact, markup in tokens escape
   const std::string html = claa::test::slurp(path);
   for (const char* placeholder : {"/*CLAA_STYLE*/", "/*CLAA_SCRIPT*/", "/*CLAA_DATA*/"})
     CHECK(html.find(placeholder) == std::string::npos);
-  // The token "</script>" did not end the data element early: the embedded JSON parses back whole.
+  // The token "</script>" did not end the data element early: the embedded JSON parses back whole
+  // (deflated where zlib is built in).
   const json data = embedded_data(html);
+  if (compressed_available()) CHECK(html.find("\"deflate-base64\"") != std::string::npos);
   CHECK(data == explorer_data({samples}, "claa explorer: t").data);
   CHECK(data["token_views"][0]["tokens"][0] == "</script>");
   // Self-contained: nothing is fetched from elsewhere.
