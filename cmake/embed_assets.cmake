@@ -16,5 +16,5 @@ foreach(pair "kExplorerHtml=explorer.html" "kExplorerCss=explorer.css" "kExplore
 endforeach()
 string(APPEND content "}  // namespace claa\n")
 file(WRITE "${OUT}.tmp" "${content}")
-file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")  # CMake 3.18
 file(REMOVE "${OUT}.tmp")

@@ -83,6 +83,7 @@ std::string base64_decode(std::string_view text) {
       const size_t v = c == '=' ? 0 : kAlphabet.find(c);
       require(v != std::string_view::npos, "base64: a character outside the alphabet");
       require(c != '=' || (i + 4 == text.size() && k >= 2), "base64: padding before the end");
+      require(c == '=' || pad == 0, "base64: a character after the padding");
       pad += c == '=';
       group = group << 6 | static_cast<uint32_t>(v);
     }

@@ -25,6 +25,7 @@ TEST_CASE("base64 encodes and decodes RFC 4648's test vectors", "[compress]") {
   CHECK_THROWS_AS(base64_decode("Zm9"), Error);       // not a multiple of 4
   CHECK_THROWS_AS(base64_decode("Zm9*"), Error);      // outside the alphabet
   CHECK_THROWS_AS(base64_decode("Zg==Zg=="), Error);  // padding before the end
+  CHECK_THROWS_AS(base64_decode("AB=C"), Error);      // a character after the padding
 }
 
 TEST_CASE("deflate in the zlib format round-trips and reads Python's zlib output", "[compress]") {

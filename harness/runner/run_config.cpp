@@ -320,8 +320,6 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
     check_keys(j["capture"], {"window", "diagnostics_layers", "query_agnostic", "token_views"}, "capture", p);
     read(j["capture"], "token_views", c.token_views, "capture", p);
     if (c.token_views < 0) p.add("capture.token_views", "must be non-negative");
-    if (c.keep_rates.size() > kMaxLevelKeepRates && c.token_views > 0)
-      p.add("capture.token_views", "token views record at most 36 keep rates: set it to 0");
     read(j["capture"], "query_agnostic", c.query_agnostic, "capture", p);
     if (c.query_agnostic && c.runs_pipelines())
       p.add("capture.query_agnostic",
@@ -332,6 +330,9 @@ RunConfig parse_run_config(const json& j, const std::string& source) {
     for (int l : c.diagnostics_layers)
       if (l < 0) p.add("capture.diagnostics_layers", "layers must be non-negative");
   }
+  // Token views are on by default (capture.token_views = 1), so check their limit with or without a capture section.
+  if (c.keep_rates.size() > kMaxLevelKeepRates && c.token_views > 0)
+    p.add("capture.token_views", "token views record at most 36 keep rates: set it to 0");
   if (j.contains("report")) {
     check_keys(j["report"], {"rho_threshold", "statistics"}, "report", p);
     read(j["report"], "rho_threshold", c.rho_threshold, "report", p);

@@ -679,7 +679,7 @@ loadExplorerData().then(function (DATA) {
   const api = {
     ready: false,
     readyAt: null,
-    // Change the token view's selection; keep is an index into the sample's keep_rates or a rate value.
+    // Change the token view's selection; keep is an index into the sample's keep_rates, keepRate a rate.
     select(sel = {}) {
       if (sel.sample != null) {
         const i = findView(sel.sample);
@@ -689,10 +689,10 @@ loadExplorerData().then(function (DATA) {
       if (sel.a != null) state.a = sel.a;
       if (sel.b !== undefined) state.b = sel.b || null;
       if (sel.layer != null) state.layer = sel.layer;
-      if (sel.keep != null) {
+      if (sel.keep != null || sel.keepRate != null) {
         const rates = currentView().keep_rates;
-        const i = Number.isInteger(sel.keep) && sel.keep < rates.length ? sel.keep : rates.indexOf(sel.keep);
-        if (i < 0) throw new Error(`keep ${sel.keep} is neither an index nor a rate of this sample`);
+        const i = sel.keep != null ? sel.keep : rates.indexOf(sel.keepRate);
+        if (!(i >= 0 && i < rates.length)) throw new Error(`no keep rate ${sel.keep ?? sel.keepRate} in this sample`);
         state.keep = i;
       }
       fillTokenControls();

@@ -55,6 +55,14 @@ TEST_CASE("Bad values and missing datasets are reported", "[runner][config]") {
   CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": ["ruler:vt"], "heuristics": ["claa", "claa"]})")),
              Catch::Contains("label 'claa' is used twice"));
   CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": [{"spec": 5}]})")), Catch::Contains("wrong type"));
+  // Token views (on by default) record at most 36 keep rates: refused up front, with or without a capture section.
+  nlohmann::json many = {{"datasets", {"ruler:vt"}}, {"keep_rates", nlohmann::json::array()}};
+  for (int i = 1; i <= 37; ++i) many["keep_rates"].push_back(i / 40.0);
+  CHECK_THAT(error_of(many), Catch::Contains("capture.token_views: token views record at most 36 keep rates"));
+  many["capture"] = {{"token_views", 0}};
+  CHECK(error_of(many).empty());
+  CHECK_THAT(error_of(nlohmann::json::parse(R"({"datasets": ["ruler:vt"], "capture": {"token_views": -1}})")),
+             Catch::Contains("capture.token_views: must be non-negative"));
 }
 
 TEST_CASE("A config section given as a list or a string is an error naming the section, not a crash",
