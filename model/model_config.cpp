@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "formats/dequant.h"
 #include "formats/gguf.h"
 
 namespace claa {
@@ -271,19 +272,140 @@ ModelConfig ModelConfig::from_hf_file(const std::string& path) {
   }
 }
 
+namespace {
+
+// The GGUF architectures claa reads: llama.cpp's name → claa's (HF's model_type). Mistral is written as
+// "llama" by llama.cpp's converter; Gemma 3's text model is "gemma3" there and gemma3_text in HF.
+std::string claa_architecture(const GgufFile& g, const std::string& arch) {
+  if (arch == "llama" || arch == "qwen2" || arch == "qwen3" || arch == "phi3" || arch == "gemma2") return arch;
+  if (arch == "gemma3") return "gemma3_text";
+  throw Error(g.path() + ": GGUF architecture '" + arch +
+              "' is not supported (llama, qwen2, qwen3, phi3, gemma2 and gemma3 are)");
+}
+
+std::vector<double> gguf_vector(const GgufFile& g, const std::string& name, int64_t n) {
+  const GgufTensorInfo* info = g.find_tensor(name);
+  require(info != nullptr, g.path() + ": missing tensor " + name);
+  require(info->numel() == n, g.path() + ": tensor " + name + " has " + std::to_string(info->numel()) +
+                                  " values, expected " + std::to_string(n));
+  std::vector<float> values(static_cast<size_t>(n));
+  dequantize(info->type, g.tensor_bytes(*info), n, values.data());
+  return {values.begin(), values.end()};
+}
+
+// RoPE scaling as llama.cpp's converter writes it. Linear (Gemma 3's global layers; TextModel.set_gguf_parameters):
+// rope.scaling.type / factor. LongRoPE (Phi-3; Phi3MiniModel.generate_extra_tensors): the per-frequency
+// divisors as the tensors rope_factors_short / rope_factors_long, rope.scaling.original_context_length and
+// rope.scaling.attn_factor. Llama 3.1's scaling is a precomputed rope_freqs tensor (see load_gguf_weights).
+void read_gguf_rope(const GgufFile& g, const std::string& arch, ModelConfig& c) {
+  auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
+  const std::string type = g.get_string(key("rope.scaling.type"), "none");
+  RopeScaling& r = c.rope_scaling;
+  if (g.find_tensor("rope_factors_long.weight") != nullptr) {
+    require(type == "none" || type == "longrope",
+            g.path() + ": rope_factors_long with rope.scaling.type '" + type + "' is not supported");
+    r.type = "longrope";
+    r.long_factor = gguf_vector(g, "rope_factors_long.weight", c.head_dim / 2);
+    r.short_factor = gguf_vector(g, "rope_factors_short.weight", c.head_dim / 2);
+    r.original_context = g.get_int(key("rope.scaling.original_context_length"), c.context);
+    require(r.original_context > 0, g.path() + ": rope.scaling.original_context_length must be positive");
+    r.factor = static_cast<double>(c.context) / static_cast<double>(r.original_context);
+    // The converter computes HF's default √(1 + ln(factor) / ln(original)) and stores it as float32; where
+    // the stored value is that formula to float precision, keep the formula's double, as the HF folder does.
+    const double formula =
+        r.factor <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(r.factor) / std::log(static_cast<double>(r.original_context)));
+    const double stored = g.get_float(key("rope.scaling.attn_factor"), formula);
+    r.attention_factor = std::abs(stored - formula) <= 1e-6 * formula ? formula : stored;
+    return;
+  }
+  if (type == "none") return;
+  require(type == "linear", g.path() + ": rope.scaling.type '" + type + "' is not supported (none, linear)");
+  r.type = "linear";
+  r.factor = g.get_float(key("rope.scaling.factor"));
+  require(r.factor > 0, g.path() + ": rope.scaling.factor must be positive");
+}
+
+// Which layers slide. llama.cpp keeps the pattern in code, not in the file (llama-model.cpp
+// load_hparams): Phi-3 slides on every layer when attention.sliding_window > 0 (the converter writes 0
+// for a null window), Gemma 2 on every other layer (set_swa_pattern(2), window 4096 when the key is
+// absent), Gemma 3 on five of six (set_swa_pattern(6); no window, no sliding). A Gemma file that carries
+// attention.sliding_window_pattern as one flag per layer (true = sliding, as llama.cpp reads it for
+// Gemma 4) overrides the pattern.
+void read_gguf_sliding_window(const GgufFile& g, const std::string& arch, ModelConfig& c) {
+  auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
+  const int64_t L = c.n_layers;
+  std::vector<uint8_t> slides(static_cast<size_t>(std::max<int64_t>(L, 0)), 0);
+  int64_t window = g.get_int(key("attention.sliding_window"), arch == "gemma2" ? 4096 : 0);
+  if (arch == "phi3") {
+    std::fill(slides.begin(), slides.end(), 1);
+  } else if (arch == "gemma2" || arch == "gemma3") {
+    const std::string pattern_key = key("attention.sliding_window_pattern");
+    if (g.has(pattern_key)) {
+      require(g.get(pattern_key).type == GgufValueType::ARRAY,
+              g.path() + ": " + pattern_key + " is supported as one flag per layer only");
+      const std::vector<int64_t> flags = g.get_int_array(pattern_key);
+      require(static_cast<int64_t>(flags.size()) == L, g.path() + ": " + pattern_key + " needs one flag per layer");
+      for (int64_t l = 0; l < L; ++l) slides[static_cast<size_t>(l)] = flags[static_cast<size_t>(l)] != 0;
+    } else {
+      // llama_hparams::set_swa_pattern(n): layer l slides unless l % n == n − 1.
+      const int64_t period = arch == "gemma2" ? 2 : 6;
+      for (int64_t l = 0; l < L; ++l) slides[static_cast<size_t>(l)] = l % period < period - 1;
+    }
+  } else {
+    // llama / qwen2 / qwen3: keep the window as read (llama.cpp's converter writes none for these).
+    c.sliding_window = window;
+    return;
+  }
+  if (window <= 0 || std::find(slides.begin(), slides.end(), 1) == slides.end()) return;
+  c.sliding_window = window;
+  c.sliding_layers = std::move(slides);
+}
+
+// Gemma 2 / 3 from GGUF: the same model as read_gemma, with what llama.cpp keeps in code rather than in
+// the file. Scaled embeddings, sandwich norms, (1 + w) norms and GeGLU are fixed by the architecture (the
+// 1 is already in the stored norms: Gemma2Model / Gemma3Model.modify_tensors add it, so load_gguf_weights
+// takes them as they are). Soft-caps: the file's keys, else llama.cpp's defaults (Gemma 2: 50 / 30,
+// Gemma 3: none). The attention scale: neither converter writes query_pre_attn_scalar; llama.cpp
+// derives it from the model size (llama-model.cpp after gemma_pytorch config.py: (hidden / heads)^−½ for
+// the 27B models, 46 layers in Gemma 2 and 62 in Gemma 3, head_dim^−½ otherwise), which is what every
+// released Gemma 2 / 3 checkpoint sets. claa takes {arch}.attention.scale when the file carries it (GGUF's
+// key for the q·k scale) and llama.cpp's rule otherwise (docs/method.md §6).
+void read_gguf_gemma(const GgufFile& g, const std::string& arch, ModelConfig& c) {
+  auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
+  c.embed_multiplier = std::sqrt(static_cast<double>(c.hidden));
+  c.sandwich_norms = true;
+  c.norm_plus_one = true;
+  c.activation = "gelu_tanh";
+  const bool is_27b = c.n_layers == (arch == "gemma2" ? 46 : 62);
+  const double derived = is_27b ? 1.0 / std::sqrt(static_cast<double>(c.hidden / c.n_heads))
+                                : 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+  c.query_scale = g.get_float(key("attention.scale"), derived);
+  require(c.query_scale > 0, g.path() + ": " + key("attention.scale") + " must be positive");
+  c.attn_softcap = g.get_float(key("attn_logit_softcapping"), arch == "gemma2" ? 50.0 : 0.0);
+  c.final_softcap = g.get_float(key("final_logit_softcapping"), arch == "gemma2" ? 30.0 : 0.0);
+  if (arch == "gemma3") {
+    // llama.cpp hard-codes the sliding layers' base (rope_freq_base_train_swa = 10000); newer converters
+    // also write it as rope.freq_base_swa.
+    c.rope_local_theta = g.get_float(key("rope.freq_base_swa"), 10000.0);
+  }
+}
+
+}  // namespace
+
 ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   ModelConfig c;
   std::string arch = g.get_string("general.architecture");
   require(!arch.empty(), g.path() + ": missing general.architecture");
-  c.architecture = arch;
-  require(arch != "phi3" && arch.rfind("gemma", 0) != 0,
-          g.path() + ": GGUF files of " + arch + " are not supported yet (load its HF folder instead)");
+  c.architecture = claa_architecture(g, arch);
   auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
   c.n_layers = g.get_int(key("block_count"));
   c.hidden = g.get_int(key("embedding_length"));
   c.n_heads = g.get_int(key("attention.head_count"));
   c.n_kv_heads = g.get_int(key("attention.head_count_kv"), c.n_heads);
   c.head_dim = g.get_int(key("attention.key_length"), c.n_heads > 0 ? c.hidden / c.n_heads : 0);
+  // Phi-3's converter writes rope.dimension_count = partial_rotary_factor · head_dim; claa rotates whole heads.
+  require(g.get_int(key("rope.dimension_count"), c.head_dim) == c.head_dim,
+          g.path() + ": rope.dimension_count below the head dim (RoPE on part of each head) is not supported");
   c.ffn = g.get_int(key("feed_forward_length"));
   c.context = g.get_int(key("context_length"), 4096);
   c.rope_theta = g.get_float(key("rope.freq_base"), 10000.0);
@@ -294,14 +416,15 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   c.tied_embeddings = g.find_tensor("output.weight") == nullptr;
   c.qkv_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.qk_norm = g.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
-  c.sliding_window = g.get_int(key("attention.sliding_window"), 0);
+  read_gguf_sliding_window(g, arch, c);
+  if (arch == "gemma2" || arch == "gemma3") read_gguf_gemma(g, arch, c);
+  read_gguf_rope(g, arch, c);
   c.bos_id = g.get_int("tokenizer.ggml.bos_token_id", -1);
   if (g.has("tokenizer.ggml.eos_token_id")) c.eos_ids.push_back(g.get_int("tokenizer.ggml.eos_token_id"));
   if (g.has("tokenizer.ggml.eot_token_id")) {
     int64_t eot = g.get_int("tokenizer.ggml.eot_token_id");
     if (c.eos_ids.empty() || c.eos_ids[0] != eot) c.eos_ids.push_back(eot);
   }
-  // Llama-3.1 GGUFs carry the llama3 rope scaling as a precomputed rope_freqs tensor (see weights).
   c.validate(g.path());
   return c;
 }

@@ -51,6 +51,7 @@ struct ModelConfig {
   double embed_multiplier = 1.0;    // embeddings × √hidden (rounded to the compute dtype, as HF)
   bool sandwich_norms = false;      // RMSNorm also after attention and after the MLP, before each residual add
   bool norm_plus_one = false;       // RMSNorm scales by (1 + w): folded into the weights when they load
+                                    // (a GGUF's norms hold 1 + w already: llama.cpp's converter adds it)
   std::string activation = "silu";  // MLP gate activation: "silu" | "gelu_tanh"
   double query_scale = 0;           // attention scale; 0 = 1/√head_dim (Gemma: query_pre_attn_scalar^−½)
   double attn_softcap = 0;          // attention logits → cap·tanh(logits / cap) (Gemma 2); 0 = none

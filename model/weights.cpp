@@ -110,20 +110,35 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
   ModelWeights w;
   const int64_t D = c.hidden, q_out = c.n_heads * c.head_dim, kv_out = c.n_kv_heads * c.head_dim;
   w.embed = gguf_tensor(g, "token_embd.weight", {c.vocab, D});
+  // Gemma's norms are stored as 1 + w already (convert_hf_to_gguf.py Gemma2Model / Gemma3Model.modify_tensors
+  // add 1 to every "*norm.weight"), the effective scale load_hf_weights computes: taken as they are.
   w.final_norm = gguf_tensor(g, "output_norm.weight", {D});
   w.lm_head = c.tied_embeddings ? w.embed : gguf_tensor(g, "output.weight", {c.vocab, D});
   w.rope_freq_factors = optional_gguf_tensor(g, "rope_freqs.weight", {c.head_dim / 2});
   // llama.cpp permutes Q/K rows only for the llama architecture (Mistral is written as llama);
-  // Qwen2 and Qwen3 use NEOX rope in llama.cpp and are stored unpermuted.
+  // Qwen2, Qwen3, Phi-3 and Gemma use NEOX rope in llama.cpp and are stored unpermuted.
   bool permuted = g.get_string("general.architecture") == "llama";
   for (int64_t i = 0; i < c.n_layers; ++i) {
     std::string p = "blk." + std::to_string(i) + ".";
     LayerWeights l;
     l.attn_norm = gguf_tensor(g, p + "attn_norm.weight", {D});
     l.ffn_norm = gguf_tensor(g, p + "ffn_norm.weight", {D});
-    l.wq = gguf_tensor(g, p + "attn_q.weight", {q_out, D});
-    l.wk = gguf_tensor(g, p + "attn_k.weight", {kv_out, D});
-    l.wv = gguf_tensor(g, p + "attn_v.weight", {kv_out, D});
+    if (c.sandwich_norms) {  // Gemma (gguf TensorNameMap): post_attention_layernorm → post_attention_norm,
+                             // pre_feedforward_layernorm → ffn_norm, post_feedforward_layernorm → post_ffw_norm
+      l.post_attn_norm = gguf_tensor(g, p + "post_attention_norm.weight", {D});
+      l.post_ffn_norm = gguf_tensor(g, p + "post_ffw_norm.weight", {D});
+    }
+    if (g.find_tensor(p + "attn_qkv.weight") != nullptr) {
+      // Phi-3: the converter keeps HF's fused qkv_proj as attn_qkv (rows q | k | v), as llama.cpp's phi3 reads it.
+      const at::Tensor qkv = gguf_tensor(g, p + "attn_qkv.weight", {q_out + 2 * kv_out, D});
+      l.wq = qkv.narrow(0, 0, q_out).clone();
+      l.wk = qkv.narrow(0, q_out, kv_out).clone();
+      l.wv = qkv.narrow(0, q_out + kv_out, kv_out).clone();
+    } else {
+      l.wq = gguf_tensor(g, p + "attn_q.weight", {q_out, D});
+      l.wk = gguf_tensor(g, p + "attn_k.weight", {kv_out, D});
+      l.wv = gguf_tensor(g, p + "attn_v.weight", {kv_out, D});
+    }
     l.wo = gguf_tensor(g, p + "attn_output.weight", {D, q_out});
     if (c.qkv_bias) {
       l.bq = gguf_tensor(g, p + "attn_q.bias", {q_out});
@@ -142,8 +157,16 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
         l.bk = unpermute_qk_rows(l.bk.unsqueeze(1), c.n_kv_heads).squeeze(1);
       }
     }
-    l.w_gate = gguf_tensor(g, p + "ffn_gate.weight", {c.ffn, D});
-    l.w_up = gguf_tensor(g, p + "ffn_up.weight", {c.ffn, D});
+    if (g.find_tensor(p + "ffn_gate.weight") != nullptr) {
+      l.w_gate = gguf_tensor(g, p + "ffn_gate.weight", {c.ffn, D});
+      l.w_up = gguf_tensor(g, p + "ffn_up.weight", {c.ffn, D});
+    } else {
+      // Phi-3: HF's fused gate_up_proj is written as ffn_up with 2·ffn rows, gate first (llama.cpp's
+      // LLM_FFN_SWIGLU splits it the same way as Phi3MLP's chunk(2)).
+      const at::Tensor gate_up = gguf_tensor(g, p + "ffn_up.weight", {2 * c.ffn, D});
+      l.w_gate = gate_up.narrow(0, 0, c.ffn).clone();
+      l.w_up = gate_up.narrow(0, c.ffn, c.ffn).clone();
+    }
     l.w_down = gguf_tensor(g, p + "ffn_down.weight", {D, c.ffn});
     w.layers.push_back(std::move(l));
   }

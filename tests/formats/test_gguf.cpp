@@ -1,6 +1,8 @@
 // GGUF reader: metadata of every type, tensor infos and data, and corrupt files that must fail
 // with one clear claa::Error (never a crash or an out-of-bounds read).
 #include <unistd.h>
+
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -128,4 +130,64 @@ TEST_CASE("GGUF: SmolLM2 metadata matches the model card", "[gguf]") {
   CHECK(c.tied_embeddings);
   CHECK(c.eos_ids == std::vector<int64_t>{2});
   CHECK(g.get_int("tokenizer.ggml.add_bos_token") == 0);
+}
+
+namespace {
+// A Gemma GGUF with only the metadata ModelConfig reads and a 4 × 8 token_embd.
+claa::ModelConfig gemma_config(const std::string& arch, uint32_t layers, float scale) {
+  test_gguf::Writer w;
+  w.header(3, 1, scale > 0 ? 9 : 8);
+  w.kv_str("general.architecture", arch);
+  w.kv_u32(arch + ".block_count", layers);
+  w.kv_u32(arch + ".embedding_length", 8);
+  w.kv_u32(arch + ".attention.head_count", 2);
+  w.kv_u32(arch + ".attention.head_count_kv", 1);
+  w.kv_u32(arch + ".attention.key_length", 2);
+  w.kv_u32(arch + ".feed_forward_length", 16);
+  w.kv_u32(arch + ".attention.sliding_window", 4);
+  if (scale > 0) w.kv_f32(arch + ".attention.scale", scale);
+  w.tensor_info("token_embd.weight", {8, 4}, 0, 0);
+  w.align();
+  const std::vector<float> embed(32, 0.5f);
+  w.data(embed.data(), embed.size() * sizeof(float));
+  const std::string path = temp_path(arch + "_" + std::to_string(layers) + ".gguf");
+  w.save(path);
+  const claa::GgufFile g(path);
+  claa::ModelConfig c = claa::ModelConfig::from_gguf(g);
+  std::filesystem::remove(path);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("GGUF: Gemma's attention scale is the file's attention.scale, else llama.cpp's rule by model size",
+          "[gguf]") {
+  // llama.cpp (llama-model.cpp, after gemma_pytorch's config.py): (hidden / heads)^-1/2 for the 27B
+  // models (Gemma 2: 46 layers, Gemma 3: 62), head_dim^-1/2 for every other size.
+  CHECK(gemma_config("gemma2", 46, 0).query_scale == Approx(1.0 / 2.0));             // hidden / heads = 4
+  CHECK(gemma_config("gemma2", 26, 0).query_scale == Approx(1.0 / std::sqrt(2.0)));  // head_dim = 2
+  CHECK(gemma_config("gemma3", 62, 0).query_scale == Approx(1.0 / 2.0));
+  CHECK(gemma_config("gemma3", 26, 0).query_scale == Approx(1.0 / std::sqrt(2.0)));
+  CHECK(gemma_config("gemma3", 26, 0.25f).query_scale == 0.25);
+  // What else llama.cpp keeps in code: Gemma 2's soft-caps 50 / 30 and every other layer sliding, Gemma 3's
+  // five of six sliding layers with RoPE base 10000 there.
+  const claa::ModelConfig g2 = gemma_config("gemma2", 4, 0);
+  CHECK((g2.attn_softcap == 50.0 && g2.final_softcap == 30.0));
+  CHECK(g2.sliding_layers == std::vector<uint8_t>{1, 0, 1, 0});
+  const claa::ModelConfig g3 = gemma_config("gemma3", 7, 0);
+  CHECK((g3.attn_softcap == 0.0 && g3.final_softcap == 0.0 && g3.rope_local_theta == 10000.0));
+  CHECK(g3.sliding_layers == std::vector<uint8_t>{1, 1, 1, 1, 1, 0, 1});
+  CHECK(g3.architecture == "gemma3_text");
+}
+
+TEST_CASE("GGUF: an architecture claa does not read is refused in one line", "[gguf]") {
+  test_gguf::Writer w;
+  w.header(3, 0, 1);
+  w.kv_str("general.architecture", "gemma3n");
+  w.align();
+  w.data("\0", 1);
+  const std::string path = temp_path("gemma3n.gguf");
+  w.save(path);
+  const claa::GgufFile g(path);
+  CHECK_THROWS_WITH(claa::ModelConfig::from_gguf(g), Catch::Contains("GGUF architecture 'gemma3n' is not supported"));
+  std::filesystem::remove(path);
 }

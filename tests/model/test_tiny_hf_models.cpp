@@ -19,14 +19,22 @@
 TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model][hf]") {
   const nlohmann::json ref = tiny_model_reference();
   // Model path under tests/fixtures/model/tiny/ → the HF folder whose outputs it must reproduce: the
-  // GGUF files are the same fp32 weights written by tools/tiny_to_gguf.py (gguf's own tensor names,
-  // llama.cpp's Q/K permutation for the llama architecture).
-  const std::vector<std::pair<std::string, std::string>> models = {
-      {"llama3", "llama3"},   {"qwen2", "qwen2"},
-      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-      {"qwen3", "qwen3"},     {"qwen3.gguf", "qwen3"},
-      {"phi3", "phi3"},       {"gemma2", "gemma2"},
-      {"gemma3", "gemma3"},   {"gemma3_multimodal", "gemma3"}};
+  // GGUF files are the same fp32 weights written by tools/tiny_to_gguf.py (gguf's own tensor names and
+  // the converter's transforms: llama.cpp's Q/K permutation for the llama architecture, Phi-3's fused
+  // projections and LongRoPE factor tensors, Gemma's norms stored as 1 + w).
+  const std::vector<std::pair<std::string, std::string>> models = {{"llama3", "llama3"},
+                                                                   {"qwen2", "qwen2"},
+                                                                   {"mistral", "mistral"},
+                                                                   {"mistral.gguf", "mistral"},
+                                                                   {"qwen3", "qwen3"},
+                                                                   {"qwen3.gguf", "qwen3"},
+                                                                   {"phi3", "phi3"},
+                                                                   {"phi3.gguf", "phi3"},
+                                                                   {"gemma2", "gemma2"},
+                                                                   {"gemma2.gguf", "gemma2"},
+                                                                   {"gemma3", "gemma3"},
+                                                                   {"gemma3.gguf", "gemma3"},
+                                                                   {"gemma3_multimodal", "gemma3"}};
   for (const auto& [path, kind] : models) {
     INFO("model " << path);
     const nlohmann::json& e = ref[kind];
@@ -115,6 +123,37 @@ TEST_CASE("Gemma configs read the sliding layers, soft-caps, attention scale and
   const claa::ModelConfig g3m = claa::ModelConfig::from_hf_json(multimodal, "gemma3");
   CHECK(g3m.architecture == "gemma3_text");
   CHECK(g3m.sliding_layers == g3.sliding_layers);
+}
+
+TEST_CASE("GGUF files of Phi-3, Gemma 2 and Gemma 3 read as their HF folders", "[model][hf][gguf]") {
+  // tools/tiny_to_gguf.py writes them as llama.cpp's converter does: what the file leaves to llama.cpp's
+  // code (Gemma's sliding pattern, local RoPE base, attention scale; Phi-3's full-head rotation) must
+  // come back as the folder's config, and `claa info` must name the same features.
+  for (const char* name : {"phi3", "gemma2", "gemma3"}) {
+    INFO(name);
+    const std::string dir = source_path("tests/fixtures/model/tiny/") + name;
+    const claa::LoadedModel folder = claa::describe_model(dir), file = claa::describe_model(dir + ".gguf");
+    const claa::ModelConfig &a = folder.config, &b = file.config;
+    CHECK(file.source.kind == "gguf");
+    CHECK(b.architecture == a.architecture);
+    CHECK((b.n_layers == a.n_layers && b.hidden == a.hidden && b.n_heads == a.n_heads && b.n_kv_heads == a.n_kv_heads &&
+           b.head_dim == a.head_dim && b.ffn == a.ffn && b.vocab == a.vocab && b.context == a.context));
+    CHECK(b.tied_embeddings == a.tied_embeddings);
+    CHECK(b.qk_norm == a.qk_norm);
+    CHECK(b.rope_theta == a.rope_theta);
+    CHECK(b.rope_local_theta == a.rope_local_theta);
+    CHECK(b.rope_scaling.type == a.rope_scaling.type);
+    CHECK(b.rope_scaling.factor == Approx(a.rope_scaling.factor));
+    CHECK(b.rope_scaling.original_context == a.rope_scaling.original_context);
+    CHECK(b.rope_scaling.attention_factor == a.rope_scaling.attention_factor);
+    CHECK(b.sliding_window == a.sliding_window);
+    CHECK(b.sliding_layers == a.sliding_layers);
+    CHECK(b.query_scale == Approx(a.query_scale).epsilon(1e-7));
+    CHECK((b.attn_softcap == a.attn_softcap && b.final_softcap == a.final_softcap));
+    CHECK((b.embed_multiplier == a.embed_multiplier && b.sandwich_norms == a.sandwich_norms &&
+           b.norm_plus_one == a.norm_plus_one && b.activation == a.activation));
+    CHECK(b.features() == a.features());
+  }
 }
 
 TEST_CASE("Sliding-window layers: configs, the window beyond the prompt, and pruned caches by entries as HF",

@@ -49,9 +49,9 @@ TEST_CASE("Oracle and attention-derived heuristics match HF on every architectur
           "[oracle][reference][hf]") {
   // Model path under tests/fixtures/model/tiny/ → the HF folder the reference was computed on.
   const std::vector<std::pair<std::string, std::string>> models = {
-      {"llama3", "llama3"}, {"qwen2", "qwen2"},      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"},       {"gemma2", "gemma2"},
-      {"gemma3", "gemma3"}};
+      {"llama3", "llama3"}, {"qwen2", "qwen2"},        {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
+      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"},   {"phi3", "phi3"},       {"phi3.gguf", "phi3"},
+      {"gemma2", "gemma2"}, {"gemma2.gguf", "gemma2"}, {"gemma3", "gemma3"},   {"gemma3.gguf", "gemma3"}};
   for (const auto& [path, kind] : models) {
     INFO(path);
     const TensorFixture ref("tests/fixtures/model/tiny/scores_" + kind);

@@ -155,7 +155,7 @@ TEST_CASE("kvpress parity on the tiny Llama-3.1, Qwen2, Mistral, Qwen3 and Phi-3
   // (the GGUF files hold the same fp32 weights: tools/tiny_to_gguf.py).
   const std::vector<std::pair<std::string, std::string>> models = {
       {"llama3", "llama3"}, {"qwen2", "qwen2"},      {"mistral", "mistral"}, {"mistral.gguf", "mistral"},
-      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"}};
+      {"qwen3", "qwen3"},   {"qwen3.gguf", "qwen3"}, {"phi3", "phi3"},       {"phi3.gguf", "phi3"}};
   for (const auto& [path, kind] : models) {
     INFO(path);
     claa::RuntimeOptions o;  // CPU fp32, as the fixture (HF fp32 from the stored weights)
