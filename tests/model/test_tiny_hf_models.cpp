@@ -1,10 +1,11 @@
 // HF-folder loading (config.json + safetensors, sharded or not; bf16/fp16/fp32) and the
 // architecture variants: Llama-3.1 rope_scaling "llama3", Qwen2 q/k/v biases with tied
-// embeddings, Mistral, Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden / heads), the last two also
-// from GGUF, Phi-3 (fused projections, LongRoPE at both lengths), Gemma 2 and 3 (sliding windows
-// shorter than the prompt, soft-caps, attention scale, per-layer RoPE bases; Gemma 3's weights also in a
-// multimodal checkpoint's layout, language_model.model.*). Reference: HF transformers' own fp32
-// outputs (tools/make_tiny_models.py).
+// embeddings, Mistral, Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden / heads), Phi-3 (fused
+// projections, LongRoPE at both lengths), Gemma 2 and 3 (sliding windows shorter than the prompt,
+// soft-caps, attention scale, per-layer RoPE bases; Gemma 3's weights also in a multimodal checkpoint's
+// layout, language_model.model.*); all but Llama-3.1 and Qwen2 also from GGUF files laid out as llama.cpp's
+// converter writes them (tools/tiny_to_gguf.py). Reference: HF transformers' own fp32 outputs
+// (tools/make_tiny_models.py).
 #include <algorithm>
 #include <cmath>
 #include <fstream>
