@@ -300,6 +300,7 @@ RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const A
   for (ScopeAggregate& s : dataset_scopes) agg.scopes.push_back(std::move(s));
   agg.costs = heuristic_costs(samples);
   agg.lead = compare_lead_metric(samples, agg, options.statistics);
+  agg.rho_paired = compare_rho(samples, agg, options.statistics);
   return agg;
 }
 

@@ -167,6 +167,30 @@ struct LeadComparison {
   std::vector<PairedDiff> vs_best;                   // every other heuristic × keep
 };
 
+// Paired comparisons of Spearman ρ with the oracle between heuristics (method.md §6 "Paired ρ";
+// paired_rho.cpp). Each table's reference is its best heuristic: the highest mean ρ the table shows. A
+// sample's value is its ρ at the table's layer, or for a heuristics table its mean over the layers it
+// has (layers with NaN/Inf or a NaN ρ left out). Δ weighs every dataset of the scope the same and the
+// samples within a dataset alike (each of the n_d samples of one of D datasets weighs 1 / (D · n_d)),
+// as the tables' means do, so Δ is the difference of the two means the table shows whenever both
+// heuristics have ρ at every layer of every sample; with one dataset, or equal n_d, every sample weighs
+// the same. Implemented as paired_difference on the values scaled by N / (D · n_d): the bootstrap
+// resamples the pooled samples (not stratified by dataset), the sign-flip test is exact or Monte Carlo
+// as paired_permutation_p says, Holm runs over each table.
+struct PairedTable {
+  std::string scope;  // "overall", "category:NAME" or "dataset:NAME" (ScopeAggregate::label)
+  int layer = -1;     // −1: mean ρ over layers (a heuristics table); else that layer (the per-layer table)
+  std::string best;   // "" when no heuristic has data
+  std::vector<PairedDiff> vs_best;  // every other heuristic with data, in RunAggregate::heuristics order
+  int64_t permutations = 0;         // Monte Carlo sign patterns of its Holm family (family_permutations)
+};
+
+struct RhoComparison {
+  ResamplingOptions options;        // report.statistics as configured
+  std::vector<PairedTable> scopes;  // one per RunAggregate::scopes entry, same order; Holm within each
+  std::vector<PairedTable> layers;  // the overall scope, one per layer; Holm over all of them at once
+};
+
 struct RunAggregate {
   std::vector<double> keep_rates;
   int n_layers = 0;
@@ -185,6 +209,7 @@ struct RunAggregate {
   std::vector<TurnAggregate> turns;      // multi-turn datasets only (reports/turn_report.h)
   std::vector<HeuristicCost> costs;      // sorted by name; empty when no timings were recorded
   LeadComparison lead;
+  RhoComparison rho_paired;  // the heuristics tables and the per-layer ρ table, paired (paired_rho.cpp)
 
   const ScopeAggregate& overall() const { return scopes.front(); }
   // Index of a metric name in `metrics`, or -1.
@@ -203,6 +228,14 @@ struct AggregateOptions {
 std::string lead_metric_base(const RunAggregate& agg);
 LeadComparison compare_lead_metric(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
                                    const ResamplingOptions& options);
+// The Monte Carlo permutation count a Holm family of `tests` tests uses: the configured count, raised to
+// ⌈4 · tests / (1 − level)⌉ when that is more, because the smallest Monte Carlo p is 2 / (R + 1) and Holm
+// multiplies it by up to `tests`: with this count the clearest differences can reach Holm p ≤ (1 − level) / 2.
+int64_t family_permutations(const ResamplingOptions& options, size_t tests);
+
+RhoComparison compare_rho(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
+                          const ResamplingOptions& options);
+
 // config.report.rho_threshold from run.json, or 0.3 when absent.
 double rho_threshold_from_run(const nlohmann::json& run);
 

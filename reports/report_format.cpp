@@ -146,7 +146,12 @@ std::string md_table(const Table& t, bool align_numbers) {
     std::vector<std::string> align;
     for (size_t c = 0; c < t.header.size(); ++c) align.push_back(align_numbers && numeric_column(t, c) ? "---:" : "---");
     out += md_row(align);
-    for (const auto& row : t.rows) out += md_row(row);
+    for (size_t r = 0; r < t.rows.size(); ++r) {
+      std::vector<std::string> cells = t.rows[r];
+      for (size_t c = 0; c < cells.size(); ++c)
+        if (t.bold.count({r, c}) && !cells[c].empty()) cells[c] = "**" + cells[c] + "**";
+      out += md_row(cells);
+    }
     out += "\n";
   }
   if (!t.footnote.empty()) out += "_" + t.footnote + "_\n\n";
@@ -161,10 +166,13 @@ std::string html_table(const Table& t, const std::string& reference_row) {
     out += "<table>\n<tr>";
     for (const std::string& h : t.header) out += "<th>" + html_escape(h) + "</th>";
     out += "</tr>\n";
-    for (const auto& row : t.rows) {
+    for (size_t r = 0; r < t.rows.size(); ++r) {
+      const std::vector<std::string>& row = t.rows[r];
       bool reference = !reference_row.empty() && !row.empty() && row.front() == reference_row;
       out += reference ? "<tr class=\"ref\">" : "<tr>";
-      for (const std::string& c : row) out += "<td>" + html_escape(c) + "</td>";
+      for (size_t c = 0; c < row.size(); ++c)
+        out += t.bold.count({r, c}) ? "<td><strong>" + html_escape(row[c]) + "</strong></td>"
+                                    : "<td>" + html_escape(row[c]) + "</td>";
       out += "</tr>\n";
     }
     out += "</table>\n";

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <map>
 
 #include "reports/budget_report.h"
@@ -39,6 +40,31 @@ std::string notes_of(const HeuristicMeta& m) {
   return notes;
 }
 
+// A paired difference as the tables show it: "Δ [low, high] ✓" (✓: distinguishable) and "p / Holm p".
+std::string delta_cell(const PairedDiff& d) {
+  if (d.n == 0 || std::isnan(d.mean)) return "—";
+  return fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]{}", d.mean, d.ci.low, d.ci.high, d.distinguishable ? " ✓" : "");
+}
+std::string p_cell(const PairedDiff& d) {
+  return d.n == 0 || std::isnan(d.p) ? "—" : fmt::format("{:.3g} / {:.3g}", d.p, d.p_holm);
+}
+
+const PairedTable* paired_of(const RunAggregate& agg, const std::string& scope_label) {
+  for (const PairedTable& t : agg.rho_paired.scopes)
+    if (t.scope == scope_label) return &t;
+  return nullptr;
+}
+
+// " (P random sign patterns: the configured R is too few for Holm over this table)" where the family's
+// count was raised (aggregate.h family_permutations); "" otherwise.
+std::string raised_permutations(const PairedTable& t, const ResamplingOptions& o) {
+  if (t.permutations <= o.permutation_resamples) return "";
+  return fmt::format(
+      " Monte Carlo tests use {} random sign patterns here, more than the configured {}, so that "
+      "Holm over this table can reach the level.",
+      t.permutations, o.permutation_resamples);
+}
+
 // The per-heuristic summary table of one scope (method.md §3's per-layer spread included).
 Table heuristic_table(const ScopeAggregate& scope, const RunAggregate& agg, const std::string& title) {
   Table t;
@@ -47,7 +73,8 @@ Table heuristic_table(const ScopeAggregate& scope, const RunAggregate& agg, cons
                 ? fmt::format("{} samples, {} with an empty answer (not ranked).", scope.samples, scope.empty_answers)
                 : fmt::format("{} datasets, {} samples, {} with an empty answer (not ranked); mean over datasets.",
                               scope.datasets.size(), scope.samples, scope.empty_answers);
-  t.header = {"heuristic", "mean ρ", "mean τ"};
+  const PairedTable* paired = paired_of(agg, scope.label());
+  t.header = {"heuristic", "mean ρ", "Δρ vs best [CI]", "p / Holm p", "mean τ"};
   for (double r : agg.keep_rates) t.header.push_back("recall@" + percent(r));
   const std::string below = fmt::format("layers ρ < {:g}", agg.rho_threshold);
   for (const std::string& h : {std::string("best layer (ρ)"), std::string("worst layer (ρ)"),
@@ -56,7 +83,12 @@ Table heuristic_table(const ScopeAggregate& scope, const RunAggregate& agg, cons
   for (const HeuristicAggregate& h : scope.heuristics) {
     if (!h.has_data) continue;
     const HeuristicSummary& s = h.summary;
-    std::vector<std::string> row = {h.name, num(s.mean_rho), num(s.mean_kendall)};
+    std::string delta = "—", p = "—";
+    if (paired && h.name == paired->best) delta = "best", p = "";
+    if (paired)
+      for (const PairedDiff& d : paired->vs_best)
+        if (d.method == h.name) delta = delta_cell(d), p = p_cell(d);
+    std::vector<std::string> row = {h.name, num(s.mean_rho), delta, p, num(s.mean_kendall)};
     for (double r : s.recall) row.push_back(num(r));
     row.push_back(fmt::format("{} ({})", s.best_layer, num(s.best_rho)));
     row.push_back(fmt::format("{} ({})", s.worst_layer, num(s.worst_rho)));
@@ -67,23 +99,42 @@ Table heuristic_table(const ScopeAggregate& scope, const RunAggregate& agg, cons
     t.rows.push_back(std::move(row));
   }
   if (t.rows.empty()) t.footnote = "No ranked samples in this scope.";
+  if (paired && !t.rows.empty()) t.footnote = raised_permutations(*paired, agg.rho_paired.options);
   return t;
 }
 
-// Layer × heuristic table of overall mean ρ ± stderr: Figure 2 in numbers.
+// Layer × heuristic table of overall mean ρ ± stderr: Figure 2 in numbers. Per layer, the best heuristic
+// in bold and "≈" on those not distinguishable from it (aggregate.h RhoComparison::layers).
 Table layer_table(const RunAggregate& agg) {
   const ScopeAggregate& overall = agg.overall();
+  const RhoComparison& c = agg.rho_paired;
   Table t;
   t.header = {"layer"};
   for (const HeuristicAggregate& h : overall.heuristics)
     if (h.has_data) t.header.push_back(h.name);
+  size_t tests = 0;
   for (int l = 0; l < agg.n_layers; ++l) {
+    const PairedTable* paired = static_cast<size_t>(l) < c.layers.size() ? &c.layers[l] : nullptr;
     std::vector<std::string> row = {fmt::format("{}", l)};
-    for (const HeuristicAggregate& h : overall.heuristics)
-      if (h.has_data) row.push_back(fmt::format("{} ± {}", num(h.layers[l][0].mean), num(h.layers[l][0].se)));
+    for (const HeuristicAggregate& h : overall.heuristics) {
+      if (!h.has_data) continue;
+      std::string cell = fmt::format("{} ± {}", num(h.layers[l][0].mean), num(h.layers[l][0].se));
+      if (paired && h.name == paired->best) t.bold.insert({t.rows.size(), row.size()});
+      if (paired)
+        for (const PairedDiff& d : paired->vs_best)
+          if (d.method == h.name && d.n > 0 && !d.distinguishable) cell += " ≈";
+      row.push_back(std::move(cell));
+    }
+    if (paired) tests += paired->vs_best.size();
     t.rows.push_back(std::move(row));
   }
   t.footnote = "Overall scope, mean Spearman ρ ± stderr per layer; every metric per scope is in layers.csv.";
+  if (!c.layers.empty())
+    t.footnote += fmt::format(
+        " Bold: the layer's best heuristic (highest mean ρ); ≈: not distinguishable from it (paired sign-flip "
+        "permutation test on the per-sample ρ at that layer, Holm over all {} comparisons of the table, Holm p ≥ "
+        "{:g}); unmarked: distinguishable. Δ, intervals and p-values: summary.json paired_spearman.layers.{}",
+        tests, 1 - c.options.level, raised_permutations(c.layers.front(), c.options));
   return t;
 }
 
@@ -223,16 +274,33 @@ ReportSection lead_section(const RunAggregate& agg) {
           {t, lead_paired_table(agg)}};
 }
 
+// What the heuristics tables' Δρ columns are (aggregate.h RhoComparison; method.md §6 "Paired ρ").
+std::string paired_rho_caption(const RunAggregate& agg) {
+  const ResamplingOptions& o = agg.rho_paired.options;
+  return fmt::format(
+      "Δρ vs best: each heuristic's paired difference in mean ρ from the table's best heuristic (the highest mean "
+      "ρ). A sample's value is its ρ averaged over layers; samples are weighted as the means are (every dataset the "
+      "same, each dataset's samples alike), so Δρ is the difference of the two mean ρ shown (up to layers left out "
+      "for NaN/Inf). [CI]: {:g}% percentile-bootstrap interval ({} resamples of the samples); p: two-sided paired "
+      "sign-flip permutation test (exact up to 2^n ≤ {} sign patterns), then Holm over the table; ✓ = "
+      "distinguishable from noise (Holm p < {:g}).",
+      100 * o.level, o.bootstrap_resamples, o.permutation_resamples, 1 - o.level);
+}
+
 std::vector<ReportSection> report_sections(const RunAggregate& agg) {
   std::vector<ReportSection> sections;
   sections.push_back(lead_section(agg));
   sections.push_back({"Heuristics (overall)",
                       "Per heuristic: Spearman ρ and Kendall τ with the oracle and recall@k, averaged over layers; "
                       "best/worst layer by mean ρ; std of the per-layer mean ρ across layers; layers whose mean ρ "
-                      "is below the threshold. Means are over datasets (each dataset = mean of its samples).",
+                      "is below the threshold. Means are over datasets (each dataset = mean of its samples). " +
+                          paired_rho_caption(agg),
                       {heuristic_table(agg.overall(), agg, "")}});
   sections.push_back({"Spearman ρ per layer (overall)", "", {layer_table(agg)}});
-  ReportSection categories{"Per category", "", {}}, datasets{"Per dataset", "", {}};
+  const std::string same =
+      "Columns as in \"Heuristics (overall)\"; Δρ is paired against each table's own best "
+      "heuristic, Holm within each table.";
+  ReportSection categories{"Per category", same, {}}, datasets{"Per dataset", same, {}};
   for (const ScopeAggregate& s : agg.scopes) {
     if (s.kind == "category") categories.tables.push_back(heuristic_table(s, agg, s.name));
     if (s.kind == "dataset") datasets.tables.push_back(heuristic_table(s, agg, s.name));

@@ -73,6 +73,37 @@ std::string csv_field(const std::string& s) {
   return quoted + "\"";
 }
 
+ojson paired_table_json(const PairedTable& t) {
+  ojson vs_best = ojson::array();
+  for (const PairedDiff& d : t.vs_best) {
+    ojson j = {{"heuristic", d.method}};
+    j.update(paired_json(d));
+    vs_best.push_back(j);
+  }
+  ojson out = {{"scope", t.scope}};
+  if (t.layer >= 0) out["layer"] = t.layer;
+  out["best"] = t.best.empty() ? ojson(nullptr) : ojson(t.best);
+  out["permutation_resamples"] = t.permutations;
+  out["vs_best"] = vs_best;
+  return out;
+}
+
+// The heuristics tables' Δρ columns and the per-layer table's marks (aggregate.h RhoComparison).
+ojson paired_rho_json(const RhoComparison& c) {
+  ojson scopes = ojson::array(), layers = ojson::array();
+  for (const PairedTable& t : c.scopes) scopes.push_back(paired_table_json(t));
+  for (const PairedTable& t : c.layers) layers.push_back(paired_table_json(t));
+  return {{"statistic",
+           "per sample: Spearman rho with the oracle, averaged over the sample's layers (scopes) or at one layer "
+           "(layers); delta = weighted mean over the samples both heuristics have of (heuristic - best), each of the "
+           "n_d samples of one of D datasets weighing 1 / (D n_d) (the tables' mean of dataset means); ci: percentile "
+           "bootstrap over the pooled samples; p: two-sided paired sign-flip permutation test (exact when 2^n <= "
+           "permutation_resamples); p_holm: Holm within each scope table, and over all layers' comparisons together"},
+          {"statistics", statistics_json(c.options)},
+          {"scopes", scopes},
+          {"layers", layers}};
+}
+
 std::vector<std::string> torn_lines(const RunAggregate& agg) {
   std::vector<std::string> out;
   for (const std::string& w : agg.load.torn_lines) out.push_back(without_directory(w));
@@ -117,6 +148,7 @@ ojson summary_json(const RunAggregate& agg) {
                         {"statistics", statistics_json(agg.lead.options)},
                         {"best", best},
                         {"paired_vs_best", vs_best}};
+  out["paired_spearman"] = paired_rho_json(agg.rho_paired);
   if (!agg.budgets.empty()) out["budget_diagnostics"] = budget_json(agg.budgets);
   if (!agg.turns.empty()) out["turns"] = turn_json(agg.turns);
   if (!agg.costs.empty()) {

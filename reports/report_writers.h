@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reports/aggregate.h"
@@ -23,6 +25,7 @@ struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
   std::string footnote;  // one line below ("" = none)
+  std::set<std::pair<size_t, size_t>> bold;  // (row, column) cells shown in bold
 };
 
 struct ReportSection {

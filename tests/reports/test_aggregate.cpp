@@ -177,7 +177,8 @@ TEST_CASE("writers: summary.json, layers.csv, report.md/html are deterministic",
   CHECK(summary["scopes"][0]["heuristics"]["alpha"]["layers"][1]["spearman"]["mean"].get<double>() == Approx(0.6));
 
   const std::string md = slurp(one.path / "report.md");
-  CHECK(md.find("| heuristic | mean ρ | mean τ | recall@10% | recall@50% |") != std::string::npos);
+  CHECK(md.find("| heuristic | mean ρ | Δρ vs best [CI] | p / Holm p | mean τ | recall@10% | recall@50% |") !=
+        std::string::npos);
   CHECK(md.find("| beta | 0.267 |") != std::string::npos);
   CHECK(md.find("2: 0–1 | layer-independent; self-draft |") != std::string::npos);
   CHECK(md.find("### Retrieval") != std::string::npos);
