@@ -416,6 +416,7 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   c.tied_embeddings = g.find_tensor("output.weight") == nullptr;
   c.qkv_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.qk_norm = g.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
+  c.validate(g.path());  // the shapes first: what follows divides by them
   read_gguf_sliding_window(g, arch, c);
   if (arch == "gemma2" || arch == "gemma3") read_gguf_gemma(g, arch, c);
   read_gguf_rope(g, arch, c);
