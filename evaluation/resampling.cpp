@@ -117,12 +117,19 @@ double paired_permutation_p(const std::vector<double>& a, const std::vector<doub
 }
 
 std::vector<double> holm_adjust(const std::vector<double>& p) {
+  size_t tested = 0;
+  for (double v : p) tested += std::isnan(v) ? 0 : 1;
+  return holm_adjust(p, tested);
+}
+
+std::vector<double> holm_adjust(const std::vector<double>& p, size_t family_size) {
   std::vector<size_t> order;
   for (size_t i = 0; i < p.size(); ++i)
     if (!std::isnan(p[i])) order.push_back(i);
+  require(family_size >= order.size(), "Holm: the family is smaller than the number of p-values");
   std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return p[x] < p[y]; });
   std::vector<double> out(p.size(), kNaN);
-  const double m = static_cast<double>(order.size());
+  const double m = static_cast<double>(family_size);
   double running = 0.0;
   for (size_t rank = 0; rank < order.size(); ++rank) {
     running = std::max(running, std::min(1.0, (m - static_cast<double>(rank)) * p[order[rank]]));
@@ -209,9 +216,15 @@ PairedDiff paired_difference(const std::vector<double>& a, const std::vector<dou
 }
 
 void holm_family(std::vector<PairedDiff>& family, double level) {
+  size_t tested = 0;
+  for (const PairedDiff& d : family) tested += std::isnan(d.p) ? 0 : 1;
+  holm_family(family, level, tested);
+}
+
+void holm_family(std::vector<PairedDiff>& family, double level, size_t family_size) {
   std::vector<double> p;
   for (const PairedDiff& d : family) p.push_back(d.p);
-  const std::vector<double> adjusted = holm_adjust(p);
+  const std::vector<double> adjusted = holm_adjust(p, family_size);
   for (size_t i = 0; i < family.size(); ++i) {
     family[i].p_holm = adjusted[i];
     family[i].distinguishable = adjusted[i] < 1.0 - level;

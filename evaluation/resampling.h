@@ -53,6 +53,11 @@ double paired_permutation_p(const std::vector<double>& a, const std::vector<doub
 // monotone, capped at 1 (statsmodels multipletests(method="holm")). NaN entries stay NaN and are not
 // counted in m.
 std::vector<double> holm_adjust(const std::vector<double>& p);
+// The same step-down over a family of `family_size` hypotheses of which only the non-NaN entries of p were
+// tested: adjusted p_(j) = max over i ≤ j of min(1, (M − i + 1) · p_(i)), M = family_size. Controls the
+// family-wise error over all M hypotheses even when which ones were tested depends on the data (a "vs best"
+// subset: method.md §6 "Paired ρ"). claa::Error when family_size is below the number of non-NaN p.
+std::vector<double> holm_adjust(const std::vector<double>& p, size_t family_size);
 
 // Average ranks (1-based, ties get their mean rank) of doubles: scipy.stats.rankdata.
 std::vector<double> average_ranks_of(const std::vector<double>& values);
@@ -81,6 +86,8 @@ PairedDiff paired_difference(const std::vector<double>& a, const std::vector<dou
                              const ResamplingOptions& options);
 // Holm over a family: fills p_holm and distinguishable (p_holm < 1 − level).
 void holm_family(std::vector<PairedDiff>& family, double level);
+// Holm over `family_size` hypotheses of which `family` holds those tested (holm_adjust with a family size).
+void holm_family(std::vector<PairedDiff>& family, double level, size_t family_size);
 
 struct Labelled {
   double score = 0.0;

@@ -158,11 +158,14 @@ struct HeuristicCost {
 
 // The report's lead metric (docs/findings.md "Which rank metric predicts the answer") at l_p = L/2 − 1,
 // paired: per keep rate, every heuristic against the best one there (the highest mean over its samples),
-// on the samples both have; Holm over the table (lead_metric.cpp).
+// on the samples both have; one Holm family over the table, of every pair of heuristics at every keep rate
+// (Σ over keeps of H_k (H_k − 1) / 2, H_k the heuristics with the metric there), because the best is chosen
+// from the same samples (method.md §6 "Paired ρ"; lead_metric.cpp).
 struct LeadComparison {
   std::string base;  // "evidence_recall", or "mass_recall" when the datasets have no gold spans
   int layer = 0;
   ResamplingOptions options;
+  size_t family_size = 0;                            // M of the Holm family
   std::vector<std::pair<double, std::string>> best;  // keep → best heuristic
   std::vector<PairedDiff> vs_best;                   // every other heuristic × keep
 };
@@ -176,19 +179,23 @@ struct LeadComparison {
 // heuristics have ρ at every layer of every sample; with one dataset, or equal n_d, every sample weighs
 // the same. Implemented as paired_difference on the values scaled by N / (D · n_d): the bootstrap
 // resamples the pooled samples (not stratified by dataset), the sign-flip test is exact or Monte Carlo
-// as paired_permutation_p says, Holm runs over each table.
+// as paired_permutation_p says. Holm: the reference is chosen from the same samples, so each table's
+// comparisons are adjusted as the tested part of the family of ALL pairs of its heuristics, M = H (H − 1) / 2
+// (holm_adjust with a family size; for the per-layer table, per layer: which heuristics tie that layer's best).
 struct PairedTable {
   std::string scope;  // "overall", "category:NAME" or "dataset:NAME" (ScopeAggregate::label)
   int layer = -1;     // −1: mean ρ over layers (a heuristics table); else that layer (the per-layer table)
   std::string best;   // "" when no heuristic has data
   std::vector<PairedDiff> vs_best;  // every other heuristic with data, in RunAggregate::heuristics order
+  size_t family_size = 0;           // M: all pairs of the heuristics with data (all_pairs)
   int64_t permutations = 0;         // Monte Carlo sign patterns of its Holm family (family_permutations)
+  bool permutations_capped = false;  // family_permutations_capped: the smallest Holm p is 2M / (R + 1)
 };
 
 struct RhoComparison {
   ResamplingOptions options;        // report.statistics as configured
   std::vector<PairedTable> scopes;  // one per RunAggregate::scopes entry, same order; Holm within each
-  std::vector<PairedTable> layers;  // the overall scope, one per layer; Holm over all of them at once
+  std::vector<PairedTable> layers;  // the overall scope, one per layer; Holm within each layer
 };
 
 struct RunAggregate {
@@ -228,10 +235,17 @@ struct AggregateOptions {
 std::string lead_metric_base(const RunAggregate& agg);
 LeadComparison compare_lead_metric(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
                                    const ResamplingOptions& options);
-// The Monte Carlo permutation count a Holm family of `tests` tests uses: the configured count, raised to
-// ⌈4 · tests / (1 − level)⌉ when that is more, because the smallest Monte Carlo p is 2 / (R + 1) and Holm
-// multiplies it by up to `tests`: with this count the clearest differences can reach Holm p ≤ (1 − level) / 2.
-int64_t family_permutations(const ResamplingOptions& options, size_t tests);
+// H (H − 1) / 2: the pairs among H heuristics (the Holm family of a table with H heuristics).
+size_t all_pairs(size_t heuristics);
+// The Monte Carlo permutation count a Holm family of M = family_size hypotheses uses: the configured count,
+// raised to ⌈4 M / (1 − level)⌉ when that is more, because the smallest Monte Carlo p is 2 / (R + 1) and Holm
+// multiplies it by up to M: with this count the clearest differences can reach Holm p ≤ (1 − level) / 2. The
+// raise stops at kMaxFamilyPermutations (the cost is tests × R × samples sign draws); a configured count above
+// it is kept.
+constexpr int64_t kMaxFamilyPermutations = 100000;
+int64_t family_permutations(const ResamplingOptions& options, size_t family_size);
+// Whether family_permutations stopped below ⌈4 M / (1 − level)⌉, so that Holm p cannot reach (1 − level) / 2.
+bool family_permutations_capped(const ResamplingOptions& options, size_t family_size);
 
 RhoComparison compare_rho(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
                           const ResamplingOptions& options);

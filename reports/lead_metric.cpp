@@ -45,6 +45,7 @@ LeadComparison compare_lead_metric(const std::vector<SampleRecord>& samples, con
       if (sum / vs.size() > best_mean) best_mean = sum / vs.size(), best = name;
     }
     if (best.empty()) continue;
+    out.family_size += all_pairs(values.size());
     out.best.emplace_back(agg.keep_rates[k], best);
     for (const auto& [name, vs] : values) {
       if (name == best) continue;
@@ -58,7 +59,7 @@ LeadComparison compare_lead_metric(const std::vector<SampleRecord>& samples, con
       out.vs_best.push_back(d);
     }
   }
-  holm_family(out.vs_best, options.level);
+  holm_family(out.vs_best, options.level, out.family_size);
   return out;
 }
 

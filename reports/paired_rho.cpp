@@ -80,16 +80,27 @@ TablePlan plan(const std::vector<double>& shown, const std::vector<bool>& has_da
   return p;
 }
 
+// ⌈4 M / (1 − level)⌉: the Monte Carlo count at which Holm over M hypotheses reaches (1 − level) / 2.
+double needed_permutations(const ResamplingOptions& options, size_t family_size) {
+  return std::ceil(4.0 * static_cast<double>(family_size) / (1.0 - options.level));
+}
+
 // Per sample: the value of heuristic h in a table (NaN outside the scope).
 using ValueOf = std::function<double(size_t h, size_t sample)>;
 
+// The table's comparisons of every other heuristic with its best, Holm over all pairs of its heuristics
+// (aggregate.h RhoComparison), with the family's permutation count. `o`: report.statistics as configured.
 PairedTable fill(const std::string& scope, int layer, const TablePlan& p, const RunAggregate& agg, const ValueOf& value,
                  size_t n_samples, const std::vector<std::string>& dataset, const ResamplingOptions& o) {
   PairedTable t;
   t.scope = scope;
   t.layer = layer;
-  t.permutations = o.permutation_resamples;
+  t.family_size = all_pairs(p.rows.size());
+  t.permutations = family_permutations(o, t.family_size);
+  t.permutations_capped = family_permutations_capped(o, t.family_size);
   if (p.empty()) return t;
+  ResamplingOptions table_options = o;
+  table_options.permutation_resamples = t.permutations;
   t.best = agg.heuristics[p.best].name;
   std::vector<double> best(n_samples);
   for (size_t i = 0; i < n_samples; ++i) best[i] = value(p.best, i);
@@ -97,19 +108,27 @@ PairedTable fill(const std::string& scope, int layer, const TablePlan& p, const 
     if (h == p.best) continue;
     std::vector<double> a(n_samples);
     for (size_t i = 0; i < n_samples; ++i) a[i] = value(h, i);
-    PairedDiff d = dataset_weighted(a, best, dataset, o);
+    PairedDiff d = dataset_weighted(a, best, dataset, table_options);
     d.method = agg.heuristics[h].name;
     d.against = t.best;
     t.vs_best.push_back(std::move(d));
   }
+  holm_family(t.vs_best, o.level, t.family_size);
   return t;
 }
 
 }  // namespace
 
-int64_t family_permutations(const ResamplingOptions& options, size_t tests) {
-  const double needed = std::ceil(4.0 * static_cast<double>(tests) / (1.0 - options.level));
-  return std::max(options.permutation_resamples, static_cast<int64_t>(needed));
+size_t all_pairs(size_t heuristics) { return heuristics < 2 ? 0 : heuristics * (heuristics - 1) / 2; }
+
+int64_t family_permutations(const ResamplingOptions& options, size_t family_size) {
+  const double raised =
+      std::min(needed_permutations(options, family_size), static_cast<double>(kMaxFamilyPermutations));
+  return std::max(options.permutation_resamples, static_cast<int64_t>(raised));
+}
+
+bool family_permutations_capped(const ResamplingOptions& options, size_t family_size) {
+  return static_cast<double>(family_permutations(options, family_size)) < needed_permutations(options, family_size);
 }
 
 RhoComparison compare_rho(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
@@ -134,18 +153,12 @@ RhoComparison compare_rho(const std::vector<SampleRecord>& samples, const RunAgg
       has_data.push_back(h.has_data);
     }
     const TablePlan p = plan(shown, has_data);
-    ResamplingOptions o = options;
-    o.permutation_resamples = family_permutations(options, p.empty() ? 0 : p.rows.size() - 1);
     const ValueOf value = [&](size_t h, size_t i) { return in.count(dataset[i]) ? mean_rho[h][i] : kNaN; };
-    PairedTable t = fill(scope.label(), -1, p, agg, value, samples.size(), dataset, o);
-    holm_family(t.vs_best, options.level);
-    out.scopes.push_back(std::move(t));
+    out.scopes.push_back(fill(scope.label(), -1, p, agg, value, samples.size(), dataset, options));
   }
 
-  // The per-layer table of the overall scope: one Holm family over every layer's comparisons.
+  // The per-layer table of the overall scope: per layer, Holm over all pairs of the heuristics with ρ there.
   const ScopeAggregate& overall = agg.overall();
-  std::vector<TablePlan> plans;
-  size_t tests = 0;
   for (int l = 0; l < agg.n_layers; ++l) {
     std::vector<double> shown;
     std::vector<bool> has_data;
@@ -154,21 +167,9 @@ RhoComparison compare_rho(const std::vector<SampleRecord>& samples, const RunAgg
       shown.push_back(data ? h.layers[l][0].mean : kNaN);
       has_data.push_back(data);
     }
-    plans.push_back(plan(shown, has_data));
-    if (!plans.back().empty()) tests += plans.back().rows.size() - 1;
-  }
-  ResamplingOptions o = options;
-  o.permutation_resamples = family_permutations(options, tests);
-  std::vector<PairedDiff> family;
-  for (int l = 0; l < agg.n_layers; ++l) {
     const ValueOf value = [&](size_t h, size_t i) { return rho[h][i][l]; };
-    out.layers.push_back(fill("overall", l, plans[l], agg, value, samples.size(), dataset, o));
-    family.insert(family.end(), out.layers.back().vs_best.begin(), out.layers.back().vs_best.end());
+    out.layers.push_back(fill("overall", l, plan(shown, has_data), agg, value, samples.size(), dataset, options));
   }
-  holm_family(family, options.level);
-  size_t k = 0;
-  for (PairedTable& t : out.layers)
-    for (PairedDiff& d : t.vs_best) d = family[k++];
   return out;
 }
 

@@ -55,14 +55,32 @@ const PairedTable* paired_of(const RunAggregate& agg, const std::string& scope_l
   return nullptr;
 }
 
-// " (P random sign patterns: the configured R is too few for Holm over this table)" where the family's
-// count was raised (aggregate.h family_permutations); "" otherwise.
+// "Monte Carlo tests use P random sign patterns here ..." where the family's count was raised (aggregate.h
+// family_permutations), with the smallest attainable Holm p when the raise was capped; "" otherwise.
 std::string raised_permutations(const PairedTable& t, const ResamplingOptions& o) {
   if (t.permutations <= o.permutation_resamples) return "";
+  if (!t.permutations_capped)
+    return fmt::format(
+        "Monte Carlo tests use {} random sign patterns here, more than the configured {}, so that Holm over "
+        "{} pairs can reach the level.",
+        t.permutations, o.permutation_resamples, t.family_size);
+  const double smallest =
+      std::min(1.0, 2.0 * static_cast<double>(t.family_size) / static_cast<double>(t.permutations + 1));
   return fmt::format(
-      " Monte Carlo tests use {} random sign patterns here, more than the configured {}, so that "
-      "Holm over this table can reach the level.",
-      t.permutations, o.permutation_resamples);
+      "Monte Carlo tests use {} random sign patterns here (more than the configured {}, raised only up to {}): "
+      "the smallest Holm p a Monte Carlo test can reach over {} pairs is {:.3g}, above {:g}{}.",
+      t.permutations, o.permutation_resamples, kMaxFamilyPermutations, t.family_size, smallest, (1 - o.level) / 2,
+      smallest >= 1 - o.level
+          ? fmt::format(" and not below the level {:g}, so none of them can be marked distinguishable", 1 - o.level)
+          : "");
+}
+
+// Sentences joined by one space, empty ones left out.
+std::string sentences(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts)
+    if (!p.empty()) out += (out.empty() ? "" : " ") + p;
+  return out;
 }
 
 // The per-heuristic summary table of one scope (method.md §3's per-layer spread included).
@@ -99,7 +117,9 @@ Table heuristic_table(const ScopeAggregate& scope, const RunAggregate& agg, cons
     t.rows.push_back(std::move(row));
   }
   if (t.rows.empty()) t.footnote = "No ranked samples in this scope.";
-  if (paired && !t.rows.empty()) t.footnote = raised_permutations(*paired, agg.rho_paired.options);
+  if (paired && !t.rows.empty() && !paired->vs_best.empty())
+    t.footnote = sentences({fmt::format("Holm over all {} pairs of the table's heuristics.", paired->family_size),
+                            raised_permutations(*paired, agg.rho_paired.options)});
   return t;
 }
 
@@ -112,7 +132,8 @@ Table layer_table(const RunAggregate& agg) {
   t.header = {"layer"};
   for (const HeuristicAggregate& h : overall.heuristics)
     if (h.has_data) t.header.push_back(h.name);
-  size_t tests = 0;
+  size_t tests = 0, m_low = 0, m_high = 0;
+  const PairedTable* largest = nullptr;  // the layer with the largest family: the highest permutation count
   for (int l = 0; l < agg.n_layers; ++l) {
     const PairedTable* paired = static_cast<size_t>(l) < c.layers.size() ? &c.layers[l] : nullptr;
     std::vector<std::string> row = {fmt::format("{}", l)};
@@ -125,16 +146,27 @@ Table layer_table(const RunAggregate& agg) {
           if (d.method == h.name && d.n > 0 && !d.distinguishable) cell += " ≈";
       row.push_back(std::move(cell));
     }
-    if (paired) tests += paired->vs_best.size();
+    if (paired && !paired->vs_best.empty()) {
+      for (const PairedDiff& d : paired->vs_best) tests += d.n > 0 && !std::isnan(d.p) ? 1 : 0;
+      m_low = largest ? std::min(m_low, paired->family_size) : paired->family_size;
+      m_high = largest ? std::max(m_high, paired->family_size) : paired->family_size;
+      if (!largest || paired->family_size > largest->family_size) largest = paired;
+    }
     t.rows.push_back(std::move(row));
   }
   t.footnote = "Overall scope, mean Spearman ρ ± stderr per layer; every metric per scope is in layers.csv.";
-  if (!c.layers.empty())
-    t.footnote += fmt::format(
-        " Bold: the layer's best heuristic (highest mean ρ); ≈: not distinguishable from it (paired sign-flip "
-        "permutation test on the per-sample ρ at that layer, Holm over all {} comparisons of the table, Holm p ≥ "
-        "{:g}); unmarked: distinguishable. Δ, intervals and p-values: summary.json paired_spearman.layers.{}",
-        tests, 1 - c.options.level, raised_permutations(c.layers.front(), c.options));
+  if (largest)
+    t.footnote = sentences(
+        {t.footnote,
+         fmt::format(
+             "Bold: the layer's best heuristic (highest mean ρ); ≈: not distinguishable from it (paired sign-flip "
+             "permutation test on the per-sample ρ at that layer, Holm over that layer's pairs: its comparisons "
+             "with the best ({} with a p in the table) adjusted as part of all M = H(H−1)/2 = {} pairs of the "
+             "layer's H heuristics; Holm p ≥ {:g}); unmarked: distinguishable. Δ, intervals and p-values: "
+             "summary.json paired_spearman.layers.",
+             tests, m_low == m_high ? fmt::format("{}", m_low) : fmt::format("{}–{}", m_low, m_high),
+             1 - c.options.level),
+         raised_permutations(*largest, c.options)});
   return t;
 }
 
@@ -225,9 +257,10 @@ Table lead_paired_table(const RunAggregate& agg) {
   t.intro = fmt::format(
       "Per keep rate, the heuristic with the highest mean {0}@l_p over its samples is the reference; Δ = mean "
       "over the samples both have of (heuristic − best), with its {1:g}% percentile-bootstrap interval ({2} "
-      "resamples); p = two-sided paired permutation test, then Holm over the table. ✓ = distinguishable from "
+      "resamples); p = two-sided paired permutation test, then Holm over the table as part of all M = {4} pairs of "
+      "heuristics over the keep rates (the best is chosen from the same samples). ✓ = distinguishable from "
       "noise (Holm p < {3:g}). Plain means over samples (each sample weighs the same).",
-      c.base, 100 * c.options.level, c.options.bootstrap_resamples, 1 - c.options.level);
+      c.base, 100 * c.options.level, c.options.bootstrap_resamples, 1 - c.options.level, c.family_size);
   t.header = {"keep", "heuristic", "best", "Δ [CI]", "p / Holm p", "samples"};
   for (const PairedDiff& d : c.vs_best)
     t.rows.push_back({percent(d.keep), d.method, d.against,
@@ -277,14 +310,17 @@ ReportSection lead_section(const RunAggregate& agg) {
 // What the heuristics tables' Δρ columns are (aggregate.h RhoComparison; method.md §6 "Paired ρ").
 std::string paired_rho_caption(const RunAggregate& agg) {
   const ResamplingOptions& o = agg.rho_paired.options;
+  const PairedTable* overall = paired_of(agg, agg.overall().label());
   return fmt::format(
       "Δρ vs best: each heuristic's paired difference in mean ρ from the table's best heuristic (the highest mean "
       "ρ). A sample's value is its ρ averaged over layers; samples are weighted as the means are (every dataset the "
       "same, each dataset's samples alike), so Δρ is the difference of the two mean ρ shown (up to layers left out "
       "for NaN/Inf). [CI]: {:g}% percentile-bootstrap interval ({} resamples of the samples); p: two-sided paired "
-      "sign-flip permutation test (exact up to 2^n ≤ {} sign patterns), then Holm over the table; ✓ = "
+      "sign-flip permutation test (exact up to 2^n ≤ {} sign patterns{}), then Holm over the table as part of all "
+      "its pairs of heuristics (the best is chosen from the same samples; M in each table's note); ✓ = "
       "distinguishable from noise (Holm p < {:g}).",
-      100 * o.level, o.bootstrap_resamples, o.permutation_resamples, 1 - o.level);
+      100 * o.level, o.bootstrap_resamples, overall ? overall->permutations : o.permutation_resamples,
+      overall && overall->permutations > o.permutation_resamples ? " in this table" : "", 1 - o.level);
 }
 
 std::vector<ReportSection> report_sections(const RunAggregate& agg) {

@@ -84,6 +84,7 @@ ojson paired_table_json(const PairedTable& t) {
   if (t.layer >= 0) out["layer"] = t.layer;
   out["best"] = t.best.empty() ? ojson(nullptr) : ojson(t.best);
   out["permutation_resamples"] = t.permutations;
+  out["holm_family_size"] = t.family_size;
   out["vs_best"] = vs_best;
   return out;
 }
@@ -98,7 +99,8 @@ ojson paired_rho_json(const RhoComparison& c) {
            "(layers); delta = weighted mean over the samples both heuristics have of (heuristic - best), each of the "
            "n_d samples of one of D datasets weighing 1 / (D n_d) (the tables' mean of dataset means); ci: percentile "
            "bootstrap over the pooled samples; p: two-sided paired sign-flip permutation test (exact when 2^n <= "
-           "permutation_resamples); p_holm: Holm within each scope table, and over all layers' comparisons together"},
+           "permutation_resamples); p_holm: Holm within each scope table and within each layer, over all "
+           "holm_family_size = H (H - 1) / 2 pairs of its H heuristics (the best is chosen from the same samples)"},
           {"statistics", statistics_json(c.options)},
           {"scopes", scopes},
           {"layers", layers}};
@@ -146,6 +148,7 @@ ojson summary_json(const RunAggregate& agg) {
   out["lead_metric"] = {{"metric", agg.lead.base + "@l_p"},
                         {"layer", agg.lead.layer},
                         {"statistics", statistics_json(agg.lead.options)},
+                        {"holm_family_size", agg.lead.family_size},
                         {"best", best},
                         {"paired_vs_best", vs_best}};
   out["paired_spearman"] = paired_rho_json(agg.rho_paired);

@@ -118,6 +118,24 @@ TEST_CASE("Holm's adjusted p-values match statsmodels", "[stats]") {
   CHECK(adj[2] == Approx(0.04));
 }
 
+TEST_CASE("Holm over a family larger than the p-values tested", "[stats]") {
+  // M = 10: 10 · 0.001 = 0.01, 9 · 0.01 = 0.09, 8 · 0.04 = 0.32 (each already above the one before).
+  const auto adj = claa::holm_adjust({0.04, 0.001, 0.01}, 10);
+  CHECK(adj[0] == Approx(0.32).epsilon(1e-12));
+  CHECK(adj[1] == Approx(0.01).epsilon(1e-12));
+  CHECK(adj[2] == Approx(0.09).epsilon(1e-12));
+  // Monotone and capped: M = 5, {0.02, 0.021, 0.5} → 0.1, max(0.1, 4 · 0.021 = 0.084) = 0.1, min(1, 3 · 0.5) = 1;
+  // the NaN is neither adjusted nor counted among the tested.
+  const auto capped = claa::holm_adjust({0.5, std::numeric_limits<double>::quiet_NaN(), 0.021, 0.02}, 5);
+  CHECK(capped[0] == 1.0);
+  CHECK(std::isnan(capped[1]));
+  CHECK(capped[2] == Approx(0.1).epsilon(1e-12));
+  CHECK(capped[3] == Approx(0.1).epsilon(1e-12));
+  // M = the number tested is plain Holm; a family smaller than that is refused.
+  CHECK(claa::holm_adjust({0.01, 0.04}, 2) == claa::holm_adjust({0.01, 0.04}));
+  CHECK_THROWS_AS(claa::holm_adjust({0.01, 0.04}, 1), claa::Error);
+}
+
 TEST_CASE("Spearman rho on doubles matches scipy", "[stats]") {
   const nlohmann::json g = goldens();
   for (const auto& c : g["spearman"])

@@ -80,15 +80,16 @@ double exact_sign_flip_p(const std::vector<double>& d) {
   return std::min(1.0, 2.0 * std::min(le, ge) / total);
 }
 
-// Independent Holm: p_(k) · (m − k + 1), running maximum, capped at 1.
-std::vector<double> holm(const std::vector<double>& p) {
+// Independent Holm over a family of m hypotheses of which p were tested: p_(k) · (m − k + 1), running
+// maximum, capped at 1.
+std::vector<double> holm(const std::vector<double>& p, size_t m) {
   std::vector<size_t> order(p.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
   std::vector<double> out(p.size());
   double running = 0;
   for (size_t k = 0; k < order.size(); ++k) {
-    running = std::max(running, std::min(1.0, static_cast<double>(p.size() - k) * p[order[k]]));
+    running = std::max(running, std::min(1.0, static_cast<double>(m - k) * p[order[k]]));
     out[order[k]] = running;
   }
   return out;
@@ -132,15 +133,19 @@ TEST_CASE("Paired rho on a hand-made run with exact p-values, Holm and the marks
   // differences, both negative (scaled −0.08, −0.04; zeros flip freely): P(T ≤ t) = 1/4, p = 0.5.
   CHECK(b.p == Approx(2.0 / 256).epsilon(1e-12));
   CHECK(c.p == Approx(0.5).epsilon(1e-12));
-  // Holm over the table (m = 2): b 2 · 2/256 = 1/64 < 0.05 → distinguishable; c max(1/64, 0.5) = 0.5.
-  CHECK(b.p_holm == Approx(1.0 / 64).epsilon(1e-12));
-  CHECK(c.p_holm == Approx(0.5).epsilon(1e-12));
+  // Holm over all M = 3 · 2 / 2 = 3 pairs of the table's heuristics (the best is chosen from these samples):
+  // b 3 · 2/256 = 3/128 ≈ 0.0234 < 0.05 → distinguishable; c max(3/128, min(1, 2 · 0.5)) = 1.
+  CHECK(overall.family_size == 3);
+  CHECK(b.p_holm == Approx(3.0 / 128).epsilon(1e-12));
+  CHECK(c.p_holm == 1.0);
   CHECK(b.distinguishable);
   CHECK_FALSE(c.distinguishable);
-  // Dataset d2 alone (3 samples, 8 patterns): b p = 2/8, Holm 2 · 0.25 = 0.5; c equals a there: Δ 0, p 1.
+  // Dataset d2 alone (3 samples, 8 patterns): b p = 2/8, Holm (M = 3) 3 · 0.25 = 0.75; c equals a there: Δ 0,
+  // p 1 (Holm max(0.75, min(1, 2 · 1)) = 1).
   const PairedTable& d2 = table_of(agg, "dataset:d2");
   CHECK(diff_of(d2, "b").p == Approx(0.25).epsilon(1e-12));
-  CHECK(diff_of(d2, "b").p_holm == Approx(0.5).epsilon(1e-12));
+  CHECK(diff_of(d2, "b").p_holm == Approx(0.75).epsilon(1e-12));
+  CHECK(diff_of(d2, "c").p_holm == 1.0);
   CHECK(diff_of(d2, "c").mean == 0.0);
   CHECK(diff_of(d2, "c").p == 1.0);
 
@@ -159,9 +164,11 @@ TEST_CASE("Paired rho on a hand-made run with exact p-values, Holm and the marks
   CHECK(diff_of(l0, "c").p == Approx(0.5).epsilon(1e-12));
   CHECK(diff_of(l1, "a").p == Approx(0.5).epsilon(1e-12));
   CHECK(diff_of(l1, "b").p == Approx(2.0 / 256).epsilon(1e-12));
-  // Holm over the whole table (m = 4): 4 · 2/256 = 1/32 for both b; the 0.5s become max(1/32, 2 · 0.5) = 1.
-  CHECK(diff_of(l0, "b").p_holm == Approx(1.0 / 32).epsilon(1e-12));
-  CHECK(diff_of(l1, "b").p_holm == Approx(1.0 / 32).epsilon(1e-12));
+  // Holm per layer over its M = 3 pairs: 3 · 2/256 = 3/128 for both b; the 0.5s become max(3/128, 2 · 0.5) = 1.
+  CHECK(l0.family_size == 3);
+  CHECK(l1.family_size == 3);
+  CHECK(diff_of(l0, "b").p_holm == Approx(3.0 / 128).epsilon(1e-12));
+  CHECK(diff_of(l1, "b").p_holm == Approx(3.0 / 128).epsilon(1e-12));
   CHECK(diff_of(l0, "c").p_holm == 1.0);
   CHECK(diff_of(l1, "a").p_holm == 1.0);
 
@@ -170,14 +177,18 @@ TEST_CASE("Paired rho on a hand-made run with exact p-values, Holm and the marks
   CHECK(md.find("| heuristic | mean ρ | Δρ vs best [CI] | p / Holm p | mean τ |") != std::string::npos);
   CHECK(md.find("| a | 0.700 | best |  |") != std::string::npos);
   CHECK(md.find("| b | 0.500 | -0.200 [") != std::string::npos);
-  CHECK(md.find("] ✓ | 0.00781 / 0.0156 |") != std::string::npos);
+  CHECK(md.find("] ✓ | 0.00781 / 0.0234 |") != std::string::npos);
   CHECK(md.find("| c | 0.685 | -0.015 [") != std::string::npos);
   INFO(md);
   // Stderr: b is constant within each dataset (0); c's d1 values at layer 0 (0.5, 0.6, 0.8, 0.8, 0.8) have sample
   // std √0.02, so √0.02 / √5 / 2 = 0.0316; at layer 1 (0.7, 0.7, 0.6, 0.6, 0.6) √0.003 / √5 / 2 = 0.0122.
   CHECK(md.find("| 0 | **0.800 ± 0.000** | 0.600 ± 0.000 | 0.750 ± 0.032 ≈ |") != std::string::npos);
   CHECK(md.find("| 1 | 0.600 ± 0.000 ≈ | 0.400 ± 0.000 | **0.620 ± 0.012** |") != std::string::npos);
-  CHECK(md.find("Holm over all 4 comparisons of the table") != std::string::npos);
+  CHECK(md.find("Holm over that layer's pairs") != std::string::npos);
+  CHECK(md.find("(4 with a p in the table) adjusted as part of all M = H(H−1)/2 = 3 pairs") != std::string::npos);
+  CHECK(md.find("_Holm over all 3 pairs of the table's heuristics._") != std::string::npos);
+  CHECK(md.find("exact up to 2^n ≤ 10000 sign patterns)") != std::string::npos);
+  CHECK(md.find("\n_ ") == std::string::npos);  // a note starting with a space would show its underscores
   const std::string html = report_html(agg, {});
   CHECK(html.find("<td><strong>0.800 ± 0.000</strong></td>") != std::string::npos);
 
@@ -192,6 +203,36 @@ TEST_CASE("Paired rho on a hand-made run with exact p-values, Holm and the marks
   CHECK(ps["layers"][1]["layer"] == 1);
   CHECK(ps["layers"][1]["best"] == "c");
   CHECK(ps["layers"][1]["vs_best"][0]["p_holm"].get<double>() == 1.0);
+  CHECK(ps["layers"][1]["holm_family_size"] == 3);
+  CHECK(ps["scopes"][0]["holm_family_size"] == 3);
+
+  // A configured count too few for the family (R = 100 < ⌈4 · 3 / 0.05⌉ = 240): raised, and said in the notes.
+  options.statistics.permutation_resamples = 100;
+  const RunAggregate raised = aggregate_samples(samples, options);
+  CHECK(table_of(raised, "overall").permutations == 240);
+  const std::string raised_md = report_markdown(raised, {});
+  INFO(raised_md);
+  CHECK(
+      raised_md.find("_Holm over all 3 pairs of the table's heuristics. Monte Carlo tests use 240 random sign "
+                     "patterns here, more than the configured 100, so that Holm over 3 pairs can reach the level._") !=
+      std::string::npos);
+  CHECK(raised_md.find("exact up to 2^n ≤ 240 sign patterns in this table)") != std::string::npos);
+  CHECK(raised_md.find("\n_ ") == std::string::npos);
+}
+
+TEST_CASE("Permutation count of a Holm family: raised to reach the level, capped", "[reports][paired_rho]") {
+  ResamplingOptions o;  // R = 10000, level 0.95
+  CHECK(all_pairs(0) == 0);
+  CHECK(all_pairs(1) == 0);
+  CHECK(all_pairs(20) == 190);
+  CHECK(family_permutations(o, 190) == 15200);  // ⌈4 · 190 / 0.05⌉
+  CHECK_FALSE(family_permutations_capped(o, 190));
+  CHECK(family_permutations(o, 100) == 10000);                    // 8000 needed: the configured count is kept
+  CHECK(family_permutations(o, 3160) == kMaxFamilyPermutations);  // 80 heuristics: 252800 needed
+  CHECK(family_permutations_capped(o, 3160));
+  o.permutation_resamples = 300000;  // a configured count above the cap is kept
+  CHECK(family_permutations(o, 3160) == 300000);
+  CHECK_FALSE(family_permutations_capped(o, 3160));
 }
 
 TEST_CASE("Paired rho on the both_run fixture equals a recomputation from samples.jsonl", "[reports][paired_rho]") {
@@ -264,16 +305,19 @@ TEST_CASE("Paired rho on the both_run fixture equals a recomputation from sample
     CHECK(std::abs(d.p - exact_sign_flip_p(diff)) <= 1e-12);
     p.push_back(d.p);
   }
-  const std::vector<double> adjusted = holm(p);
+  // Holm over all 5 · 4 / 2 = 10 pairs of the 5 rankings, of which the 4 against the best were tested.
+  REQUIRE(overall.family_size == 10);
+  const std::vector<double> adjusted = holm(p, 10);
   for (size_t k = 0; k < p.size(); ++k) {
     CHECK(std::abs(overall.vs_best[k].p_holm - adjusted[k]) <= 1e-12);
     CHECK(overall.vs_best[k].distinguishable == (adjusted[k] < 0.05));
   }
 
-  // The per-layer table: per layer the best mean ρ, every other ranking's exact p, Holm over all of them.
+  // The per-layer table: per layer the best mean ρ, every other ranking's exact p, Holm over the layer's 10 pairs.
   REQUIRE(agg.rho_paired.layers.size() == n_layers);
-  std::vector<double> layer_p, layer_holm;
+  size_t compared = 0;
   for (size_t l = 0; l < n_layers; ++l) {
+    std::vector<double> layer_p, layer_holm;
     std::map<std::string, double> means;
     for (const auto& [name, per_sample] : rho) {
       double sum = 0;
@@ -299,8 +343,10 @@ TEST_CASE("Paired rho on the both_run fixture equals a recomputation from sample
       layer_p.push_back(d.p);
       layer_holm.push_back(d.p_holm);
     }
+    CHECK(t.family_size == 10);
+    const std::vector<double> layer_adjusted = holm(layer_p, 10);
+    for (size_t k = 0; k < layer_p.size(); ++k) CHECK(std::abs(layer_holm[k] - layer_adjusted[k]) <= 1e-12);
+    compared += layer_p.size();
   }
-  const std::vector<double> layer_adjusted = holm(layer_p);
-  REQUIRE(layer_p.size() == n_layers * (rho.size() - 1));
-  for (size_t k = 0; k < layer_p.size(); ++k) CHECK(std::abs(layer_holm[k] - layer_adjusted[k]) <= 1e-12);
+  CHECK(compared == n_layers * (rho.size() - 1));
 }

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "reports/record_fields.h"
+#include "reports/report_writers.h"
 #include "reports/run_reports.h"
 #include "reports/validity.h"
 #include "tests/catch.h"
@@ -161,8 +162,9 @@ TEST_CASE("Validity rules on hand-made records", "[reports][validity]") {
 }
 
 TEST_CASE("Rank reports compare heuristics on the lead metric paired on the same samples", "[reports][validity]") {
-  // Two layers (l_p = 0), keep 0.1; evidence recall at layer 0: a = (0.9, 0.8, 1.0, 0.7), b = (0.5, 0.8, 0.6, 0.7).
-  const std::vector<double> a = {0.9, 0.8, 1.0, 0.7}, b = {0.5, 0.8, 0.6, 0.7};
+  // Two layers (l_p = 0), keep 0.1; evidence recall at layer 0: a = (0.9, 0.8, 1.0, 0.7), b = (0.5, 0.8, 0.6, 0.7),
+  // c = a − 0.6.
+  const std::vector<double> a = {0.9, 0.8, 1.0, 0.7}, b = {0.5, 0.8, 0.6, 0.7}, c3 = {0.3, 0.2, 0.4, 0.1};
   std::vector<SampleRecord> samples;
   for (size_t i = 0; i < a.size(); ++i) {
     auto layer = [](double ev) {
@@ -170,16 +172,17 @@ TEST_CASE("Rank reports compare heuristics on the lead metric paired on the same
           {"n", 100},        {"spearman", 0.5},      {"kendall", 0.4}, {"degenerate", false},    {"k", {10}},
           {"recall", {0.5}}, {"mass_recall", {0.5}}, {"ndcg", {0.5}},  {"evidence_recall", {ev}}};
     };
-    const nlohmann::json rec = {
-        {"id", "s" + std::to_string(i)},
-        {"task", "t"},
-        {"dataset", "d"},
-        {"category", "C"},
-        {"score", 100},
-        {"keep_rates", {0.1}},
-        {"empty_answer", false},
-        {"heuristics",
-         {{"a", {{"layers", {layer(a[i]), layer(0.0)}}}}, {"b", {{"layers", {layer(b[i]), layer(0.0)}}}}}}};
+    const nlohmann::json rec = {{"id", "s" + std::to_string(i)},
+                                {"task", "t"},
+                                {"dataset", "d"},
+                                {"category", "C"},
+                                {"score", 100},
+                                {"keep_rates", {0.1}},
+                                {"empty_answer", false},
+                                {"heuristics",
+                                 {{"a", {{"layers", {layer(a[i]), layer(0.0)}}}},
+                                  {"b", {{"layers", {layer(b[i]), layer(0.0)}}}},
+                                  {"c", {{"layers", {layer(c3[i]), layer(0.0)}}}}}}};
     samples.push_back(parse_sample(rec, "x:" + std::to_string(i)));
   }
   AggregateOptions options;
@@ -190,7 +193,7 @@ TEST_CASE("Rank reports compare heuristics on the lead metric paired on the same
   CHECK(c.layer == 0);
   REQUIRE(c.best.size() == 1);
   CHECK(c.best[0].second == "a");
-  REQUIRE(c.vs_best.size() == 1);
+  REQUIRE(c.vs_best.size() == 2);
   const PairedDiff& d = c.vs_best[0];
   CHECK(d.method == "b");
   CHECK(d.n == 4);
@@ -198,6 +201,17 @@ TEST_CASE("Rank reports compare heuristics on the lead metric paired on the same
   // Sign flips of (−0.4, 0, −0.4, 0): means −0.2, −0.2, ... P(T ≤ −0.2) = 4/16 (the zero pairs flip freely), so p =
   // 0.5.
   CHECK(d.p == Approx(0.5));
-  CHECK(d.p_holm == Approx(0.5));
+  // c: every difference −0.6, so only the observed pattern and its mirror are as extreme: p = 2/16 = 0.125.
+  const PairedDiff& e = c.vs_best[1];
+  CHECK(e.method == "c");
+  CHECK(e.p == Approx(0.125));
+  // Holm over all M = 1 keep × 3 · 2 / 2 = 3 pairs (the best is chosen from the same samples), not the 2 tested:
+  // c 3 · 0.125 = 0.375; b max(0.375, min(1, 2 · 0.5)) = 1.
+  CHECK(c.family_size == 3);
+  CHECK(e.p_holm == Approx(0.375));
+  CHECK(d.p_holm == 1.0);
   CHECK_FALSE(d.distinguishable);
+  CHECK(report_markdown(agg, {}).find("Holm over the table as part of all M = 3 pairs of heuristics") !=
+        std::string::npos);
+  CHECK(summary_json(agg)["lead_metric"]["holm_family_size"] == 3);
 }
