@@ -283,6 +283,16 @@ std::string claa_architecture(const GgufFile& g, const std::string& arch) {
               "' is not supported (llama, qwen2, qwen3, phi3, gemma2 and gemma3 are)");
 }
 
+// A float the file may carry: `fallback` when absent, else the value, which must be finite and positive
+// (a corrupt base, factor or cap gives this one-line error rather than silently wrong logits).
+double gguf_positive(const GgufFile& g, const std::string& key, double fallback) {
+  if (!g.has(key)) return fallback;
+  const double v = g.get_float(key);
+  require(std::isfinite(v) && v > 0,
+          g.path() + ": " + key + " must be finite and positive (got " + fmt_double(v) + ")");
+  return v;
+}
+
 std::vector<double> gguf_vector(const GgufFile& g, const std::string& name, int64_t n) {
   const GgufTensorInfo* info = g.find_tensor(name);
   require(info != nullptr, g.path() + ": missing tensor " + name);
@@ -307,6 +317,12 @@ void read_gguf_rope(const GgufFile& g, const std::string& arch, ModelConfig& c) 
     r.type = "longrope";
     r.long_factor = gguf_vector(g, "rope_factors_long.weight", c.head_dim / 2);
     r.short_factor = gguf_vector(g, "rope_factors_short.weight", c.head_dim / 2);
+    for (const auto& [name, factors] :
+         {std::pair{"rope_factors_long", &r.long_factor}, std::pair{"rope_factors_short", &r.short_factor}})
+      for (double f : *factors)
+        require(std::isfinite(f) && f > 0, g.path() + ": tensor " + name +
+                                               ".weight must hold finite positive RoPE divisors (got " + fmt_double(f) +
+                                               ")");
     r.original_context = g.get_int(key("rope.scaling.original_context_length"), c.context);
     require(r.original_context > 0, g.path() + ": rope.scaling.original_context_length must be positive");
     r.factor = static_cast<double>(c.context) / static_cast<double>(r.original_context);
@@ -314,15 +330,15 @@ void read_gguf_rope(const GgufFile& g, const std::string& arch, ModelConfig& c) 
     // the stored value is that formula to float precision, keep the formula's double, as the HF folder does.
     const double formula =
         r.factor <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(r.factor) / std::log(static_cast<double>(r.original_context)));
-    const double stored = g.get_float(key("rope.scaling.attn_factor"), formula);
+    const double stored = gguf_positive(g, key("rope.scaling.attn_factor"), formula);
     r.attention_factor = std::abs(stored - formula) <= 1e-6 * formula ? formula : stored;
     return;
   }
   if (type == "none") return;
   require(type == "linear", g.path() + ": rope.scaling.type '" + type + "' is not supported (none, linear)");
   r.type = "linear";
-  r.factor = g.get_float(key("rope.scaling.factor"));
-  require(r.factor > 0, g.path() + ": rope.scaling.factor must be positive");
+  require(g.has(key("rope.scaling.factor")), g.path() + ": missing " + key("rope.scaling.factor"));
+  r.factor = gguf_positive(g, key("rope.scaling.factor"), 1.0);
 }
 
 // Which layers slide. llama.cpp keeps the pattern in code, not in the file (llama-model.cpp
@@ -379,14 +395,13 @@ void read_gguf_gemma(const GgufFile& g, const std::string& arch, ModelConfig& c)
   const bool is_27b = c.n_layers == (arch == "gemma2" ? 46 : 62);
   const double derived = is_27b ? 1.0 / std::sqrt(static_cast<double>(c.hidden / c.n_heads))
                                 : 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-  c.query_scale = g.get_float(key("attention.scale"), derived);
-  require(c.query_scale > 0, g.path() + ": " + key("attention.scale") + " must be positive");
-  c.attn_softcap = g.get_float(key("attn_logit_softcapping"), arch == "gemma2" ? 50.0 : 0.0);
-  c.final_softcap = g.get_float(key("final_logit_softcapping"), arch == "gemma2" ? 30.0 : 0.0);
+  c.query_scale = gguf_positive(g, key("attention.scale"), derived);
+  c.attn_softcap = gguf_positive(g, key("attn_logit_softcapping"), arch == "gemma2" ? 50.0 : 0.0);
+  c.final_softcap = gguf_positive(g, key("final_logit_softcapping"), arch == "gemma2" ? 30.0 : 0.0);
   if (arch == "gemma3") {
     // llama.cpp hard-codes the sliding layers' base (rope_freq_base_train_swa = 10000); newer converters
     // also write it as rope.freq_base_swa.
-    c.rope_local_theta = g.get_float(key("rope.freq_base_swa"), 10000.0);
+    c.rope_local_theta = gguf_positive(g, key("rope.freq_base_swa"), 10000.0);
   }
 }
 
@@ -408,7 +423,7 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
           g.path() + ": rope.dimension_count below the head dim (RoPE on part of each head) is not supported");
   c.ffn = g.get_int(key("feed_forward_length"));
   c.context = g.get_int(key("context_length"), 4096);
-  c.rope_theta = g.get_float(key("rope.freq_base"), 10000.0);
+  c.rope_theta = gguf_positive(g, key("rope.freq_base"), 10000.0);
   c.rms_eps = g.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5);
   const GgufTensorInfo* embed = g.find_tensor("token_embd.weight");
   require(embed != nullptr, g.path() + ": missing tensor token_embd.weight");
@@ -417,6 +432,11 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& g) {
   c.qkv_bias = g.find_tensor("blk.0.attn_q.bias") != nullptr;
   c.qk_norm = g.find_tensor("blk.0.attn_q_norm.weight") != nullptr;
   c.validate(g.path());  // the shapes first: what follows divides by them
+  // A plausible layer count before anything is sized by it (a corrupt block_count would allocate per layer).
+  const std::string last_norm = "blk." + std::to_string(c.n_layers - 1) + ".attn_norm.weight";
+  require(g.find_tensor(last_norm) != nullptr, g.path() + ": " + key("block_count") + " is " +
+                                                   std::to_string(c.n_layers) + " but the file has no tensor " +
+                                                   last_norm);
   read_gguf_sliding_window(g, arch, c);
   if (arch == "gemma2" || arch == "gemma3") read_gguf_gemma(g, arch, c);
   read_gguf_rope(g, arch, c);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/error.h"
 #include "formats/dequant.h"
@@ -133,29 +134,75 @@ TEST_CASE("GGUF: SmolLM2 metadata matches the model card", "[gguf]") {
 }
 
 namespace {
-// A Gemma GGUF with only the metadata ModelConfig reads and a 4 × 8 token_embd.
-claa::ModelConfig gemma_config(const std::string& arch, uint32_t layers, float scale) {
+// A synthetic GGUF with only the metadata ModelConfig reads: hidden 8, 2 heads (1 KV) of dim 2, FFN 16, a
+// 4 × 8 token_embd, blk.{layers−1}.attn_norm.weight (the layer count's evidence) and any extra F32 tensors.
+struct SyntheticGguf {
+  std::string arch = "gemma2";
+  uint32_t layers = 4, heads = 2;
+  int64_t window = 4;                                 // attention.sliding_window; < 0: no key
+  std::vector<std::pair<std::string, float>> floats;  // {arch}.KEY → value
+  struct Tensor {
+    std::string name;
+    std::vector<uint64_t> ne;  // GGUF order: columns first
+  };
+  std::vector<Tensor> tensors;  // beside token_embd and the last attn_norm; filled with 0.5
+  float extra_value = 0.5f;
+  uint32_t norm_layers = 0;  // names the attn_norm for this many layers instead (0: layers)
+};
+
+std::string write_synthetic(const SyntheticGguf& s, const std::string& name) {
+  std::vector<SyntheticGguf::Tensor> tensors = {
+      {"token_embd.weight", {8, 4}},
+      {"blk." + std::to_string((s.norm_layers ? s.norm_layers : s.layers) - 1) + ".attn_norm.weight", {8}}};
+  tensors.insert(tensors.end(), s.tensors.begin(), s.tensors.end());
   test_gguf::Writer w;
-  w.header(3, 1, scale > 0 ? 9 : 8);
+  w.header(3, tensors.size(), 7 + (s.window >= 0 ? 1 : 0) + s.floats.size());
+  const std::string& arch = s.arch;
   w.kv_str("general.architecture", arch);
-  w.kv_u32(arch + ".block_count", layers);
+  w.kv_u32(arch + ".block_count", s.layers);
   w.kv_u32(arch + ".embedding_length", 8);
-  w.kv_u32(arch + ".attention.head_count", 2);
+  w.kv_u32(arch + ".attention.head_count", s.heads);
   w.kv_u32(arch + ".attention.head_count_kv", 1);
   w.kv_u32(arch + ".attention.key_length", 2);
   w.kv_u32(arch + ".feed_forward_length", 16);
-  w.kv_u32(arch + ".attention.sliding_window", 4);
-  if (scale > 0) w.kv_f32(arch + ".attention.scale", scale);
-  w.tensor_info("token_embd.weight", {8, 4}, 0, 0);
+  if (s.window >= 0) w.kv_u32(arch + ".attention.sliding_window", static_cast<uint32_t>(s.window));
+  for (const auto& [key, v] : s.floats) w.kv_f32(arch + "." + key, v);
+  std::vector<size_t> sizes;
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    size_t n = 1;
+    for (uint64_t d : t.ne) n *= d;
+    sizes.push_back(n);
+    w.tensor_info(t.name, t.ne, 0, offset);
+    offset += (n * sizeof(float) + 31) / 32 * 32;
+  }
   w.align();
-  const std::vector<float> embed(32, 0.5f);
-  w.data(embed.data(), embed.size() * sizeof(float));
-  const std::string path = temp_path(arch + "_" + std::to_string(layers) + ".gguf");
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const std::vector<float> values(sizes[i], i < 2 ? 0.5f : s.extra_value);
+    w.data(values.data(), values.size() * sizeof(float));
+    w.align();
+  }
+  const std::string path = temp_path(name + ".gguf");
   w.save(path);
+  return path;
+}
+
+claa::ModelConfig synthetic_config(const SyntheticGguf& s) {
+  const std::string path = write_synthetic(s, s.arch + "_" + std::to_string(s.layers));
+  struct Remove {
+    std::string path;
+    ~Remove() { std::filesystem::remove(path); }
+  } remove{path};
   const claa::GgufFile g(path);
-  claa::ModelConfig c = claa::ModelConfig::from_gguf(g);
-  std::filesystem::remove(path);
-  return c;
+  return claa::ModelConfig::from_gguf(g);
+}
+
+claa::ModelConfig gemma_config(const std::string& arch, uint32_t layers, float scale) {
+  SyntheticGguf s;
+  s.arch = arch;
+  s.layers = layers;
+  if (scale > 0) s.floats.push_back({"attention.scale", scale});
+  return synthetic_config(s);
 }
 }  // namespace
 
@@ -190,4 +237,42 @@ TEST_CASE("GGUF: an architecture claa does not read is refused in one line", "[g
   const claa::GgufFile g(path);
   CHECK_THROWS_WITH(claa::ModelConfig::from_gguf(g), Catch::Contains("GGUF architecture 'gemma3n' is not supported"));
   std::filesystem::remove(path);
+}
+
+TEST_CASE("GGUF: corrupt or implausible metadata gives one line, not wrong numbers or a huge allocation",
+          "[gguf][corrupt]") {
+  using Catch::Contains;
+  auto with_float = [](const std::string& arch, const std::string& key, float v) {
+    SyntheticGguf s;
+    s.arch = arch;
+    s.floats.push_back({key, v});
+    return s;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(synthetic_config(with_float("gemma2", "rope.freq_base", nan)),
+                    Contains("gemma2.rope.freq_base must be finite and positive"));
+  CHECK_THROWS_WITH(synthetic_config(with_float("qwen2", "rope.freq_base", 0)),
+                    Contains("qwen2.rope.freq_base must be finite and positive"));
+  CHECK_THROWS_WITH(synthetic_config(with_float("gemma3", "rope.freq_base_swa", -1)),
+                    Contains("gemma3.rope.freq_base_swa must be finite and positive"));
+  CHECK_THROWS_WITH(synthetic_config(with_float("gemma2", "attn_logit_softcapping", 0)),
+                    Contains("gemma2.attn_logit_softcapping must be finite and positive"));
+  CHECK_THROWS_WITH(synthetic_config(with_float("gemma2", "final_logit_softcapping", inf)),
+                    Contains("gemma2.final_logit_softcapping must be finite and positive"));
+  // Phi-3's LongRoPE: the attention factor and every divisor of the factor tensors (head_dim / 2 = 1 each).
+  SyntheticGguf phi3 = with_float("phi3", "rope.scaling.attn_factor", nan);
+  phi3.tensors = {{"rope_factors_long.weight", {1}}, {"rope_factors_short.weight", {1}}};
+  CHECK_THROWS_WITH(synthetic_config(phi3), Contains("phi3.rope.scaling.attn_factor must be finite and positive"));
+  phi3.floats.clear();
+  CHECK(synthetic_config(phi3).rope_scaling.long_factor == std::vector<double>{0.5});
+  phi3.extra_value = 0;
+  CHECK_THROWS_WITH(synthetic_config(phi3),
+                    Contains("rope_factors_long.weight must hold finite positive RoPE divisors"));
+  // A block_count the file's tensors do not back is refused before anything is sized by it.
+  SyntheticGguf huge;
+  huge.layers = 4000000000u;
+  huge.norm_layers = 4;
+  CHECK_THROWS_WITH(
+      synthetic_config(huge),
+      Contains("gemma2.block_count is 4000000000 but the file has no tensor blk.3999999999.attn_norm.weight"));
 }
