@@ -341,11 +341,14 @@ void read_gguf_rope(const GgufFile& g, const std::string& arch, ModelConfig& c) 
   r.factor = gguf_positive(g, key("rope.scaling.factor"), 1.0);
 }
 
-// Which layers slide. llama.cpp keeps the pattern in code, not in the file (llama-model.cpp
-// load_hparams): Phi-3 slides on every layer when attention.sliding_window > 0 (the converter writes 0
-// for a null window), Gemma 2 on every other layer (set_swa_pattern(2), window 4096 when the key is
-// absent), Gemma 3 on five of six (set_swa_pattern(6); no window, no sliding). A Gemma file that carries
-// attention.sliding_window_pattern as one flag per layer (true = sliding, as llama.cpp reads it for
+// Which layers slide. Phi-3 follows HF, not llama.cpp: the window on every layer when
+// attention.sliding_window > 0 (the converter writes 0 for a null window; no key: full attention), as
+// Phi3Attention does with config.sliding_window; llama.cpp reads the key but runs Phi-3 with full attention
+// ("Phi SWA is currently disabled", llama.cpp PR #13676), so a Phi-3-mini-4k file (window 2047) differs
+// from llama.cpp beyond 2047 tokens. Gemma follows llama.cpp, which keeps the pattern in code, not in the
+// file (llama-model.cpp load_hparams): Gemma 2 on every other layer (set_swa_pattern(2), window 4096 when
+// the key is absent), Gemma 3 on five of six (set_swa_pattern(6); no window, no sliding). A Gemma file that
+// carries attention.sliding_window_pattern as one flag per layer (true = sliding, as llama.cpp reads it for
 // Gemma 4) overrides the pattern.
 void read_gguf_sliding_window(const GgufFile& g, const std::string& arch, ModelConfig& c) {
   auto key = [&](const std::string& suffix) { return arch + "." + suffix; };

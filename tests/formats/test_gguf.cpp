@@ -276,3 +276,15 @@ TEST_CASE("GGUF: corrupt or implausible metadata gives one line, not wrong numbe
       synthetic_config(huge),
       Contains("gemma2.block_count is 4000000000 but the file has no tensor blk.3999999999.attn_norm.weight"));
 }
+
+TEST_CASE("GGUF: Phi-3 slides on every layer when the file has a window (as HF), else full attention", "[gguf]") {
+  SyntheticGguf s;
+  s.arch = "phi3";
+  const claa::ModelConfig windowed = synthetic_config(s);
+  CHECK(windowed.sliding_window == 4);
+  CHECK(windowed.sliding_layers == std::vector<uint8_t>{1, 1, 1, 1});
+  s.window = -1;
+  const claa::ModelConfig full = synthetic_config(s);
+  CHECK(full.sliding_window == 0);
+  CHECK(full.sliding_layers.empty());
+}
