@@ -118,6 +118,9 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
   // llama.cpp permutes Q/K rows only for the llama architecture (Mistral is written as llama);
   // Qwen2, Qwen3, Phi-3 and Gemma use NEOX rope in llama.cpp and are stored unpermuted.
   bool permuted = g.get_string("general.architecture") == "llama";
+  // Only Phi-3's converter fuses projections (attn_qkv, ffn_up with the gate rows): other architectures
+  // need their separate tensors, so a file missing ffn_gate says so.
+  const bool fused = c.architecture == "phi3";
   for (int64_t i = 0; i < c.n_layers; ++i) {
     std::string p = "blk." + std::to_string(i) + ".";
     LayerWeights l;
@@ -128,7 +131,9 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
       l.post_attn_norm = gguf_tensor(g, p + "post_attention_norm.weight", {D});
       l.post_ffn_norm = gguf_tensor(g, p + "post_ffw_norm.weight", {D});
     }
-    if (g.find_tensor(p + "attn_qkv.weight") != nullptr) {
+    require(g.find_tensor(p + "attn_qkv.bias") == nullptr,
+            g.path() + ": tensor " + p + "attn_qkv.bias (a fused q/k/v bias) is not supported");
+    if (fused && g.find_tensor(p + "attn_qkv.weight") != nullptr) {
       // Phi-3: the converter keeps HF's fused qkv_proj as attn_qkv (rows q | k | v), as llama.cpp's phi3 reads it.
       const at::Tensor qkv = gguf_tensor(g, p + "attn_qkv.weight", {q_out + 2 * kv_out, D});
       l.wq = qkv.narrow(0, 0, q_out).clone();
@@ -157,7 +162,7 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
         l.bk = unpermute_qk_rows(l.bk.unsqueeze(1), c.n_kv_heads).squeeze(1);
       }
     }
-    if (g.find_tensor(p + "ffn_gate.weight") != nullptr) {
+    if (!fused || g.find_tensor(p + "ffn_gate.weight") != nullptr) {
       l.w_gate = gguf_tensor(g, p + "ffn_gate.weight", {c.ffn, D});
       l.w_up = gguf_tensor(g, p + "ffn_up.weight", {c.ffn, D});
     } else {

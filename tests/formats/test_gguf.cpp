@@ -11,6 +11,7 @@
 #include "formats/dequant.h"
 #include "formats/gguf.h"
 #include "model/model_config.h"
+#include "model/weights.h"
 #include "tests/catch.h"
 #include "tests/formats/gguf_writer.h"
 #include "tests/model_fixture.h"
@@ -287,4 +288,30 @@ TEST_CASE("GGUF: Phi-3 slides on every layer when the file has a window (as HF),
   const claa::ModelConfig full = synthetic_config(s);
   CHECK(full.sliding_window == 0);
   CHECK(full.sliding_layers.empty());
+}
+
+TEST_CASE("GGUF weights: fused tensors only for Phi-3, a fused q/k/v bias refused", "[gguf]") {
+  // One llama layer without ffn_gate: hidden 8, q 2 · 2 = 4 rows, k / v 2 rows, FFN 16, tied embeddings.
+  SyntheticGguf s;
+  s.arch = "llama";
+  s.layers = 1;
+  s.window = -1;
+  s.tensors = {{"output_norm.weight", {8}},      {"blk.0.ffn_norm.weight", {8}},
+               {"blk.0.attn_q.weight", {8, 4}},  {"blk.0.attn_k.weight", {8, 2}},
+               {"blk.0.attn_v.weight", {8, 2}},  {"blk.0.attn_output.weight", {4, 8}},
+               {"blk.0.ffn_up.weight", {8, 32}}, {"blk.0.ffn_down.weight", {16, 8}}};
+  auto load = [](const SyntheticGguf& file, const std::string& name) {
+    const std::string path = write_synthetic(file, name);
+    struct Remove {
+      std::string path;
+      ~Remove() { std::filesystem::remove(path); }
+    } remove{path};
+    const claa::GgufFile g(path);
+    return claa::load_gguf_weights(g, claa::ModelConfig::from_gguf(g));
+  };
+  // ffn_up has 2 · FFN rows, as Phi-3's fused gate_up would: a llama file is still missing its gate.
+  CHECK_THROWS_WITH(load(s, "llama_no_gate"), Catch::Contains("missing tensor blk.0.ffn_gate.weight"));
+  s.tensors.push_back({"blk.0.attn_qkv.bias", {8}});
+  CHECK_THROWS_WITH(load(s, "llama_qkv_bias"),
+                    Catch::Contains("tensor blk.0.attn_qkv.bias (a fused q/k/v bias) is not supported"));
 }
