@@ -278,6 +278,14 @@ TEST_CASE("GGUF: corrupt or implausible metadata gives one line, not wrong numbe
       Contains("gemma2.block_count is 4000000000 but the file has no tensor blk.3999999999.attn_norm.weight"));
 }
 
+TEST_CASE("GGUF: a Gemma 2 27B-sized config with no heads is refused in one line", "[gguf][corrupt]") {
+  // 46 layers selects llama.cpp's 27B attention scale, hidden / heads: the shapes are checked before it divides.
+  SyntheticGguf s;
+  s.layers = 46;
+  s.heads = 0;
+  CHECK_THROWS_WITH(synthetic_config(s), Catch::Contains("model head count must be positive (got 0)"));
+}
+
 TEST_CASE("GGUF: Phi-3 slides on every layer when the file has a window (as HF), else full attention", "[gguf]") {
   SyntheticGguf s;
   s.arch = "phi3";
