@@ -34,6 +34,7 @@ set(CLAA_CORE_TEST_SOURCES
   tests/reports/test_aggregate.cpp tests/reports/test_check.cpp tests/reports/test_e2e_report.cpp
   tests/evaluation/test_metrics.cpp tests/evaluation/test_kept_levels.cpp tests/evaluation/test_resampling.cpp tests/reports/test_validity.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
   tests/reports/test_plot_styles.cpp tests/reports/test_explorer_page.cpp tests/reports/test_paired_rho.cpp
+  tests/reports/test_paired_stats.cpp
   tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp tests/test_compress.cpp)
 list(TRANSFORM CLAA_CORE_TEST_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 

@@ -28,7 +28,8 @@ constexpr const char* kPairedRule =
     "paired over the samples both rows answered: delta = mean of per-sample point differences (each sample weighs "
     "the same); ci = percentile bootstrap over those samples; p = two-sided paired sign-flip permutation test "
     "(exact when 2^n <= permutation_resamples); p_holm = Holm's correction over each family (all rows vs Full KV; "
-    "all rows vs the best baseline at their keep rate, the oracle emulation excluded); distinguishable = p_holm < "
+    "all rows vs the best baseline at their keep rate, the oracle emulation excluded, with the family size of every "
+    "pair of methods at each keep rate since the best is chosen from the same samples); distinguishable = p_holm < "
     "1 - level.";
 
 // JSON has no NaN: missing numbers are null.
@@ -184,7 +185,9 @@ Table paired_table(const E2eAggregate& agg) {
   t.intro = fmt::format(
       "Δ = mean over the samples both rows answered of the per-sample score difference, in points, with its {:g}% "
       "percentile-bootstrap interval ({} resamples); p = two-sided paired permutation test (sign flips, {} resamples "
-      "or exact), then Holm-corrected over the column's family. ✓ = distinguishable from noise (Holm p < {:g}); "
+      "or exact), then Holm-corrected over the column's family (vs best: as many hypotheses as there are pairs of "
+      "methods at each keep, since the best is picked from these samples). ✓ = distinguishable from noise (Holm p < "
+      "{:g}); "
       "without ✓ the difference is within what resampling the same samples produces. Best baseline per keep: the "
       "highest-scoring method there, the oracle emulation excluded. Seed {}.",
       100 * pc.options.level, pc.options.bootstrap_resamples, pc.options.permutation_resamples, 1 - pc.options.level,

@@ -6,7 +6,9 @@
 //            averages, which weighs datasets equally).
 //   CI       percentile bootstrap over those samples (resampling.h; one seed, so every row is resampled alike).
 //   p        two-sided paired sign-flip permutation test of Δ = 0 (exact up to 2^n ≤ the resample count).
-//   p_holm   Holm's correction over the table (every row of the "vs Full KV" family, or of the "vs best" one).
+//   p_holm   Holm's correction over the table (every row of the "vs Full KV" family, or of the "vs best" one;
+//            the latter with the family size of every pair of methods at each keep rate, because the best
+//            is picked from the same samples: method.md §5a).
 //   A row is distinguishable from noise when p_holm < 1 − level.
 //
 // The best baseline at a keep rate is the method with the highest mean score there, the oracle emulation
