@@ -215,6 +215,8 @@ PairedDiff paired_difference(const std::vector<double>& a, const std::vector<dou
   return d;
 }
 
+size_t all_pairs(size_t methods) { return methods < 2 ? 0 : methods * (methods - 1) / 2; }
+
 void holm_family(std::vector<PairedDiff>& family, double level) {
   size_t tested = 0;
   for (const PairedDiff& d : family) tested += std::isnan(d.p) ? 0 : 1;

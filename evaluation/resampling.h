@@ -84,6 +84,9 @@ struct PairedDiff {
 // its bootstrap interval and the permutation p (p_holm = p until holm_family runs). NaN Δ when empty.
 PairedDiff paired_difference(const std::vector<double>& a, const std::vector<double>& b,
                              const ResamplingOptions& options);
+// H (H − 1) / 2: the pairs among H methods, the Holm family when the reference of the comparisons (the
+// best) is chosen from the same samples.
+size_t all_pairs(size_t methods);
 // Holm over a family: fills p_holm and distinguishable (p_holm < 1 − level).
 void holm_family(std::vector<PairedDiff>& family, double level);
 // Holm over `family_size` hypotheses of which `family` holds those tested (holm_adjust with a family size).

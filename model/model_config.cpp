@@ -120,14 +120,20 @@ void read_sliding_window(const json& j, const std::string& model_type, ModelConf
 
 // Gemma 2 / 3: scaled embeddings, (1 + w) norms around attention and MLP, GeGLU, the attention scale
 // query_pre_attn_scalar^−½, soft-capping (Gemma 2) and tied embeddings by default.
-void read_gemma(const json& j, ModelConfig& c) {
+// What every Gemma 2 / 3 is, whatever file it comes from: embeddings scaled by √hidden, sandwich norms
+// with (1 + w), GeGLU.
+void set_gemma_architecture(ModelConfig& c) {
   c.embed_multiplier = std::sqrt(static_cast<double>(c.hidden));
   c.sandwich_norms = true;
   c.norm_plus_one = true;
+  c.activation = "gelu_tanh";
+}
+
+void read_gemma(const json& j, ModelConfig& c) {
   const std::string act =
       field_or<std::string>(j, "hidden_activation", field_or<std::string>(j, "hidden_act", "gelu_pytorch_tanh"));
   require(act == "gelu_pytorch_tanh" || act == "gelu_tanh", "unsupported Gemma activation '" + act + "'");
-  c.activation = "gelu_tanh";
+  set_gemma_architecture(c);
   c.query_scale = 1.0 / std::sqrt(field_or<double>(j, "query_pre_attn_scalar", static_cast<double>(c.head_dim)));
   c.attn_softcap = field_or<double>(j, "attn_logit_softcapping", 0.0);
   c.final_softcap = field_or<double>(j, "final_logit_softcapping", 0.0);
@@ -391,10 +397,7 @@ void read_gguf_sliding_window(const GgufFile& g, const std::string& arch, ModelC
 // key for the q·k scale) and llama.cpp's rule otherwise (docs/method.md §6).
 void read_gguf_gemma(const GgufFile& g, const std::string& arch, ModelConfig& c) {
   auto key = [&](const std::string& suffix) { return arch + "." + suffix; };
-  c.embed_multiplier = std::sqrt(static_cast<double>(c.hidden));
-  c.sandwich_norms = true;
-  c.norm_plus_one = true;
-  c.activation = "gelu_tanh";
+  set_gemma_architecture(c);
   const bool is_27b = c.n_layers == (arch == "gemma2" ? 46 : 62);
   const double derived = is_27b ? 1.0 / std::sqrt(static_cast<double>(c.hidden / c.n_heads))
                                 : 1.0 / std::sqrt(static_cast<double>(c.head_dim));

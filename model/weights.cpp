@@ -60,6 +60,19 @@ at::Tensor st_tensor(const SafetensorsCheckpoint& ckpt, const std::string& folde
   return out.to(at::kFloat);
 }
 
+// Phi-3's fused projections, as modeling_phi3.py keeps them (HF qkv_proj / gate_up_proj) and llama.cpp's
+// converter writes them (attn_qkv / ffn_up): rows q | k | v, and gate | up (`gate, up = up_states.chunk(2)`).
+void split_fused_qkv(const at::Tensor& qkv, int64_t q_out, int64_t kv_out, LayerWeights& l) {
+  l.wq = qkv.narrow(0, 0, q_out).clone();
+  l.wk = qkv.narrow(0, q_out, kv_out).clone();
+  l.wv = qkv.narrow(0, q_out + kv_out, kv_out).clone();
+}
+
+void split_fused_gate_up(const at::Tensor& gate_up, int64_t ffn, LayerWeights& l) {
+  l.w_gate = gate_up.narrow(0, 0, ffn).clone();
+  l.w_up = gate_up.narrow(0, ffn, ffn).clone();
+}
+
 }  // namespace
 
 at::Tensor unpermute_qk_rows(const at::Tensor& w, int64_t n_head) {
@@ -135,10 +148,7 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
             g.path() + ": tensor " + p + "attn_qkv.bias (a fused q/k/v bias) is not supported");
     if (fused && g.find_tensor(p + "attn_qkv.weight") != nullptr) {
       // Phi-3: the converter keeps HF's fused qkv_proj as attn_qkv (rows q | k | v), as llama.cpp's phi3 reads it.
-      const at::Tensor qkv = gguf_tensor(g, p + "attn_qkv.weight", {q_out + 2 * kv_out, D});
-      l.wq = qkv.narrow(0, 0, q_out).clone();
-      l.wk = qkv.narrow(0, q_out, kv_out).clone();
-      l.wv = qkv.narrow(0, q_out + kv_out, kv_out).clone();
+      split_fused_qkv(gguf_tensor(g, p + "attn_qkv.weight", {q_out + 2 * kv_out, D}), q_out, kv_out, l);
     } else {
       l.wq = gguf_tensor(g, p + "attn_q.weight", {q_out, D});
       l.wk = gguf_tensor(g, p + "attn_k.weight", {kv_out, D});
@@ -168,9 +178,7 @@ ModelWeights load_gguf_weights(const GgufFile& g, const ModelConfig& c) {
     } else {
       // Phi-3: HF's fused gate_up_proj is written as ffn_up with 2·ffn rows, gate first (llama.cpp's
       // LLM_FFN_SWIGLU splits it the same way as Phi3MLP's chunk(2)).
-      const at::Tensor gate_up = gguf_tensor(g, p + "ffn_up.weight", {2 * c.ffn, D});
-      l.w_gate = gate_up.narrow(0, 0, c.ffn).clone();
-      l.w_up = gate_up.narrow(0, c.ffn, c.ffn).clone();
+      split_fused_gate_up(gguf_tensor(g, p + "ffn_up.weight", {2 * c.ffn, D}), c.ffn, l);
     }
     l.w_down = gguf_tensor(g, p + "ffn_down.weight", {D, c.ffn});
     w.layers.push_back(std::move(l));
@@ -225,13 +233,8 @@ ModelWeights load_hf_weights(const std::string& folder, const ModelConfig& c) {
     if (c.architecture == "phi3") {
       // Phi3Attention / Phi3MLP keep fused projections (modeling_phi3.py): qkv_proj rows are q | k | v,
       // gate_up_proj rows gate | up (`gate, up = up_states.chunk(2, dim=-1)`).
-      const at::Tensor qkv = get(p + "self_attn.qkv_proj.weight", {q_out + 2 * kv_out, D});
-      l.wq = qkv.narrow(0, 0, q_out).clone();
-      l.wk = qkv.narrow(0, q_out, kv_out).clone();
-      l.wv = qkv.narrow(0, q_out + kv_out, kv_out).clone();
-      const at::Tensor gate_up = get(p + "mlp.gate_up_proj.weight", {2 * c.ffn, D});
-      l.w_gate = gate_up.narrow(0, 0, c.ffn).clone();
-      l.w_up = gate_up.narrow(0, c.ffn, c.ffn).clone();
+      split_fused_qkv(get(p + "self_attn.qkv_proj.weight", {q_out + 2 * kv_out, D}), q_out, kv_out, l);
+      split_fused_gate_up(get(p + "mlp.gate_up_proj.weight", {2 * c.ffn, D}), c.ffn, l);
     } else {
       l.wq = get(p + "self_attn.q_proj.weight", {q_out, D});
       l.wk = get(p + "self_attn.k_proj.weight", {kv_out, D});

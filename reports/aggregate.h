@@ -235,8 +235,6 @@ struct AggregateOptions {
 std::string lead_metric_base(const RunAggregate& agg);
 LeadComparison compare_lead_metric(const std::vector<SampleRecord>& samples, const RunAggregate& agg,
                                    const ResamplingOptions& options);
-// H (H − 1) / 2: the pairs among H heuristics (the Holm family of a table with H heuristics).
-size_t all_pairs(size_t heuristics);
 // The Monte Carlo permutation count a Holm family of M = family_size hypotheses uses: the configured count,
 // raised to ⌈4 M / (1 − level)⌉ when that is more, because the smallest Monte Carlo p is 2 / (R + 1) and Holm
 // multiplies it by up to M: with this count the clearest differences can reach Holm p ≤ (1 − level) / 2. The

@@ -119,8 +119,6 @@ PairedTable fill(const std::string& scope, int layer, const TablePlan& p, const 
 
 }  // namespace
 
-size_t all_pairs(size_t heuristics) { return heuristics < 2 ? 0 : heuristics * (heuristics - 1) / 2; }
-
 int64_t family_permutations(const ResamplingOptions& options, size_t family_size) {
   const double raised =
       std::min(needed_permutations(options, family_size), static_cast<double>(kMaxFamilyPermutations));

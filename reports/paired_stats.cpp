@@ -1,7 +1,6 @@
 // Paired comparisons of e2e rows (rules in paired_stats.h).
 #include "reports/paired_stats.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -74,9 +73,9 @@ PairedComparisons paired_comparisons(const std::vector<E2eSample>& samples, cons
   // The best baseline is chosen from these same samples, so its comparisons are the most extreme of all
   // the pairs at its keep rate: Holm runs with the family of every pair of methods at each keep rate
   // (docs/method.md §5a, "Comparisons with the best"), which keeps the error rate at the level.
-  size_t all_pairs = 0;
-  for (const auto& [keep, m] : methods_at_keep) all_pairs += m * (m - 1) / 2;
-  holm_family(out.vs_best, options.level, std::max(all_pairs, out.vs_best.size()));
+  size_t family_size = 0;
+  for (const auto& [keep, m] : methods_at_keep) family_size += all_pairs(m);
+  holm_family(out.vs_best, options.level, family_size);
   return out;
 }
 
