@@ -67,6 +67,7 @@ def echo_shapes(layer):
     assert (layer.positions == np.arange(n)).all()
     assert layer.window_rows.shape == (layer.queries.shape[0], 16, n)
     assert np.allclose(layer.window_rows.sum(-1), 1, atol=1e-5)
+    layer.hidden_in[0, 0] += 0  # writable, as the protocol promises (copy-on-write: claa's file is unchanged)
     return np.linalg.norm(layer.hidden_in, axis=-1)[None, :]
 
 
