@@ -22,7 +22,7 @@
 
 namespace {
 
-using Catch::Matchers::Contains;
+using Catch::Contains;
 
 std::vector<float> vec(const at::Tensor& t) {
   at::Tensor c = t.to(at::kFloat).contiguous();
