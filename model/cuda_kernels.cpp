@@ -188,8 +188,9 @@ bool flash_attention_applies(const at::Tensor& q, const at::Tensor& k, const at:
            t.stride(0) % 8 == 0 && reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
   };
   if (!fits(q) || !fits(k) || !fits(v)) return false;
-  // As many keys as queries (no past), one value per key, whole groups of query heads per KV head.
-  if (k.size(1) != q.size(1) || v.size(1) != q.size(1) || v.size(0) != k.size(0) || q.size(0) % k.size(0) != 0)
+  // At least as many keys as queries (the queries are the last positions), one value per key, whole
+  // groups of query heads per KV head.
+  if (k.size(1) < q.size(1) || v.size(1) != k.size(1) || v.size(0) != k.size(0) || q.size(0) % k.size(0) != 0)
     return false;
   const cudaDeviceProp* properties = at::cuda::getDeviceProperties(q.device().index());
   return properties->major == 9 && properties->minor == 0;
@@ -203,7 +204,7 @@ std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tens
                                                                   const at::Tensor& v) {
   require(flash_attention_applies(q, k, v), "flash_attention_causal: this call is outside the kernel's case");
   const c10::cuda::CUDAGuard guard(q.device());
-  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = k.size(0);
+  const int64_t H = q.size(0), T = q.size(1), S = k.size(1), d = q.size(2), Hkv = k.size(0);
   at::Tensor out = at::empty({T, H, d}, q.options());
   at::Tensor lse = at::empty({H, T}, q.options().dtype(at::kFloat));
   at::Tensor scheduler = at::empty({16}, q.options().dtype(at::kInt));
@@ -214,7 +215,7 @@ std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tens
   const int num_sms = at::cuda::getDeviceProperties(q.device().index())->multiProcessorCount;
   check(launch::flash_attention_causal_bf16_d128(
             operand(q), operand(k), operand(v), out.data_ptr(), out.stride(0), out.stride(1), lse.data_ptr<float>(),
-            scheduler.data_ptr<int>(), static_cast<int>(T), static_cast<int>(H), static_cast<int>(Hkv),
+            scheduler.data_ptr<int>(), static_cast<int>(T), static_cast<int>(S), static_cast<int>(H), static_cast<int>(Hkv),
             static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), num_sms, stream_of(q)),
         "flash_attention_causal");
   return {out.transpose(0, 1), lse};

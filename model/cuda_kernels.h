@@ -27,12 +27,15 @@ at::Tensor silu_mul(const at::Tensor& gate_up);
 // FlashAttention-3's Hopper kernel for a causal prefill (model/cuda/flash_attention_hopper.h),
 // in builds configured with a flash-attention checkout (CLAA_FLASH_ATTENTION): true when it is built.
 bool flash_attention_built();
-// It takes this call: built, a compute-capability 9.0 GPU, bf16, head_dim 128, as many keys as
-// queries (no past, no mask: the caller checks those), each head vector contiguous and every
-// stride a multiple of 8 elements. q [H, T, d], k and v [H_kv, T, d], any row and head strides.
+// It takes this call: built, a compute-capability 9.0 GPU, bf16, head_dim 128, at least as many keys
+// as queries, each head vector contiguous and every stride a multiple of 8 elements. q [H, T, d], k and
+// v [H_kv, S, d] with S ≥ T, any row and head strides. The queries are the last T of the S positions
+// (a prefill without past when S = T; new tokens after a cache of S − T otherwise) and no other mask
+// applies: the caller checks those.
 bool flash_attention_applies(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 // Causal softmax(q·kᵀ/√d)·v → [H, T, d], a view of a [T, H, d] tensor (so the output projection
-// reads its rows without a copy).
+// reads its rows without a copy). Causal as FlashAttention aligns it, bottom-right: query i sees keys
+// 0 … i + S − T.
 at::Tensor flash_attention_causal(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 // The same and each query's log-sum-exp [H, T] fp32 (natural log), which the kernel computes anyway.
 std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tensor& q, const at::Tensor& k,

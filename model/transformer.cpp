@@ -402,9 +402,13 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
   if (q.is_cuda() && !want_probs && !want_sums && !softcap) {
     const int64_t T = q.size(1), S = k.size(1);
     const bool plain_causal = past == 0 && T == S && T > 1 && !key_mask.defined() && window == 0;
+    // New tokens after a cache (KVzip's reconstruction chunks, a prompt after a cached prefix): causal
+    // with the mask aligned bottom-right, which FlashAttention does natively; SDPA would need an
+    // explicit boolean mask, which keeps it off its fused kernels.
+    const bool causal_after_cache = past > 0 && past + T == S && T > 1 && !key_mask.defined() && window == 0;
     // FlashAttention-3 where built and the call fits it: faster than cuDNN's fused kernel for long
     // causal prefills on Hopper (docs/benchmarks.md, "GPU prefill").
-    if (plain_causal && options_.flash_attention && cuda::flash_attention_applies(q, k, v))
+    if ((plain_causal || causal_after_cache) && options_.flash_attention && cuda::flash_attention_applies(q, k, v))
       return cuda::flash_attention_causal(q, k, v);
     // Sliding-window layers of a prefill: bands of queries over the keys they can see, T·(block + window)
     // work instead of a T × T masked call (sliding_window.h).

@@ -2,15 +2,19 @@
 // prefill's softmax, Σ_q softmax(q·K·scale)[q, j] over the G query heads of each KV group and every
 // query, from the queries, the keys and each query's log-sum-exp (which the attention forward already
 // computed: flash attention returns it). This is the second pass of a two-pass scheme, shaped like
-// FlashAttention's backward: each block owns 64 keys of one KV head and walks down the query blocks
+// FlashAttention's backward: each block owns the keys of one KV head and walks down the query tiles
 // that can see them, so its sums stay in registers and no atomics are needed.
 //
-// Per (64 queries × 64 keys) tile: S = Q·Kᵀ on tensor cores (WMMA, 16-bit inputs, fp32 accumulation,
-// as the forward's), then p = exp(S·scale − lse) with the causal mask, summed per key column.
+// The pass is FlashAttention-2's inner loop turned on its side: Sᵀ = K·Qᵀ on tensor cores
+// (mma.sync m16n8k16, 16-bit inputs, fp32 accumulation, as the forward's), with the block's keys as the
+// rows, so a key's sum is a row sum of the accumulators and never leaves the registers. The keys'
+// fragments stay in registers for the whole walk; query tiles stream through shared memory with
+// cp.async, two stages, the next tile loading while this one is multiplied; p = 2^(s·scale·log₂e −
+// lse·log₂e) is taken on the accumulators themselves. A first version (WMMA, scores through shared
+// memory, synchronous loads) reached ~67 TFLOP/s on an H100 (docs/benchmarks.md).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
-#include <mma.h>
 
 #include <cstdint>
 
@@ -20,103 +24,229 @@ namespace claa::cuda::launch {
 
 namespace {
 
-namespace wmma = nvcuda::wmma;
+constexpr int kWarps = 4;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kQueries = 64;  // queries per tile: 8 mma column blocks of 8
+constexpr int kPad = 8;       // 16-bit elements of padding per shared row: rows 16 bytes apart mod 128 (no bank conflicts)
+constexpr float kLog2e = 1.4426950408889634f;
 
-constexpr int kTile = 64;      // queries per tile and keys per block
-constexpr int kThreads = 128;  // 4 warps, 16 query rows of the tile each
-constexpr int kPad = 8;        // 16-bit elements of padding per shared row (bank conflicts)
+// Tiling for head dimensions up to D (smaller ones ride zero-padded, which adds nothing to a dot product).
+template <int D>
+struct Tiling {
+  static constexpr int kRowTiles = D <= 128 ? 2 : 1;    // 16-key mma row tiles per warp (their fragments: registers)
+  static constexpr int kKeys = kWarps * 16 * kRowTiles;  // keys per block
+  static constexpr int kSteps = D / 16;                  // mma k-steps over the head dimension
+  static constexpr int kStride = D + kPad;               // elements per shared query row
+  static constexpr size_t kSharedBytes = 2 * kQueries * kStride * 2 + 2 * kQueries * sizeof(float);
+};
 
-// Dynamic shared memory: the block's keys, one query tile, its scores and log-sum-exps.
 template <typename T>
-size_t shared_bytes(int head_dim) {
-  return 2 * kTile * (head_dim + kPad) * sizeof(T) + kTile * (kTile + 4) * sizeof(float) + kTile * sizeof(float);
+__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
+
+template <>
+__device__ __forceinline__ void mma_16816<__nv_bfloat16>(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-// One 64-row tile of a [rows, d] operand (rows `stride` elements apart) into shared memory, rows
-// past `valid` zeroed; 16-byte copies (d a multiple of 8).
-template <typename T>
-__device__ void load_tile(T* dst, const T* src, int64_t stride, int valid, int d) {
-  const int chunks = d / 8;  // 8 elements = 16 bytes
-  for (int c = threadIdx.x; c < kTile * chunks; c += kThreads) {
-    const int row = c / chunks, col = (c % chunks) * 8;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (row < valid) v = *reinterpret_cast<const uint4*>(src + row * stride + col);
-    *reinterpret_cast<uint4*>(dst + row * (d + kPad) + col) = v;
-  }
+template <>
+__device__ __forceinline__ void mma_16816<__half>(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-// grid (key blocks, H_kv); sums [H_kv, S] fp32, written (not accumulated) for this block's keys.
-template <typename T>
-__global__ void __launch_bounds__(kThreads) column_sums_kernel(const T* q, int64_t q_head_stride, int64_t q_row_stride,
-                                                               const T* k, int64_t k_head_stride, int64_t k_row_stride,
-                                                               const float* lse, int64_t lse_head_stride, float* sums,
-                                                               int heads, int kv_heads, int n, int d, float scale) {
-  extern __shared__ __align__(128) unsigned char shared[];  // WMMA needs 32-byte-aligned tiles
-  T* keys = reinterpret_cast<T*>(shared);
-  T* queries = keys + kTile * (d + kPad);
-  float* scores = reinterpret_cast<float*>(queries + kTile * (d + kPad));  // [kTile][kTile + 4]
-  float* tile_lse = scores + kTile * (kTile + 4);
+__device__ __forceinline__ uint32_t shared_address(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
 
-  const int g = blockIdx.y, j0 = blockIdx.x * kTile, warp = threadIdx.x / 32;
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(p)));
+}
+
+__device__ __forceinline__ void copy_async_16(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(dst)), "l"(src));
+}
+
+__device__ __forceinline__ void copy_async_4(void* dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(shared_address(dst)), "l"(src));
+}
+
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+
+template <int Pending>
+__device__ __forceinline__ void wait_copies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+}
+
+// Two 16-bit elements (row, col), (row, col + 1) of a [n, d] operand as one register; zero outside it.
+template <typename T>
+__device__ __forceinline__ uint32_t load_pair(const T* base, int64_t row_stride, int row, int col, int n, int d) {
+  if (row >= n || col >= d) return 0u;
+  return *reinterpret_cast<const uint32_t*>(base + int64_t(row) * row_stride + col);
+}
+
+// grid (H_kv, key blocks); sums [H_kv, n] fp32, written (not accumulated) for this block's keys.
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads)
+    column_sums_kernel(const T* q, int64_t q_head_stride, int64_t q_row_stride, const T* k, int64_t k_head_stride,
+                       int64_t k_row_stride, const float* lse, int64_t lse_head_stride, float* sums, int heads,
+                       int kv_heads, int n, int d, float scale_log2) {
+  using Tile = Tiling<D>;
+  extern __shared__ __align__(128) unsigned char shared[];
+  T* tiles = reinterpret_cast<T*>(shared);                                            // [2][kQueries][kStride]
+  float* tile_lse = reinterpret_cast<float*>(tiles + 2 * kQueries * Tile::kStride);  // [2][kQueries]
+
+  const int g = blockIdx.x, j0 = blockIdx.y * Tile::kKeys;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int group = heads / kv_heads;
-  load_tile(keys, k + g * k_head_stride + int64_t(j0) * k_row_stride, k_row_stride, min(kTile, n - j0), d);
 
-  // Thread t sums key column t % 64 over half the tile's rows (t / 64).
-  const int column = threadIdx.x % kTile, half = threadIdx.x / kTile;
-  const int j = j0 + column;
-  float total = 0.0f;
-  for (int h = g * group; h < (g + 1) * group; ++h) {
-    // Causal: query i sees key j iff j ≤ i, so tiles start at the block's first key.
-    for (int i0 = j0; i0 < n; i0 += kTile) {
-      __syncthreads();  // the previous tile's scores are read
-      const int valid = min(kTile, n - i0);
-      load_tile(queries, q + h * q_head_stride + int64_t(i0) * q_row_stride, q_row_stride, valid, d);
-      if (threadIdx.x < kTile) tile_lse[threadIdx.x] = threadIdx.x < valid ? lse[h * lse_head_stride + i0 + threadIdx.x] : 0.0f;
-      __syncthreads();
-      // This warp's 16 rows × 64 columns: four 16 × 16 accumulators.
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[4];
-      for (int c = 0; c < 4; ++c) wmma::fill_fragment(acc[c], 0.0f);
-      for (int t = 0; t < d; t += 16) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::load_matrix_sync(a, queries + warp * 16 * (d + kPad) + t, d + kPad);
-        for (int c = 0; c < 4; ++c) {
-          // Kᵀ as a column-major matrix_b: element (t', key) at keys[key · (d + pad) + t'].
-          wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
-          wmma::load_matrix_sync(b, keys + c * 16 * (d + kPad) + t, d + kPad);
-          wmma::mma_sync(acc[c], a, b, acc[c]);
-        }
-      }
-      for (int c = 0; c < 4; ++c)
-        wmma::store_matrix_sync(scores + warp * 16 * (kTile + 4) + c * 16, acc[c], kTile + 4, wmma::mem_row_major);
-      __syncthreads();
-      if (j < n)
-        for (int r = half * (kTile / 2); r < (half + 1) * (kTile / 2); ++r) {
-          const int i = i0 + r;
-          if (i < n && j <= i) total += __expf(scores[r * (kTile + 4) + column] * scale - tile_lse[r]);
-        }
+  // Zeroed once: the copies write only d columns and the valid rows, so padded columns stay zero and
+  // every value a masked lane reads is finite.
+  for (int i = threadIdx.x; i < int(Tile::kSharedBytes / 16); i += kThreads)
+    reinterpret_cast<uint4*>(shared)[i] = make_uint4(0, 0, 0, 0);
+  __syncthreads();
+
+  // This warp's keys as mma A fragments (row-major 16 × 16: rows lane/4 and lane/4 + 8, columns
+  // 2·(lane%4) + {0, 1} and + 8), held for the whole walk.
+  const int key_base = j0 + warp * 16 * Tile::kRowTiles;
+  const T* keys = k + g * k_head_stride;
+  uint32_t a[Tile::kRowTiles][Tile::kSteps][4];
+#pragma unroll
+  for (int mt = 0; mt < Tile::kRowTiles; ++mt)
+#pragma unroll
+    for (int s = 0; s < Tile::kSteps; ++s) {
+      const int row = key_base + mt * 16 + lane / 4, col = s * 16 + 2 * (lane % 4);
+      a[mt][s][0] = load_pair(keys, k_row_stride, row, col, n, d);
+      a[mt][s][1] = load_pair(keys, k_row_stride, row + 8, col, n, d);
+      a[mt][s][2] = load_pair(keys, k_row_stride, row, col + 8, n, d);
+      a[mt][s][3] = load_pair(keys, k_row_stride, row + 8, col + 8, n, d);
     }
+
+  // Work items: (query head of the group, query tile), tiles from the block's first key (causal: query i
+  // sees key j iff j ≤ i) to the end.
+  const int tiles_per_head = (n - j0 + kQueries - 1) / kQueries;
+  const int items = group * tiles_per_head;
+  auto first_query = [&](int item) { return j0 + (item % tiles_per_head) * kQueries; };
+  auto issue_copies = [&](int item, int stage) {
+    const int h = g * group + item / tiles_per_head, i0 = first_query(item);
+    const int valid = min(kQueries, n - i0), chunks = d / 8;  // 8 elements = 16 bytes
+    const T* src = q + h * q_head_stride + int64_t(i0) * q_row_stride;
+    T* dst = tiles + stage * kQueries * Tile::kStride;
+    for (int c = threadIdx.x; c < valid * chunks; c += kThreads) {
+      const int row = c / chunks, col = (c % chunks) * 8;
+      copy_async_16(dst + row * Tile::kStride + col, src + row * q_row_stride + col);
+    }
+    if (threadIdx.x < valid)
+      copy_async_4(tile_lse + stage * kQueries + threadIdx.x, lse + h * lse_head_stride + i0 + threadIdx.x);
+    commit_copies();
+  };
+
+  float row_sum[Tile::kRowTiles][2] = {};
+  issue_copies(0, 0);
+  for (int item = 0; item < items; ++item) {
+    const int stage = item & 1;
+    if (item + 1 < items) {
+      issue_copies(item + 1, stage ^ 1);  // the stage the previous item used; all warps are past it
+      wait_copies<1>();
+    } else {
+      wait_copies<0>();
+    }
+    __syncthreads();
+    const T* tile = tiles + stage * kQueries * Tile::kStride;
+    const float* tile_lse_now = tile_lse + stage * kQueries;
+
+    float acc[Tile::kRowTiles][8][4] = {};
+#pragma unroll
+    for (int s = 0; s < Tile::kSteps; ++s) {
+      // B fragments of the 8 query blocks (column-major 16 × 8 = query rows of the tile): ldmatrix.x4
+      // gives two blocks at once, lane → row lane % 8 of matrix lane / 8 = (block 2p + m/2, k half m%2).
+      uint32_t b[8][2];
+#pragma unroll
+      for (int p = 0; p < 4; ++p) {
+        const int m = lane / 8;
+        uint32_t r[4];
+        ldmatrix_x4(r, tile + ((2 * p + m / 2) * 8 + lane % 8) * Tile::kStride + s * 16 + (m % 2) * 8);
+        b[2 * p][0] = r[0];
+        b[2 * p][1] = r[1];
+        b[2 * p + 1][0] = r[2];
+        b[2 * p + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int mt = 0; mt < Tile::kRowTiles; ++mt)
+#pragma unroll
+        for (int nb = 0; nb < 8; ++nb) mma_16816<T>(acc[mt][nb], a[mt][s], b[nb]);
+    }
+
+    // Accumulator (mt, nb)[half·2 + e]: key row lane/4 + 8·half of row tile mt, query column 2·(lane%4) + e
+    // of block nb. Masks only where the tile reaches the block's keys (the diagonal) or the end.
+    const int i0 = first_query(item);
+    const bool edge = i0 < j0 + Tile::kKeys || i0 + kQueries > n;
+#pragma unroll
+    for (int nb = 0; nb < 8; ++nb)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int column = nb * 8 + 2 * (lane % 4) + e, query = i0 + column;
+        const float lse_log2 = tile_lse_now[column] * kLog2e;
+#pragma unroll
+        for (int mt = 0; mt < Tile::kRowTiles; ++mt)
+#pragma unroll
+          for (int half = 0; half < 2; ++half) {
+            float p = exp2f(fmaf(acc[mt][nb][half * 2 + e], scale_log2, -lse_log2));
+            const int key = key_base + mt * 16 + lane / 4 + half * 8;
+            if (edge && (query >= n || key > query)) p = 0.0f;
+            row_sum[mt][half] += p;
+          }
+      }
+    __syncthreads();  // every warp is done with this stage before the next item's copies overwrite it
   }
-  __syncthreads();
-  // The two halves of each column, added through shared memory.
-  if (half == 1) scores[column] = total;
-  __syncthreads();
-  if (half == 0 && j < n) sums[g * int64_t(n) + j] = total + scores[column];
+
+  // A key's sum is spread over the four lanes of its quad.
+#pragma unroll
+  for (int mt = 0; mt < Tile::kRowTiles; ++mt)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      float v = row_sum[mt][half];
+      v += __shfl_xor_sync(0xffffffffu, v, 1);
+      v += __shfl_xor_sync(0xffffffffu, v, 2);
+      const int key = key_base + mt * 16 + lane / 4 + half * 8;
+      if (lane % 4 == 0 && key < n) sums[g * int64_t(n) + key] = v;
+    }
 }
 
-template <typename T>
+template <typename T, int D>
 const char* run(const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k, int64_t k_head_stride,
                 int64_t k_row_stride, const float* lse, int64_t lse_head_stride, float* sums, int heads, int kv_heads,
                 int n, int d, float scale, void* stream) {
-  const size_t bytes = shared_bytes<T>(d);
-  cudaError_t e = cudaFuncSetAttribute(column_sums_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(bytes));
+  using Tile = Tiling<D>;
+  cudaError_t e = cudaFuncSetAttribute(column_sums_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(Tile::kSharedBytes));
   if (e != cudaSuccess) return cudaGetErrorString(e);
-  const dim3 grid((n + kTile - 1) / kTile, kv_heads);
-  column_sums_kernel<T><<<grid, kThreads, bytes, static_cast<cudaStream_t>(stream)>>>(
+  // Key blocks along y and KV heads along x: blocks start in index order, so the longest walks (the
+  // first keys, seen by every query) of every head start first and the short ones fill the tail.
+  const dim3 grid(kv_heads, (n + Tile::kKeys - 1) / Tile::kKeys);
+  column_sums_kernel<T, D><<<grid, kThreads, Tile::kSharedBytes, static_cast<cudaStream_t>(stream)>>>(
       static_cast<const T*>(q), q_head_stride, q_row_stride, static_cast<const T*>(k), k_head_stride, k_row_stride,
-      lse, lse_head_stride, sums, heads, kv_heads, n, d, scale);
+      lse, lse_head_stride, sums, heads, kv_heads, n, d, scale * kLog2e);
   e = cudaGetLastError();
   return e == cudaSuccess ? nullptr : cudaGetErrorString(e);
+}
+
+template <typename T>
+const char* run_for_head_dim(const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k,
+                             int64_t k_head_stride, int64_t k_row_stride, const float* lse, int64_t lse_head_stride,
+                             float* sums, int heads, int kv_heads, int n, int d, float scale, void* stream) {
+  if (d <= 64)
+    return run<T, 64>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums,
+                      heads, kv_heads, n, d, scale, stream);
+  if (d <= 128)
+    return run<T, 128>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums,
+                       heads, kv_heads, n, d, scale, stream);
+  return run<T, 256>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums, heads,
+                     kv_heads, n, d, scale, stream);
 }
 
 }  // namespace
@@ -126,11 +256,12 @@ const char* softmax_column_sums(bool bf16, const void* q, int64_t q_head_stride,
                                 int64_t lse_head_stride, float* sums, int heads, int kv_heads, int n, int head_dim,
                                 float scale, void* stream) {
   if (head_dim % 16 != 0 || head_dim > 256) return "head_dim must be a multiple of 16, at most 256";
+  if (n <= 0) return nullptr;  // nothing to sum (an empty grid is a launch error)
   if (bf16)
-    return run<__nv_bfloat16>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride,
-                              sums, heads, kv_heads, n, head_dim, scale, stream);
-  return run<__half>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums, heads,
-                     kv_heads, n, head_dim, scale, stream);
+    return run_for_head_dim<__nv_bfloat16>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse,
+                                           lse_head_stride, sums, heads, kv_heads, n, head_dim, scale, stream);
+  return run_for_head_dim<__half>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse,
+                                  lse_head_stride, sums, heads, kv_heads, n, head_dim, scale, stream);
 }
 
 }  // namespace claa::cuda::launch

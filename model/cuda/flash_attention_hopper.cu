@@ -32,8 +32,8 @@ namespace claa::cuda::launch {
 
 const char* flash_attention_causal_bf16_d128(FlashAttentionOperand q, FlashAttentionOperand k, FlashAttentionOperand v,
                                              void* out, int64_t out_row_stride, int64_t out_head_stride, float* lse,
-                                             int* scheduler, int tokens, int heads_q, int heads_kv, float scale,
-                                             int num_sms, void* stream) {
+                                             int* scheduler, int q_tokens, int k_tokens, int heads_q, int heads_kv,
+                                             float scale, int num_sms, void* stream) {
   constexpr int kHeadDim = 128;
   Flash_fwd_params params = {};
   params.is_bf16 = true;
@@ -55,15 +55,17 @@ const char* flash_attention_causal_bf16_d128(FlashAttentionOperand q, FlashAtten
   params.b = params.b_k = 1;
   params.h = heads_q;
   params.h_k = heads_kv;
-  params.seqlen_q = params.seqlen_k = params.total_q = params.total_k = tokens;
-  params.seqlen_q_rounded = params.seqlen_k_rounded = (tokens + 127) / 128 * 128;
+  params.seqlen_q = params.total_q = q_tokens;
+  params.seqlen_k = params.total_k = k_tokens;
+  params.seqlen_q_rounded = (q_tokens + 127) / 128 * 128;
+  params.seqlen_k_rounded = (k_tokens + 127) / 128 * 128;
   params.d = params.d_rounded = params.dv = params.dv_rounded = kHeadDim;
   params.scale_softmax = scale;
   params.p_dropout = params.rp_dropout = 1.f;  // no dropout: keep probability 1
   params.p_dropout_in_uint8_t = 255;
   // Causal = the window (seqlen_k − 1, 0), as set_params_fprop writes it.
   params.is_causal = true;
-  params.window_size_left = tokens - 1;
+  params.window_size_left = k_tokens - 1;
   params.window_size_right = 0;
   params.arch = 90;
   params.num_sm = num_sms;

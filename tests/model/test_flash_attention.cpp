@@ -40,13 +40,14 @@ bool skip_without_flash_attention() {
   return false;
 }
 
-// softmax(q·kᵀ/√d, causal)·v in fp32; q [H, T, d], k and v [H_kv, T, d] → [H, T, d].
+// softmax(q·kᵀ/√d, causal)·v in fp32; q [H, T, d], k and v [H_kv, S, d] → [H, T, d], the queries being
+// the last T of the S positions (query i sees keys 0 … i + S − T: a cache of S − T before them).
 at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), G = H / k.size(0);
+  const int64_t H = q.size(0), T = q.size(1), S = k.size(1), d = q.size(2), G = H / k.size(0);
   at::Tensor qf = q.to(at::kFloat), kf = k.to(at::kFloat).repeat_interleave(G, 0),
              vf = v.to(at::kFloat).repeat_interleave(G, 0);
   at::Tensor scores = at::matmul(qf, kf.transpose(1, 2)) / std::sqrt(static_cast<double>(d));
-  at::Tensor future = at::ones({T, T}, scores.options().dtype(at::kBool)).triu(1);
+  at::Tensor future = at::ones({T, S}, scores.options().dtype(at::kBool)).triu(1 + S - T);
   return at::matmul(scores.masked_fill(future, -INFINITY).softmax(-1), vf);
 }
 
@@ -80,6 +81,30 @@ TEST_CASE("FlashAttention-3 causal prefill matches fp32 attention", "[model][ker
   }
 }
 
+TEST_CASE("FlashAttention-3 attends new tokens over a cache as the causal definition says", "[model][kernels][cuda][flash]") {
+  // The queries are the last T of S positions (KVzip's reconstruction chunks, a prompt after a cached
+  // prefix): FlashAttention's bottom-right causal mask, checked against the definition above.
+  if (skip_without_flash_attention()) return;
+  at::manual_seed(12);
+  auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  const int64_t d = 128, H = 8, Hkv = 2;
+  for (auto [T, past] : {std::pair<int64_t, int64_t>{2, 1}, {129, 1000}, {1000, 77}, {300, 4096}}) {
+    INFO(T << " new tokens after " << past << " cached");
+    const int64_t S = past + T;
+    at::Tensor qkv = at::randn({T, (H + 2 * Hkv) * d}, opts);
+    at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);
+    at::Tensor k = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
+    at::Tensor v = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
+    REQUIRE(claa::cuda::flash_attention_applies(q, k, v));
+    at::Tensor got = claa::cuda::flash_attention_causal(q, k, v);
+    REQUIRE(got.sizes() == q.sizes());
+    at::Tensor error = (got.to(at::kFloat) - reference_attention(q, k, v)).abs();
+    INFO("max |error| " << error.max().item<double>() << ", mean " << error.mean().item<double>());
+    CHECK(error.max().item<double>() <= 1.0 / 64);
+    CHECK(error.mean().item<double>() <= 1e-3);
+  }
+}
+
 TEST_CASE("FlashAttention-3 declines the calls outside its case", "[model][kernels][cuda][flash]") {
   if (skip_without_flash_attention()) return;
   auto bf16 = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
@@ -88,8 +113,10 @@ TEST_CASE("FlashAttention-3 declines the calls outside its case", "[model][kerne
   CHECK_FALSE(claa::cuda::flash_attention_applies(q.to(at::kHalf), k.to(at::kHalf), k.to(at::kHalf)));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q.narrow(2, 0, 64), k.narrow(2, 0, 64), k.narrow(2, 0, 64)));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q, k, k.narrow(2, 0, 64)));
-  at::Tensor longer = at::randn({2, 101, 128}, bf16);  // keys beyond the queries (a past)
-  CHECK_FALSE(claa::cuda::flash_attention_applies(q, longer, longer));
+  at::Tensor longer = at::randn({2, 101, 128}, bf16);  // keys beyond the queries: a past, taken
+  CHECK(claa::cuda::flash_attention_applies(q, longer, longer));
+  CHECK_FALSE(claa::cuda::flash_attention_applies(longer.repeat({2, 1, 1}), k, k));  // fewer keys than queries
+  CHECK_FALSE(claa::cuda::flash_attention_applies(q, longer, k));                    // values: other rows
   CHECK_FALSE(claa::cuda::flash_attention_applies(q.cpu(), k.cpu(), k.cpu()));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q, k, k.cpu()));
   CHECK_FALSE(claa::cuda::flash_attention_applies(q[0], k[0], k[0]));                         // not [heads, rows, d]

@@ -11,5 +11,5 @@ extern "C" const char* claa_probe_fa3(const void* q, long long q_row, long long 
   return claa::cuda::launch::flash_attention_causal_bf16_d128(
       FlashAttentionOperand{q, q_row, q_head}, FlashAttentionOperand{k, k_row, k_head},
       FlashAttentionOperand{v, v_row, v_head}, out, static_cast<long long>(heads_q) * 128, 128, lse, scheduler, tokens,
-      heads_q, heads_kv, scale, num_sms, stream);
+      tokens, heads_q, heads_kv, scale, num_sms, stream);
 }
