@@ -158,6 +158,26 @@ std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Te
   return {out, softmax_column_sums(q, k, lse)};
 }
 
+at::Tensor softmax_column_maxima(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& lse) {
+  const bool half_precision = q.scalar_type() == at::kBFloat16 || q.scalar_type() == at::kHalf;
+  require(half_precision && q.is_cuda() && q.dim() == 3 && q.size(2) % 16 == 0 && q.size(2) <= 256 &&
+              column_operand_fits(q, q) && column_operand_fits(keys, q) && q.size(0) % keys.size(0) == 0,
+          "softmax_column_maxima: this call is outside the kernel's case");
+  require(lse.dim() == 2 && lse.size(0) == q.size(0) && lse.size(1) >= q.size(1) && lse.scalar_type() == at::kFloat &&
+              lse.stride(1) == 1 && lse.device() == q.device(),
+          "softmax_column_maxima: lse must be [H, T] fp32 with contiguous rows on q's device");
+  const c10::cuda::CUDAGuard guard(q.device());
+  const int64_t H = q.size(0), T = q.size(1), d = q.size(2), Hkv = keys.size(0), W = keys.size(1);
+  at::Tensor maxima = at::empty({Hkv, W}, q.options().dtype(at::kFloat));
+  check(launch::softmax_column_maxima(
+            q.scalar_type() == at::kBFloat16, q.data_ptr(), q.stride(0), q.stride(1), keys.data_ptr(), keys.stride(0),
+            keys.stride(1), lse.data_ptr<float>(), lse.stride(0), maxima.data_ptr<float>(), static_cast<int>(H),
+            static_cast<int>(Hkv), static_cast<int>(T), static_cast<int>(W), static_cast<int>(d),
+            static_cast<float>(1.0 / std::sqrt(static_cast<double>(d))), stream_of(q)),
+        "softmax_column_maxima");
+  return maxima;
+}
+
 #else  // callers check column_sums_applies() first
 
 namespace {
@@ -172,6 +192,7 @@ std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Te
                                                                     const at::Tensor&, bool) {
   no_column_kernel();
 }
+at::Tensor softmax_column_maxima(const at::Tensor&, const at::Tensor&, const at::Tensor&) { no_column_kernel(); }
 
 #endif
 
@@ -235,6 +256,41 @@ at::Tensor flash_attention_causal(const at::Tensor&, const at::Tensor&, const at
 std::pair<at::Tensor, at::Tensor> flash_attention_causal_with_lse(const at::Tensor&, const at::Tensor&,
                                                                   const at::Tensor&) {
   no_flash_attention();
+}
+
+#endif
+
+#if defined(CLAA_CUDA_KERNELS) && defined(CLAA_FLASH_ATTENTION) && TORCH_VERSION_MAJOR >= 2
+
+bool subset_softmax_maxima_applies(const at::Tensor& q, const at::Tensor& keys, int64_t sinks, int64_t focus_begin,
+                                   int64_t focus_end) {
+  if (q.dim() != 3 || keys.dim() != 3) return false;
+  const int64_t S = keys.size(1), T = q.size(1);
+  // The subset lies, in order, before the new keys; FlashAttention-3 takes q over the cache's keys
+  // (the gathered subset has the same dtype and head size, and fresh, aligned storage).
+  return 0 <= sinks && sinks <= focus_begin && focus_begin <= focus_end && focus_end <= S - T &&
+         flash_attention_applies(q, keys, keys) && column_operand_fits(keys.narrow(1, focus_begin, 0), q);
+}
+
+at::Tensor subset_softmax_maxima(const at::Tensor& q, const at::Tensor& keys, int64_t sinks, int64_t focus_begin,
+                                 int64_t focus_end) {
+  require(subset_softmax_maxima_applies(q, keys, sinks, focus_begin, focus_end),
+          "subset_softmax_maxima: this call is outside the kernels' case");
+  const int64_t S = keys.size(1), T = q.size(1), width = focus_end - focus_begin;
+  // The subset's keys gathered as kvpress gathers them (sinks, focus, new), and its per-query log-sum-exp
+  // from FlashAttention-3's bottom-right causal pass over them: the new keys causal, the rest all seen.
+  // The keys stand in for the values: the attention output is not used.
+  const at::Tensor subset =
+      at::cat({keys.narrow(1, 0, sinks), keys.narrow(1, focus_begin, width), keys.narrow(1, S - T, T)}, 1);
+  const at::Tensor lse = flash_attention_causal_with_lse(q, subset, subset).second;
+  return softmax_column_maxima(q, keys.narrow(1, focus_begin, width), lse);
+}
+
+#else  // callers check subset_softmax_maxima_applies() first
+
+bool subset_softmax_maxima_applies(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t) { return false; }
+at::Tensor subset_softmax_maxima(const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t) {
+  throw Error("this claa build has no CUDA subset-maxima path (CUDA kernels and FlashAttention-3 with LibTorch 2.x)");
 }
 
 #endif

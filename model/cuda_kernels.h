@@ -57,4 +57,20 @@ std::pair<at::Tensor, at::Tensor> causal_attention_with_column_sums(const at::Te
 // exp(q·k_j/√d) over the keys it sees): for tests and for callers that have the output already.
 at::Tensor softmax_column_sums(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lse);
 
+// KVzip's reconstruction scores without the explicit softmax (column_sums.cu, the max walk): for
+// queries q [H, T, d] that are the last T of keys [H_kv, S, d] (new tokens after a cache), the
+// maximum over the G query heads of each KV group and the T queries of the softmax over the key
+// subset {0 … sinks−1} ∪ {focus_begin … focus_end−1} ∪ {the T new keys, causal}, at the focus keys
+// → [H_kv, focus_end − focus_begin] fp32 (kvpress kvzip_press.py score_kvzip; the scores scaled by
+// 1/√d). The subset's log-sum-exp comes from FlashAttention-3 over the gathered subset, so this
+// applies where flash_attention_applies does (bf16, head_dim 128, compute capability 9.0) and the
+// subset lies, in order, before the new keys.
+bool subset_softmax_maxima_applies(const at::Tensor& q, const at::Tensor& keys, int64_t sinks, int64_t focus_begin,
+                                   int64_t focus_end);
+at::Tensor subset_softmax_maxima(const at::Tensor& q, const at::Tensor& keys, int64_t sinks, int64_t focus_begin,
+                                 int64_t focus_end);
+// The max walk alone, given each query's log-sum-exp lse [H, T] over its softmax's keys: maxima
+// [H_kv, W] of exp(q·k/√d − lse) for keys [H_kv, W, d] that every query sees (for tests).
+at::Tensor softmax_column_maxima(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& lse);
+
 }  // namespace claa::cuda

@@ -378,7 +378,14 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   if (tap != nullptr)
     if (const std::optional<KeySubset> subset = tap->subset_softmax(layer)) {
       require(!key_mask.defined(), "attention: a subset softmax needs every cached key visible");
-      tap->on_subset_softmax_maxima(layer, subset_softmax_maxima(q, k, *subset));
+      // On Hopper with FlashAttention-3: its log-sum-exp over the subset and the column kernel's max
+      // walk (cuda_kernels.h), instead of the explicit chunks' [H, T, subset] probabilities.
+      const bool kernels =
+          q.is_cuda() && options_.fused_gpu_kernels && options_.flash_attention &&
+          cuda::subset_softmax_maxima_applies(q, k, subset->sinks, subset->focus_begin, subset->focus_end);
+      tap->on_subset_softmax_maxima(
+          layer, kernels ? cuda::subset_softmax_maxima(q, k, subset->sinks, subset->focus_begin, subset->focus_end)
+                         : subset_softmax_maxima(q, k, *subset));
     }
   return unfused_attention(layer, q, k, v, past, key_mask, tap);
 }

@@ -12,6 +12,11 @@
 // cp.async, two stages, the next tile loading while this one is multiplied; p = 2^(s·scale·log₂e −
 // lse·log₂e) is taken on the accumulators themselves. A first version (WMMA, scores through shared
 // memory, synchronous loads) reached ~67 TFLOP/s on an H100 (docs/benchmarks.md).
+//
+// The same walk with a max instead of a sum gives KVzip's per-key maxima (kvpress kvzip_press.py
+// score_kvzip: max over the group's query heads and the reconstruction queries of the softmax over the
+// chunk's subset of keys) for keys every query sees (the chunk's context keys precede its queries), so
+// the max walk has no causal mask and starts every block at the first query.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -89,12 +94,14 @@ __device__ __forceinline__ uint32_t load_pair(const T* base, int64_t row_stride,
   return *reinterpret_cast<const uint32_t*>(base + int64_t(row) * row_stride + col);
 }
 
-// grid (H_kv, key blocks); sums [H_kv, n] fp32, written (not accumulated) for this block's keys.
-template <typename T, int D>
+// grid (H_kv, key blocks); out [H_kv, n_keys] fp32, written (not accumulated) for this block's keys.
+// Max = false: sums over a causal prefill (n_queries = n_keys; query i sees key j iff j ≤ i).
+// Max = true: maxima over queries that all see all keys.
+template <typename T, int D, bool Max>
 __global__ void __launch_bounds__(kThreads)
-    column_sums_kernel(const T* q, int64_t q_head_stride, int64_t q_row_stride, const T* k, int64_t k_head_stride,
-                       int64_t k_row_stride, const float* lse, int64_t lse_head_stride, float* sums, int heads,
-                       int kv_heads, int n, int d, float scale_log2) {
+    column_kernel(const T* q, int64_t q_head_stride, int64_t q_row_stride, const T* k, int64_t k_head_stride,
+                  int64_t k_row_stride, const float* lse, int64_t lse_head_stride, float* out, int heads, int kv_heads,
+                  int n_queries, int n_keys, int d, float scale_log2) {
   using Tile = Tiling<D>;
   extern __shared__ __align__(128) unsigned char shared[];
   T* tiles = reinterpret_cast<T*>(shared);                                            // [2][kQueries][kStride]
@@ -120,20 +127,21 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int s = 0; s < Tile::kSteps; ++s) {
       const int row = key_base + mt * 16 + lane / 4, col = s * 16 + 2 * (lane % 4);
-      a[mt][s][0] = load_pair(keys, k_row_stride, row, col, n, d);
-      a[mt][s][1] = load_pair(keys, k_row_stride, row + 8, col, n, d);
-      a[mt][s][2] = load_pair(keys, k_row_stride, row, col + 8, n, d);
-      a[mt][s][3] = load_pair(keys, k_row_stride, row + 8, col + 8, n, d);
+      a[mt][s][0] = load_pair(keys, k_row_stride, row, col, n_keys, d);
+      a[mt][s][1] = load_pair(keys, k_row_stride, row + 8, col, n_keys, d);
+      a[mt][s][2] = load_pair(keys, k_row_stride, row, col + 8, n_keys, d);
+      a[mt][s][3] = load_pair(keys, k_row_stride, row + 8, col + 8, n_keys, d);
     }
 
   // Work items: (query head of the group, query tile), tiles from the block's first key (causal: query i
-  // sees key j iff j ≤ i) to the end.
-  const int tiles_per_head = (n - j0 + kQueries - 1) / kQueries;
+  // sees key j iff j ≤ i; every query for the max walk) to the end.
+  const int query_begin = Max ? 0 : j0;
+  const int tiles_per_head = (n_queries - query_begin + kQueries - 1) / kQueries;
   const int items = group * tiles_per_head;
-  auto first_query = [&](int item) { return j0 + (item % tiles_per_head) * kQueries; };
+  auto first_query = [&](int item) { return query_begin + (item % tiles_per_head) * kQueries; };
   auto issue_copies = [&](int item, int stage) {
     const int h = g * group + item / tiles_per_head, i0 = first_query(item);
-    const int valid = min(kQueries, n - i0), chunks = d / 8;  // 8 elements = 16 bytes
+    const int valid = min(kQueries, n_queries - i0), chunks = d / 8;  // 8 elements = 16 bytes
     const T* src = q + h * q_head_stride + int64_t(i0) * q_row_stride;
     T* dst = tiles + stage * kQueries * Tile::kStride;
     for (int c = threadIdx.x; c < valid * chunks; c += kThreads) {
@@ -145,7 +153,7 @@ __global__ void __launch_bounds__(kThreads)
     commit_copies();
   };
 
-  float row_sum[Tile::kRowTiles][2] = {};
+  float row_total[Tile::kRowTiles][2] = {};  // sums, or maxima (every p ≥ 0, so 0 starts a max)
   issue_copies(0, 0);
   for (int item = 0; item < items; ++item) {
     const int stage = item & 1;
@@ -184,7 +192,7 @@ __global__ void __launch_bounds__(kThreads)
     // Accumulator (mt, nb)[half·2 + e]: key row lane/4 + 8·half of row tile mt, query column 2·(lane%4) + e
     // of block nb. Masks only where the tile reaches the block's keys (the diagonal) or the end.
     const int i0 = first_query(item);
-    const bool edge = i0 < j0 + Tile::kKeys || i0 + kQueries > n;
+    const bool edge = (!Max && i0 < j0 + Tile::kKeys) || i0 + kQueries > n_queries;
 #pragma unroll
     for (int nb = 0; nb < 8; ++nb)
 #pragma unroll
@@ -197,56 +205,71 @@ __global__ void __launch_bounds__(kThreads)
           for (int half = 0; half < 2; ++half) {
             float p = exp2f(fmaf(acc[mt][nb][half * 2 + e], scale_log2, -lse_log2));
             const int key = key_base + mt * 16 + lane / 4 + half * 8;
-            if (edge && (query >= n || key > query)) p = 0.0f;
-            row_sum[mt][half] += p;
+            if (edge && (query >= n_queries || (!Max && key > query))) p = 0.0f;
+            row_total[mt][half] = Max ? fmaxf(row_total[mt][half], p) : row_total[mt][half] + p;
           }
       }
     __syncthreads();  // every warp is done with this stage before the next item's copies overwrite it
   }
 
-  // A key's sum is spread over the four lanes of its quad.
+  // A key's total is spread over the four lanes of its quad.
 #pragma unroll
   for (int mt = 0; mt < Tile::kRowTiles; ++mt)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      float v = row_sum[mt][half];
-      v += __shfl_xor_sync(0xffffffffu, v, 1);
-      v += __shfl_xor_sync(0xffffffffu, v, 2);
+      float v = row_total[mt][half];
+#pragma unroll
+      for (int lanes = 1; lanes <= 2; lanes *= 2) {
+        const float other = __shfl_xor_sync(0xffffffffu, v, lanes);
+        v = Max ? fmaxf(v, other) : v + other;
+      }
       const int key = key_base + mt * 16 + lane / 4 + half * 8;
-      if (lane % 4 == 0 && key < n) sums[g * int64_t(n) + key] = v;
+      if (lane % 4 == 0 && key < n_keys) out[g * int64_t(n_keys) + key] = v;
     }
 }
 
-template <typename T, int D>
-const char* run(const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k, int64_t k_head_stride,
-                int64_t k_row_stride, const float* lse, int64_t lse_head_stride, float* sums, int heads, int kv_heads,
-                int n, int d, float scale, void* stream) {
+// One walk's operands: q [H, n_queries, d], k [H_kv, n_keys, d], lse [H, n_queries], out [H_kv, n_keys].
+struct Walk {
+  const void* q;
+  int64_t q_head_stride, q_row_stride;
+  const void* k;
+  int64_t k_head_stride, k_row_stride;
+  const float* lse;
+  int64_t lse_head_stride;
+  float* out;
+  int heads, kv_heads, n_queries, n_keys, head_dim;
+  float scale;
+};
+
+template <typename T, int D, bool Max>
+const char* run(const Walk& w, void* stream) {
   using Tile = Tiling<D>;
-  cudaError_t e = cudaFuncSetAttribute(column_sums_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+  cudaError_t e = cudaFuncSetAttribute(column_kernel<T, D, Max>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        static_cast<int>(Tile::kSharedBytes));
   if (e != cudaSuccess) return cudaGetErrorString(e);
   // Key blocks along y and KV heads along x: blocks start in index order, so the longest walks (the
   // first keys, seen by every query) of every head start first and the short ones fill the tail.
-  const dim3 grid(kv_heads, (n + Tile::kKeys - 1) / Tile::kKeys);
-  column_sums_kernel<T, D><<<grid, kThreads, Tile::kSharedBytes, static_cast<cudaStream_t>(stream)>>>(
-      static_cast<const T*>(q), q_head_stride, q_row_stride, static_cast<const T*>(k), k_head_stride, k_row_stride,
-      lse, lse_head_stride, sums, heads, kv_heads, n, d, scale * kLog2e);
+  const dim3 grid(w.kv_heads, (w.n_keys + Tile::kKeys - 1) / Tile::kKeys);
+  column_kernel<T, D, Max><<<grid, kThreads, Tile::kSharedBytes, static_cast<cudaStream_t>(stream)>>>(
+      static_cast<const T*>(w.q), w.q_head_stride, w.q_row_stride, static_cast<const T*>(w.k), w.k_head_stride,
+      w.k_row_stride, w.lse, w.lse_head_stride, w.out, w.heads, w.kv_heads, w.n_queries, w.n_keys, w.head_dim,
+      w.scale * kLog2e);
   e = cudaGetLastError();
   return e == cudaSuccess ? nullptr : cudaGetErrorString(e);
 }
 
-template <typename T>
-const char* run_for_head_dim(const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k,
-                             int64_t k_head_stride, int64_t k_row_stride, const float* lse, int64_t lse_head_stride,
-                             float* sums, int heads, int kv_heads, int n, int d, float scale, void* stream) {
-  if (d <= 64)
-    return run<T, 64>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums,
-                      heads, kv_heads, n, d, scale, stream);
-  if (d <= 128)
-    return run<T, 128>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums,
-                       heads, kv_heads, n, d, scale, stream);
-  return run<T, 256>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse, lse_head_stride, sums, heads,
-                     kv_heads, n, d, scale, stream);
+template <bool Max>
+const char* run_walk(bool bf16, const Walk& w, void* stream) {
+  if (w.head_dim % 16 != 0 || w.head_dim > 256) return "head_dim must be a multiple of 16, at most 256";
+  if (w.n_queries <= 0 || w.n_keys <= 0) return nullptr;  // nothing to walk (an empty grid is a launch error)
+  if (bf16) {
+    if (w.head_dim <= 64) return run<__nv_bfloat16, 64, Max>(w, stream);
+    if (w.head_dim <= 128) return run<__nv_bfloat16, 128, Max>(w, stream);
+    return run<__nv_bfloat16, 256, Max>(w, stream);
+  }
+  if (w.head_dim <= 64) return run<__half, 64, Max>(w, stream);
+  if (w.head_dim <= 128) return run<__half, 128, Max>(w, stream);
+  return run<__half, 256, Max>(w, stream);
 }
 
 }  // namespace
@@ -255,13 +278,19 @@ const char* softmax_column_sums(bool bf16, const void* q, int64_t q_head_stride,
                                 int64_t k_head_stride, int64_t k_row_stride, const float* lse,
                                 int64_t lse_head_stride, float* sums, int heads, int kv_heads, int n, int head_dim,
                                 float scale, void* stream) {
-  if (head_dim % 16 != 0 || head_dim > 256) return "head_dim must be a multiple of 16, at most 256";
-  if (n <= 0) return nullptr;  // nothing to sum (an empty grid is a launch error)
-  if (bf16)
-    return run_for_head_dim<__nv_bfloat16>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse,
-                                           lse_head_stride, sums, heads, kv_heads, n, head_dim, scale, stream);
-  return run_for_head_dim<__half>(q, q_head_stride, q_row_stride, k, k_head_stride, k_row_stride, lse,
-                                  lse_head_stride, sums, heads, kv_heads, n, head_dim, scale, stream);
+  const Walk w{q,   q_head_stride,   q_row_stride, k,     k_head_stride, k_row_stride,
+               lse, lse_head_stride, sums,         heads, kv_heads,      n,
+               n,   head_dim,        scale};
+  return run_walk<false>(bf16, w, stream);
+}
+
+const char* softmax_column_maxima(bool bf16, const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k,
+                                  int64_t k_head_stride, int64_t k_row_stride, const float* lse,
+                                  int64_t lse_head_stride, float* maxima, int heads, int kv_heads, int n_queries,
+                                  int n_keys, int head_dim, float scale, void* stream) {
+  const Walk w{q,      q_head_stride, q_row_stride, k,         k_head_stride, k_row_stride, lse,  lse_head_stride,
+               maxima, heads,         kv_heads,     n_queries, n_keys,        head_dim,     scale};
+  return run_walk<true>(bf16, w, stream);
 }
 
 }  // namespace claa::cuda::launch

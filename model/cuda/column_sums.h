@@ -1,4 +1,4 @@
-// Launcher of the H2O column-sum kernel (column_sums.cu). Torch-free, as fused_kernels.h.
+// Launchers of the column kernels (column_sums.cu): H2O's sums, KVzip's maxima. Torch-free, as fused_kernels.h.
 #pragma once
 
 #include <cstdint>
@@ -14,5 +14,15 @@ namespace claa::cuda::launch {
 const char* softmax_column_sums(bool bf16, const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k,
                                 int64_t k_head_stride, int64_t k_row_stride, const float* lse, int64_t lse_head_stride,
                                 float* sums, int heads, int kv_heads, int n, int head_dim, float scale, void* stream);
+
+// maxima[g][j] = max over the query heads h of KV group g and every query i of
+// exp(scale · q[h][i]·k[g][j] − lse[h][i]), for keys every query sees (no mask): KVzip's per-key maxima
+// of a softmax whose log-sum-exp lse the caller computed over its own set of keys (which includes
+// these). q [H, n_queries, d], k [H_kv, n_keys, d], lse [H, n_queries], maxima [H_kv, n_keys]; the
+// same layouts, dtypes and stream as softmax_column_sums.
+const char* softmax_column_maxima(bool bf16, const void* q, int64_t q_head_stride, int64_t q_row_stride, const void* k,
+                                  int64_t k_head_stride, int64_t k_row_stride, const float* lse,
+                                  int64_t lse_head_stride, float* maxima, int heads, int kv_heads, int n_queries,
+                                  int n_keys, int head_dim, float scale, void* stream);
 
 }  // namespace claa::cuda::launch

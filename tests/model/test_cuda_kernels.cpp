@@ -184,6 +184,52 @@ TEST_CASE("CUDA column-sum kernel matches the explicit softmax's H2O column sums
   }
 }
 
+TEST_CASE("CUDA column-max kernel matches the explicit softmax's KVzip maxima", "[model][kernels][cuda][kvzip]") {
+  // KVzip's per-key score (kvpress kvzip_press.py score_kvzip): the max over each group's query heads and
+  // every query of the softmax probability at the key. Reference: the probabilities written out in fp64
+  // from the same 16-bit inputs, normalised over the keys plus `extra` keys every query also sees (the
+  // rest of a subset softmax), the log-sum-exp handed to the kernel computed here in fp64. Same
+  // tolerance as the column sums: relative 2e-3 + 1e-4 absolute on every maximum.
+  if (skip_without_kernels()) return;
+  struct Shape {
+    int64_t heads, kv_heads, queries, keys, extra, head_dim;
+  };
+  for (const Shape& c : {Shape{9, 3, 300, 700, 40, 64}, Shape{32, 8, 130, 1000, 300, 128}, Shape{4, 4, 70, 200, 0, 256},
+                         Shape{8, 2, 515, 333, 17, 96}}) {
+    for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+      INFO("H " << c.heads << " H_kv " << c.kv_heads << " T " << c.queries << " W " << c.keys << " d " << c.head_dim
+                << " " << at::toString(dtype));
+      at::manual_seed(23);
+      const auto opts = at::TensorOptions().dtype(dtype).device(at::kCUDA);
+      const int64_t H = c.heads, Hkv = c.kv_heads, T = c.queries, W = c.keys, d = c.head_dim, G = H / Hkv;
+      at::Tensor qkv = at::randn({T, (H + 2 * Hkv) * d}, opts) * 1.5;
+      at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);
+      at::Tensor all_keys = at::randn({Hkv, W + c.extra + 5, d}, opts);
+      at::Tensor keys = all_keys.narrow(1, 0, W), seen = all_keys.narrow(1, 0, W + c.extra);
+
+      at::Tensor qd = q.to(at::kCPU, at::kDouble);
+      at::Tensor scores = at::matmul(qd, seen.to(at::kCPU, at::kDouble).repeat_interleave(G, 0).transpose(1, 2)) /
+                          std::sqrt(double(d));    // [H, T, W + extra]
+      at::Tensor lse = at::logsumexp(scores, -1);  // [H, T]
+      at::Tensor probs = at::exp(scores.narrow(2, 0, W) - lse.unsqueeze(-1));
+      at::Tensor want = probs.view({Hkv, G, T, W}).amax({1, 2});
+
+      const at::Tensor probe = at::zeros({Hkv, T, d}, opts);  // the column kernels' case, as the sums test meets it
+      if (!claa::cuda::column_sums_applies(q, probe, probe)) {
+        WARN("the column kernels do not apply here (LibTorch 1.x?)");
+        return;
+      }
+      at::Tensor got =
+          claa::cuda::softmax_column_maxima(q, keys, lse.to(at::kFloat).to(at::kCUDA)).to(at::kDouble).cpu();
+      REQUIRE(got.sizes() == want.sizes());
+      const double error = ((got - want).abs() / (want.abs() * 2e-3 + 1e-4)).max().item<double>();
+      WARN("KVzip maxima, H " << H << " T " << T << " W " << W << " d " << d << " " << at::toString(dtype)
+                              << ": worst error " << error << " of the tolerance");
+      CHECK(error <= 1.0);
+    }
+  }
+}
+
 TEST_CASE("CUDA kernels reject tensors they cannot index", "[model][kernels][cuda]") {
   if (skip_without_kernels()) return;
   auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);

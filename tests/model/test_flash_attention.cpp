@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "model/cuda_kernels.h"
@@ -102,6 +103,49 @@ TEST_CASE("FlashAttention-3 attends new tokens over a cache as the causal defini
     INFO("max |error| " << error.max().item<double>() << ", mean " << error.mean().item<double>());
     CHECK(error.max().item<double>() <= 1.0 / 64);
     CHECK(error.mean().item<double>() <= 1e-3);
+  }
+}
+
+TEST_CASE("KVzip's subset maxima through FlashAttention-3 match the subset softmax's definition",
+          "[model][kernels][cuda][flash]") {
+  // kvpress kvzip_press.py score_kvzip: the reconstruction chunk's queries (the last T of S positions)
+  // take a softmax over the subset {sinks} ∪ {focus: the chunk's context keys} ∪ {the T new keys,
+  // causal}; each focus key's score is the max of its probability over the group's query heads and the
+  // queries. Reference written here in fp64 from the same bf16 inputs; tolerance as the column kernels'
+  // (relative 2e-3 + 1e-4 absolute).
+  if (skip_without_flash_attention()) return;
+  at::manual_seed(14);
+  auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  const int64_t d = 128, H = 8, Hkv = 2, G = H / Hkv;
+  struct Case {
+    int64_t past, T, sinks, focus_begin, focus_end;
+  };
+  for (const Case& c : {Case{3000, 300, 4, 100, 1100}, Case{1200, 700, 0, 0, 500}, Case{2000, 65, 4, 4, 2000}}) {
+    INFO(c.T << " new tokens after " << c.past << ", sinks " << c.sinks << ", focus " << c.focus_begin << "…"
+             << c.focus_end);
+    const int64_t S = c.past + c.T, W = c.focus_end - c.focus_begin;
+    at::Tensor qkv = at::randn({c.T, (H + 2 * Hkv) * d}, opts) * 1.5;
+    at::Tensor q = qkv.narrow(1, 0, H * d).view({c.T, H, d}).transpose(0, 1);
+    at::Tensor k = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
+    REQUIRE(claa::cuda::subset_softmax_maxima_applies(q, k, c.sinks, c.focus_begin, c.focus_end));
+    CHECK_FALSE(
+        claa::cuda::subset_softmax_maxima_applies(q, k, c.sinks, c.focus_begin, c.past + 1));  // into the new keys
+    at::Tensor got = claa::cuda::subset_softmax_maxima(q, k, c.sinks, c.focus_begin, c.focus_end).to(at::kDouble).cpu();
+
+    at::Tensor kd = k.to(at::kCPU, at::kDouble);
+    at::Tensor subset =
+        at::cat({kd.narrow(1, 0, c.sinks), kd.narrow(1, c.focus_begin, W), kd.narrow(1, c.past, c.T)}, 1);
+    const int64_t K = subset.size(1);
+    at::Tensor scores =
+        at::matmul(q.to(at::kCPU, at::kDouble), subset.repeat_interleave(G, 0).transpose(1, 2)) / std::sqrt(double(d));
+    at::Tensor future = at::arange(c.T).unsqueeze(0) > at::arange(c.T).unsqueeze(1);  // [query, new key]
+    scores.narrow(2, K - c.T, c.T).masked_fill_(future, -std::numeric_limits<double>::infinity());
+    at::Tensor probs = at::softmax(scores, -1).narrow(2, c.sinks, W);  // [H, T, W]
+    at::Tensor want = probs.reshape({Hkv, G, c.T, W}).amax({1, 2});
+    REQUIRE(got.sizes() == want.sizes());
+    const double error = ((got - want).abs() / (want.abs() * 2e-3 + 1e-4)).max().item<double>();
+    WARN("KVzip subset maxima, T " << c.T << " after " << c.past << ": worst error " << error << " of the tolerance");
+    CHECK(error <= 1.0);
   }
 }
 
