@@ -21,11 +21,13 @@ constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 
 bool compressed_available() { return true; }
 
+// zlib's default level (6), not 9: on the main job's explorer data (3.6 MB of JSON) level 9 took 1.5 s for
+// 3.9% fewer bytes than level 6's 0.17 s (docs/benchmarks.md, sixteenth session).
 std::string deflate_zlib(std::string_view bytes) {
   uLongf size = compressBound(static_cast<uLong>(bytes.size()));
   std::string out(size, '\0');
   const int rc = compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(bytes.data()),
-                           static_cast<uLong>(bytes.size()), Z_BEST_COMPRESSION);
+                           static_cast<uLong>(bytes.size()), Z_DEFAULT_COMPRESSION);
   require(rc == Z_OK, "deflate failed (zlib error " + std::to_string(rc) + ")");
   out.resize(size);
   return out;
