@@ -52,30 +52,37 @@ at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const a
   return at::matmul(scores.masked_fill(future, -INFINITY).softmax(-1), vf);
 }
 
+// FlashAttention-3 on T queries over S keys (the last T of them new), laid out as the model passes
+// them: the queries a strided view of claa's fused q|k|v rows, the keys and values as the KV cache
+// holds them ([H_kv, capacity, d] narrowed to S). Checked against reference_attention with the
+// header's bound; returns the kernel's output.
+at::Tensor check_against_reference(int64_t H, int64_t Hkv, int64_t T, int64_t S) {
+  const int64_t d = 128;
+  auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
+  at::Tensor qkv = at::randn({T, (H + 2 * Hkv) * d}, opts);
+  at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);
+  at::Tensor k = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
+  at::Tensor v = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
+  REQUIRE(claa::cuda::flash_attention_applies(q, k, v));
+  at::Tensor got = claa::cuda::flash_attention_causal(q, k, v);
+  REQUIRE(got.sizes() == q.sizes());
+  at::Tensor error = (got.to(at::kFloat) - reference_attention(q, k, v)).abs();
+  INFO("max |error| " << error.max().item<double>() << ", mean " << error.mean().item<double>());
+  CHECK(error.max().item<double>() <= 1.0 / 64);
+  CHECK(error.mean().item<double>() <= 1e-3);
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("FlashAttention-3 causal prefill matches fp32 attention", "[model][kernels][cuda][flash]") {
   if (skip_without_flash_attention()) return;
   at::manual_seed(11);
-  auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
-  const int64_t d = 128;
   // GQA groups of 4 and 3, and one KV head per query head; lengths off the kernel's 128-row tiles and on them.
   for (auto [H, Hkv] : {std::pair<int64_t, int64_t>{8, 2}, {12, 4}, {4, 4}}) {
     for (int64_t T : {1, 2, 129, 1000, 2048}) {
       INFO(H << " query heads, " << Hkv << " KV heads, " << T << " tokens");
-      // Queries: strided views of claa's fused q|k|v rows; keys and values as the KV cache holds
-      // them, [H_kv, capacity, d] narrowed to T (head stride capacity·d).
-      at::Tensor qkv = at::randn({T, (H + 2 * Hkv) * d}, opts);
-      at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);
-      at::Tensor k = at::randn({Hkv, T + 64, d}, opts).narrow(1, 0, T);
-      at::Tensor v = at::randn({Hkv, T + 64, d}, opts).narrow(1, 0, T);
-      REQUIRE(claa::cuda::flash_attention_applies(q, k, v));
-      at::Tensor got = claa::cuda::flash_attention_causal(q, k, v);
-      REQUIRE(got.sizes() == q.sizes());
-      at::Tensor error = (got.to(at::kFloat) - reference_attention(q, k, v)).abs();
-      INFO("max |error| " << error.max().item<double>() << ", mean " << error.mean().item<double>());
-      CHECK(error.max().item<double>() <= 1.0 / 64);
-      CHECK(error.mean().item<double>() <= 1e-3);
+      const at::Tensor got = check_against_reference(H, Hkv, T, T);
       // The output is a view of [T, H, d]: the output projection reads its rows without a copy.
       CHECK(got.transpose(0, 1).is_contiguous());
     }
@@ -87,22 +94,9 @@ TEST_CASE("FlashAttention-3 attends new tokens over a cache as the causal defini
   // prefix): FlashAttention's bottom-right causal mask, checked against the definition above.
   if (skip_without_flash_attention()) return;
   at::manual_seed(12);
-  auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kBFloat16);
-  const int64_t d = 128, H = 8, Hkv = 2;
   for (auto [T, past] : {std::pair<int64_t, int64_t>{2, 1}, {129, 1000}, {1000, 77}, {300, 4096}}) {
     INFO(T << " new tokens after " << past << " cached");
-    const int64_t S = past + T;
-    at::Tensor qkv = at::randn({T, (H + 2 * Hkv) * d}, opts);
-    at::Tensor q = qkv.narrow(1, 0, H * d).view({T, H, d}).transpose(0, 1);
-    at::Tensor k = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
-    at::Tensor v = at::randn({Hkv, S + 64, d}, opts).narrow(1, 0, S);
-    REQUIRE(claa::cuda::flash_attention_applies(q, k, v));
-    at::Tensor got = claa::cuda::flash_attention_causal(q, k, v);
-    REQUIRE(got.sizes() == q.sizes());
-    at::Tensor error = (got.to(at::kFloat) - reference_attention(q, k, v)).abs();
-    INFO("max |error| " << error.max().item<double>() << ", mean " << error.mean().item<double>());
-    CHECK(error.max().item<double>() <= 1.0 / 64);
-    CHECK(error.mean().item<double>() <= 1e-3);
+    check_against_reference(/*H=*/8, /*Hkv=*/2, T, past + T);
   }
 }
 
