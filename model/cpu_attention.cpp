@@ -419,6 +419,9 @@ Plan make_plan(const AttentionArgs& a) {
   const int64_t G = a.n_heads / a.n_kv_heads, target = p.blas ? kBlasStackedRows : kStackedRows;
   const int64_t cap = p.blas ? kBlasQueryBlock : kQueryBlock;
   p.q_block = std::clamp<int64_t>(target / G / kRowTile * kRowTile, kRowTile, cap);
+  // A short call (a decode step) needs no more rows than it has: the per-thread scratch is sized and
+  // cleared by q_block. One query block either way, so the arithmetic is the same.
+  p.q_block = std::min(p.q_block, round_up(a.n_queries, kRowTile));
   p.stacked_rows = G * p.q_block;
   return p;
 }

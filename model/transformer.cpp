@@ -195,7 +195,16 @@ void Transformer::linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at
       const int64_t n0 = N * p / parts, n1 = N * (p + 1) / parts;
       // A column slab of the row-major output: rows N floats apart, a valid BLAS leading dimension.
       at::Tensor slab = out.narrow(1, n0, n1 - n0), wt = w.narrow(0, n0, n1 - n0).t();
-      if (accumulate)
+      if (x.size(0) == 1) {
+        // One row (a decode step): a GEMV. OpenBLAS 0.3.21's sgemm packs the whole weight slab on every
+        // call, which for one row cost more than the product (perf: 59% of a decode in sgemm_incopy);
+        // sgemv streams the weights once. Decode steps took half the time (docs/benchmarks.md).
+        at::Tensor y = slab.view({n1 - n0});
+        if (accumulate)
+          y.addmv_(w.narrow(0, n0, n1 - n0), x.view({x.size(1)}));
+        else
+          at::mv_out(y, w.narrow(0, n0, n1 - n0), x.view({x.size(1)}));
+      } else if (accumulate)
         slab.addmm_(x, wt);
       else
         at::mm_out(slab, x, wt);
