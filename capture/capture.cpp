@@ -295,7 +295,7 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
     AnswerTap answer(model.config(), n, tap.sinks());
     r.cache.truncate(n);
     std::vector<int64_t> ids(r.tokens.begin(), r.tokens.end() - 1);
-    model.forward(at::tensor(ids, at::kLong), at::arange(n, n + fed, at::kLong), r.cache, &answer);
+    model.forward(at::tensor(ids, at::kLong), at::arange(n, n + fed, at::kLong), r.cache, &answer, /*last_rows=*/1);
   }
   if (options.extra.prompt_cache) {
     r.cache.truncate(n);  // the prompt's entries only (the answer pass appended after them)

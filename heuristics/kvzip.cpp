@@ -129,7 +129,8 @@ class KVzip : public Heuristic {
       return cache;
     }
     const at::Device device = model.options().device;
-    model.forward(ids_tensor(ids, 0, context_end, device), at::arange(context_end, long_on(device)), cache);
+    model.forward(ids_tensor(ids, 0, context_end, device), at::arange(context_end, long_on(device)), cache, nullptr,
+                  /*last_rows=*/1);  // only the cache is wanted
     return cache;
   }
 
@@ -157,7 +158,7 @@ class KVzip : public Heuristic {
       const auto t = static_cast<int64_t>(request.size());
       ReconstructionTap tap(scores, std::min(sinks_, begin), begin, end);
       model.forward(ids_tensor(request, 0, t, device), at::arange(f.context_end, f.context_end + t, long_on(device)),
-                    cache, &tap);
+                    cache, &tap, /*last_rows=*/1);  // only the tap's maxima are wanted
       cache.truncate(f.context_end);  // back to the context alone for the next chunk
     }
     return scores;

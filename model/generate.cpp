@@ -41,8 +41,8 @@ GenerationResult generate(const Transformer& model, const std::vector<int64_t>& 
 
   auto t0 = std::chrono::steady_clock::now();
   at::Tensor ids = at::tensor(prompt_ids, at::kLong);
-  at::Tensor hidden = model.forward(ids, at::arange(n, at::kLong), cache, tap);
-  at::Tensor logits = model.logits(hidden.narrow(0, n - 1, 1)).squeeze(0);
+  at::Tensor hidden = model.forward(ids, at::arange(n, at::kLong), cache, tap, /*last_rows=*/1);
+  at::Tensor logits = model.logits(hidden).squeeze(0);
   int64_t next = logits.argmax().item<int64_t>();
   result.prefill_seconds = seconds_since(t0);
   result.first_logits = logits.to(at::kCPU);

@@ -570,7 +570,7 @@ void Transformer::add_mlp(int layer, at::Tensor& out) const {
 }
 
 at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::Tensor& positions_in, KVCache& cache,
-                                  LayerTap* tap) const {
+                                  LayerTap* tap, int64_t output_rows) const {
   const LayerWeights& w = weights_.layers.at(layer);
   // A layer split moves the hidden states (and position ids) at block boundaries, here, so no
   // caller needs to know where a layer lives. On one device both are no-ops (no copy).
@@ -614,7 +614,9 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   }
   qkv = q = k = v = at::Tensor();  // the cache holds its own copy of k and v
 
-  at::Tensor out = add_normed_attention_output(layer, x, attn.transpose(0, 1).reshape({T, H * d}));
+  const int64_t rows = output_rows > 0 ? std::min(output_rows, T) : T;  // the tokens that go on
+  at::Tensor out = add_normed_attention_output(layer, x.narrow(0, T - rows, rows),
+                                               attn.narrow(1, T - rows, rows).transpose(0, 1).reshape({rows, H * d}));
   attn = at::Tensor();
   add_mlp(layer, out);
   if (tap != nullptr) tap->on_layer_output(layer, out);
@@ -629,10 +631,10 @@ at::Tensor Transformer::logits(const at::Tensor& hidden) const {
   return out.to(at::kFloat);
 }
 
-at::Tensor Transformer::forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache,
-                                LayerTap* tap) const {
+at::Tensor Transformer::forward(const at::Tensor& ids, const at::Tensor& positions, KVCache& cache, LayerTap* tap,
+                                int64_t last_rows) const {
   at::Tensor x = embed(ids);
-  for (int l = 0; l < n_layers(); ++l) x = run_layer(l, x, positions, cache, tap);
+  for (int l = 0; l < n_layers(); ++l) x = run_layer(l, x, positions, cache, tap, l + 1 == n_layers() ? last_rows : 0);
   return x;
 }
 

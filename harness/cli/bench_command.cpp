@@ -60,7 +60,7 @@ double run_prefill_once(const Transformer& model, const at::Tensor& ids, const a
   KVCache cache = model.make_cache();
   synchronize(model);
   auto t0 = std::chrono::steady_clock::now();
-  at::Tensor hidden = model.forward(ids, positions, cache);
+  at::Tensor hidden = model.forward(ids, positions, cache, nullptr, /*last_rows=*/1);
   at::Tensor logits = model.logits(hidden.narrow(0, hidden.size(0) - 1, 1));
   (void)logits.argmax().item<int64_t>();  // the first token is part of prefill (TTFT)
   synchronize(model);

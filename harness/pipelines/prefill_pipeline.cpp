@@ -35,7 +35,7 @@ PrefillOutcome prefill_full(const Transformer& model, const at::Tensor& ids) {
   const int64_t n = ids.size(0);
   KVCache cache = model.make_cache();
   at::Tensor pos = at::arange(n, long_on(model.options().device));
-  at::Tensor hidden = model.forward(ids, pos, cache);
+  at::Tensor hidden = model.forward(ids, pos, cache, nullptr, /*last_rows=*/1);
   return finish(model, std::move(cache), hidden, n, at::arange(n, at::kLong), pos);
 }
 
@@ -168,8 +168,8 @@ PrefillOutcome prefill_selective(const Transformer& model, const std::vector<int
   std::vector<at::Tensor> cache_kept(model.n_layers());
   std::optional<PrefillOutcome::SelectionRows> selection_rows;
   for (int l = 0; l < model.n_layers(); ++l) {
-    if (l > c.prune_layer) {
-      x = model.run_layer(l, x, pos, cache);
+    if (l > c.prune_layer) {  // the last layer's other rows are never read: `finish` takes the last token's
+      x = model.run_layer(l, x, pos, cache, nullptr, l + 1 == model.n_layers() ? 1 : 0);
       continue;
     }
     x = model.run_layer(l, x, pos, cache, tapped ? &tap : nullptr);
@@ -235,7 +235,7 @@ PrefillOutcome prefill_gemfilter(const Transformer& model, const std::vector<int
       top_k_sorted(one_shot_ranking(model, prompt, ids, pipeline, inputs, c.filter_layer), budget).to(device);
   KVCache cache = model.make_cache();
   at::Tensor renumbered = at::arange(budget, long_on(device));
-  at::Tensor hidden = model.forward(ids.index_select(0, idx), renumbered, cache);
+  at::Tensor hidden = model.forward(ids.index_select(0, idx), renumbered, cache, nullptr, /*last_rows=*/1);
   return finish(model, std::move(cache), hidden, budget, idx, renumbered);
 }
 
@@ -251,7 +251,7 @@ PrefillOutcome prefill_specprefill(const Transformer& model, const std::vector<i
   idx = idx.to(model.options().device);
   KVCache cache = model.make_cache();
   at::Tensor pos = idx;  // original positions
-  at::Tensor hidden = model.forward(ids.index_select(0, idx), pos, cache);
+  at::Tensor hidden = model.forward(ids.index_select(0, idx), pos, cache, nullptr, /*last_rows=*/1);
   int64_t last_kept = idx[idx.size(0) - 1].item<int64_t>();
   return finish(model, std::move(cache), hidden, last_kept + 1, idx, pos);
 }
@@ -291,7 +291,7 @@ PrefillOutcome prefill_progressive(const Transformer& model, const std::vector<i
   size_t next_stage = 0;
   for (int l = 0; l < model.n_layers(); ++l) {
     if (next_stage >= stages.size() || l != stages[next_stage]) {
-      x = model.run_layer(l, x, pos, cache);
+      x = model.run_layer(l, x, pos, cache, nullptr, l + 1 == model.n_layers() ? 1 : 0);  // `finish` reads one row
       continue;
     }
     // The alive tokens are this stage's whole "prompt": the tap captures layer l over them.
@@ -363,7 +363,7 @@ PrefillOutcome prefill_kvpress(const Transformer& model, const std::vector<int64
   }
   // The question on the compressed caches, at its original positions.
   at::Tensor rest = ids.narrow(0, split, n - split);
-  at::Tensor hidden = model.forward(rest, at::arange(split, n, long_on(device)), cache);
+  at::Tensor hidden = model.forward(rest, at::arange(split, n, long_on(device)), cache, nullptr, /*last_rows=*/1);
   PrefillOutcome out = finish(model, std::move(cache), hidden, n, at::arange(n, at::kLong), at::arange(n, at::kLong));
   for (at::Tensor& t : cache_kept)
     if (t.defined()) t = t.to(at::kCPU);
