@@ -71,6 +71,17 @@ float exp_sum_portable(float* x, int64_t n, float shift) {
   return sum;
 }
 
+// out[r · ld + j] = Σ_t q[r · d + t] · keys[j · stride + t] for r < rows, j < n: the keys read in place.
+void dots_portable(const float* q, int64_t rows, int64_t d, const float* keys, int64_t stride, int64_t n, float* out,
+                   int64_t ld) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t r = 0; r < rows; ++r) {
+      float sum = 0;
+      for (int64_t t = 0; t < d; ++t) sum += q[r * d + t] * keys[j * stride + t];
+      out[r * ld + j] = sum;
+    }
+}
+
 float max_portable(const float* x, int64_t n) { return *std::max_element(x, x + n); }
 
 // y[j] += a · x[j] for j < n.
@@ -166,6 +177,24 @@ CLAA_AVX2 float exp_sum_avx2(float* x, int64_t n, float shift) {
   return sum;
 }
 
+CLAA_AVX2 void dots_avx2(const float* q, int64_t rows, int64_t d, const float* keys, int64_t stride, int64_t n,
+                         float* out, int64_t ld) {
+  // Each key row is loaded once, 8 features at a time, for up to kRowTile query rows (d % 16 == 0).
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowTile) {
+    const int64_t tile = std::min(kRowTile, rows - r0);
+    for (int64_t j = 0; j < n; ++j) {
+      const float* k = keys + j * stride;
+      __m256 acc[kRowTile];
+      for (int64_t r = 0; r < kRowTile; ++r) acc[r] = _mm256_setzero_ps();
+      for (int64_t t = 0; t < d; t += 8) {
+        const __m256 kv = _mm256_loadu_ps(k + t);
+        for (int64_t r = 0; r < tile; ++r) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (r0 + r) * d + t), kv, acc[r]);
+      }
+      for (int64_t r = 0; r < tile; ++r) out[(r0 + r) * ld + j] = hsum256(acc[r]);
+    }
+  }
+}
+
 CLAA_AVX2 float max_avx2(const float* x, int64_t n) {
   __m256 m = _mm256_set1_ps(kNegInf);
   int64_t j = 0;
@@ -211,15 +240,16 @@ struct Kernels {
   void (*axpy)(float, const float*, int64_t, float*);
   float (*sum)(const float*, int64_t);
   void (*max_scaled)(float, const float*, int64_t, float*);
+  void (*dots)(const float*, int64_t, int64_t, const float*, int64_t, int64_t, float*, int64_t);
 };
 
 Kernels kernels_for(Isa isa) {
 #ifdef CLAA_X86_SIMD
   if (isa == Isa::Avx2Fma)
-    return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2, axpy_avx2, sum_avx2, max_scaled_avx2};
+    return {scores_avx2, accumulate_avx2, exp_sum_avx2, max_avx2, axpy_avx2, sum_avx2, max_scaled_avx2, dots_avx2};
 #endif
-  return {scores_portable, accumulate_portable, exp_sum_portable,   max_portable,
-          axpy_portable,   sum_portable,        max_scaled_portable};
+  return {scores_portable, accumulate_portable, exp_sum_portable,    max_portable,
+          axpy_portable,   sum_portable,        max_scaled_portable, dots_portable};
 }
 
 // How one call runs: the element-wise kernels, who computes the two products (BLAS, or claa's
@@ -404,6 +434,58 @@ void attend_query_block(const Plan& p, const AttentionArgs& a, int64_t kv_head, 
     add_subset_maxima(p, a, s, key_blocks, first_row, rows, stacked, subset_maxima + kv_head * a.n_keys);
 }
 
+// ---- One query per head (a decode step) -------------------------------------------------------
+// No product here is worth a GEMM (G rows): each key and value row is read once, in place in the
+// cache, for the G heads of its group. The keys are cut into chunks so that every thread has work
+// however few KV heads there are (SmolLM2: 3 heads on 2 threads); each (KV head, chunk) unit keeps
+// its own maximum, sum and unnormalised output, merged at the end as FlashDecoding does (split-K).
+constexpr int64_t kDecodeChunk = 256;
+
+void decode_attention(const Kernels& k, const AttentionArgs& a) {
+  const int64_t d = a.head_dim, Hkv = a.n_kv_heads, G = a.n_heads / Hkv, S = a.n_keys;
+  const int64_t rows = round_up(G, kRowTile);  // the accumulate kernel works on whole row tiles
+  const int64_t chunks = (S + kDecodeChunk - 1) / kDecodeChunk, units = Hkv * chunks;
+  // Per unit and head of its group: the chunk's maximum and sum of e^(s − max), and Σ e^(s − max)·v.
+  std::vector<float> chunk_max(units * G), chunk_sum(units * G), chunk_acc(units * rows * d, 0.0f);
+  // H2O's column sums need each key's e^(s − chunk max) until the row's final statistics are known.
+  std::vector<float> exps(a.column_sums != nullptr ? Hkv * G * S : 0);
+  at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> q(rows * d, 0.0f), p(rows * kDecodeChunk, 0.0f);  // padding rows stay zero
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t g = u / chunks, j0 = (u % chunks) * kDecodeChunk, n = std::min(kDecodeChunk, S - j0);
+      for (int64_t h = 0; h < G; ++h)
+        for (int64_t t = 0; t < d; ++t) q[h * d + t] = a.q[(g * G + h) * a.q_head_stride + t] * a.scale;
+      k.dots(q.data(), G, d, a.k + g * a.k_head_stride + j0 * a.k_row_stride, a.k_row_stride, n, p.data(),
+             kDecodeChunk);
+      for (int64_t h = 0; h < G; ++h) {
+        float* row = p.data() + h * kDecodeChunk;
+        chunk_max[u * G + h] = k.max(row, n);
+        chunk_sum[u * G + h] = k.exp_sum(row, n, chunk_max[u * G + h]);
+        if (!exps.empty()) std::copy(row, row + n, exps.data() + (g * G + h) * S + j0);
+      }
+      k.accumulate(p.data(), kDecodeChunk, a.v + g * a.v_head_stride + j0 * a.v_row_stride, a.v_row_stride, rows, n, d,
+                   chunk_acc.data() + u * rows * d);
+    }
+  });
+  for (int64_t g = 0; g < Hkv; ++g)
+    for (int64_t h = 0; h < G; ++h) {
+      float row_max = kNegInf, row_sum = 0;
+      for (int64_t c = 0; c < chunks; ++c) row_max = std::max(row_max, chunk_max[(g * chunks + c) * G + h]);
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t u = g * chunks + c;
+        row_sum += chunk_sum[u * G + h] * std::exp(chunk_max[u * G + h] - row_max);
+      }
+      float* out = a.out + (g * G + h) * a.out_head_stride;
+      std::fill(out, out + d, 0.0f);
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t u = g * chunks + c, j0 = c * kDecodeChunk, n = std::min(kDecodeChunk, S - j0);
+        const float factor = std::exp(chunk_max[u * G + h] - row_max) / row_sum;
+        k.axpy(factor, chunk_acc.data() + (u * rows + h) * d, d, out);
+        if (!exps.empty()) k.axpy(factor, exps.data() + (g * G + h) * S + j0, n, a.column_sums + g * S + j0);
+      }
+    }
+}
+
 Isa usable_isa(const AttentionArgs& a) {
   // The AVX2 tiles cover 16 features at a time; other widths take the portable path.
   if (a.isa == Isa::Avx2Fma && (a.head_dim % kColTile != 0 || best_isa() != Isa::Avx2Fma)) return Isa::Portable;
@@ -445,6 +527,7 @@ void causal_attention(const AttentionArgs& a) {
     require(0 <= a.subset_sinks && a.subset_sinks <= a.focus_begin && a.focus_begin <= a.focus_end &&
                 a.focus_end <= a.n_keys - a.n_queries,
             "attention: the subset's sinks and focus must lie, in order, before the new keys");
+  if (a.n_queries == 1 && a.subset_maxima == nullptr) return decode_attention(kernels_for(usable_isa(a)), a);
   const int64_t d = a.head_dim, Hkv = a.n_kv_heads;
   const Plan plan = make_plan(a);
 

@@ -1,6 +1,7 @@
 // Fused causal attention for CPU fp32 prefill (FlashAttention-style): queries are processed in
 // blocks of rows, keys in blocks of columns, with an online softmax, so no N×N matrix is ever
-// stored and causally invisible key blocks are skipped. Threads split heads × query blocks.
+// stored and causally invisible key blocks are skipped. Threads split heads × query blocks; a
+// decode step (one query per head) splits the keys instead and reads them in place (split-K).
 //
 // The two products per block come from OpenBLAS's sgemm when the process has it (blas_products) or
 // from claa's own micro-kernels; the softmax and the micro-kernels have an AVX2+FMA path (chosen at

@@ -64,7 +64,11 @@ TEST_CASE("Fused CPU attention matches explicit softmax attention", "[model][att
       {6, 2, 37, 0, 64},     // GQA (G = 3), one partial query block and key block
       {6, 2, 150, 0, 64},    // several query blocks (64 rows) and key blocks (128 keys)
       {4, 4, 70, 200, 64},   // an earlier cache: queries see past + i + 1 keys
-      {9, 3, 1, 300, 64},    // one decode step
+      {9, 3, 1, 300, 64},    // one decode step: split over key chunks (256), here two
+      {8, 2, 1, 1000, 128},  // a decode step over four chunks, the last one partial
+      {4, 4, 1, 0, 64},      // a decode step that sees its own key only
+      {6, 2, 1, 256, 32},    // a decode step one key past a whole chunk; head_dim 32
+      {4, 2, 1, 40, 24},     // a decode step with head_dim not a multiple of 16 (portable path)
       {4, 2, 45, 19, 24},    // head_dim not a multiple of 16: portable path even when AVX2 asked
       {8, 2, 130, 5, 128},   // Llama-8B head_dim
       {3, 1, 300, 260, 64},  // several BLAS blocks (128 queries, 256 keys) with a past that is not block-aligned
