@@ -450,7 +450,7 @@ void decode_attention(const Kernels& k, const AttentionArgs& a) {
   // H2O's column sums need each key's e^(s − chunk max) until the row's final statistics are known.
   std::vector<float> exps(a.column_sums != nullptr ? Hkv * G * S : 0);
   at::parallel_for(0, units, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> q(rows * d, 0.0f), p(rows * kDecodeChunk, 0.0f);  // padding rows stay zero
+    std::vector<float> q(G * d), p(rows * kDecodeChunk, 0.0f);  // p's padding rows stay zero
     for (int64_t u = begin; u < end; ++u) {
       const int64_t g = u / chunks, j0 = (u % chunks) * kDecodeChunk, n = std::min(kDecodeChunk, S - j0);
       for (int64_t h = 0; h < G; ++h)
@@ -467,19 +467,21 @@ void decode_attention(const Kernels& k, const AttentionArgs& a) {
                    chunk_acc.data() + u * rows * d);
     }
   });
+  std::vector<float> rescale(chunks);  // e^(chunk max − row max), per chunk of the row being merged
   for (int64_t g = 0; g < Hkv; ++g)
     for (int64_t h = 0; h < G; ++h) {
       float row_max = kNegInf, row_sum = 0;
       for (int64_t c = 0; c < chunks; ++c) row_max = std::max(row_max, chunk_max[(g * chunks + c) * G + h]);
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t u = g * chunks + c;
-        row_sum += chunk_sum[u * G + h] * std::exp(chunk_max[u * G + h] - row_max);
+        rescale[c] = std::exp(chunk_max[u * G + h] - row_max);
+        row_sum += chunk_sum[u * G + h] * rescale[c];
       }
       float* out = a.out + (g * G + h) * a.out_head_stride;
       std::fill(out, out + d, 0.0f);
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t u = g * chunks + c, j0 = c * kDecodeChunk, n = std::min(kDecodeChunk, S - j0);
-        const float factor = std::exp(chunk_max[u * G + h] - row_max) / row_sum;
+        const float factor = rescale[c] / row_sum;
         k.axpy(factor, chunk_acc.data() + (u * rows + h) * d, d, out);
         if (!exps.empty()) k.axpy(factor, exps.data() + (g * G + h) * S + j0, n, a.column_sums + g * S + j0);
       }
@@ -501,8 +503,8 @@ Plan make_plan(const AttentionArgs& a) {
   const int64_t G = a.n_heads / a.n_kv_heads, target = p.blas ? kBlasStackedRows : kStackedRows;
   const int64_t cap = p.blas ? kBlasQueryBlock : kQueryBlock;
   p.q_block = std::clamp<int64_t>(target / G / kRowTile * kRowTile, kRowTile, cap);
-  // A short call (a decode step) needs no more rows than it has: the per-thread scratch is sized and
-  // cleared by q_block. One query block either way, so the arithmetic is the same.
+  // A short call (an answer pass of a few tokens) needs no more rows than it has: the per-thread
+  // scratch is sized and cleared by q_block. One query block either way, so the arithmetic is the same.
   p.q_block = std::min(p.q_block, round_up(a.n_queries, kRowTile));
   p.stacked_rows = G * p.q_block;
   return p;

@@ -194,20 +194,20 @@ void Transformer::linear_cpu_into(at::Tensor& out, const at::Tensor& x, const at
     for (int64_t p = b; p < e; ++p) {
       const int64_t n0 = N * p / parts, n1 = N * (p + 1) / parts;
       // A column slab of the row-major output: rows N floats apart, a valid BLAS leading dimension.
-      at::Tensor slab = out.narrow(1, n0, n1 - n0), wt = w.narrow(0, n0, n1 - n0).t();
+      at::Tensor slab = out.narrow(1, n0, n1 - n0), w_rows = w.narrow(0, n0, n1 - n0);
       if (x.size(0) == 1) {
         // One row (a decode step): a GEMV. OpenBLAS 0.3.21's sgemm packs the whole weight slab on every
         // call, which for one row cost more than the product (perf: 59% of a decode in sgemm_incopy);
         // sgemv streams the weights once. Decode steps took half the time (docs/benchmarks.md).
-        at::Tensor y = slab.view({n1 - n0});
+        at::Tensor y = slab.select(0, 0);
         if (accumulate)
-          y.addmv_(w.narrow(0, n0, n1 - n0), x.view({x.size(1)}));
+          y.addmv_(w_rows, x.select(0, 0));
         else
-          at::mv_out(y, w.narrow(0, n0, n1 - n0), x.view({x.size(1)}));
+          at::mv_out(y, w_rows, x.select(0, 0));
       } else if (accumulate)
-        slab.addmm_(x, wt);
+        slab.addmm_(x, w_rows.t());
       else
-        at::mm_out(slab, x, wt);
+        at::mm_out(slab, x, w_rows.t());
     }
   });
 }

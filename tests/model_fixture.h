@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "model/model_loader.h"
 #include "tests/catch.h"
@@ -23,6 +24,14 @@ inline const claa::LoadedModel& default_model() {
   if (!model) model = std::make_unique<claa::LoadedModel>(claa::load_model(default_model_path(), claa::RuntimeOptions{}));
   return *model;
 }
+
+// Keeps each layer's H2O column sums, in layer order (the fused attention computes them when asked).
+class ColumnSumTap : public claa::LayerTap {
+ public:
+  bool wants_column_sums(int) const override { return true; }
+  void on_attention_column_sums(int layer, const at::Tensor& sums) override { sums_.push_back(sums.clone()); }
+  std::vector<at::Tensor> sums_;
+};
 
 // HF transformers' reference outputs for the tiny llama3 / qwen2 / mistral models
 // (tests/fixtures/model/tiny/, tools/make_tiny_models.py).

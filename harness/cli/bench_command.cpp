@@ -61,7 +61,7 @@ double run_prefill_once(const Transformer& model, const at::Tensor& ids, const a
   synchronize(model);
   auto t0 = std::chrono::steady_clock::now();
   at::Tensor hidden = model.forward(ids, positions, cache, nullptr, /*last_rows=*/1);
-  at::Tensor logits = model.logits(hidden.narrow(0, hidden.size(0) - 1, 1));
+  at::Tensor logits = model.logits(hidden);  // the last token's row only (last_rows)
   (void)logits.argmax().item<int64_t>();  // the first token is part of prefill (TTFT)
   synchronize(model);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

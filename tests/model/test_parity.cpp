@@ -70,18 +70,6 @@ TEST_CASE("A prompt longer than the context is rejected with a clear error", "[m
   REQUIRE_THROWS_WITH(claa::generate(*m.model, {1, 2, 99999999}, options), Catch::Contains("token id out of range"));
 }
 
-namespace {
-
-// Keeps the H2O column sums of every layer.
-class ColumnSumTap : public claa::LayerTap {
- public:
-  bool wants_column_sums(int) const override { return true; }
-  void on_attention_column_sums(int layer, const at::Tensor& sums) override { sums_.push_back(sums.clone()); }
-  std::vector<at::Tensor> sums_;
-};
-
-}  // namespace
-
 TEST_CASE("Fused CPU attention equals the chunked attention on SmolLM2", "[model][attention]") {
   // The same 300-token prefill (and one decode step) through the fused kernel and through the
   // explicit path with tiny query chunks must give the same hidden states and H2O column sums.

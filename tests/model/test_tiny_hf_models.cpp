@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -247,17 +246,6 @@ TEST_CASE("MLP row chunks leave the logits unchanged", "[model][hf]") {
   }
 }
 
-namespace {
-
-// Keeps every layer's H2O column sums (the attention of all queries, which last_rows must not cut).
-struct ColumnSums : claa::LayerTap {
-  bool wants_column_sums(int) const override { return true; }
-  void on_attention_column_sums(int layer, const at::Tensor& sums) override { of[layer] = sums.clone(); }
-  std::map<int, at::Tensor> of;
-};
-
-}  // namespace
-
 TEST_CASE("A forward that keeps only the last rows gives those rows and the same cache and taps", "[model][hf]") {
   // Transformer::forward(..., last_rows): the last layer runs its output projection and MLP for the last
   // rows only. Every key, value and attention tap is the full forward's; the rows kept equal its last
@@ -270,12 +258,12 @@ TEST_CASE("A forward that keeps only the last rows gives those rows and the same
     o.fused_cpu_kernels = fused;
     const claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/llama3"), o);
     claa::KVCache full_cache = m.model->make_cache();
-    ColumnSums full_sums;
+    ColumnSumTap full_sums;  // the attention of all queries, which last_rows must not cut
     const at::Tensor full = m.model->forward(t, pos, full_cache, &full_sums);
     for (int64_t rows : {1, 3}) {
       INFO((fused ? "fused" : "aten") << " CPU kernels, last " << rows << " rows");
       claa::KVCache cache = m.model->make_cache();
-      ColumnSums sums;
+      ColumnSumTap sums;
       const at::Tensor last = m.model->forward(t, pos, cache, &sums, rows);
       REQUIRE(last.sizes() == at::IntArrayRef({rows, full.size(1)}));
       const double scale = full.abs().max().item<double>();
@@ -283,7 +271,7 @@ TEST_CASE("A forward that keeps only the last rows gives those rows and the same
       for (int l = 0; l < m.model->n_layers(); ++l) {
         CHECK(at::equal(cache.keys(l), full_cache.keys(l)));
         CHECK(at::equal(cache.values(l), full_cache.values(l)));
-        CHECK(at::equal(sums.of[l], full_sums.of[l]));
+        CHECK(at::equal(sums.sums_.at(l), full_sums.sums_.at(l)));
       }
       // A decode step over either cache is the same computation.
       const at::Tensor next = at::tensor(std::vector<int64_t>{7}, at::kLong), next_pos = at::full({1}, 23, at::kLong);
