@@ -1,5 +1,7 @@
 #include "capture/capture.h"
 
+#include <ATen/record_function.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -50,18 +52,27 @@ class CaptureTap : public LayerTap {
                            const at::Tensor& positions) override {
     prefilling_ = q.size(1) == n_ && keys.size(1) == n_;
     if (!prefilling_) return;
-    prefill_.on_attention_inputs(layer, q, keys, positions);
+    {
+      // Named scopes: `claa bench capture --profile` shows what the taps add to a prefill.
+      RECORD_FUNCTION("claa::capture", std::vector<c10::IValue>());
+      prefill_.on_attention_inputs(layer, q, keys, positions);
+    }
+    RECORD_FUNCTION("claa::oracle", std::vector<c10::IValue>());
     feed_sinks(sinks_, layer, 0, prefill_.last_attention().unsqueeze(0));  // [1, H, N]
   }
   void on_attention_values(int layer, const at::Tensor& values) override {
-    if (prefilling_) prefill_.on_attention_values(layer, values);
+    if (!prefilling_) return;
+    RECORD_FUNCTION("claa::capture", std::vector<c10::IValue>());
+    prefill_.on_attention_values(layer, values);
   }
   bool wants_column_sums(int layer) const override { return prefilling_ && prefill_.wants_column_sums(layer); }
   void on_attention_column_sums(int layer, const at::Tensor& sums) override {
     prefill_.on_attention_column_sums(layer, sums);
   }
   void on_layer_output(int layer, const at::Tensor& hidden) override {
-    if (prefilling_) prefill_.on_layer_output(layer, hidden);
+    if (!prefilling_) return;
+    RECORD_FUNCTION("claa::capture", std::vector<c10::IValue>());
+    prefill_.on_layer_output(layer, hidden);
   }
   void complete_layers() {
     for (int l = 0; l < static_cast<int>(config_.n_layers); ++l) prefill_.complete_layer(l);

@@ -95,6 +95,8 @@ std::string op_kind(const std::string& name) {
   if (name == "claa::rope") return "RoPE";
   if (name == "claa::silu_mul") return "activation";
   if (name == "claa::kv_append") return "KV cache";
+  if (name == "claa::capture") return "capture taps";
+  if (name == "claa::oracle") return "oracle";
   if (name == "aten::embedding") return "embedding";
   if (is({"aten::copy_", "aten::to", "aten::_to_copy", "aten::contiguous", "aten::clone", "aten::reshape", "aten::cat",
           "aten::index_select", "aten::empty", "aten::empty_strided", "aten::zeros"}))

@@ -39,8 +39,8 @@ class OpProfile {
 };
 
 // The kind of work an operator name stands for, for the per-kind table of `bench prefill
-// --profile`: "GEMM", "attention", "norms", "RoPE", "activation", "KV cache", "copies
-// and casts", "embedding", or "other".
+// --profile` (and `bench capture --profile`): "GEMM", "attention", "norms", "RoPE", "activation",
+// "KV cache", "capture taps", "oracle", "copies and casts", "embedding", or "other".
 std::string op_kind(const std::string& name);
 
 }  // namespace claa

@@ -67,21 +67,8 @@ double run_prefill_once(const Transformer& model, const at::Tensor& ids, const a
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One more prefill with every top-level operator timed by name (docs/benchmarks.md, profile).
-void print_prefill_profile(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
-  double cpu0 = process_cpu_seconds();
-  std::vector<OpTime> ops;
-  double wall = 0;
-  const bool gpu = model.options().device.is_cuda();
-  {
-    // On a GPU each outermost operator is timed between two device waits (op_profile.h).
-    OpProfile profile(gpu ? std::function<void()>([&model] { synchronize(model); }) : std::function<void()>());
-    wall = run_prefill_once(model, ids, positions);
-    ops = profile.totals();
-  }
-  double cpu = process_cpu_seconds() - cpu0;
-  fmt::print("profile of one prefill{}: wall {:.3f} s, CPU {:.3f} s ({:.2f} cores busy on average)\n",
-             gpu ? " (device waits around every operator)" : "", wall, cpu, cpu / wall);
+// The operator table of a profiled run: every outermost operator by time, then the same by kind.
+void print_op_table(const std::vector<OpTime>& ops, double wall) {
   fmt::print("{:<28} {:>10} {:>7} {:>8}\n", "operator (outermost)", "seconds", "share", "calls");
   double listed = 0;
   for (const OpTime& op : ops) {
@@ -98,6 +85,32 @@ void print_prefill_profile(const Transformer& model, const at::Tensor& ids, cons
   fmt::print("{:<28} {:>10} {:>7} {:>8}\n", "op kind", "seconds", "share", "calls");
   for (const auto& [kind, k] : kinds)
     fmt::print("{:<28} {:>10.4f} {:>6.1f}% {:>8}\n", kind, k.first, 100 * k.first / wall, k.second);
+}
+
+// Runs `body` with every outermost operator timed by name and prints the table. On a GPU each
+// operator is timed between two device waits (op_profile.h), so only the split is meant to be read.
+template <typename F>
+void print_profile(const char* what, const Transformer& model, F&& body) {
+  double cpu0 = process_cpu_seconds();
+  std::vector<OpTime> ops;
+  const bool gpu = model.options().device.is_cuda();
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    OpProfile profile(gpu ? std::function<void()>([&model] { synchronize(model); }) : std::function<void()>());
+    body();
+    synchronize(model);
+    ops = profile.totals();
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double cpu = process_cpu_seconds() - cpu0;
+  fmt::print("profile of {}{}: wall {:.3f} s, CPU {:.3f} s ({:.2f} cores busy on average)\n", what,
+             gpu ? " (device waits around every operator)" : "", wall, cpu, cpu / wall);
+  print_op_table(ops, wall);
+}
+
+// One more prefill with every top-level operator timed by name (docs/benchmarks.md, profile).
+void print_prefill_profile(const Transformer& model, const at::Tensor& ids, const at::Tensor& positions) {
+  print_profile("one prefill", model, [&] { run_prefill_once(model, ids, positions); });
 }
 
 void run_prefill_bench(const PrefillBenchArgs& a) {
@@ -161,6 +174,7 @@ struct CaptureBenchArgs {
   bool host_capture = false;  // CaptureOptions::on_model_device = false (host-side scoring)
   int runs = 1;               // plain/rank pairs; medians reported
   std::string tokenizer_path;  // a tokenizer.json or GGUF for models without one (KVzip writes text)
+  bool profile = false;        // then one more capture (prefill, answer, oracle) timed per operator
 };
 
 // The tokenizer KVzip writes its request with: --tokenizer's, else the model's own (none for random
@@ -292,6 +306,10 @@ void run_capture_bench(const CaptureBenchArgs& a) {
                         {"per_heuristic", per_heuristic}};
     std::ofstream(a.json_path) << j.dump(2) << "\n";
   }
+  // The capture alone (what a rank run adds to a plain one is mostly here; heuristics are timed above).
+  if (a.profile)
+    print_profile("one capture (prefill with the taps, answer, oracle)", model,
+                  [&] { (void)capture_with_oracle(model, ids, cap, OracleOptions{}); });
 }
 
 // `claa bench tokenizer`: encode ~1 MB of English text (by default the licence texts Debian ships,
@@ -382,6 +400,8 @@ void register_bench_command(CLI::App& app) {
       ->capture_default_str();
   capture->add_flag("--host-capture", cargs->host_capture,
                     "keep the captures on the CPU and score there (saves GPU memory)");
+  capture->add_flag("--profile", cargs->profile,
+                    "then time one more capture per operator (outermost ATen ops and claa's scopes)");
   capture->callback([cargs] { run_capture_bench(*cargs); });
 
   register_ttft_command(*bench);
