@@ -18,16 +18,29 @@
 
 namespace claa {
 
-// Undo RoPE (HF rotate_half layout): q [H, T, d] post-RoPE at `positions` [T] → pre-RoPE, fp32.
-at::Tensor unrotate_queries(const at::Tensor& q, const at::Tensor& positions, const at::Tensor& inv_freq) {
-  // q = q_pre·cos + rotate_half(q_pre)·sin is a rotation per frequency pair; its inverse turns by −θ.
-  at::Tensor freqs =
-      positions.to(q.device(), at::kFloat).unsqueeze(1) * inv_freq.to(q.device(), at::kFloat).unsqueeze(0);
-  at::Tensor angles = at::cat({freqs, freqs}, -1);  // [T, d]
-  at::Tensor x = q.to(at::kFloat);
+// cos and sin of the RoPE angles at `positions` [T]: [T, d/2] fp32 on `device` (HF's [T, d] angles
+// repeat them for the two halves of rotate_half's layout).
+RopeAngles rope_angles(const at::Tensor& positions, const at::Tensor& inv_freq, const at::Device& device) {
+  const at::Tensor freqs = positions.to(device, at::kFloat).unsqueeze(1) * inv_freq.to(device, at::kFloat).unsqueeze(0);
+  return {freqs.cos(), freqs.sin()};
+}
+
+at::Tensor unrotate_queries(const at::Tensor& q, const RopeAngles& angles) {
+  // q = q_pre·cos + rotate_half(q_pre)·sin turns each pair (q_pre[i], q_pre[i + d/2]) by θ_i:
+  // q₁ = p₁·cos − p₂·sin, q₂ = p₂·cos + p₁·sin. Its inverse turns by −θ: p₁ = q₁·cos + q₂·sin,
+  // p₂ = q₂·cos − q₁·sin, written half by half into one output (no rotate_half copy).
+  const at::Tensor x = q.to(at::kFloat);
   const int64_t half = x.size(-1) / 2;
-  at::Tensor rotated = at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);  // rotate_half
-  return x * angles.cos() - rotated * angles.sin();
+  const at::Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  at::Tensor out = at::empty(x.sizes(), x.options());
+  at::Tensor p1 = out.narrow(-1, 0, half), p2 = out.narrow(-1, half, half);
+  at::mul_out(p1, x1, angles.cos).addcmul_(x2, angles.sin);
+  at::mul_out(p2, x2, angles.cos).addcmul_(x1, angles.sin, -1);
+  return out;
+}
+
+at::Tensor unrotate_queries(const at::Tensor& q, const at::Tensor& positions, const at::Tensor& inv_freq) {
+  return unrotate_queries(q, rope_angles(positions, inv_freq, q.device()));
 }
 
 // R̄: the RoPE rotation matrix averaged over positions [n, n + n_future), [d, d] (kvpress apply_avg_rope).
@@ -52,29 +65,31 @@ namespace {
 // Query rows left out of the pre-RoPE query statistics (kvpress ExpectedAttentionPress n_sink = 4).
 constexpr int64_t kQueryStatsSkip = 4;
 
-// Pre-RoPE query mean [H, d] and covariance [H, d, d] (÷ count) over rows kQueryStatsSkip.. of q_pre.
-std::pair<at::Tensor, at::Tensor> query_statistics(const at::Tensor& q_pre) {
-  const int64_t skip = std::min<int64_t>(kQueryStatsSkip, q_pre.size(1) - 1);
-  at::Tensor rows = q_pre.narrow(1, skip, q_pre.size(1) - skip).to(at::kFloat);  // [H, T', d]
+// Pre-RoPE query mean [H, d] and covariance [H, d, d] (÷ count) of pre-RoPE query rows [H, T', d].
+std::pair<at::Tensor, at::Tensor> query_statistics(const at::Tensor& rows) {
   at::Tensor mean = rows.mean(1, true);
   at::Tensor centred = rows - mean;
   at::Tensor cov = at::matmul(centred.transpose(1, 2), centred) / static_cast<double>(rows.size(1));
   return {mean.squeeze(1), cov};
 }
 
-// Expected Attention's two logit terms over `keys` [H_kv, N, d] (post-RoPE) from post-RoPE queries
-// q [H, N, d] at `positions`: {μ'·k/√d, ½·kᵀΣ'k/d}, each [H, N] fp32.
-std::pair<at::Tensor, at::Tensor> expected_attention_logits(const at::Tensor& q, const at::Tensor& positions,
-                                                            const at::Tensor& keys, const at::Tensor& inv_freq,
-                                                            int64_t n_future) {
-  const int64_t H = q.size(0), d = q.size(2), Hkv = keys.size(0), G = H / Hkv, n = keys.size(1);
-  auto [mu, cov] = query_statistics(unrotate_queries(q, positions, inv_freq));
-  at::Tensor R = average_rope(q.size(1), n_future, inv_freq).to(q.device());
+// Expected Attention's two logit terms over `keys` [H_kv, N, d] (post-RoPE) from the pre-RoPE query rows
+// after the sinks [H, T', d] and R̄ [d, d]: {μ'·k/√d, ½·kᵀΣ'k/d}, each [H, N] fp32.
+std::pair<at::Tensor, at::Tensor> expected_attention_logits(const at::Tensor& query_rows, const at::Tensor& keys,
+                                                            const at::Tensor& R) {
+  const int64_t H = query_rows.size(0), d = query_rows.size(2), Hkv = keys.size(0), G = H / Hkv, n = keys.size(1);
+  auto [mu, cov] = query_statistics(query_rows);
   mu = at::matmul(mu, R.t());                   // [H, d]
   cov = at::matmul(R, at::matmul(cov, R.t()));  // [H, d, d]
-  at::Tensor k = keys.to(at::kFloat).unsqueeze(1).expand({Hkv, G, n, d}).reshape({H, n, d});
-  at::Tensor mean_term = at::matmul(k, mu.unsqueeze(-1)).squeeze(-1) / std::sqrt(static_cast<double>(d));
-  at::Tensor cov_term = (at::matmul(k, cov) * k).sum(-1) / static_cast<double>(d) / 2.0;
+  // The G query heads of a group share its keys: one GEMM per KV head against the group's G vectors μ'
+  // (and its G matrices Σ' side by side) instead of a copy of the keys per query head.
+  const at::Tensor k = keys.to(at::kFloat);                                                      // [H_kv, N, d]
+  auto per_query_head = [&](const at::Tensor& t) { return t.transpose(1, 2).reshape({H, n}); };  // from [H_kv, N, G]
+  at::Tensor mean_term =
+      per_query_head(at::matmul(k, mu.view({Hkv, G, d}).transpose(1, 2))) / std::sqrt(static_cast<double>(d));
+  const at::Tensor group_covs = cov.view({Hkv, G, d, d}).permute({0, 2, 1, 3}).reshape({Hkv, d, G * d});
+  const at::Tensor k_cov = at::matmul(k, group_covs).view({Hkv, n, G, d});  // k·Σ'_g for each g of the group
+  at::Tensor cov_term = per_query_head((k_cov * k.unsqueeze(2)).sum(-1)) / static_cast<double>(d) / 2.0;
   return {mean_term, cov_term};
 }
 
@@ -87,7 +102,15 @@ class ExpectedLogits : public CaptureStatistic {
   }
   void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys,
                            const at::Tensor& positions) override {
-    auto [mean, cov] = expected_attention_logits(q, positions, keys, inv_freq_.to(q.device()), future_);
+    const int64_t skip = std::min<int64_t>(kQueryStatsSkip, q.size(1) - 1), rows = q.size(1) - skip;
+    // Every layer of a prefill sees the same positions and prompt length: the angles and R̄ are made
+    // once (per device, where the layers are split) instead of once per layer.
+    if (!R_.defined() || R_.device() != q.device()) {
+      angles_ = rope_angles(positions.narrow(0, skip, rows), inv_freq_, q.device());
+      R_ = average_rope(q.size(1), future_, inv_freq_).to(q.device());
+    }
+    const at::Tensor query_rows = unrotate_queries(q.narrow(1, skip, rows), angles_);
+    auto [mean, cov] = expected_attention_logits(query_rows, keys, R_);
     out_.layers[layer].statistics[key_ + ":mean"] = mean.to(device_);
     out_.layers[layer].statistics[key_ + ":cov"] = cov.to(device_);
   }
@@ -101,6 +124,8 @@ class ExpectedLogits : public CaptureStatistic {
   at::Tensor inv_freq_;
   std::string key_;
   int64_t future_;
+  RopeAngles angles_;  // of the prompt's query rows after the sinks
+  at::Tensor R_;       // R̄ over the n_future positions after the prompt
 };
 
 nlohmann::json expected_defaults() {
