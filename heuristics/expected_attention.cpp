@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "heuristics/heuristic.h"
+#include "model/transformer.h"
 
 namespace claa {
 
@@ -97,20 +98,31 @@ std::pair<at::Tensor, at::Tensor> expected_attention_logits(const at::Tensor& qu
 class ExpectedLogits : public CaptureStatistic {
  public:
   ExpectedLogits(const StatisticContext& c, std::string key, int64_t n_future)
-      : out_(c.out), device_(c.device), inv_freq_(c.rope_inv_freq), key_(std::move(key)), future_(n_future) {
+      : config_(c.config),
+        out_(c.out),
+        device_(c.device),
+        inv_freq_(c.rope_inv_freq),
+        key_(std::move(key)),
+        future_(n_future) {
     require(inv_freq_.defined(), "expected_attention: the capture has no RoPE frequencies");
   }
   void on_attention_inputs(int layer, const at::Tensor& q, const at::Tensor& keys,
                            const at::Tensor& positions) override {
     const int64_t skip = std::min<int64_t>(kQueryStatsSkip, q.size(1) - 1), rows = q.size(1) - skip;
-    // Every layer of a prefill sees the same positions and prompt length: the angles and R̄ are made
-    // once (per device, where the layers are split) instead of once per layer.
-    if (!R_.defined() || R_.device() != q.device()) {
-      angles_ = rope_angles(positions.narrow(0, skip, rows), inv_freq_, q.device());
-      R_ = average_rope(q.size(1), future_, inv_freq_).to(q.device());
+    // The rotation this layer's queries and keys carry, and R̄ over the n_future positions after the
+    // prompt: Gemma 3's sliding layers rotate with their own base (kvpress reads module.rotary_emb, the
+    // layer's own; it refuses Gemma 3, so this extension follows the model). Every layer of a prefill
+    // sees the same positions and prompt length, so each rotation is made once (per device, where the
+    // layers are split) instead of once per layer.
+    const bool local = layer_uses_local_rope(config_, layer);
+    Rotation& r = local ? local_ : model_;
+    if (!r.R.defined() || r.R.device() != q.device()) {
+      const at::Tensor inv_freq = local ? rope_inv_freq(local_rope_config(config_)) : inv_freq_;
+      r.angles = rope_angles(positions.narrow(0, skip, rows), inv_freq, q.device());
+      r.R = average_rope(q.size(1), future_, inv_freq).to(q.device());
     }
-    const at::Tensor query_rows = unrotate_queries(q.narrow(1, skip, rows), angles_);
-    auto [mean, cov] = expected_attention_logits(query_rows, keys, R_);
+    const at::Tensor query_rows = unrotate_queries(q.narrow(1, skip, rows), r.angles);
+    auto [mean, cov] = expected_attention_logits(query_rows, keys, r.R);
     out_.layers[layer].statistics[key_ + ":mean"] = mean.to(device_);
     out_.layers[layer].statistics[key_ + ":cov"] = cov.to(device_);
   }
@@ -119,13 +131,17 @@ class ExpectedLogits : public CaptureStatistic {
   }
 
  private:
+  struct Rotation {
+    RopeAngles angles;  // of the prompt's query rows after the sinks
+    at::Tensor R;       // R̄ over the n_future positions after the prompt
+  };
+  const ModelConfig& config_;
   CaptureResult& out_;
   at::Device device_;
-  at::Tensor inv_freq_;
+  at::Tensor inv_freq_;  // the model's (every layer but Gemma 3's sliding ones)
   std::string key_;
   int64_t future_;
-  RopeAngles angles_;  // of the prompt's query rows after the sinks
-  at::Tensor R_;       // R̄ over the n_future positions after the prompt
+  Rotation model_, local_;
 };
 
 nlohmann::json expected_defaults() {

@@ -49,6 +49,17 @@ std::string dtype_name(at::ScalarType t) {
   }
 }
 
+bool layer_uses_local_rope(const ModelConfig& config, int layer) {
+  return config.rope_local_theta > 0 && config.layer_slides(layer);
+}
+
+ModelConfig local_rope_config(const ModelConfig& config) {
+  ModelConfig local = config;
+  local.rope_theta = config.rope_local_theta;
+  local.rope_scaling = RopeScaling{};
+  return local;
+}
+
 at::Tensor rope_inv_freq(const ModelConfig& c, int64_t sequence_length) {
   // HF _compute_default_rope_parameters: 1 / theta^(2i/d) in fp32, with a Python-float base
   // (torch.pow(Scalar, Tensor)); a float32 tensor base rounds differently (1e-4 relative at 1e6).
@@ -146,12 +157,9 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
   };
   inv_freq_ = per_layer(inv_freq);
   if (config_.rope_local_theta > 0) {  // Gemma 3: the sliding layers rotate with their own base, unscaled
-    ModelConfig local = config_;
-    local.rope_theta = config_.rope_local_theta;
-    local.rope_scaling = RopeScaling{};
-    const std::vector<at::Tensor> local_freqs = per_layer(rope_inv_freq(local));
+    const std::vector<at::Tensor> local_freqs = per_layer(rope_inv_freq(local_rope_config(config_)));
     for (int l = 0; l < n_layers(); ++l)
-      if (config_.layer_slides(l)) inv_freq_[static_cast<size_t>(l)] = local_freqs[static_cast<size_t>(l)];
+      if (layer_uses_local_rope(config_, l)) inv_freq_[static_cast<size_t>(l)] = local_freqs[static_cast<size_t>(l)];
   }
   if (config_.rope_scaling.type == "longrope")
     inv_freq_long_ = per_layer(rope_inv_freq(config_, config_.rope_scaling.original_context + 1));

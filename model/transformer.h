@@ -215,5 +215,9 @@ std::string dtype_name(at::ScalarType t);
 // Inverse RoPE frequencies with the config's scaling (HF _compute_default / _compute_llama3_parameters /
 // _compute_longrope_parameters, which picks the long factors for sequences beyond the original context).
 at::Tensor rope_inv_freq(const ModelConfig& config, int64_t sequence_length = 0);
+// Whether layer `layer` rotates with its own RoPE base (Gemma 3's sliding layers: rope_local_theta,
+// unscaled) rather than the model's, and the config that describes that rotation.
+bool layer_uses_local_rope(const ModelConfig& config, int layer);
+ModelConfig local_rope_config(const ModelConfig& config);
 
 }  // namespace claa
