@@ -15,19 +15,22 @@ namespace {
 
 using nlohmann::json;
 using record::field;
+using record::flag;
 using record::integer;
 using record::number;
 using record::numbers;
+using record::optional_number;
 using record::text;
 
 LayerRecord parse_layer(const json& j, size_t n_keep, const std::string& where) {
+  require(j.is_object(), where + ": not a JSON object");
   LayerRecord r;
   r.nonfinite = j.contains("nonfinite") ? integer(j, "nonfinite", where) : 0;
   r.oracle_nonfinite = j.contains("oracle_nonfinite") ? integer(j, "oracle_nonfinite", where) : 0;
   if (r.nonfinite > 0 || r.oracle_nonfinite > 0) return r;  // no metrics were computed
   r.spearman = number(j, "spearman", where);
   r.kendall = number(j, "kendall", where);
-  r.degenerate = j.value("degenerate", false);
+  r.degenerate = flag(j, "degenerate", where);
   r.recall = numbers(j, "recall", where);
   r.mass_recall = numbers(j, "mass_recall", where);
   r.ndcg = numbers(j, "ndcg", where);
@@ -41,10 +44,11 @@ LayerRecord parse_layer(const json& j, size_t n_keep, const std::string& where) 
 
 HeuristicRecord parse_heuristic(const std::string& name, const json& j, size_t n_keep, const std::string& where) {
   const std::string at = fmt::format("{}: heuristic '{}'", where, name);
+  require(j.is_object(), at + ": not a JSON object");
   HeuristicRecord h;
   h.name = name;
   h.note = text(j, "note", at);
-  h.layer_independent = j.value("layer_independent", false);
+  h.layer_independent = flag(j, "layer_independent", at);
   const json& layers = field(j, "layers", at);
   require(layers.is_array() && !layers.empty(), at + ": 'layers' is not a non-empty list");
   for (size_t l = 0; l < layers.size(); ++l)
@@ -57,14 +61,15 @@ HeuristicRecord parse_heuristic(const std::string& name, const json& j, size_t n
 SampleRecord parse_sample(const json& j, const std::string& where) {
   SampleRecord s;
   static_cast<record::RecordHeader&>(s) = record::parse_header(j, where);
-  s.prompt_tokens = j.value("prompt_tokens", int64_t{0});
-  s.empty_answer = j.value("empty_answer", false);
+  s.prompt_tokens = integer(j, "prompt_tokens", where);
+  s.empty_answer = flag(j, "empty_answer", where);
   s.score = number(j, "score", where);
   s.keep_rates = numbers(j, "keep_rates", where);
   if (j.contains("timing")) {
     const json& t = j["timing"];
-    s.prefill_seconds = t.value("prefill_seconds", 0.0);
-    s.decode_seconds = t.value("decode_seconds", 0.0);
+    require(t.is_object(), where + ": 'timing' is not an object");
+    s.prefill_seconds = optional_number(t, "prefill_seconds", where + " timing");
+    s.decode_seconds = optional_number(t, "decode_seconds", where + " timing");
     s.has_timing = true;
   }
   if (s.empty_answer) return s;  // no oracle → no heuristics, by the runner's contract

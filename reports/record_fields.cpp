@@ -70,6 +70,20 @@ int64_t integer(const json& j, const char* key, const std::string& where) {
   return it->get<int64_t>();
 }
 
+bool flag(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return false;
+  require(it->is_boolean(), fmt::format("{}: field '{}' is not true or false", where, key));
+  return it->get<bool>();
+}
+
+double optional_number(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return 0.0;
+  require(it->is_number(), fmt::format("{}: field '{}' is not a number", where, key));
+  return it->get<double>();
+}
+
 RecordHeader parse_header(const json& j, const std::string& where) {
   require(j.is_object(), where + ": not a JSON object");
   RecordHeader h;

@@ -30,6 +30,8 @@ const nlohmann::json& field(const nlohmann::json& j, const char* key, const std:
 double number(const nlohmann::json& j, const char* key, const std::string& where);
 std::vector<double> numbers(const nlohmann::json& j, const char* key, const std::string& where);
 int64_t integer(const nlohmann::json& j, const char* key, const std::string& where);  // 0 when absent
+bool flag(const nlohmann::json& j, const char* key, const std::string& where);        // false when absent
+double optional_number(const nlohmann::json& j, const char* key, const std::string& where);  // 0 when absent
 std::string text(const nlohmann::json& j, const char* key, const std::string& where, const std::string& fallback = "");
 // What every record starts with, in either mode: id, task, dataset (defaults to the task, and the
 // task to the dataset), category, the task's max score (default 100) and where it was read.

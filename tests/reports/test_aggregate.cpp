@@ -138,6 +138,23 @@ TEST_CASE("load_samples: merging files, duplicate ids and schema errors", "[repo
   j = nlohmann::json::parse(slurp(full).substr(0, slurp(full).find('\n')));
   j["heuristics"]["alpha"]["layers"][0]["recall"] = {0.5};
   CHECK_THROWS_WITH(parse_sample(j, "x.jsonl:9"), Catch::Contains("1 values per metric for 2 keep rates"));
+  // Wrong types where a field is optional are errors too, not escaped JSON exceptions (found by fuzzing).
+  const nlohmann::json first = nlohmann::json::parse(slurp(full).substr(0, slurp(full).find('\n')));
+  j = first;
+  j["heuristics"]["beta"] = 1.5;
+  CHECK_THROWS_WITH(parse_sample(j, "x.jsonl:9"), Catch::Contains("heuristic 'beta': not a JSON object"));
+  j = first;
+  j["heuristics"]["alpha"]["layer_independent"] = "yes";
+  CHECK_THROWS_WITH(parse_sample(j, "x.jsonl:9"), Catch::Contains("field 'layer_independent' is not true or false"));
+  j = first;
+  j["heuristics"]["alpha"]["layers"][0] = 3;
+  CHECK_THROWS_WITH(parse_sample(j, "x.jsonl:9"), Catch::Contains("heuristic 'alpha' layer 0: not a JSON object"));
+  j = first;
+  j["empty_answer"] = 0;
+  CHECK_THROWS_WITH(parse_sample(j, "x.jsonl:9"), Catch::Contains("field 'empty_answer' is not true or false"));
+  j = first;
+  j["timing"] = {{"prefill_seconds", "fast"}};
+  CHECK_THROWS_WITH(parse_sample(j, "x.jsonl:9"), Catch::Contains("field 'prefill_seconds' is not a number"));
 }
 
 TEST_CASE("aggregate: inconsistent runs are rejected", "[reports]") {
