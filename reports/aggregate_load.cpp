@@ -25,8 +25,8 @@ using record::text;
 LayerRecord parse_layer(const json& j, size_t n_keep, const std::string& where) {
   require(j.is_object(), where + ": not a JSON object");
   LayerRecord r;
-  r.nonfinite = j.contains("nonfinite") ? integer(j, "nonfinite", where) : 0;
-  r.oracle_nonfinite = j.contains("oracle_nonfinite") ? integer(j, "oracle_nonfinite", where) : 0;
+  r.nonfinite = integer(j, "nonfinite", where);  // 0 when absent
+  r.oracle_nonfinite = integer(j, "oracle_nonfinite", where);
   if (r.nonfinite > 0 || r.oracle_nonfinite > 0) return r;  // no metrics were computed
   r.spearman = number(j, "spearman", where);
   r.kendall = number(j, "kendall", where);
