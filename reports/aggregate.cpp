@@ -225,20 +225,31 @@ void merge_timings(const std::string& path, std::vector<SampleRecord>& samples) 
   for (SampleRecord& s : samples) by_id[s.id] = &s;
   std::ifstream in(path);
   require(in.good(), path + ": cannot read");
-  // Timings are informational: a line that does not parse (a torn write) is skipped, not fatal.
+  // Timings are informational: a line that does not parse (a torn write) is skipped, not fatal. A line
+  // that parses but holds a wrongly typed value is a corrupt file: claa::Error "FILE:LINE: ..." (as
+  // samples.jsonl's loader), never an escaped JSON exception.
+  size_t number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object() || !j.contains("id") || !j["id"].is_string()) continue;
     auto it = by_id.find(j["id"].get<std::string>());
     if (it == by_id.end()) continue;
+    const std::string where = fmt::format("{}:{}", path, number);
     SampleRecord& s = *it->second;
-    if (j.contains("heuristics") && j["heuristics"].is_object())
-      for (const auto& [label, t] : j["heuristics"].items())
-        if (t.is_object())
-          s.heuristic_seconds[label] = {t.value("score_seconds", 0.0), t.value("compare_seconds", 0.0)};
-    if (s.has_timing) continue;
-    s.prefill_seconds = j.value("prefill_seconds", 0.0);
-    s.decode_seconds = j.value("decode_seconds", 0.0);
+    if (j.contains("heuristics")) {
+      require(j["heuristics"].is_object(), where + ": field 'heuristics' is not an object");
+      for (const auto& [label, t] : j["heuristics"].items()) {
+        require(t.is_object(), fmt::format("{}: heuristic '{}' is not an object", where, label));
+        s.heuristic_seconds[label] = {record::optional_number(t, "score_seconds", where),
+                                      record::optional_number(t, "compare_seconds", where)};
+      }
+    }
+    const double prefill = record::optional_number(j, "prefill_seconds", where),
+                 decode = record::optional_number(j, "decode_seconds", where);
+    if (s.has_timing) continue;  // the sample's own "timing" wins
+    s.prefill_seconds = prefill;
+    s.decode_seconds = decode;
     s.has_timing = true;
   }
 }

@@ -257,7 +257,9 @@ RunAggregate aggregate_samples(const std::vector<SampleRecord>& samples, const A
 
 // Fills prefill/decode seconds from a timings.jsonl ({"id", "prefill_seconds", "decode_seconds"} per line)
 // for the samples that have no "timing" of their own, and each heuristic's seconds from the line's
-// "heuristics": {LABEL: {"score_seconds", "compare_seconds"}}. Unparsable lines and unknown ids are skipped.
+// "heuristics": {LABEL: {"score_seconds", "compare_seconds"}}. Unparsable lines and unknown ids are skipped;
+// a wrongly typed value (a string for seconds, a heuristic entry that is not an object) is claa::Error
+// "FILE:LINE: ...".
 void merge_timings(const std::string& path, std::vector<SampleRecord>& samples);
 
 // Each heuristic's summed seconds over the samples that recorded them, sorted by name.

@@ -298,4 +298,23 @@ TEST_CASE("aggregate: each heuristic's cost from timings.jsonl, summed and set b
       CHECK(t.rows[1] == std::vector<std::string>{"kvzip", "1", "9.00", "9.000", "4.50", "0.50"});
     }
   CHECK(found);
+
+  // A line that parses but holds a wrongly typed value is a corrupt file: a one-line error naming it.
+  auto merge_error = [&](const std::string& line) {
+    write_text_file(timings, line + "\n");
+    try {
+      merge_timings(timings, samples);
+    } catch (const claa::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(merge_error(R"({"id": "c-0000", "prefill_seconds": "2.0"})") ==
+        timings + ":1: field 'prefill_seconds' is not a number");
+  CHECK(merge_error(R"({"id": "c-0000", "heuristics": {"fastkv": {"score_seconds": [1]}}})") ==
+        timings + ":1: field 'score_seconds' is not a number");
+  CHECK(merge_error(R"({"id": "c-0000", "heuristics": {"fastkv": 3}})") ==
+        timings + ":1: heuristic 'fastkv' is not an object");
+  CHECK(merge_error(R"({"id": "c-0000", "heuristics": []})") == timings + ":1: field 'heuristics' is not an object");
+  CHECK(merge_error(R"({"id": "c-9999", "prefill_seconds": "2.0"})") == "no error");  // unknown ids are skipped
 }
