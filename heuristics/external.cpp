@@ -204,7 +204,7 @@ class External : public Heuristic {
 
  private:
   // The layer's weights, HF layout (weight.wq [H·d, hidden], ...; undefined ones left out) and the
-  // RoPE inverse frequencies the model rotates with (rope_inv_freq [d/2]).
+  // RoPE inverse frequencies the layer rotates with (rope_inv_freq [d/2]).
   void add_weights(const HeuristicInput& in, int layer, std::vector<std::pair<std::string, at::Tensor>>& out) const {
     require(in.model != nullptr, "heuristic '" + label_ + "': the layer's weights need the model");
     const LayerWeights& w = in.model->weights().layers.at(layer);
@@ -220,7 +220,9 @@ class External : public Heuristic {
                                                                           {"k_norm", &w.k_norm}};
     for (const auto& [name, t] : named)
       if (t->defined()) out.push_back({"weight." + name, *t});
-    out.push_back({"rope_inv_freq", in.model->rope_frequencies(in.capture.n_prompt)});
+    // The layer's own rotation: a Gemma 3 sliding layer rotates with its local base, a global one with the
+    // model's. (rope_attention_factor stays the model's: models with such layers scale linearly, factor 1.)
+    out.push_back({"rope_inv_freq", in.model->layer_rope_frequencies(layer, in.capture.n_prompt)});
   }
 
   // What a worker rebuilding the layer needs of the model's config (null without a model).

@@ -156,6 +156,7 @@ Transformer::Transformer(ModelConfig config, ModelWeights weights, RuntimeOption
     return out;
   };
   inv_freq_ = per_layer(inv_freq);
+  model_inv_freq_ = inv_freq_.front();  // before a Gemma 3's sliding layers (its layer 0 among them) get their own
   if (config_.rope_local_theta > 0) {  // Gemma 3: the sliding layers rotate with their own base, unscaled
     const std::vector<at::Tensor> local_freqs = per_layer(rope_inv_freq(local_rope_config(config_)));
     for (int l = 0; l < n_layers(); ++l)
@@ -245,16 +246,20 @@ at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) 
 
 const at::Tensor& Transformer::rope_frequencies(int64_t sequence_length) const {
   const bool long_factors = !inv_freq_long_.empty() && sequence_length > config_.rope_scaling.original_context;
-  return long_factors ? inv_freq_long_.front() : inv_freq_.front();
+  return long_factors ? inv_freq_long_.front() : model_inv_freq_;
+}
+
+const at::Tensor& Transformer::layer_rope_frequencies(int layer, int64_t sequence_length) const {
+  const size_t l = static_cast<size_t>(layer);
+  const bool long_factors = !inv_freq_long_.empty() && sequence_length > config_.rope_scaling.original_context;
+  return long_factors ? inv_freq_long_.at(l) : inv_freq_.at(l);
 }
 
 const at::Tensor& Transformer::layer_frequencies(int layer, const at::Tensor& positions) const {
-  const size_t l = static_cast<size_t>(layer);
-  if (inv_freq_long_.empty() || positions.numel() == 0) return inv_freq_[l];
+  if (inv_freq_long_.empty() || positions.numel() == 0) return inv_freq_[static_cast<size_t>(layer)];
   // HF longrope_frequency_update: seq_len = max(position_ids) + 1, per forward call (a decode step past
   // the original context switches to the long factors while the cache keeps the short ones' keys).
-  const int64_t last = positions.max().item<int64_t>();
-  return last + 1 > config_.rope_scaling.original_context ? inv_freq_long_[l] : inv_freq_[l];
+  return layer_rope_frequencies(layer, positions.max().item<int64_t>() + 1);
 }
 
 std::pair<at::Tensor, at::Tensor> Transformer::rope_tables(const at::Tensor& positions,

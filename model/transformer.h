@@ -131,7 +131,8 @@ class Transformer {
                      int64_t last_rows = 0) const;
 
   KVCache make_cache() const;
-  // RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied): a tap can
+  // The model's RoPE inverse frequencies [head_dim/2] fp32 (scaling and GGUF freq factors applied), those
+  // of its full-attention layers (a Gemma 3's sliding layers have their own: layer_rope_frequencies). A tap can
   // undo RoPE on queries it sees (Expected Attention's pre-RoPE query statistics). On the first device
   // (a split model holds the same values on each).
   // LongRoPE models rotate a call whose last position is p with the long frequencies when
@@ -139,6 +140,9 @@ class Transformer {
   // those of a sequence of `sequence_length` tokens. Their cos and sin are scaled by
   // rope_attention_factor(), so a tap that undoes the rotation keeps that factor on its queries.
   const at::Tensor& rope_frequencies(int64_t sequence_length = 0) const;
+  // The same for one layer, on that layer's device: a Gemma 3 sliding layer's are its own (rope_local_theta,
+  // unscaled; layer_uses_local_rope), every other layer's are rope_frequencies'.
+  const at::Tensor& layer_rope_frequencies(int layer, int64_t sequence_length) const;
   double rope_attention_factor() const { return config_.rope_scaling.attention_factor; }
 
  private:
@@ -195,6 +199,7 @@ class Transformer {
   at::Device head_device_ = at::kCPU;
   std::vector<at::Tensor> inv_freq_;  // per layer: [head_dim/2] fp32 on the layer's device (shared per device)
   std::vector<at::Tensor> inv_freq_long_;  // the same for LongRoPE's long factors; empty otherwise
+  at::Tensor model_inv_freq_;              // the model's own (full-attention layers'), on the first device
   // The frequencies layer `layer` rotates `positions` with (LongRoPE: by the largest position).
   const at::Tensor& layer_frequencies(int layer, const at::Tensor& positions) const;
 };

@@ -84,3 +84,9 @@ def reads_layer_inputs(layer):
     """What a kvpress press is sent, read and answered with zeros: the protocol's own cost (benchmarks.md)."""
     total = float(layer.hidden_in.sum()) + float(layer.keys.sum()) + float(layer.values.sum())
     return np.zeros((layer.keys.shape[0], layer.keys.shape[1])) + 0 * total
+
+
+@heuristic(needs=("weights",))
+def rope_frequency(layer):
+    """Every key scores the layer's second RoPE inverse frequency, θ^(-2/d) / factor: tells the bases apart."""
+    return np.full((layer.n_kv_heads, layer.n_prompt), layer.rope_inv_freq[1])

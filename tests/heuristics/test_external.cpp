@@ -162,6 +162,28 @@ TEST_CASE("A worker receives every input claa offers, with the shapes the protoc
   CHECK(!at::allclose(s.per_head[1], s.per_head[0]));
 }
 
+TEST_CASE("A worker is handed each layer's own RoPE frequencies (Gemma 3's sliding layers)", "[external]") {
+  // Tiny Gemma 3: layer 0 slides (rope_local_theta 10000, unscaled), layer 1 is global (rope_theta 1e6,
+  // linear factor 8). The worker scores every key with the layer's rope_inv_freq[1] = θ^(−2/d) / factor.
+  const claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/gemma3"), claa::RuntimeOptions{});
+  REQUIRE(m.config.layer_slides(0));
+  REQUIRE_FALSE(m.config.layer_slides(1));
+  auto py = python_heuristic("external_workers:rope_frequency");
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 24; ++i) ids.push_back(2 + (i * 37) % 90);  // the tiny vocabulary has 96 tokens
+  claa::CaptureOptions options;
+  options.max_new_tokens = 1;
+  options.extra |= py->needs();
+  const claa::CaptureResult capture = claa::capture_prompt(*m.model, ids, options);
+  const claa::HeuristicScores s = py->score({capture, 0, &ids, m.model.get()});
+  const double d = static_cast<double>(m.config.head_dim);
+  REQUIRE(s.per_head.size() == 2);
+  CHECK(s.per_head[0].max().item<float>() == Approx(std::pow(1e4, -2.0 / d)).epsilon(1e-6));
+  CHECK(s.per_head[0].min().item<float>() == Approx(std::pow(1e4, -2.0 / d)).epsilon(1e-6));
+  CHECK(s.per_head[1].max().item<float>() == Approx(std::pow(1e6, -2.0 / d) / 8).epsilon(1e-6));
+  CHECK(s.per_head[1].min().item<float>() == Approx(std::pow(1e6, -2.0 / d) / 8).epsilon(1e-6));
+}
+
 TEST_CASE("Scores pinned to float32's maximum stay finite in the layer's ranking", "[external]") {
   auto py = python_heuristic("external_workers:pins_max");  // combine = sum over the 3 KV heads
   const Captured c = capture_for({py.get()}, 80);

@@ -45,6 +45,10 @@ TEST_CASE("Tiny HF models match transformers logits and greedy tokens", "[model]
     at::Tensor inv = claa::rope_inv_freq(m.config).to(at::kDouble);
     REQUIRE(inv.numel() == static_cast<int64_t>(want.size()));
     for (size_t i = 0; i < want.size(); ++i) CHECK(inv[i].item<double>() == Approx(want[i]).epsilon(1e-6));
+    // What the loaded model hands to taps and statistics as its rotation (Transformer::rope_frequencies):
+    // the full-attention layers' (HF's full_attention_inv_freq), even where layer 0 slides (Gemma 3).
+    const at::Tensor handed = m.model->rope_frequencies().to(at::kDouble);
+    for (size_t i = 0; i < want.size(); ++i) CHECK(handed[i].item<double>() == Approx(want[i]).epsilon(1e-6));
     if (e.contains("inv_freq_long")) {  // LongRoPE: the long factors beyond the original context
       CHECK(m.config.rope_scaling.attention_factor == Approx(e["attention_factor"].get<double>()).epsilon(1e-12));
       const std::vector<double> want_long = e["inv_freq_long"].get<std::vector<double>>();
