@@ -224,7 +224,8 @@ def causal_attention(q, k):
 def h2o_scores(attn, hkv):
     """H2O / observed attention (method.md §2 baselines; kvpress presses/observed_attention_press.py):
     causal attention column sums over all N prompt queries, divided by the number of queries that
-    see key j (N - j). Per KV head = SUM over the G query heads of the group (kvpress takes the
+    see key j (N - j, kvpress's count; on a sliding-window layer claa counts at most the window, and
+    tests/oracle/test_architecture_scores.cpp rescales this reference there). Per KV head = SUM over the G query heads of the group (kvpress takes the
     mean; the ranking is the same, the scale is G times larger). Returns ([Hkv, N], layer [N] =
     sum over KV heads)."""
     H, N, _ = attn.shape
