@@ -107,7 +107,10 @@ class AnswerTap : public LayerTap {
     // probs [H_kv, G, c, S] over prompt + answer keys → [c, H, N], renormalised over the N prompt keys.
     const int64_t c = probs.size(2);
     at::Tensor p = probs.reshape({n_heads_, c, -1}).narrow(2, 0, n_).transpose(0, 1);
-    p = p / p.sum(-1, true);
+    // A step whose sliding window has passed the prompt (a windowed layer, ≥ window − 1 answer tokens
+    // in) puts no mass on it: its row there is zero, not 0 / 0.
+    const at::Tensor mass = p.sum(-1, true);
+    p = at::where(mass > 0, p / mass, at::zeros_like(p));
     feed_sinks(sinks_, layer, 1 + query_begin, p);  // step 0 is the last prompt query
   }
 

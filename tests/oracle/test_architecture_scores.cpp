@@ -114,3 +114,22 @@ TEST_CASE("Oracle and attention-derived heuristics match HF on every architectur
     }
   }
 }
+
+TEST_CASE("Answer steps past a sliding window see no prompt key and leave the oracle finite", "[oracle]") {
+  // Tiny Gemma 3: layer 0 slides with a window of 32 entries. Fed-back answer token k (position n + k)
+  // sees keys after n + k − 32, so from k = 31 on none of the prompt's: its row on layer 0 has no
+  // prompt mass to renormalise (0 / 0 before), and layer 1 (global) still sees the whole prompt.
+  const claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/gemma3"), {});
+  REQUIRE(m.config.layer_slides(0));
+  REQUIRE(m.config.sliding_window == 32);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 40; ++i) ids.push_back(2 + (i * 37) % 90);  // the tiny vocabulary has 96 tokens
+  claa::CaptureOptions options;
+  options.max_new_tokens = 48;  // no end-of-sequence ids: all 48 are generated
+  const claa::OracleCapture c = claa::capture_with_oracle(*m.model, ids, options, {});
+  REQUIRE(c.answer_tokens.size() == 48);
+  REQUIRE(c.oracle_per_layer.defined());
+  CHECK(at::isfinite(c.oracle_per_layer).all().item<bool>());
+  CHECK(at::isfinite(c.oracle).all().item<bool>());
+  CHECK(c.oracle.sum().item<float>() > 0);
+}
