@@ -101,6 +101,8 @@ class AnswerTap : public LayerTap {
  public:
   AnswerTap(const ModelConfig& config, int64_t n_prompt, const std::vector<AnswerAttentionSink*>& sinks)
       : n_heads_(config.n_heads), n_(n_prompt), sinks_(sinks) {}
+  // The answer step of this call's first row (the pass may run in more than one call).
+  void set_first_step(int64_t step) { first_step_ = step; }
 
   bool wants_probabilities(int) const override { return true; }
   void on_attention_probs(int layer, int64_t query_begin, const at::Tensor& probs) override {
@@ -111,11 +113,11 @@ class AnswerTap : public LayerTap {
     // in) puts no mass on it: its row there is zero, not 0 / 0.
     const at::Tensor mass = p.sum(-1, true);
     p = at::where(mass > 0, p / mass, at::zeros_like(p));
-    feed_sinks(sinks_, layer, 1 + query_begin, p);  // step 0 is the last prompt query
+    feed_sinks(sinks_, layer, first_step_ + query_begin, p);  // step 0 is the last prompt query
   }
 
  private:
-  int64_t n_heads_, n_;
+  int64_t n_heads_, n_, first_step_ = 1;
   const std::vector<AnswerAttentionSink*>& sinks_;
 };
 
@@ -280,6 +282,21 @@ void PrefillCaptureTap::complete_layer(int layer) {
   obs = obs / seen_by;
 }
 
+namespace {
+
+// The forward calls of the answer pass over fed-back tokens [0, fed) (positions n + k): one, except
+// where a LongRoPE answer crosses the original context. LongRoPE picks its factors per call by the
+// call's largest position (HF longrope_frequency_update), and each decode step was its own call, so
+// the tokens before that boundary rotated with the short factors and the rest with the long ones:
+// two calls, split there, give each row the rotation its decode step had.
+std::vector<std::pair<int64_t, int64_t>> answer_pass_calls(const ModelConfig& config, int64_t n, int64_t fed) {
+  const int64_t boundary = config.rope_scaling.type == "longrope" ? config.rope_scaling.original_context - n : 0;
+  if (boundary > 0 && boundary < fed) return {{0, boundary}, {boundary, fed}};
+  return {{0, fed}};
+}
+
+}  // namespace
+
 CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t>& prompt_ids,
                              const CaptureOptions& options, const std::vector<AnswerAttentionSink*>& sinks) {
   const int64_t n = static_cast<int64_t>(prompt_ids.size());
@@ -315,8 +332,12 @@ CaptureResult capture_prompt(const Transformer& model, const std::vector<int64_t
   if (fed > 0 && wanted > 1) {
     AnswerTap answer(model.config(), n, tap.sinks());
     r.cache.truncate(n);
-    std::vector<int64_t> ids(r.tokens.begin(), r.tokens.end() - 1);
-    model.forward(at::tensor(ids, at::kLong), at::arange(n, n + fed, at::kLong), r.cache, &answer, /*last_rows=*/1);
+    for (const auto& [begin, end] : answer_pass_calls(model.config(), n, fed)) {
+      const std::vector<int64_t> ids(r.tokens.begin() + begin, r.tokens.begin() + end);
+      answer.set_first_step(1 + begin);
+      model.forward(at::tensor(ids, at::kLong), at::arange(n + begin, n + end, at::kLong), r.cache, &answer,
+                    /*last_rows=*/1);
+    }
   }
   if (options.extra.prompt_cache) {
     r.cache.truncate(n);  // the prompt's entries only (the answer pass appended after them)

@@ -6,6 +6,7 @@
 // ≤ 1e-4 and Spearman ρ ≥ 0.9999 (issue 29's bar), values closer than 1e-6 of the largest counted as
 // ties (layer 0's keys of a repeated token differ only by rounding).
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -132,4 +133,60 @@ TEST_CASE("Answer steps past a sliding window see no prompt key and leave the or
   CHECK(at::isfinite(c.oracle_per_layer).all().item<bool>());
   CHECK(at::isfinite(c.oracle).all().item<bool>());
   CHECK(c.oracle.sum().item<float>() > 0);
+}
+
+namespace {
+
+// Every answer row the capture hands over: rows[layer][step] = [H, N].
+struct RecordingSink : claa::AnswerAttentionSink {
+  std::map<int, std::map<int64_t, at::Tensor>> rows;
+  void on_answer_attention(int layer, int64_t first_step, const at::Tensor& probs) override {
+    for (int64_t i = 0; i < probs.size(0); ++i) rows[layer][first_step + i] = probs[i].clone();
+  }
+};
+
+// A decode step's own attention over the prompt keys, renormalised: [H, N] per layer.
+struct StepProbe : claa::LayerTap {
+  int64_t n_prompt = 0;
+  std::map<int, at::Tensor> rows;
+  bool wants_probabilities(int) const override { return true; }
+  void on_attention_probs(int layer, int64_t, const at::Tensor& probs) override {  // [H_kv, G, 1, S]
+    at::Tensor p = probs.reshape({-1, probs.size(3)}).narrow(1, 0, n_prompt);
+    rows[layer] = p / p.sum(-1, true);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("LongRoPE answer rows rotate as their decode steps did where the answer crosses the original context",
+          "[oracle]") {
+  // Tiny Phi-3: original context 64. A 50-token prompt rotates with the short factors, and so do the
+  // decode steps at positions 50..63; from 64 on they take the long ones. The batched answer pass must
+  // give each row its step's rotation, as decoding the same tokens one call at a time does.
+  const claa::LoadedModel m = claa::load_model(source_path("tests/fixtures/model/tiny/phi3"), {});
+  REQUIRE(m.config.rope_scaling.type == "longrope");
+  REQUIRE(m.config.rope_scaling.original_context == 64);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 50; ++i) ids.push_back(3 + (i * 37) % 90);
+  RecordingSink sink;
+  claa::CaptureOptions options;
+  options.max_new_tokens = 30;  // no end-of-sequence ids: fed-back tokens at positions 50..78
+  const claa::CaptureResult c = claa::capture_prompt(*m.model, ids, options, {&sink});
+  REQUIRE(c.answer_tokens.size() == 30);
+
+  claa::KVCache cache = m.model->make_cache();
+  m.model->forward(at::tensor(ids, at::kLong), at::arange(50, at::kLong), cache);
+  for (int64_t k = 0; k + 1 < 30; ++k) {
+    StepProbe probe;
+    probe.n_prompt = 50;
+    m.model->forward(at::tensor(std::vector<int64_t>{c.answer_tokens[k]}, at::kLong),
+                     at::tensor(std::vector<int64_t>{50 + k}, at::kLong), cache, &probe);
+    for (int l = 0; l < m.model->n_layers(); ++l) {
+      INFO("layer " << l << ", answer step " << k + 1 << " (position " << 50 + k << ")");
+      REQUIRE(sink.rows[l].count(k + 1) == 1);
+      const double error =
+          (sink.rows[l][k + 1].to(at::kDouble) - probe.rows[l].to(at::kDouble)).abs().max().item<double>();
+      CHECK(error < 1e-5);
+    }
+  }
 }
