@@ -119,7 +119,10 @@ class ExpectedLogits : public CaptureStatistic {
     if (!r.R.defined() || r.R.device() != q.device()) {
       const at::Tensor inv_freq = local ? rope_inv_freq(local_rope_config(config_)) : inv_freq_;
       r.angles = rope_angles(positions.narrow(0, skip, rows), inv_freq, q.device());
-      r.R = average_rope(q.size(1), future_, inv_freq).to(q.device());
+      // R̄ starts after the prompt's last position (kvpress: q_len), which in a pruned stage (LazyLLM's
+      // pipeline) is not the number of rows q holds.
+      const int64_t next = positions.max().item<int64_t>() + 1;
+      r.R = average_rope(next, future_, local ? inv_freq : future_frequencies(next)).to(q.device());
     }
     const at::Tensor query_rows = unrotate_queries(q.narrow(1, skip, rows), r.angles);
     auto [mean, cov] = expected_attention_logits(query_rows, keys, r.R);
@@ -131,6 +134,14 @@ class ExpectedLogits : public CaptureStatistic {
   }
 
  private:
+  // The frequencies of R̄'s positions [next, next + n_future), as kvpress's module.rotary_emb turns them:
+  // HF's longrope_frequency_update picks LongRoPE's long factors by the largest position, so a prompt
+  // just below the original context (rotated with the short ones) has its future rotated with the long.
+  at::Tensor future_frequencies(int64_t next) const {
+    const RopeScaling& s = config_.rope_scaling;
+    if (s.type == "longrope" && next + future_ > s.original_context) return rope_inv_freq(config_, next + future_);
+    return inv_freq_;
+  }
   struct Rotation {
     RopeAngles angles;  // of the prompt's query rows after the sinks
     at::Tensor R;       // R̄ over the n_future positions after the prompt

@@ -234,6 +234,73 @@ TEST_CASE("Expected Attention unrotates Gemma 3 sliding layers with their own Ro
   CHECK((mean_term(local) - mean_term(global)).abs().max().item<float>() > 0.1);  // the bases are told apart
 }
 
+namespace {
+
+// The Expected Attention statistic's mean term on one layer for queries q at `positions`, handed the
+// prompt's frequencies `handed`, as the capture does.
+at::Tensor expected_mean_term(const claa::ModelConfig& config, const at::Tensor& handed, const at::Tensor& q,
+                              const at::Tensor& k, const at::Tensor& positions) {
+  claa::CaptureResult out;
+  out.layers.resize(config.n_layers);
+  const claa::StatisticContext context{config, q.size(1), at::kCPU, handed, out};
+  const auto statistic = claa::make_heuristic("expected_attention")->needs().statistics.at(0).make(context);
+  statistic->on_attention_inputs(1, q, k, positions);
+  return out.layers[1].statistics.at(claa::expected_attention_key(512) + ":mean");
+}
+
+// kvpress's mean term by hand: μ' = mean of the pre-RoPE queries after the 4 sinks (unrotated with
+// `rotated`) turned by R̄ over [next, next + 512) with `future` frequencies; μ'·k/√d.
+at::Tensor hand_mean_term(const at::Tensor& q, const at::Tensor& k, const at::Tensor& positions,
+                          const at::Tensor& rotated, int64_t next, const at::Tensor& future) {
+  const int64_t n = q.size(1), H = q.size(0), Hkv = k.size(0), d = q.size(2);
+  const at::Tensor pre = claa::unrotate_queries(q, positions, rotated).narrow(1, 4, n - 4);
+  const at::Tensor mu = at::matmul(pre.mean(1), claa::average_rope(next, 512, future).t());  // [H, d]
+  return at::matmul(k.repeat_interleave(H / Hkv, 0), mu.unsqueeze(-1)).squeeze(-1) / std::sqrt(double(d));
+}
+
+}  // namespace
+
+TEST_CASE("Expected Attention averages the future after the prompt's last position in a pruned stage", "[heuristics]") {
+  // A LazyLLM stage holds 40 of the prompt's rows, the last at position 139: R̄ covers [140, 652), as
+  // for the whole 140-token prompt (kvpress's q_len), not [40, 552).
+  const claa::ModelConfig config =
+      claa::ModelConfig::from_hf_file(std::string(CLAA_SOURCE_DIR) + "/tests/fixtures/model/tiny/llama3/config.json");
+  const at::Tensor f = claa::rope_inv_freq(config);
+  at::manual_seed(5);
+  const int64_t n = 40;
+  const at::Tensor q = at::randn({config.n_heads, n, config.head_dim}),
+                   k = at::randn({config.n_kv_heads, n, config.head_dim});
+  const at::Tensor positions = at::arange(n, at::kLong) * 3 + 22;  // kept rows 22, 25, ..., 139
+  const at::Tensor ours = expected_mean_term(config, f, q, k, positions);
+  check_values(vec(ours), vec(hand_mean_term(q, k, positions, f, 140, f)));
+  CHECK((hand_mean_term(q, k, positions, f, 140, f) - hand_mean_term(q, k, positions, f, n, f))
+            .abs()
+            .max()
+            .item<float>() > 0.01);
+}
+
+TEST_CASE("Expected Attention turns a LongRoPE prompt's future with the long factors past the original context",
+          "[heuristics]") {
+  // Tiny Phi-3: original context 64. A 40-token prompt rotates with the short factors; its future
+  // [40, 552) reaches past 64, so kvpress's rotary_emb (HF longrope_frequency_update: the largest
+  // position) turns R̄ with the long ones.
+  const claa::ModelConfig config =
+      claa::ModelConfig::from_hf_file(std::string(CLAA_SOURCE_DIR) + "/tests/fixtures/model/tiny/phi3/config.json");
+  REQUIRE(config.rope_scaling.type == "longrope");
+  const at::Tensor short_f = claa::rope_inv_freq(config, 40), long_f = claa::rope_inv_freq(config, 65);
+  at::manual_seed(6);
+  const int64_t n = 40;
+  const at::Tensor q = at::randn({config.n_heads, n, config.head_dim}),
+                   k = at::randn({config.n_kv_heads, n, config.head_dim});
+  const at::Tensor positions = at::arange(n, at::kLong);
+  const at::Tensor ours = expected_mean_term(config, short_f, q, k, positions);  // the capture hands the prompt's
+  check_values(vec(ours), vec(hand_mean_term(q, k, positions, short_f, n, long_f)));
+  CHECK((hand_mean_term(q, k, positions, short_f, n, long_f) - hand_mean_term(q, k, positions, short_f, n, short_f))
+            .abs()
+            .max()
+            .item<float>() > 0.01);
+}
+
 TEST_CASE("Undoing RoPE inverts the averaged rotation at one position", "[heuristics]") {
   // average_rope(p, 1) is RoPE at position p as a matrix (x·Rᵀ rotates a row x); unrotate_queries undoes it.
   at::Tensor inv_freq = at::tensor(std::vector<float>{1.0f, 0.1f});
