@@ -220,9 +220,14 @@ class External : public Heuristic {
                                                                           {"k_norm", &w.k_norm}};
     for (const auto& [name, t] : named)
       if (t->defined()) out.push_back({"weight." + name, *t});
-    // The layer's own rotation: a Gemma 3 sliding layer rotates with its local base, a global one with the
-    // model's. (rope_attention_factor stays the model's: models with such layers scale linearly, factor 1.)
-    out.push_back({"rope_inv_freq", in.model->layer_rope_frequencies(layer, in.capture.n_prompt)});
+    // The layer's own rotation: a Gemma 3 sliding layer's local base (rope_attention_factor stays the
+    // model's: models with such layers scale linearly, a factor of 1); any other layer's is the prompt
+    // prefill's (the capture's record: LongRoPE picked its factors by the whole prompt's length, which a
+    // pruned stage's n_prompt, the rows it holds, is not).
+    const bool local = layer_uses_local_rope(in.model->config(), layer);
+    out.push_back({"rope_inv_freq", local || !in.capture.rope_inv_freq.defined()
+                                        ? in.model->layer_rope_frequencies(layer, in.capture.n_prompt)
+                                        : in.capture.rope_inv_freq});
   }
 
   // What a worker rebuilding the layer needs of the model's config (null without a model).
