@@ -22,7 +22,8 @@ from claa_worker.tensor_file import load_tensors, save_tensors
 PROTOCOL = "claa-external-1"
 # What claa can hand over per layer (shapes for one prompt of N tokens):
 #   hidden_in [N, hidden] the hidden state entering the layer; queries [H, N, d] and keys [H_kv, N, d]
-#   after RoPE; values [H_kv, N, d]; positions [N] (int64); window_rows [H, w, N] the softmax rows of the
+#   after RoPE (queries carry the model's attention scale x sqrt(d): q.k/sqrt(d) are its logits, so
+#   config.attention_scale is not applied again); values [H_kv, N, d]; positions [N] (int64); window_rows [H, w, N] the softmax rows of the
 #   last w queries (causal inside the window; w = the hello's "window").
 #   weights: the layer's weights in HF layout, as layer.weights {"wq": [H*d, hidden], "wk", "wv", "wo",
 #   "attn_norm", and "bq"/"bk"/"bv"/"q_norm"/"k_norm" where the model has them} plus layer.rope_inv_freq
