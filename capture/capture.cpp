@@ -111,8 +111,8 @@ class AnswerTap : public LayerTap {
     at::Tensor p = probs.reshape({n_heads_, c, -1}).narrow(2, 0, n_).transpose(0, 1);
     // A step whose sliding window has passed the prompt (a windowed layer, ≥ window − 1 answer tokens
     // in) puts no mass on it: its row there is zero, not 0 / 0.
-    const at::Tensor mass = p.sum(-1, true);
-    p = at::where(mass > 0, p / mass, at::zeros_like(p));
+    // (A zero row divided by the smallest normal float stays zero; one [c, H, N] result, as before.)
+    p = p / p.sum(-1, true).clamp_min(std::numeric_limits<float>::min());
     feed_sinks(sinks_, layer, first_step_ + query_begin, p);  // step 0 is the last prompt query
   }
 

@@ -37,8 +37,8 @@ class OracleAccumulator : public AnswerAttentionSink {
 
   // Attention over the prompt keys at one layer for the consecutive steps first_step,
   // first_step + 1, ...: probs [S, H, N], rows summing to 1 (callers renormalise when their softmax
-  // also covered answer keys). Steps and layers may arrive in any order, each (step, layer) once;
-  // every step must have all layers before oracle() / per_layer().
+  // also covered answer keys), or to 0 on a sliding layer whose window has passed the whole prompt. Steps and layers
+  // may arrive in any order, each (step, layer) once; every step must have all layers before oracle() / per_layer().
   void add_steps(int layer, int64_t first_step, const at::Tensor& probs);
   void on_answer_attention(int layer, int64_t first_step, const at::Tensor& probs) override {
     add_steps(layer, first_step, probs);

@@ -75,8 +75,13 @@ class LayerModules:
         import numpy as np
         import torch
 
+        freqs = np.array(layer.rope_inv_freq, dtype=np.float32)  # a copy: the request's arrays are transient
         if layer.layer in self.modules:
-            return self.modules[layer.layer]
+            module, norm, seen = self.modules[layer.layer]
+            if not np.array_equal(seen, freqs):  # LongRoPE: another prompt length, other factors
+                module.rotary_emb = rotary(torch.from_numpy(freqs), layer.config["rope_attention_factor"])
+                self.modules[layer.layer] = (module, norm, freqs)
+            return module, norm
         c, w = layer.config, layer.weights
         if "q_norm" in w:
             from transformers import Qwen3Config as Config
@@ -102,9 +107,12 @@ class LayerModules:
             if "q_norm" in w:
                 module.q_norm.weight.copy_(t(w["q_norm"]))
                 module.k_norm.weight.copy_(t(w["k_norm"]))
-        module.rotary_emb = rotary(t(layer.rope_inv_freq), c["rope_attention_factor"])
-        self.modules[layer.layer] = (module, t(w["attn_norm"]))
-        return self.modules[layer.layer]
+        # The prompt's rotation, fixed per request: unlike HF's LongRoPE rotary embedding it does not switch
+        # to the long factors for positions past the original context (a press turning future positions,
+        # Expected Attention, keeps the prompt's factors there; claa's native expected_attention switches).
+        module.rotary_emb = rotary(t(freqs), c["rope_attention_factor"])
+        self.modules[layer.layer] = (module, t(w["attn_norm"]), freqs)
+        return self.modules[layer.layer][:2]
 
 
 def score_fn(press, modules):

@@ -27,7 +27,8 @@ PROTOCOL = "claa-external-1"
 #   last w queries (causal inside the window; w = the hello's "window").
 #   weights: the layer's weights in HF layout, as layer.weights {"wq": [H*d, hidden], "wk", "wv", "wo",
 #   "attn_norm", and "bq"/"bk"/"bv"/"q_norm"/"k_norm" where the model has them} plus layer.rope_inv_freq
-#   [d/2] (the layer's own: a Gemma 3 sliding layer's local base); layer.config then holds the model's n_heads, head_dim, hidden, rms_eps, rope_theta, ...
+#   [d/2] (the layer's own: a Gemma 3 sliding layer's local base, else the prompt prefill's; config's
+#   rope_theta is the global base); layer.config then holds the model's n_heads, head_dim, hidden, rms_eps, rope_theta, ...
 INPUTS = ("hidden_in", "queries", "keys", "values", "positions", "window_rows", "weights")
 
 
