@@ -273,12 +273,11 @@ void PrefillCaptureTap::complete_layer(int layer) {
   if (!obs.defined()) return;
   // Divided by the number of prompt queries that see key j (method.md §2): the N − j at and after it,
   // at most `window` of them on a sliding-window layer, whose column sums are of its windowed attention
-  // (Transformer::attention_window counts cache entries; so does this). kvpress's
+  // (ModelConfig::attention_window, the model's own rule, counts cache entries; so does this). kvpress's
   // ObservedAttentionPress divides by N − j on every layer (it ignores windows), which on Gemma's
   // sliding layers deflates a key that lies W tokens back by W / (N − j).
   at::Tensor seen_by = at::arange(n_, 0, -1, at::TensorOptions().dtype(at::kFloat).device(device_));
-  const bool windowed = config_.layer_slides(layer) && n_ > config_.sliding_window;
-  if (windowed) seen_by.clamp_max_(static_cast<double>(config_.sliding_window));
+  if (const int64_t window = config_.attention_window(layer, 0, n_)) seen_by.clamp_max_(static_cast<double>(window));
   obs = obs / seen_by;
 }
 

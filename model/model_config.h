@@ -61,6 +61,11 @@ struct ModelConfig {
   bool layer_slides(int64_t layer) const {
     return sliding_window > 0 && layer < static_cast<int64_t>(sliding_layers.size()) && sliding_layers[layer] != 0;
   }
+  // The sliding window a layer's attention applies to T new tokens after `past` cached ones: the
+  // window on sliding layers once past + T exceeds it, else 0 (plain causal attention).
+  int64_t attention_window(int64_t layer, int64_t past, int64_t T) const {
+    return layer_slides(layer) && past + T > sliding_window ? sliding_window : 0;
+  }
   double attention_scale() const { return query_scale > 0 ? query_scale : 1.0 / std::sqrt(double(head_dim)); }
   RopeScaling rope_scaling;
   int64_t bos_id = -1;

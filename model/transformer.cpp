@@ -244,15 +244,17 @@ at::Tensor Transformer::rms_norm(const at::Tensor& x, const at::Tensor& weight) 
   return weight * normed.to(x.scalar_type());
 }
 
+bool Transformer::long_factors(int64_t sequence_length) const {
+  return !inv_freq_long_.empty() && sequence_length > config_.rope_scaling.original_context;
+}
+
 const at::Tensor& Transformer::rope_frequencies(int64_t sequence_length) const {
-  const bool long_factors = !inv_freq_long_.empty() && sequence_length > config_.rope_scaling.original_context;
-  return long_factors ? inv_freq_long_.front() : model_inv_freq_;
+  return long_factors(sequence_length) ? inv_freq_long_.front() : model_inv_freq_;
 }
 
 const at::Tensor& Transformer::layer_rope_frequencies(int layer, int64_t sequence_length) const {
   const size_t l = static_cast<size_t>(layer);
-  const bool long_factors = !inv_freq_long_.empty() && sequence_length > config_.rope_scaling.original_context;
-  return long_factors ? inv_freq_long_.at(l) : inv_freq_.at(l);
+  return long_factors(sequence_length) ? inv_freq_long_.at(l) : inv_freq_.at(l);
 }
 
 const at::Tensor& Transformer::layer_frequencies(int layer, const at::Tensor& positions) const {
@@ -285,7 +287,7 @@ at::Tensor Transformer::chunked_attention(int layer, const at::Tensor& q, const 
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
   const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));  // the model's own scale is in q (run_layer)
-  const int64_t window = attention_window(layer, past, T);
+  const int64_t window = config_.attention_window(layer, past, T);
   const double softcap = config_.attn_softcap;
   // Query head h uses KV head h / G (HF repeat_kv), so group the query heads under their KV head
   // instead of repeating keys.
@@ -395,7 +397,7 @@ at::Tensor Transformer::attention(int layer, const at::Tensor& q, const at::Tens
   const bool want_probs = tap != nullptr && tap->wants_probabilities(layer);
   // The fused CPU kernel computes plain causal softmax attention; a sliding window beyond its reach or
   // soft-capped logits (Gemma) take the explicit path.
-  const bool plain = attention_window(layer, past, q.size(1)) == 0 && config_.attn_softcap == 0;
+  const bool plain = config_.attention_window(layer, past, q.size(1)) == 0 && config_.attn_softcap == 0;
   if (fused_cpu(q) && plain && !want_probs && !key_mask.defined()) return fused_cpu_attention(layer, q, k, v, tap);
   if (tap != nullptr)
     if (const std::optional<KeySubset> subset = tap->subset_softmax(layer)) {
@@ -419,7 +421,7 @@ at::Tensor Transformer::unfused_attention(int layer, const at::Tensor& q, const 
   const bool want_sums = tap != nullptr && tap->wants_column_sums(layer);
   // H2O's column sums of a causal prefill on the GPU: flash attention's log-sum-exp, then a pass over
   // the keys (cuda_kernels.h), instead of the explicit chunks' N×N probabilities.
-  const int64_t window = attention_window(layer, past, q.size(1));
+  const int64_t window = config_.attention_window(layer, past, q.size(1));
   const bool softcap = config_.attn_softcap > 0;  // SDPA cannot soft-cap: the chunked path does
   if (want_sums && !want_probs && q.is_cuda() && past == 0 && q.size(1) == k.size(1) && !key_mask.defined() &&
       window == 0 && !softcap && options_.fused_gpu_kernels && cuda::column_sums_applies(q, k, v)) {
@@ -607,7 +609,7 @@ at::Tensor Transformer::run_layer(int layer, const at::Tensor& x_in, const at::T
   // entries whatever positions they hold (cache_utils DynamicSlidingWindowLayer) and its masks index the
   // cache, not position ids. So after pruning, a windowed layer sees its last `window` kept entries. A
   // head-ragged cache (Ada-KV) would count each head's padding too: refused.
-  require(attention_window(layer, past, T) == 0 || !cache.key_mask(layer).defined(),
+  require(config_.attention_window(layer, past, T) == 0 || !cache.key_mask(layer).defined(),
           "layer " + std::to_string(layer) + " uses sliding-window attention (window " +
               std::to_string(config_.sliding_window) + "): a head-ragged cache beyond the window is not supported");
   at::Tensor keys, values;

@@ -162,11 +162,6 @@ class Transformer {
   at::Tensor add_attention_output(const at::Tensor& x, const at::Tensor& attn_rows, const at::Tensor& wo) const;
   // The same through the layer's post-attention norm where it has one (Gemma).
   at::Tensor add_normed_attention_output(int layer, const at::Tensor& x, const at::Tensor& attn_rows) const;
-  // The sliding window a layer's attention applies to T new tokens after `past` cached ones: the
-  // config's window on sliding layers once past + T exceeds it, else 0 (plain causal attention).
-  int64_t attention_window(int layer, int64_t past, int64_t T) const {
-    return config_.layer_slides(layer) && past + T > config_.sliding_window ? config_.sliding_window : 0;
-  }
   // out += MLP(ffn_norm(out)) in place, row chunk by row chunk (RuntimeOptions::mlp_chunk_rows).
   void add_mlp(int layer, at::Tensor& out) const;
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, const at::Tensor& inv_freq) const;
@@ -200,6 +195,8 @@ class Transformer {
   std::vector<at::Tensor> inv_freq_;  // per layer: [head_dim/2] fp32 on the layer's device (shared per device)
   std::vector<at::Tensor> inv_freq_long_;  // the same for LongRoPE's long factors; empty otherwise
   at::Tensor model_inv_freq_;              // the model's own (full-attention layers'), on the first device
+  // LongRoPE: whether a sequence of `sequence_length` tokens rotates with the long factors.
+  bool long_factors(int64_t sequence_length) const;
   // The frequencies layer `layer` rotates `positions` with (LongRoPE: by the largest position).
   const at::Tensor& layer_frequencies(int layer, const at::Tensor& positions) const;
 };

@@ -200,40 +200,6 @@ TEST_CASE("Expected Attention: softmax of the expected logits after the sinks, g
                     Catch::Contains("no statistic 'expected_attention(n_future_positions=256):mean'"));
 }
 
-TEST_CASE("Expected Attention unrotates Gemma 3 sliding layers with their own RoPE base", "[heuristics]") {
-  // Tiny Gemma 3: layer 0 slides (rope_theta 10000, unscaled), layer 1 is global (1e6, linear factor 8).
-  const claa::ModelConfig config =
-      claa::ModelConfig::from_hf_file(std::string(CLAA_SOURCE_DIR) + "/tests/fixtures/model/tiny/gemma3/config.json");
-  REQUIRE(config.layer_slides(0));
-  REQUIRE_FALSE(config.layer_slides(1));
-  const int64_t H = config.n_heads, Hkv = config.n_kv_heads, d = config.head_dim, n = 40, future = 512;
-  // By hand from config.json: 1 / (θ^(2i/d) · factor).
-  auto frequencies = [&](double theta, double factor) {
-    std::vector<float> f;
-    for (int64_t i = 0; i < d / 2; ++i) f.push_back(static_cast<float>(1.0 / (std::pow(theta, 2.0 * i / d) * factor)));
-    return at::tensor(f);
-  };
-  const at::Tensor global = frequencies(1e6, 8.0), local = frequencies(1e4, 1.0);
-  claa::CaptureResult out;
-  out.layers.resize(2);
-  const claa::StatisticContext context{config, n, at::kCPU, global, out};  // the capture hands over the model's
-  const claa::CaptureNeeds needs = claa::make_heuristic("expected_attention")->needs();
-  const auto statistic = needs.statistics.at(0).make(context);
-  at::manual_seed(3);
-  const at::Tensor q = at::randn({H, n, d}), k = at::randn({Hkv, n, d}), positions = at::arange(n, at::kLong);
-  for (int layer : {0, 1}) statistic->on_attention_inputs(layer, q, k, positions);
-  // μ'·k/√d with μ' the mean of the pre-RoPE queries after the 4 sinks, turned by R̄ (kvpress's mean term).
-  auto mean_term = [&](const at::Tensor& f) {
-    const at::Tensor pre = claa::unrotate_queries(q, positions, f).narrow(1, 4, n - 4);
-    const at::Tensor mu = at::matmul(pre.mean(1), claa::average_rope(n, future, f).t());  // [H, d]
-    return at::matmul(k.repeat_interleave(H / Hkv, 0), mu.unsqueeze(-1)).squeeze(-1) / std::sqrt(double(d));
-  };
-  const std::string key = claa::expected_attention_key(future) + ":mean";
-  check_values(vec(out.layers[0].statistics.at(key)), vec(mean_term(local)));
-  check_values(vec(out.layers[1].statistics.at(key)), vec(mean_term(global)));
-  CHECK((mean_term(local) - mean_term(global)).abs().max().item<float>() > 0.1);  // the bases are told apart
-}
-
 namespace {
 
 // The Expected Attention statistic's mean term on one layer for queries q at `positions`, handed the
@@ -259,6 +225,36 @@ at::Tensor hand_mean_term(const at::Tensor& q, const at::Tensor& k, const at::Te
 }
 
 }  // namespace
+
+TEST_CASE("Expected Attention unrotates Gemma 3 sliding layers with their own RoPE base", "[heuristics]") {
+  // Tiny Gemma 3: layer 0 slides (rope_theta 10000, unscaled), layer 1 is global (1e6, linear factor 8).
+  const claa::ModelConfig config =
+      claa::ModelConfig::from_hf_file(std::string(CLAA_SOURCE_DIR) + "/tests/fixtures/model/tiny/gemma3/config.json");
+  REQUIRE(config.layer_slides(0));
+  REQUIRE_FALSE(config.layer_slides(1));
+  const int64_t H = config.n_heads, Hkv = config.n_kv_heads, d = config.head_dim, n = 40, future = 512;
+  // By hand from config.json: 1 / (θ^(2i/d) · factor).
+  auto frequencies = [&](double theta, double factor) {
+    std::vector<float> f;
+    for (int64_t i = 0; i < d / 2; ++i) f.push_back(static_cast<float>(1.0 / (std::pow(theta, 2.0 * i / d) * factor)));
+    return at::tensor(f);
+  };
+  const at::Tensor global = frequencies(1e6, 8.0), local = frequencies(1e4, 1.0);
+  claa::CaptureResult out;
+  out.layers.resize(2);
+  const claa::StatisticContext context{config, n, at::kCPU, global, out};  // the capture hands over the model's
+  const claa::CaptureNeeds needs = claa::make_heuristic("expected_attention")->needs();
+  const auto statistic = needs.statistics.at(0).make(context);
+  at::manual_seed(3);
+  const at::Tensor q = at::randn({H, n, d}), k = at::randn({Hkv, n, d}), positions = at::arange(n, at::kLong);
+  for (int layer : {0, 1}) statistic->on_attention_inputs(layer, q, k, positions);
+  // kvpress's mean term, each layer's queries unrotated and R̄ turned with that layer's frequencies.
+  auto mean_term = [&](const at::Tensor& f) { return hand_mean_term(q, k, positions, f, n, f); };
+  const std::string key = claa::expected_attention_key(future) + ":mean";
+  check_values(vec(out.layers[0].statistics.at(key)), vec(mean_term(local)));
+  check_values(vec(out.layers[1].statistics.at(key)), vec(mean_term(global)));
+  CHECK((mean_term(local) - mean_term(global)).abs().max().item<float>() > 0.1);  // the bases are told apart
+}
 
 TEST_CASE("Expected Attention averages the future after the prompt's last position in a pruned stage", "[heuristics]") {
   // A LazyLLM stage holds 40 of the prompt's rows, the last at position 139: R̄ covers [140, 652), as
