@@ -94,6 +94,41 @@ __device__ __forceinline__ uint32_t load_pair(const T* base, int64_t row_stride,
   return *reinterpret_cast<const uint32_t*>(base + int64_t(row) * row_stride + col);
 }
 
+// 2^x with subnormal results flushed to zero: one MUFU.EX2. exp2f() without --use_fast_math adds a
+// range check and two multiplies around it to return subnormals, which a sum or a max of
+// probabilities cannot tell from zero (each is below 2^-126 of the largest).
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Adds one tile's probabilities p = 2^(s·scale·log₂e − lse·log₂e) to each key's running sum (or max).
+// Masked = true zeroes queries past the end and, for sums, queries before the key (causal).
+template <int RowTiles, bool Max, bool Masked>
+__device__ __forceinline__ void accumulate_tile(float (&row_total)[RowTiles][2], const float (&acc)[RowTiles][8][4],
+                                                const float* tile_lse, float scale_log2, int lane, int i0, int key_base,
+                                                int n_queries) {
+#pragma unroll
+  for (int nb = 0; nb < 8; ++nb)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int column = nb * 8 + 2 * (lane % 4) + e, query = i0 + column;
+      const float lse_log2 = tile_lse[column] * kLog2e;
+#pragma unroll
+      for (int mt = 0; mt < RowTiles; ++mt)
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          float p = exp2_ftz(fmaf(acc[mt][nb][half * 2 + e], scale_log2, -lse_log2));
+          if constexpr (Masked) {
+            const int key = key_base + mt * 16 + lane / 4 + half * 8;
+            if (query >= n_queries || (!Max && key > query)) p = 0.0f;
+          }
+          row_total[mt][half] = Max ? fmaxf(row_total[mt][half], p) : row_total[mt][half] + p;
+        }
+    }
+}
+
 // grid (H_kv, key blocks); out [H_kv, n_keys] fp32, written (not accumulated) for this block's keys.
 // Max = false: sums over a causal prefill (n_queries = n_keys; query i sees key j iff j ≤ i).
 // Max = true: maxima over queries that all see all keys.
@@ -190,25 +225,16 @@ __global__ void __launch_bounds__(kThreads)
     }
 
     // Accumulator (mt, nb)[half·2 + e]: key row lane/4 + 8·half of row tile mt, query column 2·(lane%4) + e
-    // of block nb. Masks only where the tile reaches the block's keys (the diagonal) or the end.
+    // of block nb. Only tiles that reach the block's keys (the diagonal) or the end need masks: they take
+    // their own branch (uniform across the block), so the others pay for no index arithmetic.
     const int i0 = first_query(item);
     const bool edge = (!Max && i0 < j0 + Tile::kKeys) || i0 + kQueries > n_queries;
-#pragma unroll
-    for (int nb = 0; nb < 8; ++nb)
-#pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int column = nb * 8 + 2 * (lane % 4) + e, query = i0 + column;
-        const float lse_log2 = tile_lse_now[column] * kLog2e;
-#pragma unroll
-        for (int mt = 0; mt < Tile::kRowTiles; ++mt)
-#pragma unroll
-          for (int half = 0; half < 2; ++half) {
-            float p = exp2f(fmaf(acc[mt][nb][half * 2 + e], scale_log2, -lse_log2));
-            const int key = key_base + mt * 16 + lane / 4 + half * 8;
-            if (edge && (query >= n_queries || (!Max && key > query))) p = 0.0f;
-            row_total[mt][half] = Max ? fmaxf(row_total[mt][half], p) : row_total[mt][half] + p;
-          }
-      }
+    if (edge)
+      accumulate_tile<Tile::kRowTiles, Max, true>(row_total, acc, tile_lse_now, scale_log2, lane, i0, key_base,
+                                                  n_queries);
+    else
+      accumulate_tile<Tile::kRowTiles, Max, false>(row_total, acc, tile_lse_now, scale_log2, lane, i0, key_base,
+                                                   n_queries);
     __syncthreads();  // every warp is done with this stage before the next item's copies overwrite it
   }
 
