@@ -9,6 +9,8 @@
 #   tools/device_session.sh capture build claa, capture benchmark at 8K / 32K / 128K (8B shapes)
 #   tools/device_session.sh kernels build claa + claa_tests, the CUDA kernel tests, per-op-kind profiles of
 #                                   8B-shaped prefills (fused vs plain ATen layers) at 10K and 128K
+#   tools/device_session.sh columns the column walk (H2O's sums, KVzip's maxima): its two tests, then 32K captures
+#                                   with h2o and with KVzip (8B shapes; the tokenizer fixture stands in for KVzip's)
 #   tools/device_session.sh peer    claa bench prefill vs HF transformers' SDPA prefill at 10K / 32K / 128K
 #                                   (time and peak memory, one call; after `kernels` on the same machine)
 #   tools/device_session.sh flash   FlashAttention-3: its tests, claa (FA3 / SDPA) vs HF prefill at 10K-128K
@@ -342,6 +344,16 @@ stage_one() {
   for t in "$@"; do OMP_NUM_THREADS=2 $BUILD/claa_tests "$t" 2>&1 | tail -60; done
 }
 
+# The column walk: its tests, then what it costs a 32K capture.
+stage_columns() {
+  stage_build || return 1
+  build_tests || return 1
+  $BUILD/claa_tests "CUDA column-sum kernel matches*,CUDA column-max kernel matches*" 2>&1 | tail -3
+  $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens 32768 --new-tokens 4 --heuristics h2o --runs 3 | sed -n 1,3p
+  $B bench capture --random-weights $R --device cuda --dtype bf16 --tokens 32768 --new-tokens 4 --heuristics kvzip \
+    --tokenizer tests/fixtures/tokenizer/synth_llama3.json --runs 2 | grep -E "last run|kvzip"
+}
+
 case "${1:-}" in
   tests) stage_tests ;;
   diag) stage_diag ;;
@@ -353,6 +365,7 @@ case "${1:-}" in
   run) stage_run ;;
   ttft) stage_ttft ;;
   kernels) stage_kernels ;;
+  columns) stage_columns ;;
   peer) stage_peer ;;
   power) stage_power ;;
   flash) stage_flash ;;
@@ -360,5 +373,5 @@ case "${1:-}" in
   verify_model) stage_verify_model ;;
   breadth) stage_breadth ;;
   validity) stage_validity ;;
-  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|peer|power|flash|diag|capture|verify|verify_model|breadth|validity|one"; exit 2 ;;
+  *) echo "usage: $0 build|tests|run|ttft|e2e|findings|kernels|columns|peer|power|flash|diag|capture|verify|verify_model|breadth|validity|one"; exit 2 ;;
 esac
