@@ -8,7 +8,7 @@
 # (cmake/core_only.cmake) compiles the same files under the sanitizers.
 
 set(CLAA_CORE_SOURCES
-  core/mapped_file.cpp core/compress.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp core/csv.cpp
+  core/mapped_file.cpp core/compress.cpp core/parallel.cpp core/fingerprint.cpp core/cache_paths.cpp core/utf8.cpp core/strings.cpp core/csv.cpp
   formats/gguf.cpp formats/dequant.cpp formats/safetensors.cpp formats/safetensors_writer.cpp model/model_config.cpp
   tokenizer/byte_unicode.cpp tokenizer/chat_template.cpp tokenizer/pretokenizer.cpp
   tokenizer/normalizer.cpp tokenizer/decoder.cpp tokenizer/sentencepiece.cpp tokenizer/tokenizer.cpp
@@ -35,7 +35,7 @@ set(CLAA_CORE_TEST_SOURCES
   tests/evaluation/test_metrics.cpp tests/evaluation/test_kept_levels.cpp tests/evaluation/test_resampling.cpp tests/reports/test_validity.cpp tests/reports/test_atomic_reports.cpp tests/reports/test_nonfinite.cpp
   tests/reports/test_plot_styles.cpp tests/reports/test_explorer_page.cpp tests/reports/test_paired_rho.cpp
   tests/reports/test_paired_stats.cpp
-  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp tests/test_compress.cpp)
+  tests/runner/test_run_folder.cpp tests/fuzz/test_fuzz_regressions.cpp tests/test_layering.cpp tests/test_compress.cpp tests/test_parallel.cpp)
 list(TRANSFORM CLAA_CORE_TEST_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/")
 
 # The light precompiled header of the core and its tests.
