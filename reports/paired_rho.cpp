@@ -170,8 +170,8 @@ RhoComparison compare_rho(const std::vector<SampleRecord>& samples, const RunAgg
   };
 
   // The tables are independent, each resampling with its own generator seeded from `options`: filled
-  // side by side on the machine's cores (most of `claa report`'s time on a 30-sample run), with the
-  // same numbers as one after another.
+  // side by side on the machine's cores (a third of `claa report`'s time on the main job's 30 samples
+  // when one after another: docs/benchmarks.md), with the same numbers.
   const size_t scopes = agg.scopes.size();
   out.scopes.resize(scopes);
   out.layers.resize(static_cast<size_t>(std::max(agg.n_layers, 0)));
